@@ -1,0 +1,5 @@
+import sys
+
+from click2graph.cli import main
+
+sys.exit(main())

@@ -1,0 +1,296 @@
+"""Dynamic Interaction Discovery, training-free: find the objects a subject interacts with on one frame.
+
+The paper's DIDM learns to place N = 3 point prompts on the objects that interact with the subject, then lets
+SAM 2 turn each point into a mask. Without training we place the points by rule and keep the masks that behave
+like interacting objects:
+
+1. **Seeds** in a band around the subject (just outside its contour, up to about half its size away), picked
+   greedily from a saliency map that is high where the colour is rare in the subject's neighbourhood or where
+   the pixel moves unlike the background, plus evenly spread band points so quiet objects are not missed.
+2. **Decode** each seed with :meth:`VideoSegmenter.decode_candidates`, the subject and known objects given as
+   ``avoid`` (decoder only: nothing is added to the session).
+3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
+   of their own) and masks that overlap the subject or an already tracked object.
+4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow closer to
+   the subject's than to the background's) and the decoder's objectness; non-max-suppress duplicates; keep N.
+
+All pixels are working-frame pixels; masks are bool (H, W).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from click2graph.masks import bbox_xyxy, dilate, mask_iou
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """Knobs of :func:`discover_objects`; lengths relative to the subject scale s = sqrt(subject area)."""
+
+    max_objects: int = 3  # N_q = 3 in the paper: a subject rarely interacts with more than two objects
+    band_inner_px: int = 3  # seeds start this far outside the subject: contour pixels are ambiguous
+    band_outer_frac: float = 0.6  # ...and reach up to this * s (a held object reaches about half a body away)
+    num_salient_seeds: int = 8  # seeds at colour/motion saliency peaks
+    num_spread_seeds: int = 6  # seeds spread evenly over the band (farthest-point sampling)
+    seed_spacing_frac: float = 0.15  # minimum distance between seeds, * s
+    max_area_frac: float = 0.15  # a candidate larger than this fraction of the frame is background
+    max_area_vs_subject: float = 4.0  # ...or larger than this many subject areas
+    max_border_frac: float = 0.3  # ...or with more than this fraction of its box perimeter on the frame border
+    max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject (dilated 2 px) to reject it
+    max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
+    min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
+    contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching
+    contact_len_frac: float = 0.3  # shared boundary of this * s pixels counts as full adjacency
+    nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
+    weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
+    weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
+    weight_objectness: float = 0.3
+    min_score: float = 0.2  # proposals ranking below this are dropped
+
+
+@dataclass
+class Proposal:
+    """An object discovered around a subject on one frame.
+
+    Attributes:
+        frame_idx: working frame index.
+        mask: bool (H, W), working pixels.
+        points_xy: float32 (N, 2), the prompt point(s) that produced it, working pixels (the PLR metric uses them).
+        score: ranking score in [0, 1].
+        contact: contact with the subject in [0, 1].
+        comotion: co-motion with the subject in [0, 1] (0.5 when motion says nothing).
+    """
+
+    frame_idx: int
+    mask: np.ndarray
+    points_xy: np.ndarray
+    score: float
+    contact: float
+    comotion: float
+
+
+def discover_objects(
+    segmenter,
+    state,
+    subject_mask: np.ndarray,
+    frame_idx: int,
+    *,
+    known_masks: Sequence[np.ndarray] = (),
+    config: DiscoveryConfig = DiscoveryConfig(),
+) -> list[Proposal]:
+    """Propose the objects the subject interacts with on ``frame_idx``.
+
+    Args:
+        segmenter: a :class:`~click2graph.segment.VideoSegmenter`; only ``decode_candidates`` is called.
+        state: its :class:`~click2graph.segment.SegmenterState` for the video (frames and cached flow).
+        subject_mask: bool (H, W), the subject on ``frame_idx``, working pixels.
+        frame_idx: working frame index.
+        known_masks: bool (H, W) masks of objects already tracked on this frame; never proposed again.
+        config: the knobs.
+
+    Returns:
+        Proposals sorted best first, at most ``config.max_objects``; empty when the subject mask is empty.
+    """
+    subject = np.asarray(subject_mask, dtype=bool)
+    if not subject.any():
+        return []
+    frame = state.video.frames[frame_idx]
+    h, w = subject.shape
+    known = [np.asarray(m, dtype=bool) for m in known_masks]
+    explained = subject.copy()
+    for m in known:
+        explained |= m
+    scale = float(np.sqrt(subject.sum()))
+    flow = _flow_at(state, frame_idx)
+
+    points = _seed_points(frame, subject, explained, flow, scale, config)
+    if len(points) == 0:
+        return []
+    candidates = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
+
+    background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
+    subject_flow = _mean_flow(flow, subject)
+    background_flow = _mean_flow(flow, background)
+    subject_near = dilate(subject, 2)
+    dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
+    scored: list[Proposal] = []
+    for point, mask, objectness in zip(points, candidates.masks, candidates.scores):
+        area = int(mask.sum())
+        if area == 0 or area > config.max_area_frac * h * w or area > config.max_area_vs_subject * subject.sum():
+            continue
+        if (mask & subject_near).sum() > config.max_subject_overlap * area:
+            continue
+        if any((mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
+               for m in known):
+            continue
+        if _border_fraction(mask) > config.max_border_frac:
+            continue
+        motion_distinct = _motion_distinctness(flow, mask, background_flow)
+        objectness = max(float(objectness), motion_distinct)
+        if objectness < config.min_objectness:
+            continue
+        contact = _contact(mask, dist_to_subject, scale, config)
+        comotion = _comotion(_mean_flow(flow, mask), subject_flow, background_flow)
+        total = config.weight_contact + config.weight_comotion + config.weight_objectness
+        score = (config.weight_contact * contact + config.weight_comotion * comotion
+                 + config.weight_objectness * objectness) / total
+        if score >= config.min_score:
+            scored.append(Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion))
+
+    kept: list[Proposal] = []
+    for proposal in sorted(scored, key=lambda p: -p.score):
+        if all(mask_iou(proposal.mask, k.mask) <= config.nms_iou for k in kept):
+            kept.append(proposal)
+        if len(kept) == config.max_objects:
+            break
+    logger.debug("discovery on frame %d: %d seeds, %d scored, %d kept", frame_idx, len(points), len(scored), len(kept))
+    return kept
+
+
+# -- seeds ----------------------------------------------------------------------------------------------------
+
+
+def _seed_points(
+    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, flow: np.ndarray | None, scale: float,
+    config: DiscoveryConfig,
+) -> np.ndarray:
+    """Prompt points, float32 (K, 2) xy: saliency peaks in the band around the subject, then spread points."""
+    outer = max(config.band_inner_px + 4, int(config.band_outer_frac * scale))
+    band = dilate(subject, outer) & ~dilate(explained, config.band_inner_px)
+    if not band.any():
+        return np.zeros((0, 2), np.float32)
+    saliency = _saliency(frame, subject, band, flow, outer)
+    spacing = max(4.0, config.seed_spacing_frac * scale)
+    points = _greedy_peaks(saliency, band, config.num_salient_seeds, spacing)
+    points = _farthest_points(band, points, config.num_spread_seeds, spacing)
+    return np.asarray(points, np.float32).reshape(-1, 2)
+
+
+def _saliency(
+    frame: np.ndarray, subject: np.ndarray, band: np.ndarray, flow: np.ndarray | None, outer: int
+) -> np.ndarray:
+    """float32 (H, W) in [0, 1], zero outside ``band``: max of colour rarity and motion unlike the background.
+
+    Colour rarity is measured against the neighbourhood (the subject's box grown by ``outer`` on every side,
+    subject excluded): an object stands out from what surrounds it, not from the whole frame. Both maps are
+    box-blurred so that peaks fall inside regions rather than on edges.
+    """
+    h, w = subject.shape
+    x0, y0, x1, y1 = bbox_xyxy(subject)
+    x0, y0, x1, y1 = max(0, x0 - 2 * outer), max(0, y0 - 2 * outer), min(w, x1 + 2 * outer + 1), min(h, y1 + 2 * outer + 1)
+    lab = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2LAB)
+    bins = 8
+    idx = (lab.astype(np.int32) * bins) // 256
+    flat = (idx[..., 0] * bins + idx[..., 1]) * bins + idx[..., 2]
+    hist = np.bincount(flat[~subject[y0:y1, x0:x1]], minlength=bins**3).astype(np.float32)
+    hist /= max(1.0, hist.sum())
+    rarity = 1.0 - np.clip(hist[flat] / max(hist.max(), 1e-6) * 4.0, 0.0, 1.0)  # common colours (top quarter) -> 0
+    maps = [rarity]
+    if flow is not None:
+        crop_flow = flow[y0:y1, x0:x1]
+        outside = ~dilate(subject, outer)[y0:y1, x0:x1]
+        bg = np.median(crop_flow[outside], axis=0) if outside.any() else np.zeros(2, np.float32)
+        diff = np.linalg.norm(crop_flow - bg, axis=-1)
+        maps.append(np.clip(diff / max(2.0, float(np.percentile(diff, 99))), 0.0, 1.0))
+    k = max(3, outer // 6) | 1
+    local = np.maximum.reduce([cv2.blur(m.astype(np.float32), (k, k)) for m in maps])
+    out = np.zeros((h, w), np.float32)
+    out[y0:y1, x0:x1] = local
+    out[~band] = 0.0
+    return out
+
+
+def _greedy_peaks(saliency: np.ndarray, band: np.ndarray, count: int, spacing: float) -> list[tuple[float, float]]:
+    """Up to ``count`` highest points of ``saliency`` inside ``band``, at least ``spacing`` apart."""
+    ys, xs = np.nonzero(band)
+    order = np.argsort(-saliency[ys, xs], kind="stable")
+    points: list[tuple[float, float]] = []
+    for i in order:
+        if len(points) == count or saliency[ys[i], xs[i]] <= 0:
+            break
+        if all((xs[i] - px) ** 2 + (ys[i] - py) ** 2 >= spacing**2 for px, py in points):
+            points.append((float(xs[i]), float(ys[i])))
+    return points
+
+
+def _farthest_points(
+    band: np.ndarray, points: list[tuple[float, float]], count: int, spacing: float
+) -> list[tuple[float, float]]:
+    """Add ``count`` band points, each the farthest from those chosen so far (stops when closer than spacing)."""
+    ys, xs = np.nonzero(band)
+    coords = np.stack([xs, ys], axis=1).astype(np.float32)
+    nearest = np.full(len(coords), np.inf, np.float32)
+    for px, py in points:
+        nearest = np.minimum(nearest, np.hypot(coords[:, 0] - px, coords[:, 1] - py))
+    out = list(points)
+    for _ in range(count):
+        i = int(np.argmax(nearest)) if out else len(coords) // 2
+        if out and nearest[i] < spacing:
+            break
+        out.append((float(coords[i, 0]), float(coords[i, 1])))
+        nearest = np.minimum(nearest, np.hypot(coords[:, 0] - coords[i, 0], coords[:, 1] - coords[i, 1]))
+    return out
+
+
+# -- scores ---------------------------------------------------------------------------------------------------
+
+
+def _flow_at(state, frame_idx: int) -> np.ndarray | None:
+    """Flow (H, W, 2) from ``frame_idx`` to its next frame (previous one, negated, on the last); None if 1 frame."""
+    n = len(state.video)
+    if n < 2:
+        return None
+    if frame_idx + 1 < n:
+        return state.flows.get(frame_idx, frame_idx + 1)
+    return -state.flows.get(frame_idx, frame_idx - 1)
+
+
+def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    if flow is None or not mask.any():
+        return None
+    return np.median(flow[mask], axis=0)
+
+
+def _motion_distinctness(flow: np.ndarray | None, mask: np.ndarray, background_flow: np.ndarray | None) -> float:
+    """In [0, 1]: how differently the mask moves from the background (1 px/frame apart gives 0.5)."""
+    own = _mean_flow(flow, mask)
+    if own is None or background_flow is None:
+        return 0.0
+    d = float(np.linalg.norm(own - background_flow))
+    return d / (d + 1.0)
+
+
+def _comotion(own: np.ndarray | None, subject: np.ndarray | None, background: np.ndarray | None) -> float:
+    """In [0, 1]: 1 when the candidate moves with the subject and unlike the background, 0.5 when undecided."""
+    if own is None or subject is None or background is None:
+        return 0.5
+    to_subject = float(np.linalg.norm(own - subject))
+    to_background = float(np.linalg.norm(own - background))
+    return (to_background + 0.5) / (to_subject + to_background + 1.0)  # +0.5/+1: sub-pixel differences are noise
+
+
+def _contact(mask: np.ndarray, dist_to_subject: np.ndarray, scale: float, config: DiscoveryConfig) -> float:
+    """In [0, 1]: proximity (decays with the gap to the subject) times adjacency (length of shared boundary)."""
+    d = dist_to_subject[mask]
+    gap = float(d.min())
+    proximity = float(np.exp(-max(0.0, gap - config.contact_radius_px) / max(4.0, 0.1 * scale)))
+    touching = int((d <= config.contact_radius_px).sum()) / max(1, config.contact_radius_px)
+    adjacency = min(1.0, touching / max(4.0, config.contact_len_frac * scale))
+    return proximity * (0.5 + 0.5 * adjacency)
+
+
+def _border_fraction(mask: np.ndarray) -> float:
+    """Fraction of the mask's box perimeter that lies on the frame border and is covered by the mask."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = bbox_xyxy(mask)
+    perimeter = 2 * ((x1 - x0 + 1) + (y1 - y0 + 1))
+    on_border = int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
+    return on_border / perimeter

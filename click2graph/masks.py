@@ -1,0 +1,85 @@
+"""Mask operations on boolean (H, W) arrays and COCO run-length encoding (via pycocotools)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pycocotools import mask as coco_mask
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """Encode a bool (H, W) mask as COCO RLE: ``{"size": [H, W], "counts": str}`` (JSON-serialisable)."""
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2D (H, W), got shape {mask.shape}")
+    rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
+
+
+def rle_decode(rle: dict) -> np.ndarray:
+    """Decode a COCO RLE dict (counts as str or bytes) to a bool (H, W) mask."""
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    return coco_mask.decode({"size": list(rle["size"]), "counts": counts}).astype(bool)
+
+
+def rle_area(rle: dict) -> int:
+    """Number of foreground pixels of an RLE mask, without decoding it."""
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    return int(coco_mask.area({"size": list(rle["size"]), "counts": counts}))
+
+
+def mask_iou(mask_a: np.ndarray, mask_b: np.ndarray) -> float:
+    """Intersection over union of two bool (H, W) masks; 0.0 when both are empty."""
+    union = np.logical_or(mask_a, mask_b).sum()
+    if union == 0:
+        return 0.0
+    return float(np.logical_and(mask_a, mask_b).sum() / union)
+
+
+def bbox_xyxy(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Tight box ``(x0, y0, x1, y1)`` of a bool mask, inclusive pixel coordinates; None for an empty mask."""
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size == 0:
+        return None
+    xs = np.flatnonzero(mask.any(axis=0))
+    return int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1])
+
+
+def centroid_xy(mask: np.ndarray) -> tuple[float, float] | None:
+    """Centre of mass ``(x, y)`` of a bool mask; None for an empty mask."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return float(xs.mean()), float(ys.mean())
+
+
+def dilate(mask: np.ndarray, radius_px: int) -> np.ndarray:
+    """Dilate a bool mask with a disk of the given radius (radius 0 returns a copy)."""
+    if radius_px <= 0:
+        return mask.copy()
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def resize_mask(mask: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """Resize a bool mask to ``(width, height)`` with nearest-neighbour sampling."""
+    width, height = size_wh
+    if mask.shape == (height, width):
+        return mask.copy()
+    return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def largest_component(mask: np.ndarray, *, containing_xy: tuple[int, int] | None = None) -> np.ndarray:
+    """Keep one connected component: the one containing ``containing_xy`` if given and inside, else the largest."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(mask, dtype=bool)
+    if containing_xy is not None:
+        x, y = containing_xy
+        if 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and labels[y, x] > 0:
+            return labels == labels[y, x]
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return labels == best

@@ -1,0 +1,292 @@
+"""Orchestration: prompt -> subject track -> discovery at keyframes -> object tracks -> semantics -> SceneGraph.
+
+One :class:`Pipeline` serves many videos (it holds the segmenter); everything about one video lives in its
+:class:`~click2graph.segment.SegmenterState`. Edits (another subject, an added or dropped object, a relabel)
+re-run only what depends on them.
+
+Example (the same run as ``python -m click2graph run clip.mp4 --click 320,180 --out out/``)::
+
+    from click2graph.pipeline import Pipeline
+    from click2graph.prompts import Click
+    from click2graph.video import load_video
+
+    video = load_video("clip.mp4")
+    pipeline = Pipeline()                       # classic backend, default settings
+    state = pipeline.open(video)
+    pipeline.prompt_subject(state, [Click(320, 180, frame_idx=0)])
+    graph = pipeline.build(state)
+    for r in graph.ranked_relations():
+        print(graph.entity(r.subject_id).label, r.predicate, graph.entity(r.object_id).label, r.spans)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.errors import PromptError
+from click2graph.graph import Entity, SceneGraph, VideoMeta
+from click2graph.masks import rle_decode
+from click2graph.prompts import Prompt, to_frame_prompts
+from click2graph.segment import SegmenterState, VideoSegmenter, track_both_directions
+from click2graph.semantics.relations import RelationConfig, build_relations, default_labels
+from click2graph.video import Video
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of the whole run."""
+
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    relations: RelationConfig = field(default_factory=RelationConfig)
+    # Discovery runs on the prompt frame and then every this many seconds of working video, so objects that
+    # enter the interaction mid-clip are found where they appear (and tracked from there in both directions).
+    keyframe_interval_s: float = 1.0
+    max_objects_per_subject: int = 6  # cap over all keyframes (the paper proposes 3 per frame)
+    # A discovered object that never takes part in a relation is noise from the subject's surroundings.
+    drop_objects_without_relations: bool = True
+
+
+@dataclass
+class SubjectRecord:
+    """Plain-data bookkeeping of one prompted subject."""
+
+    subject_id: int
+    prompts: list[Prompt]
+    label: str | None = None  # a user-given label, kept as is
+    tracked: bool = False
+    discovered: bool = False
+    object_ids: list[int] = field(default_factory=list)
+    discovery_points: dict[int, list[list[float]]] = field(default_factory=dict)  # obj_id -> prompt points (work px)
+    discovery_frames: dict[int, int] = field(default_factory=dict)  # obj_id -> keyframe where it was found
+
+
+@dataclass
+class AddedObject:
+    """An object the user added by clicking it."""
+
+    subject_id: int
+    prompts: list[Prompt]
+    tracked: bool = False
+
+
+@dataclass
+class Session:
+    """Everything about one video: the segmenter state plus plain-data records of subjects and objects."""
+
+    video: Video
+    state: SegmenterState
+    subjects: dict[int, SubjectRecord] = field(default_factory=dict)
+    added_objects: dict[int, AddedObject] = field(default_factory=dict)
+    # Masks (frame -> RLE) of objects the user dropped: discovery treats them as known so they are not proposed
+    # again, and their ids are never reused.
+    dropped: dict[int, dict[int, dict]] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)  # user labels by entity id
+
+    def next_id(self) -> int:
+        used = set(self.state.obj_ids) | set(self.subjects) | set(self.added_objects) | set(self.dropped)
+        return max(used, default=0) + 1
+
+
+class Pipeline:
+    """Click -> scene graph, with a pluggable segmenter (classic by default)."""
+
+    def __init__(self, segmenter: VideoSegmenter | None = None, config: PipelineConfig = PipelineConfig()) -> None:
+        if segmenter is None:
+            from click2graph.segment.classic import ClassicSegmenter
+
+            segmenter = ClassicSegmenter()
+        self.segmenter = segmenter
+        self.config = config
+
+    def describe(self) -> str:
+        return self.segmenter.describe()
+
+    def open(self, video: Video) -> Session:
+        return Session(video=video, state=self.segmenter.init_state(video))
+
+    # -- prompting ------------------------------------------------------------------------------------------
+
+    def prompt_subject(
+        self, session: Session, prompts: Sequence[Prompt], *, subject_id: int | None = None, label: str | None = None
+    ) -> np.ndarray:
+        """Set (or refine) a subject's prompts and return its mask on the prompted working frame at once.
+
+        All prompts must be on one frame; pass every click so far to refine. A new ``subject_id`` adds another
+        subject to the same scene graph.
+
+        Raises:
+            PromptError: invalid prompts, or a click that segments nothing.
+        """
+        frame_prompts = to_frame_prompts(prompts, session.video)
+        if len(frame_prompts) != 1:
+            frames = [session.video.orig_index(p.frame_idx) for p in frame_prompts]
+            raise PromptError(f"prompts of one subject must be on one frame, got frames {frames}")
+        if subject_id is None:
+            subject_id = min(session.subjects) if session.subjects else session.next_id()
+        record = session.subjects.get(subject_id)
+        if record is not None:
+            self._forget_objects(session, record)
+            if record.prompts and to_frame_prompts(record.prompts, session.video)[0].frame_idx != frame_prompts[0].frame_idx:
+                self.segmenter.remove_object(session.state, subject_id)
+        mask = self.segmenter.add_prompt(session.state, subject_id, frame_prompts[0])
+        if not mask.any():
+            self.segmenter.remove_object(session.state, subject_id)
+            session.subjects.pop(subject_id, None)
+            raise PromptError("the click segmented nothing there: click inside the subject or draw a box around it")
+        session.subjects[subject_id] = SubjectRecord(subject_id, list(prompts), label=label or (record.label if record else None))
+        if label:
+            session.labels[subject_id] = label
+        return mask
+
+    def add_object(
+        self, session: Session, prompts: Sequence[Prompt], *, subject_id: int | None = None, label: str | None = None
+    ) -> int:
+        """Add an object the discovery missed (user clicks); it is tracked at the next :meth:`build`."""
+        if not session.subjects:
+            raise PromptError("prompt a subject before adding objects")
+        subject_id = subject_id if subject_id is not None else min(session.subjects)
+        frame_prompts = to_frame_prompts(prompts, session.video)
+        obj_id = session.next_id()
+        for fp in frame_prompts:
+            mask = self.segmenter.add_prompt(session.state, obj_id, fp)
+            if not mask.any():
+                self.segmenter.remove_object(session.state, obj_id)
+                raise PromptError("the click segmented nothing there: click inside the object")
+        session.added_objects[obj_id] = AddedObject(subject_id, list(prompts))
+        if label:
+            session.labels[obj_id] = label
+        return obj_id
+
+    def drop_object(self, session: Session, obj_id: int) -> None:
+        """Remove a discovered or added object; it is not proposed again in this session."""
+        if obj_id in session.state.objects:
+            session.dropped[obj_id] = dict(session.state.track(obj_id).masks)
+        self.segmenter.remove_object(session.state, obj_id)
+        session.added_objects.pop(obj_id, None)
+        session.dropped.setdefault(obj_id, {})
+        for record in session.subjects.values():
+            if obj_id in record.object_ids:
+                record.object_ids.remove(obj_id)
+
+    def relabel(self, session: Session, entity_id: int, label: str) -> None:
+        label = label.strip()
+        if not label:
+            raise PromptError("a label cannot be empty")
+        session.labels[entity_id] = label
+
+    # -- building -------------------------------------------------------------------------------------------
+
+    def build(self, session: Session, *, progress: ProgressFn | None = None) -> SceneGraph:
+        """Track, discover and relate whatever is not up to date, and return the scene graph."""
+        if not session.subjects:
+            raise PromptError("no subject: click on the subject (or draw a box) first")
+        report = progress or (lambda fraction, desc: None)
+        todo = [r for r in session.subjects.values() if not (r.tracked and r.discovered)]
+        steps = max(1, 2 * len(todo) + 1)
+        for k, record in enumerate(todo):
+            base = 2 * k / steps
+            if not record.tracked:
+                track_both_directions(self.segmenter, session.state, [record.subject_id],
+                                      progress=lambda f, d, b=base: report(b + f / steps, f"subject {record.subject_id}: {d}"))
+                record.tracked = True
+            if not record.discovered:
+                self._discover(session, record, lambda f, d, b=base + 1 / steps: report(b + f / steps, d))
+                record.discovered = True
+        pending = [i for i, added in session.added_objects.items() if not added.tracked]
+        if pending:
+            track_both_directions(self.segmenter, session.state, pending,
+                                  progress=lambda f, d: report((steps - 1) / steps, f"added objects: {d}"))
+            for i in pending:
+                session.added_objects[i].tracked = True
+        report((steps - 1) / steps + 0.5 / steps, "relations")
+        graph = self.graph(session)
+        report(1.0, "done")
+        return graph
+
+    def graph(self, session: Session) -> SceneGraph:
+        """Assemble entities from the tracks and derive relations (cheap; no tracking)."""
+        video = session.video
+        entities = []
+        for record in session.subjects.values():
+            entities.append(Entity(
+                entity_id=record.subject_id, label="subject", is_subject=True, origin="prompt",
+                prompts=[p.to_dict() for p in record.prompts], masks=dict(session.state.track(record.subject_id).masks),
+            ))
+            for obj_id in record.object_ids:
+                points = record.discovery_points.get(obj_id, [])
+                entities.append(Entity(
+                    entity_id=obj_id, label="object", origin="discovery", subject_id=record.subject_id,
+                    prompts=[{"type": "discovery", "frame_idx": record.discovery_frames.get(obj_id), "points_xy": points}],
+                    masks=dict(session.state.track(obj_id).masks),
+                ))
+        for obj_id, added in session.added_objects.items():
+            entities.append(Entity(
+                entity_id=obj_id, label="object", origin="added", subject_id=added.subject_id,
+                prompts=[p.to_dict() for p in added.prompts], masks=dict(session.state.track(obj_id).masks),
+            ))
+        default_labels(entities)
+        for entity in entities:
+            if entity.entity_id in session.labels:
+                entity.label, entity.label_source = session.labels[entity.entity_id], "user"
+        relations = build_relations(entities, num_frames=len(video), config=self.config.relations)
+        if self.config.drop_objects_without_relations:
+            related = {r.object_id for r in relations} | {r.subject_id for r in relations}
+            entities = [e for e in entities if e.is_subject or e.origin != "discovery" or e.entity_id in related]
+        return SceneGraph(video=VideoMeta.from_video(video), entities=entities, relations=relations,
+                          backend=self.segmenter.describe(), video_id=_video_id(video))
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _discover(self, session: Session, record: SubjectRecord, report: ProgressFn) -> None:
+        state, video = session.state, session.video
+        subject = state.track(record.subject_id)
+        present = sorted(t for t in subject.masks if state.mask(record.subject_id, t).any())
+        if not present:
+            return
+        keyframes = self._keyframes(present, subject.prompt_frames, video.fps)
+        for k, t in enumerate(keyframes):
+            report(k / len(keyframes), f"discovering objects (keyframe {k + 1}/{len(keyframes)})")
+            room = self.config.max_objects_per_subject - len(record.object_ids)
+            if room <= 0:
+                break
+            known = [m for i in state.obj_ids if (m := state.mask(i, t)) is not None and m.any()]
+            known += [rle_decode(masks[t]) for masks in session.dropped.values() if t in masks]
+            proposals = discover_objects(self.segmenter, state, state.mask(record.subject_id, t), t,
+                                         known_masks=known, config=self.config.discovery)[:room]
+            new_ids = []
+            for proposal in proposals:
+                obj_id = session.next_id()
+                self.segmenter.add_mask(state, obj_id, t, proposal.mask)
+                record.object_ids.append(obj_id)
+                record.discovery_points[obj_id] = np.asarray(proposal.points_xy, dtype=float).round(1).tolist()
+                record.discovery_frames[obj_id] = t
+                new_ids.append(obj_id)
+            if new_ids:
+                track_both_directions(self.segmenter, state, new_ids)
+        report(1.0, "discovery done")
+
+    def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
+        step = max(1, int(round(self.config.keyframe_interval_s * fps)))
+        first = min(prompt_frames) if prompt_frames else present[0]
+        keys = [first] + [t for t in present if t != first and (t - first) % step == 0]
+        return [t for t in dict.fromkeys(keys) if t in set(present)]
+
+    def _forget_objects(self, session: Session, record: SubjectRecord) -> None:
+        """A re-prompted subject invalidates its discovered objects (they are rediscovered at the next build)."""
+        for obj_id in record.object_ids:
+            self.segmenter.remove_object(session.state, obj_id)
+        record.object_ids.clear()
+
+
+def _video_id(video: Video) -> str:
+    return Path(video.info.source).stem if video.info.source else "video"

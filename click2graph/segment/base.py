@@ -1,0 +1,158 @@
+"""The ``VideoSegmenter`` protocol: the only boundary that knows a segmentation model.
+
+A segmenter opens one :class:`SegmenterState` per video. Prompt verbs return the object's mask on that frame at
+once; :meth:`VideoSegmenter.propagate` yields ``(frame_idx, obj_ids, masks)`` triples (the same shape for every
+backend); :meth:`VideoSegmenter.decode_candidates` turns point prompts into masks *without* adding objects (used
+by discovery). All coordinates are working-frame pixels; all masks are bool (H_work, W_work).
+
+Ids: ``obj_id`` is the caller's id for an object (any int >= 0); backends keep their own internal slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from click2graph.masks import rle_decode, rle_encode
+from click2graph.motion import FlowCache
+from click2graph.prompts import FramePrompt
+from click2graph.video import Video
+
+PropagationStep = tuple[int, list[int], np.ndarray]  # (frame_idx, obj_ids, masks bool (N, H, W))
+
+
+@dataclass
+class ObjectTrack:
+    """Prompts and per-frame masks of one object; masks are stored as COCO RLE to keep memory small."""
+
+    obj_id: int
+    prompts: dict[int, FramePrompt] = field(default_factory=dict)  # frame_idx -> prompt (clicks/box)
+    mask_prompts: dict[int, dict] = field(default_factory=dict)  # frame_idx -> RLE of a mask given as prompt
+    masks: dict[int, dict] = field(default_factory=dict)  # frame_idx -> RLE of the current mask
+
+    @property
+    def prompt_frames(self) -> list[int]:
+        return sorted(set(self.prompts) | set(self.mask_prompts))
+
+    def mask(self, frame_idx: int) -> np.ndarray | None:
+        rle = self.masks.get(frame_idx)
+        return None if rle is None else rle_decode(rle)
+
+    def set_mask(self, frame_idx: int, mask: np.ndarray) -> None:
+        self.masks[frame_idx] = rle_encode(mask)
+
+
+@dataclass
+class SegmenterState:
+    """Per-video state shared by all backends; a backend may subclass it to add its own caches."""
+
+    video: Video
+    objects: dict[int, ObjectTrack] = field(default_factory=dict)
+    flows: FlowCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.flows is None:
+            self.flows = FlowCache(self.video.frames)
+
+    @property
+    def obj_ids(self) -> list[int]:
+        return sorted(self.objects)
+
+    def mask(self, obj_id: int, frame_idx: int) -> np.ndarray | None:
+        """The object's current mask on a frame, or None if it has none there."""
+        track = self.objects.get(obj_id)
+        return None if track is None else track.mask(frame_idx)
+
+    def track(self, obj_id: int) -> ObjectTrack:
+        if obj_id not in self.objects:
+            raise KeyError(f"no object {obj_id}; known objects: {self.obj_ids}")
+        return self.objects[obj_id]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Masks decoded from point prompts on one frame, one per point, without adding objects.
+
+    Attributes:
+        masks: bool (K, H, W), one per input point (may be empty where nothing was found).
+        scores: float (K,) in [0, 1], the backend's confidence that the mask is a whole object.
+    """
+
+    masks: np.ndarray
+    scores: np.ndarray
+
+
+@runtime_checkable
+class VideoSegmenter(Protocol):
+    """Promptable video segmentation: click/box -> mask on that frame, then tracking through the clip."""
+
+    name: str
+
+    def describe(self) -> str:
+        """One status line, e.g. ``"classic tracker (no weights)"``."""
+        ...
+
+    def init_state(self, video: Video) -> SegmenterState:
+        """Open a state for one video (computes nothing heavy yet)."""
+        ...
+
+    def add_prompt(self, state: SegmenterState, obj_id: int, prompt: FramePrompt) -> np.ndarray:
+        """Set the clicks/box of ``obj_id`` on ``prompt.frame_idx`` (replacing that frame's earlier prompt; pass
+        all clicks so far to refine) and return its bool (H, W) mask on that frame at once."""
+        ...
+
+    def add_mask(self, state: SegmenterState, obj_id: int, frame_idx: int, mask: np.ndarray) -> np.ndarray:
+        """Prompt ``obj_id`` with a mask on a frame; returns the mask the backend keeps there."""
+        ...
+
+    def remove_object(self, state: SegmenterState, obj_id: int) -> None:
+        """Forget an object, its prompts and masks."""
+        ...
+
+    def propagate(
+        self, state: SegmenterState, *, obj_ids: Sequence[int] | None = None, reverse: bool = False
+    ) -> Iterator[PropagationStep]:
+        """Track objects (default: all) from their prompt frames to the end (or, ``reverse``, to frame 0).
+
+        Each object starts at its earliest prompt frame going forward (latest going backward) and re-anchors on
+        later prompt frames. Masks are stored in ``state`` as they are produced and yielded per frame.
+        """
+        ...
+
+    def decode_candidates(
+        self, state: SegmenterState, frame_idx: int, points_xy: np.ndarray, *, avoid: np.ndarray | None = None
+    ) -> Candidates:
+        """One mask per point (float (K, 2) working pixels) on ``frame_idx``, without adding objects.
+
+        ``avoid`` (bool (H, W)), when given, marks pixels already explained (e.g. the subject): the backend treats
+        them as background for these candidates.
+        """
+        ...
+
+
+def track_both_directions(
+    segmenter: VideoSegmenter,
+    state: SegmenterState,
+    obj_ids: Sequence[int] | None = None,
+    *,
+    progress=None,
+) -> None:
+    """Propagate objects forward then backward from their prompt frames, reporting ``progress(fraction, desc)``.
+
+    Masks end up in ``state.objects[obj_id].masks``.
+    """
+    ids = list(state.obj_ids if obj_ids is None else obj_ids)
+    if not ids:
+        return
+    n = len(state.video)
+    starts = [min(state.track(i).prompt_frames) for i in ids]
+    ends = [max(state.track(i).prompt_frames) for i in ids]
+    total = max(1, (n - min(starts)) + (max(ends) + 1))
+    done = 0
+    for reverse in (False, True):
+        for _ in segmenter.propagate(state, obj_ids=ids, reverse=reverse):
+            done += 1
+            if progress:
+                progress(min(1.0, done / total), "tracking backward" if reverse else "tracking forward")

@@ -1,0 +1,189 @@
+"""Weight-free candidate masks from point prompts (used by discovery through ``decode_candidates``).
+
+Each point is segmented by GrabCut in square windows of a few sizes centred on it (the point is sure foreground,
+``avoid`` sure background); the mask of the size that looks most like a whole object wins. "Object-like"
+(:func:`mask_objectness`) means: its colours differ from those of the ring of pixels around it, and the window
+did not cut it (a mask that runs into the window edge is a piece of something larger, often the background).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from click2graph.masks import dilate, largest_component
+from click2graph.segment.base import Candidates
+
+# Window half-sizes tried per point, as fractions of max(H, W): about 25, 50 and 100 px at 854x480. A single
+# size either cuts large objects (bike) or swallows background around small ones (racket).
+DEFAULT_HALF_FRACS = (0.03, 0.06, 0.12)
+# GrabCut runs on the window crop resized so its longest side is at most this: cost grows with the crop area
+# (a 400 px crop took 0.8 s at full size, about 40 ms at 160 px) while masks lose little at this size.
+DEFAULT_WORK_SIDE_PX = 160
+_HIST_BINS = 8  # Lab histogram bins per channel for the colour-contrast score
+
+
+def grabcut_around_point(
+    frame_rgb: np.ndarray,
+    x: float,
+    y: float,
+    *,
+    half_size_px: int,
+    avoid: np.ndarray | None = None,
+    iters: int = 3,
+    work_side_px: int | None = None,
+    pad_px: int | None = None,
+) -> np.ndarray:
+    """GrabCut in a square window centred on a point; the point is sure foreground, ``avoid`` sure background.
+
+    Args:
+        frame_rgb: uint8 (H, W, 3).
+        x, y: the point, pixels of ``frame_rgb``.
+        half_size_px: half-size of the window that may become foreground.
+        avoid: bool (H, W) or None; pixels forced to background.
+        iters: GrabCut iterations.
+        work_side_px: if given, GrabCut runs on the crop downscaled so its longest side is at most this
+            (much faster for large windows); the mask is upsampled back.
+        pad_px: background margin added around the window for the colour models (default ``half_size_px``).
+
+    Returns:
+        bool (H, W): the connected component of the foreground containing the point.
+    """
+    h, w = frame_rgb.shape[:2]
+    xi, yi = int(round(min(max(x, 0), w - 1))), int(round(min(max(y, 0), h - 1)))
+    x0, y0 = max(0, xi - half_size_px), max(0, yi - half_size_px)
+    x1, y1 = min(w, xi + half_size_px + 1), min(h, yi + half_size_px + 1)
+    # GrabCut on a crop around the window (padded so the background model has samples): the cost is
+    # proportional to the crop, not the frame.
+    pad = half_size_px if pad_px is None else pad_px
+    cx0, cy0, cx1, cy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    crop_gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+    crop_gc[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0] = cv2.GC_PR_FGD
+    if avoid is not None:
+        crop_gc[avoid[cy0:cy1, cx0:cx1]] = cv2.GC_BGD
+    crop_img = cv2.cvtColor(np.ascontiguousarray(frame_rgb[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2BGR)
+    scale = 1.0
+    if work_side_px is not None and max(crop_gc.shape) > work_side_px:
+        scale = work_side_px / max(crop_gc.shape)
+        size = (max(1, round(crop_gc.shape[1] * scale)), max(1, round(crop_gc.shape[0] * scale)))
+        crop_img = cv2.resize(crop_img, size, interpolation=cv2.INTER_AREA)
+        crop_gc = cv2.resize(crop_gc, size, interpolation=cv2.INTER_NEAREST)
+    seed = (int((xi - cx0) * scale), int((yi - cy0) * scale))
+    cv2.circle(crop_gc, seed, max(1, int(3 * scale)), cv2.GC_FGD, -1)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(crop_img, crop_gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # raised when one side has no samples (e.g. the whole crop is avoided)
+        crop_gc = np.where(crop_gc == cv2.GC_BGD, 0, 1).astype(np.uint8)
+    crop_fg = ((crop_gc == cv2.GC_FGD) | (crop_gc == cv2.GC_PR_FGD)).astype(np.uint8)
+    if scale != 1.0:
+        crop_fg = cv2.resize(crop_fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
+    fg = np.zeros((h, w), bool)
+    fg[cy0:cy1, cx0:cx1] = crop_fg.astype(bool)
+    if avoid is not None:
+        fg &= ~avoid  # upsampling may round a few avoided pixels back in
+    return largest_component(fg, containing_xy=(xi, yi))
+
+
+def mask_objectness(
+    frame_lab: np.ndarray, mask: np.ndarray, window_xyxy: tuple[int, int, int, int], *, avoid: np.ndarray | None = None
+) -> float:
+    """How much a candidate mask looks like one whole object, in [0, 1].
+
+    Args:
+        frame_lab: uint8 (H, W, 3) Lab frame.
+        mask: bool (H, W) candidate.
+        window_xyxy: the window it was allowed to grow in (inclusive-exclusive pixel box ``x0, y0, x1, y1``).
+        avoid: bool (H, W) or None; excluded from the surrounding ring (already explained pixels say nothing
+            about whether the candidate stands out from its background).
+
+    Returns:
+        colour contrast with the surrounding ring (1 - Bhattacharyya coefficient of Lab histograms) times the
+        fraction of the window edge the mask does not run into (scaled so that covering a quarter of the
+        edge gives 0). 0 for masks under 16 pixels.
+    """
+    area = int(mask.sum())
+    if area < 16:
+        return 0.0
+    ring_px = max(3, int(0.25 * np.sqrt(area)))
+    ring = dilate(mask, ring_px) & ~mask
+    if avoid is not None:
+        ring &= ~avoid
+    if ring.sum() < 16:
+        contrast = 1.0  # fully enclosed by explained pixels: nothing to be confused with
+    else:
+        contrast = 1.0 - _bhattacharyya(_lab_hist(frame_lab[mask]), _lab_hist(frame_lab[ring]))
+    h, w = mask.shape
+    x0, y0, x1, y1 = window_xyxy
+    # Window edges that coincide with the frame border do not cut anything.
+    edges = []
+    if y0 > 0:
+        edges.append(mask[y0, x0:x1])
+    if y1 < h:
+        edges.append(mask[y1 - 1, x0:x1])
+    if x0 > 0:
+        edges.append(mask[y0:y1, x0])
+    if x1 < w:
+        edges.append(mask[y0:y1, x1 - 1])
+    perimeter = max(1, 2 * ((x1 - x0) + (y1 - y0)))
+    cut = sum(int(e.sum()) for e in edges) / (0.25 * perimeter)
+    return float(np.clip(contrast, 0.0, 1.0) * max(0.0, 1.0 - cut))
+
+
+def decode_point_candidates(
+    frame_rgb: np.ndarray,
+    points_xy: np.ndarray,
+    *,
+    avoid: np.ndarray | None = None,
+    half_size_px: int | None = None,
+    half_sizes_px: Sequence[int] | None = None,
+    work_side_px: int = DEFAULT_WORK_SIDE_PX,
+) -> Candidates:
+    """One candidate mask per point: the most object-like of GrabCut masks at several window sizes.
+
+    Args:
+        frame_rgb: uint8 (H, W, 3).
+        points_xy: float (K, 2) points, pixels of ``frame_rgb``.
+        avoid: bool (H, W) or None; pixels already explained (subject, tracked objects), forced to background.
+        half_size_px: a single window half-size (overrides the default sizes).
+        half_sizes_px: window half-sizes to try; default :data:`DEFAULT_HALF_FRACS` of max(H, W).
+        work_side_px: GrabCut resolution cap, see :func:`grabcut_around_point`.
+
+    Returns:
+        :class:`Candidates` with masks bool (K, H, W) and scores (K,) = :func:`mask_objectness` of the kept mask.
+    """
+    h, w = frame_rgb.shape[:2]
+    if half_sizes_px is None:
+        half_sizes_px = [half_size_px] if half_size_px else [max(8, int(f * max(h, w))) for f in DEFAULT_HALF_FRACS]
+    points = np.asarray(points_xy, dtype=np.float32).reshape(-1, 2)
+    frame_lab = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2LAB)
+    masks = np.zeros((len(points), h, w), bool)
+    scores = np.zeros(len(points), np.float32)
+    for i, (x, y) in enumerate(points):
+        xi, yi = int(round(min(max(x, 0), w - 1))), int(round(min(max(y, 0), h - 1)))
+        if avoid is not None and avoid[yi, xi]:
+            continue  # the point itself is explained already: no new object here
+        for half in half_sizes_px:
+            mask = grabcut_around_point(
+                frame_rgb, float(x), float(y), half_size_px=half, avoid=avoid, work_side_px=work_side_px,
+                pad_px=max(4, half // 2),  # half the default margin: enough background samples, smaller crop
+            )
+            window = (max(0, xi - half), max(0, yi - half), min(w, xi + half + 1), min(h, yi + half + 1))
+            score = mask_objectness(frame_lab, mask, window, avoid=avoid)
+            if score > scores[i]:  # ties keep the smaller window: the tighter mask
+                masks[i], scores[i] = mask, score
+    return Candidates(masks=masks, scores=scores)
+
+
+def _lab_hist(pixels_lab: np.ndarray) -> np.ndarray:
+    """Normalised 3-D histogram of (N, 3) uint8 Lab pixels."""
+    idx = (pixels_lab.astype(np.int32) * _HIST_BINS) // 256
+    flat = (idx[:, 0] * _HIST_BINS + idx[:, 1]) * _HIST_BINS + idx[:, 2]
+    hist = np.bincount(flat, minlength=_HIST_BINS**3).astype(np.float64)
+    return hist / max(1.0, hist.sum())
+
+
+def _bhattacharyya(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.sqrt(p * q).sum())

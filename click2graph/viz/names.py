@@ -1,0 +1,28 @@
+"""Readable names for entities and relations, shared by the overlay, the timeline and the graph view."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from click2graph.graph import Relation, SceneGraph
+
+
+def entity_names(graph: SceneGraph) -> dict[int, str]:
+    """``entity_id -> name``: the entity's label, with ``" #<id>"`` appended when several entities share it.
+
+    Example: labels person(1), ball(2), ball(3) -> ``{1: "person", 2: "ball #2", 3: "ball #3"}``.
+    """
+    counts = Counter(e.label for e in graph.entities)
+    return {e.entity_id: e.label if counts[e.label] == 1 else f"{e.label} #{e.entity_id}" for e in graph.entities}
+
+
+def relation_name(relation: Relation, names: dict[int, str], *, arrow: bool = True) -> str:
+    """``"person —holding→ ball #2"`` (timeline lanes) or, with ``arrow=False``, ``"person holding ball #2"``.
+
+    Ids missing from ``names`` (a relation to a dropped entity) show as ``"#<id>"``.
+    """
+    subject = names.get(relation.subject_id, f"#{relation.subject_id}")
+    obj = names.get(relation.object_id, f"#{relation.object_id}")
+    if arrow:
+        return f"{subject} \u2014{relation.predicate}\u2192 {obj}"
+    return f"{subject} {relation.predicate} {obj}"

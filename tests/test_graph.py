@@ -1,0 +1,103 @@
+"""click2graph.graph: the SceneGraph data model, its JSON round trip and networkx view."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta, spans_from_frames
+from click2graph.masks import rle_encode
+
+
+def square(x0, y0, size=4, shape=(20, 30)):
+    m = np.zeros(shape, bool)
+    m[y0:y0 + size, x0:x0 + size] = True
+    return rle_encode(m)
+
+
+def small_graph() -> SceneGraph:
+    meta = VideoMeta(source="clip.mp4", width=60, height=40, fps=20.0, num_frames=20, work_width=30,
+                     work_height=20, work_fps=10.0, frame_indices_orig=list(range(0, 20, 2)))
+    subject = Entity(1, "subject", is_subject=True, prompts=[{"type": "click", "x": 4.0, "y": 6.0, "frame_idx": 0,
+                                                               "positive": True}],
+                     masks={t: square(t, 2) for t in range(10)})
+    ball = Entity(2, "ball", origin="discovery", subject_id=1, label_source="user", top5=[("ball", 0.9), ("toy", 0.1)],
+                  masks={t: square(20, 10) for t in range(3, 8)} | {8: rle_encode(np.zeros((20, 30), bool))})
+    relations = [
+        Relation(1, 2, "toward", [(0, 4)], score=0.7, sources=["geometric"], frame_scores={t: 0.7 for t in range(5)}),
+        Relation(1, 2, "touching", [(5, 6)], score=0.9, sources=["geometric"]),
+    ]
+    return SceneGraph(video=meta, entities=[subject, ball], relations=relations, backend="classic", video_id="clip")
+
+
+def test_json_round_trip_is_lossless(tmp_path):
+    graph = small_graph()
+    path = graph.save_json(tmp_path / "g.json")
+    again = SceneGraph.load_json(path)
+    assert again == graph
+    assert again.to_dict() == graph.to_dict()
+
+
+def test_json_has_openpvsg_core_keys():
+    data = json.loads(json.dumps(small_graph().to_dict()))
+    assert {"video_id", "objects", "relations", "num_frames", "width", "height", "fps"} <= data.keys()
+    assert {"object_id", "category", "is_thing"} <= data["objects"][0].keys()
+    assert data["relations"][0] == [1, 2, "toward", [[0, 4]]]
+
+
+def test_plain_openpvsg_entry_loads():
+    entry = {"video_id": "v", "objects": [{"object_id": 1, "category": "adult", "is_thing": True},
+                                         {"object_id": 3, "category": "floor", "is_thing": False}],
+             "relations": [[1, 3, "standing on", [[0, 9], [15, 20]]]], "num_frames": 21}
+    graph = SceneGraph.from_dict(entry)
+    assert graph.entity(3).label == "floor" and not graph.entity(3).is_thing
+    assert graph.relations[0].spans == [(0, 9), (15, 20)]
+    assert graph.video.frame_indices_orig == list(range(21))
+
+
+def test_frames_and_presence_ignore_empty_masks():
+    ball = small_graph().entity(2)
+    assert ball.frames == [3, 4, 5, 6, 7]
+    assert (ball.first_frame, ball.last_frame) == (3, 7)
+    assert ball.present(5) and not ball.present(8) and not ball.present(0)
+
+
+def test_graph_at_frame():
+    graph = small_graph()
+    at1 = graph.to_networkx(1)  # ball not visible yet
+    assert list(at1.nodes) == [1] and at1.number_of_edges() == 0
+    at5 = graph.to_networkx(5)
+    assert set(at5.nodes) == {1, 2}
+    assert [k for _, _, k in at5.edges(keys=True)] == ["touching"]
+    whole = graph.to_networkx()
+    assert whole.number_of_edges(1, 2) == 2 and whole.nodes[2]["label"] == "ball"
+
+
+def test_queries_and_edits():
+    graph = small_graph()
+    assert [r.predicate for r in graph.ranked_relations()] == ["touching", "toward"]
+    assert [e.entity_id for e in graph.objects_of(1)] == [2]
+    assert [r.predicate for r in graph.relations_at(4)] == ["toward"]
+    graph.relabel(1, " child ")
+    assert graph.entity(1).label == "child" and graph.entity(1).label_source == "user"
+    with pytest.raises(ValueError):
+        graph.relabel(1, "  ")
+    graph.drop_entity(2)
+    assert graph.relations == [] and [e.entity_id for e in graph.entities] == [1]
+    with pytest.raises(KeyError, match="known"):
+        graph.entity(2)
+
+
+@pytest.mark.parametrize(
+    "frames, spans",
+    [
+        ([], []),
+        ([3], [(3, 3)]),
+        ([1, 2, 3, 7], [(1, 3), (7, 7)]),
+        ([5, 1, 2, 2], [(1, 2), (5, 5)]),  # unsorted with a duplicate
+    ],
+)
+def test_spans_from_frames(frames, spans):
+    assert spans_from_frames(frames) == spans

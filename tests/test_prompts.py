@@ -1,0 +1,72 @@
+"""click2graph.prompts: validation and mapping of clicks/boxes onto working frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from click2graph.errors import PromptError
+from click2graph.prompts import Box, Click, FramePrompt, prompt_from_dict, to_frame_prompts, validate_prompt
+from click2graph.video import Video, VideoInfo
+
+INFO = VideoInfo(width=200, height=100, fps=10, num_frames=20)
+
+
+@pytest.mark.parametrize(
+    "prompt, error",
+    [
+        (Click(10, 10), None),  # inside
+        (Click(199.5, 99.5, frame_idx=19), None),  # last pixel, last frame
+        (Click(200, 10), "outside the 200x100 frame"),  # x == width is outside
+        (Click(-1, 10), "outside"),
+        (Click(10, 10, frame_idx=20), "frames 0..19"),  # no such frame
+        (Box(10, 10, 50, 50), None),
+        (Box(-20, -20, 50, 50), None),  # partly outside: clipped later, accepted
+        (Box(50, 10, 10, 50), "inverted"),  # x1 < x0
+        (Box(10, 10, 10, 50), "empty or inverted"),  # zero width
+        (Box(300, 10, 400, 50), "outside"),
+        (Box(199, 10, 260, 50), "smaller than 2 pixels"),  # 1 px inside
+    ],
+)
+def test_validate(prompt, error):
+    if error is None:
+        validate_prompt(prompt, INFO)
+    else:
+        with pytest.raises(PromptError, match=error):
+            validate_prompt(prompt, INFO)
+
+
+def make_video(n=20, size_wh=(100, 50), orig_wh=(200, 100), step=2):
+    frames = np.zeros((n, size_wh[1], size_wh[0], 3), np.uint8)
+    info = VideoInfo(width=orig_wh[0], height=orig_wh[1], fps=10, num_frames=n * step)
+    return Video(frames=frames, frame_indices_orig=np.arange(n) * step, info=info, fps=10 / step)
+
+
+def test_to_frame_prompts_maps_to_working_pixels_and_frames():
+    video = make_video()
+    prompts = [Click(40, 20, frame_idx=7), Click(60, 30, frame_idx=6, positive=False), Box(20, 10, 100, 90, frame_idx=30)]
+    fps = to_frame_prompts(prompts, video)
+    assert [p.frame_idx for p in fps] == [3, 15]  # original 7 and 6 -> nearest working frame 3 (orig 6)
+    np.testing.assert_allclose(fps[0].points_xy, [[20, 10], [30, 15]])
+    np.testing.assert_array_equal(fps[0].labels, [1, 0])
+    np.testing.assert_allclose(fps[1].box_xyxy, [10, 5, 50, 45])
+
+
+def test_to_frame_prompts_rejects_empty_and_negative_only():
+    video = make_video()
+    with pytest.raises(PromptError, match="no prompt"):
+        to_frame_prompts([], video)
+    with pytest.raises(PromptError, match="only negative"):
+        to_frame_prompts([Click(5, 5, positive=False)], video)
+
+
+def test_frame_prompt_shape_checks():
+    with pytest.raises(PromptError, match="at least one"):
+        FramePrompt.from_points(0, np.zeros((0, 2)))
+    box_only = FramePrompt.from_points(0, np.zeros((0, 2)), box_xyxy=(0, 0, 5, 5))
+    assert box_only.box_xyxy.tolist() == [0, 0, 5, 5]
+
+
+@pytest.mark.parametrize("prompt", [Click(1.5, 2, 3, False), Box(1, 2, 3, 4, 5)])
+def test_prompt_dict_round_trip(prompt):
+    assert prompt_from_dict(prompt.to_dict()) == prompt

@@ -1,0 +1,174 @@
+"""click2graph.video: decoding of common containers and frame folders, the working policy, the H.264 writer."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from click2graph.errors import VideoError
+from click2graph.video import Video, VideoPolicy, VideoWriter, load_video, working_size_wh, write_video
+
+
+def moving_square_frames(n: int, size_wh=(160, 96)) -> np.ndarray:
+    """n RGB frames: a red square moving right over a grey gradient (frame index readable from its x)."""
+    w, h = size_wh
+    frames = np.empty((n, h, w, 3), np.uint8)
+    gradient = np.linspace(40, 200, w, dtype=np.uint8)[None, :, None]
+    for i in range(n):
+        frames[i] = gradient
+        x = 4 + 3 * i
+        frames[i, 30:60, x:x + 30] = (220, 30, 30)
+    return frames
+
+
+def encode(path: Path, codec: str, frames: np.ndarray, fps: int = 10, pix_fmt: str = "yuv420p") -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps))
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = pix_fmt
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, codec, pix_fmt",
+    [
+        ("clip.mp4", "libx264", "yuv420p"),  # the common case
+        ("clip.webm", "libvpx-vp9", "yuv420p"),  # browser recordings
+        ("clip.mov", "libx264", "yuv420p"),  # phones
+        ("clip.avi", "mjpeg", "yuvj420p"),  # old cameras
+    ],
+)
+def test_reads_common_containers(tmp_path, name, codec, pix_fmt):
+    frames = moving_square_frames(12)
+    video = load_video(encode(tmp_path / name, codec, frames, pix_fmt=pix_fmt), VideoPolicy(target_fps=None))
+    assert len(video) == 12
+    assert video.size_wh == (160, 96)
+    assert video.fps == pytest.approx(10)
+    # Lossy codecs: the square is still where it was drawn.
+    assert video.frames[5, 45, 4 + 15 + 15, 0] > 150 and video.frames[5, 45, 4 + 15 + 15, 1] < 100
+    np.testing.assert_array_equal(video.frame_indices_orig, np.arange(12))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_reads_numbered_frame_folder_in_numeric_order(tmp_path, suffix):
+    frames = moving_square_frames(11)
+    for i, frame in enumerate(frames):  # names 0..10 unpadded: lexical order would put 10 before 2
+        Image.fromarray(frame).save(tmp_path / f"{i}{suffix}")
+    (tmp_path / "notes.txt").write_text("ignored")
+    video = load_video(tmp_path, VideoPolicy(target_fps=None, folder_fps=5))
+    assert len(video) == 11 and video.fps == 5
+    assert np.abs(video.frames.astype(int) - frames.astype(int)).mean() < 3
+
+
+def test_policy_trims_samples_and_resizes_with_maps_back(tmp_path):
+    frames = moving_square_frames(40, size_wh=(320, 192))
+    path = encode(tmp_path / "long.mp4", "libx264", frames, fps=20)
+    video = load_video(path, VideoPolicy(max_duration_s=1.0, target_fps=5, max_side=160))
+    assert video.trimmed
+    assert video.size_wh == (160, 96)
+    assert video.fps == pytest.approx(5)
+    np.testing.assert_array_equal(video.frame_indices_orig, [0, 4, 8, 12, 16])
+    assert video.info.num_frames == 40 and video.info.size_wh == (320, 192)
+    assert video.to_work_xy(100, 50) == (50, 25)
+    assert video.to_orig_xy(50, 25) == (100, 50)
+    assert video.work_index(9) == 2  # original frame 9 was skipped: nearest working frame is original 8
+    assert video.orig_index(3) == 12
+
+
+def test_no_policy_limits_keep_everything(tmp_path):
+    frames = moving_square_frames(15)
+    path = encode(tmp_path / "a.mp4", "libx264", frames)
+    video = load_video(path, VideoPolicy(max_duration_s=None, target_fps=None, max_side=None))
+    assert len(video) == 15 and not video.trimmed and video.size_wh == (160, 96)
+
+
+@pytest.mark.parametrize(
+    "size, max_side, expected",
+    [
+        ((1280, 720), 854, (854, 480)),  # 720p -> 480p
+        ((720, 1280), 854, (480, 854)),  # portrait
+        ((640, 360), 854, (640, 360)),  # never upscaled
+        ((101, 51), None, (102, 52)),  # odd sides rounded to even for H.264
+    ],
+)
+def test_working_size(size, max_side, expected):
+    assert working_size_wh(*size, max_side) == expected
+
+
+def test_corrupt_missing_and_empty_inputs_raise_clear_errors(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"this is not a video" * 100)
+    with pytest.raises(VideoError, match="re-encode"):
+        load_video(bad)
+    with pytest.raises(VideoError, match="No such video"):
+        load_video(tmp_path / "missing.mp4")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(VideoError, match="numbered"):
+        load_video(empty)
+
+
+def test_truncated_file_keeps_the_frames_that_decode(tmp_path):
+    frames = moving_square_frames(30)
+    path = encode(tmp_path / "full.mp4", "libx264", frames)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    try:
+        video = load_video(cut, VideoPolicy(target_fps=None))
+    except VideoError as exc:  # a cut moov atom makes the file unreadable: that must be a clear error
+        assert "re-encode" in str(exc)
+    else:
+        assert 0 < len(video) <= 30
+
+
+def test_huge_frames_are_refused_before_decoding(tmp_path):
+    path = encode(tmp_path / "a.mp4", "libx264", moving_square_frames(2))
+    with pytest.raises(VideoError, match="larger than"):
+        load_video(path, VideoPolicy(max_input_pixels=100))
+
+
+def test_writer_produces_browser_playable_h264(tmp_path):
+    frames = moving_square_frames(9, size_wh=(161, 97))  # odd size: padded to even
+    out = write_video(tmp_path / "out" / "overlay.mp4", frames, fps=7.5)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.width, stream.height) == (162, 98)
+        assert float(stream.average_rate) == pytest.approx(7.5)
+        assert sum(1 for _ in container.decode(stream)) == 9
+
+
+def test_writer_rejects_mixed_sizes_and_bad_dtype(tmp_path):
+    with VideoWriter(tmp_path / "x.mp4", fps=5) as sink:
+        sink.write(np.zeros((16, 16, 3), np.uint8))
+        with pytest.raises(ValueError, match="same size"):
+            sink.write(np.zeros((32, 16, 3), np.uint8))
+        with pytest.raises(ValueError, match="uint8"):
+            sink.write(np.zeros((16, 16, 3), np.float32))
+
+
+def test_from_frames_wraps_arrays():
+    video = Video.from_frames(moving_square_frames(3), fps=4)
+    assert len(video) == 3 and video.scale_xy == (1.0, 1.0)
+    with pytest.raises(ValueError, match="uint8"):
+        Video.from_frames(np.zeros((2, 4, 4, 3), np.float32), fps=1)
+
+
+def test_real_mp4_is_trimmed_and_downsized(shared_data):
+    video = load_video(shared_data / "sam2_gallery" / "04_coffee.mp4", VideoPolicy(max_duration_s=2, target_fps=5))
+    assert video.info.size_wh == (1280, 720)
+    assert video.size_wh == (854, 480)
+    assert len(video) == 10 and video.trimmed
+    assert list(video.frame_indices_orig[:3]) == [0, 6, 12]
