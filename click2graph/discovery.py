@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
+from click2graph.segment.classic_candidates import mask_objectness
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ class DiscoveryConfig:
     max_objects: int = 3  # N_q = 3 in the paper: a subject rarely interacts with more than two objects
     band_inner_px: int = 3  # seeds start this far outside the subject: contour pixels are ambiguous
     band_outer_frac: float = 0.6  # ...and reach up to this * s (a held object reaches about half a body away)
-    num_salient_seeds: int = 8  # seeds at colour/motion saliency peaks
-    num_spread_seeds: int = 6  # seeds spread evenly over the band (farthest-point sampling)
+    num_salient_seeds: int = 5  # seeds at colour/motion saliency peaks
+    num_spread_seeds: int = 4  # seeds spread evenly over the band (farthest-point sampling)
+    subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (see _subject_cut)
+    cut_expand_frac: float = 0.3  # the cut may grow this fraction of the subject's box size on each side
+    cut_work_scale: float = 0.5  # the cut runs at this image scale: 5x faster, same IoU on DAVIS (.34 vs .36)
     seed_spacing_frac: float = 0.15  # minimum distance between seeds, * s
     max_area_frac: float = 0.15  # a candidate larger than this fraction of the frame is background
     max_area_vs_subject: float = 4.0  # ...or larger than this many subject areas
@@ -111,18 +115,25 @@ def discover_objects(
     scale = float(np.sqrt(subject.sum()))
     flow = _flow_at(state, frame_idx)
 
-    points = _seed_points(frame, subject, explained, flow, scale, config)
-    if len(points) == 0:
-        return []
-    candidates = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
-
     background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
     subject_flow = _mean_flow(flow, subject)
     background_flow = _mean_flow(flow, background)
+
+    points = _seed_points(frame, subject, explained, flow, scale, config)
+    masks, objectness_scores = [], []
+    if len(points):
+        decoded = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
+        masks, objectness_scores = list(decoded.masks), list(decoded.scores)
+    if config.subject_cut:
+        regions, region_points, region_scores = _subject_cut(frame, subject, explained, flow, subject_flow,
+                                                             background_flow, config)
+        masks += regions
+        objectness_scores += region_scores
+        points = np.concatenate([points.reshape(-1, 2), region_points.reshape(-1, 2)]).astype(np.float32)
     subject_near = dilate(subject, 2)
     dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
     scored: list[Proposal] = []
-    for point, mask, objectness in zip(points, candidates.masks, candidates.scores):
+    for point, mask, objectness in zip(points, masks, objectness_scores):
         area = int(mask.sum())
         if area == 0 or area > config.max_area_frac * h * w or area > config.max_area_vs_subject * subject.sum():
             continue
@@ -133,7 +144,7 @@ def discover_objects(
             continue
         if _border_fraction(mask) > config.max_border_frac:
             continue
-        motion_distinct = _motion_distinctness(flow, mask, background_flow)
+        motion_distinct = _motion_distinctness(flow, mask, explained)
         objectness = max(float(objectness), motion_distinct)
         if objectness < config.min_objectness:
             continue
@@ -185,7 +196,8 @@ def _saliency(
     """
     h, w = subject.shape
     x0, y0, x1, y1 = bbox_xyxy(subject)
-    x0, y0, x1, y1 = max(0, x0 - 2 * outer), max(0, y0 - 2 * outer), min(w, x1 + 2 * outer + 1), min(h, y1 + 2 * outer + 1)
+    x0, y0 = max(0, x0 - 2 * outer), max(0, y0 - 2 * outer)
+    x1, y1 = min(w, x1 + 2 * outer + 1), min(h, y1 + 2 * outer + 1)
     lab = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2LAB)
     bins = 8
     idx = (lab.astype(np.int32) * bins) // 256
@@ -240,6 +252,65 @@ def _farthest_points(
     return out
 
 
+def _subject_cut(
+    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, flow: np.ndarray | None,
+    subject_flow: np.ndarray | None, background_flow: np.ndarray | None, config: DiscoveryConfig,
+) -> tuple[list[np.ndarray], np.ndarray, list[float]]:
+    """Regions a GrabCut seeded with the subject attaches to it: what is held, ridden or worn.
+
+    GrabCut runs in the subject's box grown by ``cut_expand_frac`` with the subject as sure foreground and
+    known objects as sure background; the foreground minus the subject, restricted (when flow exists) to pixels
+    moving more like the subject than like the background, is split into connected regions. Thin objects that
+    a point decoder loses (a bike's frame and wheels) survive because the subject's own colours and the
+    object's are both explained as "not background". Measured on DAVIS bmx-trees (rider -> bike): IoU .33 with
+    the GT rider, against .02 for the best point-decoded GrabCut mask.
+
+    Returns:
+        (masks bool (H, W) each, interior points float32 (K, 2) xy, objectness scores in [0, 1]).
+    """
+    h, w = subject.shape
+    x0, y0, x1, y1 = bbox_xyxy(subject)
+    gx, gy = int(config.cut_expand_frac * (x1 - x0 + 1)), int(config.cut_expand_frac * (y1 - y0 + 1))
+    wx0, wy0, wx1, wy1 = max(0, x0 - gx), max(0, y0 - gy), min(w, x1 + gx + 1), min(h, y1 + gy + 1)
+    # A margin of background around the window feeds GrabCut's background colour model.
+    cx0, cy0, cx1, cy1 = max(0, wx0 - gx), max(0, wy0 - gy), min(w, wx1 + gx), min(h, wy1 + gy)
+    gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+    gc[wy0 - cy0 : wy1 - cy0, wx0 - cx0 : wx1 - cx0] = cv2.GC_PR_FGD
+    gc[explained[cy0:cy1, cx0:cx1]] = cv2.GC_BGD
+    gc[subject[cy0:cy1, cx0:cx1]] = cv2.GC_FGD
+    img = cv2.cvtColor(np.ascontiguousarray(frame[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2BGR)
+    size = (max(1, int(gc.shape[1] * config.cut_work_scale)), max(1, int(gc.shape[0] * config.cut_work_scale)))
+    small_gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    try:
+        cv2.grabCut(cv2.resize(img, size, interpolation=cv2.INTER_AREA), small_gc, None,
+                    np.zeros((1, 65)), np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # no background samples (subject fills the frame): nothing to attach
+        return [], np.zeros((0, 2), np.float32), []
+    fg_small = ((small_gc == cv2.GC_FGD) | (small_gc == cv2.GC_PR_FGD)).astype(np.uint8)
+    residual = np.zeros((h, w), bool)
+    residual[cy0:cy1, cx0:cx1] = cv2.resize(fg_small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST) > 0
+    residual &= ~explained
+    if flow is not None and subject_flow is not None and background_flow is not None:
+        residual &= np.linalg.norm(flow - subject_flow, axis=-1) < np.linalg.norm(flow - background_flow, axis=-1)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(residual.astype(np.uint8), connectivity=8)
+    touching = dilate(subject, config.contact_radius_px)
+    window = (wx0, wy0, wx1, wy1)
+    masks, points, scores = [], [], []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < 16:
+            continue
+        mask = labels == label
+        if not (mask & touching).any():
+            continue
+        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+        py, px = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        masks.append(mask)
+        points.append((float(px), float(py)))
+        # The window cut is not informative here (the window is the subject's box), so judge colour contrast only.
+        scores.append(mask_objectness(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), mask, (0, 0, w, h), avoid=explained))
+    return masks, np.asarray(points, np.float32).reshape(-1, 2), scores
+
+
 # -- scores ---------------------------------------------------------------------------------------------------
 
 
@@ -259,12 +330,17 @@ def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return np.median(flow[mask], axis=0)
 
 
-def _motion_distinctness(flow: np.ndarray | None, mask: np.ndarray, background_flow: np.ndarray | None) -> float:
-    """In [0, 1]: how differently the mask moves from the background (1 px/frame apart gives 0.5)."""
-    own = _mean_flow(flow, mask)
-    if own is None or background_flow is None:
+def _motion_distinctness(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float:
+    """In [0, 1]: how differently the mask moves from the unexplained ring around it (1 px/frame gives 0.5).
+
+    The ring, not the global background: next to a moving subject the (smooth) flow field makes every patch
+    move unlike the background, so only a difference from the immediate surroundings marks a separate object.
+    """
+    ring = dilate(mask, max(3, int(0.25 * np.sqrt(mask.sum())))) & ~mask & ~explained
+    own, around = _mean_flow(flow, mask), _mean_flow(flow, ring)
+    if own is None or around is None:
         return 0.0
-    d = float(np.linalg.norm(own - background_flow))
+    d = float(np.linalg.norm(own - around))
     return d / (d + 1.0)
 
 

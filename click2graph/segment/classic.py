@@ -1,22 +1,25 @@
-"""The classic backend: weight-free segmentation (GrabCut) and tracking (dense optical flow).
+"""The classic backend: weight-free segmentation (GrabCut) and tracking (optical flow + graph cuts).
 
 It needs no model weights, so the app, the CLI and CI work on any machine; SAM 2 replaces it whenever a checkpoint
-is available.
+is available. The work is split by job: :mod:`.classic_click` segments one frame from clicks or a box,
+:mod:`.classic_track` carries a mask from frame to frame, :mod:`.classic_energy` holds the graph-cut energy and
+:mod:`.classic_features` the per-frame colours and flows, all at a reduced *processing* resolution.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-import cv2
 import numpy as np
 
-from click2graph.masks import bbox_xyxy, largest_component
 from click2graph.prompts import FramePrompt
 from click2graph.segment.base import Candidates, ObjectTrack, PropagationStep, SegmenterState
-from click2graph.segment.classic_candidates import decode_point_candidates, grabcut_around_point
+from click2graph.segment.classic_candidates import decode_point_candidates
+from click2graph.segment.classic_click import ClickConfig, segment_prompt
+from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_track import ObjectModel, TrackConfig, track_step
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +28,16 @@ logger = logging.getLogger(__name__)
 class ClassicConfig:
     """Settings of the classic backend."""
 
-    click_window_frac: float = 0.12  # half-size of the GrabCut window around a click, as a fraction of max(H, W)
-    grabcut_iters: int = 4
+    max_side: int = 448  # processing resolution (longest side, px): 480p work frames are processed at half size
+    click: ClickConfig = field(default_factory=ClickConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+
+
+@dataclass
+class ClassicState(SegmenterState):
+    """:class:`SegmenterState` plus the backend's per-video cache of processing-resolution colours and flows."""
+
+    features: FrameFeatures | None = None
 
 
 class ClassicSegmenter:
@@ -38,16 +49,17 @@ class ClassicSegmenter:
         self.config = config
 
     def describe(self) -> str:
-        return "classic tracker (GrabCut + optical flow, no model weights)"
+        return "classic tracker (GrabCut + optical flow + graph cuts, no model weights)"
 
-    def init_state(self, video) -> SegmenterState:
-        return SegmenterState(video=video)
+    def init_state(self, video) -> ClassicState:
+        return ClassicState(video=video)
 
     def add_prompt(self, state: SegmenterState, obj_id: int, prompt: FramePrompt) -> np.ndarray:
+        feat = self._features(state)
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts[prompt.frame_idx] = prompt
         track.mask_prompts.pop(prompt.frame_idx, None)
-        mask = self._segment_frame(state.video.frames[prompt.frame_idx], prompt)
+        mask = feat.to_work_mask(segment_prompt(feat, prompt.frame_idx, prompt, self.config.click))
         track.set_mask(prompt.frame_idx, mask)
         return mask
 
@@ -55,7 +67,6 @@ class ClassicSegmenter:
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts.pop(frame_idx, None)
         mask = mask.astype(bool)
-        track.mask_prompts[frame_idx] = None  # placeholder replaced below
         track.set_mask(frame_idx, mask)
         track.mask_prompts[frame_idx] = track.masks[frame_idx]
         return mask
@@ -66,58 +77,65 @@ class ClassicSegmenter:
     def propagate(
         self, state: SegmenterState, *, obj_ids: Sequence[int] | None = None, reverse: bool = False
     ) -> Iterator[PropagationStep]:
-        ids = [i for i in (state.obj_ids if obj_ids is None else obj_ids) if state.objects[i].prompt_frames]
+        ids = [i for i in (state.obj_ids if obj_ids is None else obj_ids) if state.track(i).prompt_frames]
         if not ids:
             return
-        n = len(state.video)
-        anchors = {i: (max if reverse else min)(state.track(i).prompt_frames) for i in ids}
-        order = range(n - 1, -1, -1) if reverse else range(n)
+        feat = self._features(state)
+        order = range(len(state.video) - 1, -1, -1) if reverse else range(len(state.video))
         step = -1 if reverse else 1
-        current: dict[int, np.ndarray] = {}
+        anchors = {i: (max if reverse else min)(state.track(i).prompt_frames) for i in ids}
+        current: dict[int, np.ndarray] = {}  # obj_id -> mask on the previous frame, processing pixels
+        models: dict[int, ObjectModel] = {}
         for t in order:
-            active, masks = [], []
+            active, proc = [], []
             for i in ids:
                 track = state.track(i)
                 if t in track.prompts or t in track.mask_prompts:
-                    mask = track.mask(t)
+                    mask = feat.to_proc_mask(track.mask(t))
+                    models[i] = ObjectModel.start(feat, t, mask, self.config.track)
                 elif (t - anchors[i]) * step > 0 and i in current:
-                    mask = self._warp(state, current[i], t - step, t)
-                    track.set_mask(t, mask)
+                    mask = track_step(feat, models[i], current[i], t - step, t, self.config.track)
                 else:
                     continue
-                current[i] = mask
                 active.append(i)
-                masks.append(mask)
-            if active:
-                yield t, active, np.stack(masks)
+                proc.append(mask)
+            if not active:
+                continue
+            proc = _resolve_overlaps(proc)
+            masks = []
+            for i, mask in zip(active, proc):
+                track = state.track(i)
+                current[i] = mask
+                if t in track.prompts or t in track.mask_prompts:
+                    masks.append(track.mask(t))  # the prompted mask is kept as given, at full resolution
+                else:
+                    masks.append(feat.to_work_mask(mask))
+                    track.set_mask(t, masks[-1])
+            yield t, active, np.stack(masks)
 
     def decode_candidates(
         self, state: SegmenterState, frame_idx: int, points_xy: np.ndarray, *, avoid: np.ndarray | None = None
     ) -> Candidates:
         return decode_point_candidates(state.video.frames[frame_idx], points_xy, avoid=avoid)
 
-    # -- internals ------------------------------------------------------------------------------------------
+    def _features(self, state: SegmenterState) -> FrameFeatures:
+        features = getattr(state, "features", None)
+        if features is None:
+            features = FrameFeatures(state.video.frames, state.flows, max_side=self.config.max_side)
+            if isinstance(state, ClassicState):
+                state.features = features
+        return features
 
-    def _segment_frame(self, frame_rgb: np.ndarray, prompt: FramePrompt) -> np.ndarray:
-        h, w = frame_rgb.shape[:2]
-        half = max(12, int(self.config.click_window_frac * max(h, w)))
-        if prompt.box_xyxy is not None:
-            x0, y0, x1, y1 = prompt.box_xyxy
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            half = int(max(x1 - x0, y1 - y0) / 2)
-        else:
-            cx, cy = prompt.positive_points_xy.mean(axis=0)
-        avoid = np.zeros((h, w), bool)
-        for x, y in prompt.negative_points_xy:
-            cv2.circle(avoid.view(np.uint8), (int(x), int(y)), 5, 1, -1)
-        mask = grabcut_around_point(frame_rgb, cx, cy, half_size_px=half, avoid=avoid, iters=self.config.grabcut_iters)
-        return largest_component(mask) if mask.any() else mask
 
-    def _warp(self, state: SegmenterState, mask: np.ndarray, t_from: int, t_to: int) -> np.ndarray:
-        # Backward flow (t_to -> t_from) lets each pixel of the new frame look up where it came from.
-        flow = state.flows.get(t_to, t_from)
-        h, w = mask.shape
-        grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        warped = cv2.remap(mask.astype(np.float32), grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR)
-        out = warped > 0.5
-        return out if bbox_xyxy(out) is not None else mask
+def _resolve_overlaps(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Objects do not overlap: a pixel claimed by several goes to the smallest claimant (a small object in front
+    of a large one is likelier than the reverse, and a subject mask tends to swallow what it holds)."""
+    if len(masks) < 2:
+        return masks
+    order = np.argsort([m.sum() for m in masks])
+    taken = np.zeros_like(masks[0])
+    out = list(masks)
+    for k in order:
+        out[k] = masks[k] & ~taken
+        taken |= out[k]
+    return out

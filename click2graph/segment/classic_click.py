@@ -23,15 +23,7 @@ import numpy as np
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
 from click2graph.prompts import FramePrompt
-from click2graph.segment.classic_energy import (
-    ColourModel,
-    affine_flow,
-    colour_costs,
-    fit_affine,
-    graph_cut,
-    motion_costs,
-    shape_costs,
-)
+from click2graph.segment.classic_energy import affine_flow
 from click2graph.segment.classic_features import FrameFeatures
 
 logger = logging.getLogger(__name__)

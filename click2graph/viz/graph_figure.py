@@ -19,7 +19,10 @@ from click2graph.viz.names import entity_names
 NODE_SIZE_PX = {True: 46, False: 34}  # marker diameter by is_subject
 AXIS_RANGE = [-1.7, 1.7]  # fixed, so the view does not rescale from frame to frame
 FIRST_OBJECT_ANGLE = math.radians(15)  # off the axes, so the subject's label does not sit on the first edge
-REVERSE_EDGE_OFFSET = 0.09  # labels of a->b and b->a are pushed apart by this much, perpendicular to the edge
+# Labels of a->b and b->a are pushed apart: along the edge by this fraction of its length, and sideways by an
+# absolute amount (layout units), so even two-line labels do not overlap.
+REVERSE_EDGE_SHIFT = 0.15
+REVERSE_EDGE_OFFSET = 0.06
 
 
 def graph_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figure:
@@ -127,10 +130,10 @@ def _add_edge(fig: go.Figure, positions: dict[int, tuple[float, float]], graph: 
         startstandoff=NODE_SIZE_PX[is_subject[subject_id]] / 2 + 2,
     )
     mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
-    if reverse_exists:  # shift to the left of the direction of travel, so a->b and b->a labels separate
+    if reverse_exists:  # a->b and b->a share a line: put each label nearer its own subject, and off to its left
         length = math.hypot(x1 - x0, y1 - y0)
-        mid_x -= REVERSE_EDGE_OFFSET * (y1 - y0) / length
-        mid_y += REVERSE_EDGE_OFFSET * (x1 - x0) / length
+        mid_x += -REVERSE_EDGE_SHIFT * (x1 - x0) - REVERSE_EDGE_OFFSET * (y1 - y0) / length
+        mid_y += -REVERSE_EDGE_SHIFT * (y1 - y0) + REVERSE_EDGE_OFFSET * (x1 - x0) / length
     fig.add_annotation(name=f"edge {subject_id}->{object_id}", x=mid_x, y=mid_y, text=label, hovertext=hover,
                        showarrow=False, bgcolor="rgba(255,255,255,0.9)", bordercolor=color, borderwidth=2,
                        borderpad=3, font={"size": 12, "color": "#222222"})

@@ -7,6 +7,7 @@ boxes are in the frame's own pixels (working pixels for frames of a :class:`~cli
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
@@ -46,7 +47,7 @@ class MaskOverlay:
         alpha: opacity of the mask fill, 0 (none) .. 1 (opaque).
         contour_px: contour thickness in pixels (0: no contour). Subjects get a dark outline around theirs.
         show_labels: draw a label tag above each mask.
-        font_size: tag text height in pixels.
+        font_size: tag text height in pixels; None scales it with the frame (``auto_font_size``).
 
     Example:
         >>> frame = np.zeros((64, 64, 3), np.uint8); mask = np.zeros((64, 64), bool); mask[20:40, 20:40] = True
@@ -55,18 +56,17 @@ class MaskOverlay:
     """
 
     def __init__(self, *, alpha: float = 0.45, contour_px: int = 2, show_labels: bool = True,
-                 font_size: int = 14) -> None:
+                 font_size: int | None = None) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if contour_px < 0:
             raise ValueError(f"contour_px must be >= 0, got {contour_px}")
-        if font_size < 1:
+        if font_size is not None and font_size < 1:
             raise ValueError(f"font_size must be >= 1, got {font_size}")
         self.alpha = alpha
         self.contour_px = contour_px
         self.show_labels = show_labels
         self.font_size = font_size
-        self._font = ImageFont.load_default(size=font_size)
 
     def annotate(self, frame_rgb: np.ndarray, items: Iterable[OverlayItem | tuple]) -> np.ndarray:
         """Draw ``items`` on a copy of ``frame_rgb``.
@@ -88,7 +88,7 @@ class MaskOverlay:
             if item.mask.shape != (height, width):
                 raise ValueError(f"mask of entity {item.entity_id} is {item.mask.shape}, frame is {(height, width)}")
 
-        out = frame_rgb.astype(np.float32)
+        out = frame_rgb.astype(np.float32, order="C")  # C order: cv2 draws only into contiguous arrays
         for item in items:
             mask = item.mask.astype(bool)
             out[mask] = (1.0 - self.alpha) * out[mask] + self.alpha * np.float32(entity_color(item.entity_id))
@@ -98,14 +98,15 @@ class MaskOverlay:
             for item in items:
                 contours, _ = cv2.findContours(item.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
                 if item.is_subject:
-                    cv2.drawContours(out, contours, -1, SUBJECT_OUTLINE_RGB, self.contour_px + 2, cv2.LINE_AA)
-                cv2.drawContours(out, contours, -1, entity_color(item.entity_id), self.contour_px, cv2.LINE_AA)
+                    cv2.drawContours(out, contours, -1, SUBJECT_OUTLINE_RGB, self.contour_px + 4)
+                cv2.drawContours(out, contours, -1, entity_color(item.entity_id), self.contour_px)
 
         if self.show_labels:
-            out = self._draw_tags(out, items)
+            out = self._draw_tags(out, items, self.font_size or auto_font_size(frame_rgb.shape))
         return out
 
-    def _draw_tags(self, frame_rgb: np.ndarray, items: list[OverlayItem]) -> np.ndarray:
+    def _draw_tags(self, frame_rgb: np.ndarray, items: list[OverlayItem], font_size: int) -> np.ndarray:
+        font = _font(font_size)
         image = Image.fromarray(frame_rgb)
         draw = ImageDraw.Draw(image)
         placed: list[tuple[int, int, int, int]] = []
@@ -114,11 +115,11 @@ class MaskOverlay:
             if anchor is None or not item.label:
                 continue
             color = entity_color(item.entity_id)
-            box = _tag_box(draw, self._font, self.font_size, item.label, anchor, image.size, placed)
+            box = _tag_box(draw, font, font_size, item.label, anchor, image.size, placed)
             placed.append(box)
             draw.rectangle(box, fill=color, outline=text_color_on(color))
-            pad = (box[2] - box[0] - draw.textlength(item.label, font=self._font)) / 2
-            draw.text((box[0] + pad, (box[1] + box[3]) / 2), item.label, font=self._font,
+            pad = (box[2] - box[0] - draw.textlength(item.label, font=font)) / 2
+            draw.text((box[0] + pad, (box[1] + box[3]) / 2), item.label, font=font,
                       fill=text_color_on(color), anchor="lm")
         return np.asarray(image).copy()
 
@@ -150,8 +151,10 @@ def render_frame(graph: SceneGraph, frame_rgb: np.ndarray, frame_idx: int, *, ov
     return out
 
 
-def add_caption(frame_rgb: np.ndarray, lines: Sequence[str], *, font_size: int = 14) -> np.ndarray:
+def add_caption(frame_rgb: np.ndarray, lines: Sequence[str], *, font_size: int | None = None) -> np.ndarray:
     """Copy of ``frame_rgb`` (uint8 (H, W, 3)) with ``lines`` in white on a dark band at the bottom-left.
+
+    ``font_size`` is the text height in pixels (None: ``auto_font_size``).
 
     At most ``MAX_CAPTION_LINES`` lines are shown; the rest are counted in a final "+N more" line.
     """
@@ -161,7 +164,8 @@ def add_caption(frame_rgb: np.ndarray, lines: Sequence[str], *, font_size: int =
     lines = list(lines)
     if len(lines) > MAX_CAPTION_LINES:
         lines = lines[: MAX_CAPTION_LINES - 1] + [f"+{len(lines) - MAX_CAPTION_LINES + 1} more"]
-    font = ImageFont.load_default(size=font_size)
+    font_size = font_size or auto_font_size(frame_rgb.shape)
+    font = _font(font_size)
     image = Image.fromarray(frame_rgb).convert("RGBA")
     band = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(band)
@@ -231,7 +235,7 @@ def mask_preview(frame_rgb: np.ndarray, mask: np.ndarray | None, points_xy: Sequ
     _check_frame(frame_rgb)
     items = [] if mask is None else [OverlayItem(entity_id, "", mask)]
     out = MaskOverlay(show_labels=False).annotate(frame_rgb, items)
-    radius = max(4, round(min(out.shape[:2]) / 90))
+    radius = max(4, round(min(out.shape[:2]) / 70))
     if box_xyxy is not None:
         x0, y0, x1, y1 = (int(round(v)) for v in box_xyxy)
         cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), 4, cv2.LINE_AA)
@@ -245,6 +249,16 @@ def mask_preview(frame_rgb: np.ndarray, mask: np.ndarray | None, points_xy: Sequ
         cv2.circle(out, center, radius + 2, (255, 255, 255), -1, cv2.LINE_AA)
         cv2.circle(out, center, radius, POSITIVE_CLICK_RGB if label else NEGATIVE_CLICK_RGB, -1, cv2.LINE_AA)
     return out
+
+
+def auto_font_size(frame_shape: tuple[int, ...]) -> int:
+    """Text height in pixels for a frame of shape (H, W, ...): 1/30 of the short side, at least 11 (16 at 480p)."""
+    return max(11, round(min(frame_shape[:2]) / 30))
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
 
 
 def _check_frame(frame_rgb: np.ndarray) -> None:

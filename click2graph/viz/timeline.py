@@ -6,6 +6,7 @@ The x axis is in working frames. A span ``(start, end)`` (inclusive) is drawn as
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def _hover_text(graph: SceneGraph, relation: Relation, lane: str, span: tuple[in
     start, end = span
     fps = graph.video.work_fps
     orig = graph.video.frame_indices_orig
-    lines = [f"<b>{lane}</b>", f"frames {start}\u2013{end} ({end - start + 1} frames)"]
+    lines = [f"<b>{html.escape(lane)}</b>", f"frames {start}\u2013{end} ({end - start + 1} frames)"]
     if fps > 0:
         lines.append(f"{start / fps:.2f}\u2013{end / fps:.2f} s")
     if 0 <= start and end < len(orig):
@@ -115,5 +116,5 @@ def _hover_text(graph: SceneGraph, relation: Relation, lane: str, span: tuple[in
         score += f" (mean in this span {sum(in_span) / len(in_span):.2f})"
     lines.append(score)
     if relation.sources:
-        lines.append("sources: " + ", ".join(relation.sources))
+        lines.append("sources: " + html.escape(", ".join(relation.sources)))
     return "<br>".join(lines)

@@ -1,0 +1,119 @@
+"""Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
+
+``python -m click2graph.bench tracking [--seq bmx-trees tennis] [--prompt click|box] [--max-side N]``
+
+Protocol: one simulated click on frame 0 (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
+of its distance transform) or the ground-truth box of frame 0; then forward propagation. J is the mean region IoU
+against the per-frame ground truth (values > 0), computed in working pixels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from click2graph.masks import bbox_xyxy, mask_iou, resize_mask
+from click2graph.prompts import FramePrompt
+from click2graph.segment.classic import ClassicSegmenter
+from click2graph.video import Video, VideoPolicy, load_video
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SEQUENCES = ("bmx-trees", "tennis")
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    """Scores of one sequence: IoU per frame (index = working frame), propagation speed and prompt time."""
+
+    seq: str
+    ious: np.ndarray
+    fps: float
+    prompt_s: float
+
+    @property
+    def j_all(self) -> float:
+        return float(self.ious.mean())
+
+    @property
+    def j_tracked(self) -> float:
+        return float(self.ious[1:].mean()) if len(self.ious) > 1 else float("nan")
+
+
+def load_davis(root: Path, seq: str, *, max_side: int | None = None, max_frames: int | None = None):
+    """(Video, ground truth bool (N, H, W) in working pixels) of one DAVIS-2016 sequence."""
+    policy = VideoPolicy(max_duration_s=None, target_fps=None, max_side=max_side)
+    video = load_video(root / "JPEGImages" / "480p" / seq, policy)
+    if max_frames is not None:
+        video = Video.from_frames(video.frames[:max_frames], video.fps, source=seq)
+    gt = []
+    for t in range(len(video)):
+        path = root / "Annotations" / "480p" / seq / f"{t:05d}.png"
+        gt.append(resize_mask(np.asarray(Image.open(path).convert("L")) > 0, (video.width, video.height)))
+    return video, np.stack(gt)
+
+
+def simulated_prompt(gt0: np.ndarray, kind: str) -> FramePrompt:
+    """A click at the GT pixel farthest from the boundary, or the GT box, on frame 0 (working pixels)."""
+    if kind == "box":
+        return FramePrompt.from_points(0, np.zeros((0, 2)), [], bbox_xyxy(gt0))
+    dist = cv2.distanceTransform(gt0.astype(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return FramePrompt.from_points(0, [[x, y]])
+
+
+def run_sequence(
+    root: Path, seq: str, *, prompt: str = "click", max_side: int | None = None, max_frames: int | None = None,
+    segmenter: ClassicSegmenter | None = None,
+) -> TrackingResult:
+    """Prompt frame 0, propagate forward, score every frame against the ground truth."""
+    segmenter = segmenter or ClassicSegmenter()
+    video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
+    state = segmenter.init_state(video)
+    start = time.perf_counter()
+    segmenter.add_prompt(state, 1, simulated_prompt(gt[0], prompt))
+    prompt_s = time.perf_counter() - start
+    start = time.perf_counter()
+    steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
+    fps = steps / max(time.perf_counter() - start, 1e-9)
+    ious = np.array([mask_iou(state.mask(1, t), gt[t]) for t in range(len(video))])
+    return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m click2graph.bench tracking", description=__doc__.split("\n")[0])
+    parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names")
+    parser.add_argument("--prompt", choices=("click", "box"), default="click")
+    parser.add_argument("--max-side", type=int, default=None, help="working-frame longest side (default: 854)")
+    parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames (quick runs)")
+    args = parser.parse_args(argv)
+    root = SHARED_DATA / "davis"
+    if not (root / "JPEGImages" / "480p").is_dir():
+        print(f"DAVIS clips not found under {root}: this benchmark needs ../shared/data beside the repository.")
+        return 1
+    missing = [s for s in args.seq if not (root / "JPEGImages" / "480p" / s).is_dir()]
+    if missing:
+        print(f"unknown sequence(s) {missing}; available: {sorted(p.name for p in (root / 'JPEGImages' / '480p').iterdir())}")
+        return 2
+    segmenter = ClassicSegmenter()
+    run_sequence(root, args.seq[0], prompt=args.prompt, max_side=args.max_side, max_frames=3, segmenter=segmenter)
+    results = []
+    for seq in args.seq:
+        res = run_sequence(
+            root, seq, prompt=args.prompt, max_side=args.max_side, max_frames=args.max_frames, segmenter=segmenter
+        )
+        results.append(res)
+        print(
+            f"{seq}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J(1..N) {res.j_tracked:.3f}  "
+            f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)"
+        )
+    print(f"\n{segmenter.describe()}; prompt={args.prompt}, max_side={args.max_side or 'original'}")
+    print(f"| sequence | frame-0 IoU | J | J excl. prompt | fps | prompt s |\n|---|---|---|---|---|---|")
+    for res in results:
+        print(f"| {res.seq} | {res.ious[0]:.3f} | {res.j_all:.3f} | {res.j_tracked:.3f} | {res.fps:.1f} | {res.prompt_s:.2f} |")
+    return 0

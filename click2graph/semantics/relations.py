@@ -1,0 +1,137 @@
+"""From tracked entities to relations: score every pair with the scorers, fuse, smooth, emit :class:`Relation`.
+
+Pairs are subject-centric, as in Click2Graph: each subject with each of *its* objects (``obj.subject_id ==
+subject.entity_id``) and with every other subject. ``RelationConfig.object_pairs`` adds object-object pairs
+within a subject's objects (OpenPVSG annotates those too, e.g. "ball on table").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+
+from click2graph.graph import Entity, Relation
+from click2graph.semantics.base import EntityView, PredicateScorer
+from click2graph.semantics.geometric import GeometricScorer
+from click2graph.semantics.smoothing import SmoothingConfig, smooth_scores
+
+logger = logging.getLogger(__name__)
+
+FUSIONS = ("max", "mean")
+
+
+@dataclass(frozen=True)
+class RelationConfig:
+    """How scorer outputs become relations."""
+
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    fusion: str = "max"  # per predicate, over the scorers that produce it: "max" (any evidence) or "mean"
+    object_pairs: bool = False  # also relate a subject's objects to each other (both directions)
+    mask_side: int = 160  # longest side of the small masks used for contact tests (see EntityView)
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+
+
+def build_relations(
+    entities: Sequence[Entity],
+    *,
+    num_frames: int,
+    scorers: Sequence[PredicateScorer] | None = None,
+    config: RelationConfig = RelationConfig(),
+) -> list[Relation]:
+    """Score, fuse and smooth every relevant ordered pair into relations.
+
+    Args:
+        entities: subjects and objects with masks (COCO RLE, working resolution) keyed by working frame.
+        num_frames: number of working frames T.
+        scorers: predicate scorers; default ``[GeometricScorer()]``.
+        config: fusion, smoothing and pairing settings.
+
+    Returns:
+        One :class:`Relation` per (subject, object, predicate) that holds on at least one span, ordered by pair
+        then predicate name. ``score`` = mean frame score inside the spans x (0.5 + 0.5 x coverage), where
+        coverage is the fraction of the frames with both entities present that the spans cover: a relation
+        that holds all along ranks above an equally confident flash. ``sources`` names the scorers that reach
+        ``smoothing.on`` on a frame inside the spans; ``frame_scores`` holds the fused score of every scored
+        frame inside the spans, rounded to 3 decimals.
+    """
+    scorers = [GeometricScorer()] if scorers is None else list(scorers)
+    views = {e.entity_id: EntityView(e, mask_side=config.mask_side) for e in entities}
+    relations: list[Relation] = []
+    for subject_id, object_id in relation_pairs(entities, object_pairs=config.object_pairs):
+        relations.extend(_pair_relations(views[subject_id], views[object_id], num_frames, scorers, config))
+    logger.info("%d relations from %d entities over %d frames", len(relations), len(entities), num_frames)
+    return relations
+
+
+def relation_pairs(entities: Sequence[Entity], *, object_pairs: bool = False) -> list[tuple[int, int]]:
+    """Ordered (subject_id, object_id) pairs to score, in entity order, without repeats."""
+    subjects = [e for e in entities if e.is_subject]
+    pairs: list[tuple[int, int]] = []
+    for subject in subjects:
+        objects = [e for e in entities if not e.is_subject and e.subject_id == subject.entity_id]
+        pairs += [(subject.entity_id, o.entity_id) for o in objects]
+        pairs += [(subject.entity_id, s.entity_id) for s in subjects if s.entity_id != subject.entity_id]
+        if object_pairs:
+            pairs += [(a.entity_id, b.entity_id) for a in objects for b in objects if a.entity_id != b.entity_id]
+    return list(dict.fromkeys(pairs))
+
+
+def _pair_relations(subject: EntityView, obj: EntityView, num_frames: int, scorers: Sequence[PredicateScorer],
+                    config: RelationConfig) -> list[Relation]:
+    outputs = [(scorer, scorer.score_pair(subject, obj, num_frames)) for scorer in scorers]
+    predicates = sorted({p for scorer in scorers for p in scorer.predicates})
+    present = np.array([subject.present(t) and obj.present(t) for t in range(num_frames)])
+    relations = []
+    for predicate in predicates:
+        columns = [(s.name, out[:, s.predicates.index(predicate)]) for s, out in outputs if predicate in s.predicates]
+        fused = _fuse(np.stack([col for _, col in columns]), config.fusion)
+        smoothed = smooth_scores(fused, config.smoothing)
+        if not smoothed.spans:
+            continue
+        in_spans = np.zeros(num_frames, dtype=bool)
+        for start, end in smoothed.spans:
+            in_spans[start: end + 1] = True
+        coverage = (in_spans & present).sum() / max(1, present.sum())
+        sources = [name for name, col in columns if (np.nan_to_num(col[in_spans]) >= config.smoothing.on).any()]
+        relations.append(Relation(
+            subject_id=subject.entity_id,
+            object_id=obj.entity_id,
+            predicate=predicate,
+            spans=list(smoothed.spans),
+            score=round(smoothed.score * (0.5 + 0.5 * float(coverage)), 4),
+            sources=sources,
+            frame_scores={int(t): round(float(fused[t]), 3) for t in np.flatnonzero(in_spans) if np.isfinite(fused[t])},
+        ))
+    return relations
+
+
+def _fuse(columns: np.ndarray, fusion: str) -> np.ndarray:
+    """float (S, T) -> (T,): max or mean over scorers, ignoring NaN; NaN where every scorer has NaN."""
+    finite = np.isfinite(columns)
+    fused = np.full(columns.shape[1], np.nan)
+    any_finite = finite.any(axis=0)
+    filled = np.where(finite, columns, 0.0)
+    if fusion == "max":
+        fused[any_finite] = np.where(finite, columns, -np.inf).max(axis=0)[any_finite]
+    else:
+        fused[any_finite] = filled.sum(axis=0)[any_finite] / finite.sum(axis=0)[any_finite]
+    return fused
+
+
+def default_labels(entities: Sequence[Entity]) -> list[Entity]:
+    """Entities with default names: "subject" (or "subject 1", "subject 2", ... when several) and "object 1",
+    "object 2", ... in list order.
+
+    Only entities whose ``label_source`` is "default" are renamed: a user's label (and a classifier's) is kept.
+    Returns new entities; the inputs are not changed.
+    """
+    subjects = [e for e in entities if e.is_subject]
+    numbered = {e.entity_id: f"subject {i}" if len(subjects) > 1 else "subject" for i, e in enumerate(subjects, 1)}
+    numbered.update({e.entity_id: f"object {i}" for i, e in enumerate((e for e in entities if not e.is_subject), 1)})
+    return [replace(e, label=numbered[e.entity_id]) if e.label_source == "default" else e for e in entities]

@@ -1,0 +1,97 @@
+"""Tests of click2graph/discovery.py (and the classic candidate decoder it drives) on synthetic and real frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.masks import mask_iou
+from click2graph.segment.classic import ClassicSegmenter
+from click2graph.video import Video, VideoPolicy, load_video
+
+H, W = 120, 160
+
+
+def _scene() -> tuple[Video, np.ndarray, np.ndarray, np.ndarray]:
+    """Two identical frames: a red subject disc touching a blue box, and a green distractor far away.
+
+    Returns (video, subject mask, touching-object mask, distractor mask), masks bool (H, W).
+    """
+    rng = np.random.default_rng(0)
+    frame = np.clip(rng.normal(128, 6, (H, W, 3)), 0, 255).astype(np.uint8)  # mild grey texture
+    subject = np.zeros((H, W), np.uint8)
+    cv2.circle(subject, (60, 60), 18, 1, -1)
+    touching = np.zeros((H, W), np.uint8)
+    touching[50:72, 78:96] = 1  # its left edge meets the disc's right edge (x = 78)
+    touching &= 1 - subject
+    distractor = np.zeros((H, W), np.uint8)
+    cv2.circle(distractor, (140, 105), 8, 1, -1)
+    frame[subject > 0] = (200, 30, 30)
+    frame[touching > 0] = (30, 40, 200)
+    frame[distractor > 0] = (30, 190, 40)
+    video = Video.from_frames(np.stack([frame, frame]), fps=10.0)
+    return video, subject > 0, touching > 0, distractor > 0
+
+
+@pytest.fixture(scope="module")
+def scene():
+    segmenter = ClassicSegmenter()
+    video, subject, touching, distractor = _scene()
+    return segmenter, segmenter.init_state(video), subject, touching, distractor
+
+
+def test_touching_object_is_proposed_first(scene):
+    segmenter, state, subject, touching, distractor = scene
+    proposals = discover_objects(segmenter, state, subject, 0)
+    assert proposals, "the touching box should be found"
+    assert mask_iou(proposals[0].mask, touching) > 0.7
+    assert proposals[0].contact > 0.5
+    for p in proposals[1:]:  # the far distractor is either absent or ranked below the touching object
+        assert p.score <= proposals[0].score
+    assert all(p.mask.dtype == bool and p.mask.shape == (H, W) for p in proposals)
+    assert all(p.points_xy.dtype == np.float32 and p.points_xy.shape[1] == 2 for p in proposals)
+    assert all(0.0 <= p.score <= 1.0 and 0.0 <= p.comotion <= 1.0 for p in proposals)
+    assert [p.score for p in proposals] == sorted((p.score for p in proposals), reverse=True)
+
+
+def test_proposals_do_not_overlap_the_subject(scene):
+    segmenter, state, subject, _, _ = scene
+    for p in discover_objects(segmenter, state, subject, 0):
+        assert (p.mask & subject).sum() <= DiscoveryConfig().max_subject_overlap * p.mask.sum()
+
+
+def test_known_objects_are_not_proposed_again(scene):
+    segmenter, state, subject, touching, _ = scene
+    proposals = discover_objects(segmenter, state, subject, 0, known_masks=[touching])
+    assert all(mask_iou(p.mask, touching) < 0.5 for p in proposals)
+
+
+@pytest.mark.parametrize("max_objects", [1, 2])  # the cap holds whatever the scene offers
+def test_max_objects_caps_the_list(scene, max_objects):
+    segmenter, state, subject, _, _ = scene
+    proposals = discover_objects(segmenter, state, subject, 0, config=DiscoveryConfig(max_objects=max_objects))
+    assert 1 <= len(proposals) <= max_objects
+
+
+def test_empty_subject_gives_no_proposals(scene):
+    segmenter, state, subject, _, _ = scene
+    assert discover_objects(segmenter, state, np.zeros_like(subject), 0) == []
+
+
+def test_real_bmx_rider_finds_the_bike(davis_root):
+    """DAVIS-2017 bmx-trees frame 0 with the GT rider as subject: a top-3 proposal overlaps the bike.
+
+    Measured IoU .27 (``python -m click2graph.bench discovery``); the floor leaves room for small changes. The GT
+    subject is used because the clicked subject mask currently swallows most of the bike, which discovery cannot
+    undo (it never proposes pixels of the subject).
+    """
+    policy = VideoPolicy(target_fps=None, max_duration_s=None)
+    video = load_video(davis_root / "JPEGImages" / "480p" / "bmx-trees", policy)
+    gt = np.array(Image.open(davis_root / "Annotations_2017" / "480p" / "bmx-trees" / "00000.png"))
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+    proposals = discover_objects(segmenter, state, gt == 2, 0)
+    assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.2
