@@ -17,7 +17,7 @@ coordinates are pixels of the original video (x to the right, y down) and FRAME 
 (default 0); frames that the fps limit skips map to the nearest working frame.
 
 examples:
-  python -m click2graph run examples/ball_meeting.mp4 --click 120,150 --out out/
+  python -m click2graph run examples/ball_touch.mp4 --click 113,143 --out out/
   python -m click2graph run clip.mp4 --click 400,300,12 --negative 430,250,12 --out out/ --label adult
   python -m click2graph run frames_dir/ --folder-fps 24 --box 100,80,300,400 --out out/
 
@@ -142,7 +142,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _print_summary(graph, video, pipeline, paths, seconds: float) -> None:
     print(f"backend: {pipeline.describe()}")
     print(f"video:   {video.describe()}")
-    print(f"entities: " + ", ".join(f"#{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}]" for e in graph.entities))
+    print("entities: " + ", ".join(f"#{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}]" for e in graph.entities))
     print(f"relations ({len(graph.relations)}):")
     for r in graph.ranked_relations():
         spans = " ".join(f"{a}-{b}" for a, b in r.spans)

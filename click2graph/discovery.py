@@ -8,11 +8,15 @@ like interacting objects:
    greedily from a saliency map that is high where the colour is rare in the subject's neighbourhood or where
    the pixel moves unlike the background, plus evenly spread band points so quiet objects are not missed.
 2. **Decode** each seed with :meth:`VideoSegmenter.decode_candidates`, the subject and known objects given as
-   ``avoid`` (decoder only: nothing is added to the session).
+   ``avoid`` (decoder only: nothing is added to the session). Two region proposals from one GrabCut around the
+   subject join them (:mod:`click2graph.discovery_cuts`): what a subject-seeded cut attaches to the subject, and,
+   given the click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own) and masks that overlap the subject or an already tracked object.
-4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow closer to
-   the subject's than to the background's) and the decoder's objectness; non-max-suppress duplicates; keep N.
+   of their own, moving like the background while the subject does not) and masks that overlap the subject
+   (unless split off it) or an already tracked object.
+4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
+   from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
+   duplicates; keep N.
 
 All pixels are working-frame pixels; masks are bool (H, W).
 """
@@ -26,8 +30,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from click2graph.discovery_cuts import split_subject, subject_cut
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
-from click2graph.segment.classic_candidates import mask_objectness
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +45,23 @@ class DiscoveryConfig:
     band_outer_frac: float = 0.6  # ...and reach up to this * s (a held object reaches about half a body away)
     num_salient_seeds: int = 5  # seeds at colour/motion saliency peaks
     num_spread_seeds: int = 4  # seeds spread evenly over the band (farthest-point sampling)
-    subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (see _subject_cut)
-    cut_expand_frac: float = 0.3  # the cut may grow this fraction of the subject's box size on each side
-    cut_work_scale: float = 0.5  # the cut runs at this image scale: 5x faster, same IoU on DAVIS (.34 vs .36)
+    num_region_seeds: int = 5  # seeds inside the largest colour-uniform regions of the band (one per region):
+    # saliency peaks and spread points can all miss a plain object beside the subject; a region cannot
+    region_colour_step: int = 32  # Lab quantisation step defining "colour-uniform" (after a 3 px median blur)
+    region_max_rim_frac: float = 0.1  # a colour covering more of the band's outer rim is a surface (wall, floor)
+    subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (discovery_cuts)
+    # With click points, also split off objects the subject mask swallowed. Off by default: colour alone cannot
+    # tell a swallowed object (bmx-trees: the bike under the rider, IoU 0.00 -> 0.33 with the split) from the
+    # subject's own parts (a walking person's trousers and head were split off on our synthetic clips).
+    split_subject: bool = False
+    cut_expand_frac: float = 0.3  # the cuts may grow this fraction of the subject's box size on each side
+    cut_work_scale: float = 0.5  # the cuts run at this image scale: 5x faster, same IoU on DAVIS (.34 vs .36)
+    split_core_scale: float = 1.5  # surely-subject core = disc of this * (click's distance d to the mask edge);
+    # 1.0 left the rider's shirt outside the core on bmx-trees and the split took 74 % of the subject
+    split_seed_gap: float = 0.5  # object seeds lie at least this * (that distance) outside the core
+    split_rarity_ratio: float = 4.0  # seed colours are this many times more frequent off the core than in it
+    split_min_part_frac: float = 0.08  # a split part under this fraction of the subject is a detail (head ~ .05)
+    split_max_part_frac: float = 0.7  # ...over it, too little subject would remain to trust the click's side
     seed_spacing_frac: float = 0.15  # minimum distance between seeds, * s
     max_area_frac: float = 0.15  # a candidate larger than this fraction of the frame is background
     max_area_vs_subject: float = 4.0  # ...or larger than this many subject areas
@@ -53,6 +71,9 @@ class DiscoveryConfig:
     min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching
     contact_len_frac: float = 0.3  # shared boundary of this * s pixels counts as full adjacency
+    comotion_margin_frac: float = 0.1  # co-motion is read this * s (>= 8 px) away from the subject: flow is smooth
+    min_comotion: float = 0.25  # when the subject moves unlike the background (>= 1 px/frame), a candidate moving
+    # this much like the background is background (co-motion 0.25: 3x closer to the background's flow)
     nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
     weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
     weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
@@ -71,6 +92,9 @@ class Proposal:
         score: ranking score in [0, 1].
         contact: contact with the subject in [0, 1].
         comotion: co-motion with the subject in [0, 1] (0.5 when motion says nothing).
+        claims_subject: True when the object was split off the subject mask (which had swallowed it): ``mask``
+            then overlaps the subject, and the caller should remove ``mask`` from the subject on ``frame_idx``
+            before tracking both. False: ``mask`` lies (almost) outside the subject.
     """
 
     frame_idx: int
@@ -79,6 +103,7 @@ class Proposal:
     score: float
     contact: float
     comotion: float
+    claims_subject: bool = False
 
 
 def discover_objects(
@@ -88,6 +113,7 @@ def discover_objects(
     frame_idx: int,
     *,
     known_masks: Sequence[np.ndarray] = (),
+    subject_points_xy: np.ndarray | None = None,
     config: DiscoveryConfig = DiscoveryConfig(),
 ) -> list[Proposal]:
     """Propose the objects the subject interacts with on ``frame_idx``.
@@ -97,7 +123,10 @@ def discover_objects(
         state: its :class:`~click2graph.segment.SegmenterState` for the video (frames and cached flow).
         subject_mask: bool (H, W), the subject on ``frame_idx``, working pixels.
         frame_idx: working frame index.
-        known_masks: bool (H, W) masks of objects already tracked on this frame; never proposed again.
+        known_masks: bool (H, W) masks of objects already tracked on this frame (not the subject itself); never
+            proposed again.
+        subject_points_xy: float (K, 2) positive clicks that prompted the subject on this frame, working pixels,
+            or None. With them, objects the subject mask swallowed are split off (``claims_subject`` proposals).
         config: the knobs.
 
     Returns:
@@ -120,41 +149,33 @@ def discover_objects(
     background_flow = _mean_flow(flow, background)
 
     points = _seed_points(frame, subject, explained, flow, scale, config)
-    masks, objectness_scores = [], []
+    masks, objectness_scores, claims = [], [], []
     if len(points):
         decoded = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
-        masks, objectness_scores = list(decoded.masks), list(decoded.scores)
+        masks, objectness_scores = list(decoded.masks), [float(v) for v in decoded.scores]
+        claims = [False] * len(masks)
+    cut_args = dict(expand_frac=config.cut_expand_frac, work_scale=config.cut_work_scale)
+    extra = []
     if config.subject_cut:
-        regions, region_points, region_scores = _subject_cut(frame, subject, explained, flow, subject_flow,
-                                                             background_flow, config)
+        extra.append((subject_cut(frame, subject, explained, flow, subject_flow, background_flow, **cut_args,
+                                  contact_radius_px=config.contact_radius_px), False))
+    if config.split_subject and subject_points_xy is not None and len(subject_points_xy):
+        extra.append((split_subject(frame, subject, explained, np.asarray(subject_points_xy), **cut_args,
+                                    core_scale=config.split_core_scale,
+                                    seed_gap=config.split_seed_gap, rarity_ratio=config.split_rarity_ratio,
+                                    min_part_frac=config.split_min_part_frac,
+                                    max_part_frac=config.split_max_part_frac), True))
+    for (regions, region_points, region_scores), claim in extra:
         masks += regions
         objectness_scores += region_scores
+        claims += [claim] * len(regions)
         points = np.concatenate([points.reshape(-1, 2), region_points.reshape(-1, 2)]).astype(np.float32)
-    subject_near = dilate(subject, 2)
-    dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
     scored: list[Proposal] = []
-    for point, mask, objectness in zip(points, masks, objectness_scores):
-        area = int(mask.sum())
-        if area == 0 or area > config.max_area_frac * h * w or area > config.max_area_vs_subject * subject.sum():
-            continue
-        if (mask & subject_near).sum() > config.max_subject_overlap * area:
-            continue
-        if any((mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
-               for m in known):
-            continue
-        if _border_fraction(mask) > config.max_border_frac:
-            continue
-        motion_distinct = _motion_distinctness(flow, mask, explained)
-        objectness = max(float(objectness), motion_distinct)
-        if objectness < config.min_objectness:
-            continue
-        contact = _contact(mask, dist_to_subject, scale, config)
-        comotion = _comotion(_mean_flow(flow, mask), subject_flow, background_flow)
-        total = config.weight_contact + config.weight_comotion + config.weight_objectness
-        score = (config.weight_contact * contact + config.weight_comotion * comotion
-                 + config.weight_objectness * objectness) / total
-        if score >= config.min_score:
-            scored.append(Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion))
+    for point, mask, objectness, claim in zip(points, masks, objectness_scores, claims):
+        proposal = _score(mask, point, objectness, claim, subject, known, flow, background_flow, scale, frame_idx,
+                          config)
+        if proposal is not None:
+            scored.append(proposal)
 
     kept: list[Proposal] = []
     for proposal in sorted(scored, key=lambda p: -p.score):
@@ -181,8 +202,50 @@ def _seed_points(
     saliency = _saliency(frame, subject, band, flow, outer)
     spacing = max(4.0, config.seed_spacing_frac * scale)
     points = _greedy_peaks(saliency, band, config.num_salient_seeds, spacing)
+    rim = band & ~dilate(subject, max(1, outer - 2))
+    points += _region_points(frame, band, rim, points, spacing, config)
     points = _farthest_points(band, points, config.num_spread_seeds, spacing)
     return np.asarray(points, np.float32).reshape(-1, 2)
+
+
+def _region_points(
+    frame: np.ndarray, band: np.ndarray, rim: np.ndarray, taken: list[tuple[float, float]], spacing: float,
+    config: DiscoveryConfig,
+) -> list[tuple[float, float]]:
+    """Points inside colour-uniform regions of ``band``, one per region, largest regions first: each the region
+    pixel farthest from the region's edge. Skips regions already holding a point of ``taken`` and surfaces
+    (colours covering much of the band's outer ``rim``: they continue far beyond the subject's surroundings)."""
+    count = config.num_region_seeds
+    if count <= 0:
+        return []
+    x0, y0, x1, y1 = bbox_xyxy(band)
+    crop_band = band[y0:y1 + 1, x0:x1 + 1]
+    crop_rim = rim[y0:y1 + 1, x0:x1 + 1]
+    rim_area = max(1, int(crop_rim.sum()))
+    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0:y1 + 1, x0:x1 + 1]), 3), cv2.COLOR_RGB2LAB)
+    quantised = lab.astype(np.int32) // config.region_colour_step
+    codes = (quantised[..., 0] * 16 + quantised[..., 1]) * 16 + quantised[..., 2]
+    rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
+    surfaces = set(rim_codes[rim_counts > config.region_max_rim_frac * rim_area].tolist())
+    regions = []
+    for code in np.unique(codes[crop_band]):
+        if int(code) in surfaces:
+            continue
+        n, comp, stats, _ = cv2.connectedComponentsWithStats((crop_band & (codes == code)).astype(np.uint8), 8)
+        for k in range(1, n):
+            regions.append((int(stats[k, cv2.CC_STAT_AREA]), int(code), k, comp))
+    points: list[tuple[float, float]] = []
+    for area, _, k, comp in sorted(regions, key=lambda r: (-r[0], r[1], r[2])):
+        if len(points) == count or area < spacing**2 / 4:
+            break
+        region = comp == k
+        if any(region[int(py) - y0, int(px) - x0] for px, py in taken + points
+               if 0 <= int(py) - y0 < region.shape[0] and 0 <= int(px) - x0 < region.shape[1]):
+            continue
+        inside = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
+        points.append((float(x + x0), float(y + y0)))
+    return points
 
 
 def _saliency(
@@ -252,66 +315,53 @@ def _farthest_points(
     return out
 
 
-def _subject_cut(
-    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, flow: np.ndarray | None,
-    subject_flow: np.ndarray | None, background_flow: np.ndarray | None, config: DiscoveryConfig,
-) -> tuple[list[np.ndarray], np.ndarray, list[float]]:
-    """Regions a GrabCut seeded with the subject attaches to it: what is held, ridden or worn.
+# -- scores ---------------------------------------------------------------------------------------------------
 
-    GrabCut runs in the subject's box grown by ``cut_expand_frac`` with the subject as sure foreground and
-    known objects as sure background; the foreground minus the subject, restricted (when flow exists) to pixels
-    moving more like the subject than like the background, is split into connected regions. Thin objects that
-    a point decoder loses (a bike's frame and wheels) survive because the subject's own colours and the
-    object's are both explained as "not background". Measured on DAVIS bmx-trees (rider -> bike): IoU .33 with
-    the GT rider, against .02 for the best point-decoded GrabCut mask.
 
-    Returns:
-        (masks bool (H, W) each, interior points float32 (K, 2) xy, objectness scores in [0, 1]).
+def _score(
+    mask: np.ndarray, point: np.ndarray, objectness: float, claims: bool, subject: np.ndarray,
+    known: list[np.ndarray], flow: np.ndarray | None, background_flow: np.ndarray | None, scale: float,
+    frame_idx: int, config: DiscoveryConfig,
+) -> Proposal | None:
+    """Reject a background-like or duplicate candidate, or rank it; None when rejected.
+
+    A candidate that ``claims`` subject pixels is judged against the subject it leaves (subject minus it).
     """
     h, w = subject.shape
-    x0, y0, x1, y1 = bbox_xyxy(subject)
-    gx, gy = int(config.cut_expand_frac * (x1 - x0 + 1)), int(config.cut_expand_frac * (y1 - y0 + 1))
-    wx0, wy0, wx1, wy1 = max(0, x0 - gx), max(0, y0 - gy), min(w, x1 + gx + 1), min(h, y1 + gy + 1)
-    # A margin of background around the window feeds GrabCut's background colour model.
-    cx0, cy0, cx1, cy1 = max(0, wx0 - gx), max(0, wy0 - gy), min(w, wx1 + gx), min(h, wy1 + gy)
-    gc = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
-    gc[wy0 - cy0 : wy1 - cy0, wx0 - cx0 : wx1 - cx0] = cv2.GC_PR_FGD
-    gc[explained[cy0:cy1, cx0:cx1]] = cv2.GC_BGD
-    gc[subject[cy0:cy1, cx0:cx1]] = cv2.GC_FGD
-    img = cv2.cvtColor(np.ascontiguousarray(frame[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2BGR)
-    size = (max(1, int(gc.shape[1] * config.cut_work_scale)), max(1, int(gc.shape[0] * config.cut_work_scale)))
-    small_gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
-    try:
-        cv2.grabCut(cv2.resize(img, size, interpolation=cv2.INTER_AREA), small_gc, None,
-                    np.zeros((1, 65)), np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # no background samples (subject fills the frame): nothing to attach
-        return [], np.zeros((0, 2), np.float32), []
-    fg_small = ((small_gc == cv2.GC_FGD) | (small_gc == cv2.GC_PR_FGD)).astype(np.uint8)
-    residual = np.zeros((h, w), bool)
-    residual[cy0:cy1, cx0:cx1] = cv2.resize(fg_small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST) > 0
-    residual &= ~explained
-    if flow is not None and subject_flow is not None and background_flow is not None:
-        residual &= np.linalg.norm(flow - subject_flow, axis=-1) < np.linalg.norm(flow - background_flow, axis=-1)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(residual.astype(np.uint8), connectivity=8)
-    touching = dilate(subject, config.contact_radius_px)
-    window = (wx0, wy0, wx1, wy1)
-    masks, points, scores = [], [], []
-    for label in range(1, count):
-        if stats[label, cv2.CC_STAT_AREA] < 16:
-            continue
-        mask = labels == label
-        if not (mask & touching).any():
-            continue
-        dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-        py, px = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        masks.append(mask)
-        points.append((float(px), float(py)))
-        # The window cut is not informative here (the window is the subject's box), so judge colour contrast only.
-        scores.append(mask_objectness(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), mask, (0, 0, w, h), avoid=explained))
-    return masks, np.asarray(points, np.float32).reshape(-1, 2), scores
-
-
-# -- scores ---------------------------------------------------------------------------------------------------
+    area = int(mask.sum())
+    if area == 0 or area > config.max_area_frac * h * w or area > config.max_area_vs_subject * subject.sum():
+        return None
+    if claims:
+        subject = subject & ~mask
+    elif (mask & dilate(subject, 2)).sum() > config.max_subject_overlap * area:
+        return None
+    if any((mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
+           for m in known):
+        return None
+    if _border_fraction(mask) > config.max_border_frac:
+        return None
+    explained = subject.copy()
+    for m in known:
+        explained |= m
+    objectness = max(objectness, _motion_distinctness(flow, mask, explained))
+    if objectness < config.min_objectness:
+        return None
+    dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
+    contact = _contact(mask, dist_to_subject, scale, config)
+    # Flow estimators smooth over edges, so pixels next to a moving subject seem to move with it: read the
+    # candidate's own motion away from the subject (all of it when too little is that far).
+    interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
+    subject_flow = _mean_flow(flow, subject)
+    comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
+    if (comotion < config.min_comotion and subject_flow is not None and background_flow is not None
+            and np.linalg.norm(subject_flow - background_flow) >= 1.0):
+        return None
+    total = config.weight_contact + config.weight_comotion + config.weight_objectness
+    score = (config.weight_contact * contact + config.weight_comotion * comotion
+             + config.weight_objectness * objectness) / total
+    if score < config.min_score:
+        return None
+    return Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion, claims)
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:

@@ -19,6 +19,7 @@ Same inputs give byte-identical PNGs and JSON (seeded ``numpy.random.Generator``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from click2graph.graph import spans_from_frames
+from click2graph.semantics.vocab import OPENPVSG
 from click2graph.video import write_video
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ WIDTH, HEIGHT, FPS, NUM_FRAMES = 480, 270, 8.0, 48
 NEXT_TO_PX = 20  # script convention: "next to" = side by side, boxes at most this far apart
 BESIDE_PX = 60  # script convention: "beside" = side by side, boxes at most this far apart
 SPLIT = "synthetic"
+SUBJECT_ID = 1  # object_id of every clip's subject (the entity its preset click is on)
 
 Box = tuple[int, int, int, int]  # inclusive xyxy
 GtRelation = tuple[int, int, str, list[list[int]]]  # [subject_id, object_id, predicate, [[start, end], ...]]
@@ -192,7 +195,7 @@ def _side_by_side(a: Box | None, b: Box | None, max_gap_px: int) -> bool:
     return -6 <= gap <= max_gap_px  # a few pixels of overlap is a foot touching, not a horizontal overlap
 
 
-def _spans(frames) -> list[list[int]]:
+def _spans(frames: Sequence[int]) -> list[list[int]]:
     return [[s, e] for s, e in spans_from_frames(frames)]
 
 
@@ -210,9 +213,10 @@ _BALL_X, _FLOOR = 360, 240
 _KICK = 0.5
 
 
+@functools.cache
 def _touch_x() -> int:
     """Feet position at which the kicking foot overlaps the ball's left edge by 2 px (a touch)."""
-    foot_right = int(np.flatnonzero(_person(0 + 100, _FLOOR, kick=_KICK)[0].mask.any(axis=0))[-1]) - 100
+    foot_right = int(np.flatnonzero(_person(100, _FLOOR, kick=_KICK)[0].mask.any(axis=0))[-1]) - 100
     return _BALL_X - 15 + 2 - foot_right
 
 
@@ -256,8 +260,8 @@ def _ball_on_table_draw(t: int) -> list[list[Layer]]:
 def _ball_on_table_relations(boxes: list[list[Box | None]]) -> list[GtRelation]:
     airborne = [t for t, bx in enumerate(boxes) if bx[2] is not None and t < _LAND]
     resting = list(range(_LAND, len(boxes)))
-    return [*_proximity(boxes, 1, 2), [3, 2, "over", _spans(airborne)], [3, 2, "on", _spans(resting)],
-            [3, 2, "touching", _spans(resting)]]
+    return [*_proximity(boxes, 1, 2), [3, 2, "over", _spans(airborne)], [3, 2, "toward", _spans(airborne)],
+            [3, 2, "on", _spans(resting)], [3, 2, "touching", _spans(resting)]]
 
 
 # walk_in_front: a person walks left to right across the room, passing in front of a chair a step behind.
@@ -336,10 +340,12 @@ def _box(mask: np.ndarray) -> Box | None:
     return None if ys.size == 0 else (int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1]))
 
 
-def preset_click(clip: SynthClip) -> tuple[int, int, int]:
-    """A good subject click ``(x, y, frame)``: the subject pixel farthest from its boundary on the prompt frame."""
+def preset_click(clip: SynthClip | str) -> tuple[int, int, int]:
+    """A good subject click ``(x, y, frame)`` for a clip (or clip name): the subject pixel farthest from the
+    subject's boundary on the prompt frame. Pixels and frames of the clip as written (= original video)."""
+    clip = render_clip(clip) if isinstance(clip, str) else clip
     t = clip.script.prompt_frame
-    subject = (clip.labels[t] == 1).astype(np.uint8)
+    subject = (clip.labels[t] == SUBJECT_ID).astype(np.uint8)
     inside = cv2.distanceTransform(np.pad(subject, 1), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
     y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
     return int(x), int(y), t
@@ -347,6 +353,7 @@ def preset_click(clip: SynthClip) -> tuple[int, int, int]:
 
 # -- writers ---------------------------------------------------------------------------------------------------
 
+# palette of the mask PNGs: black background, then well-spread colours per object id (for viewing only)
 _PALETTE = [0, 0, 0] + [int(v) for i in range(1, 256) for v in ((i * 97) % 256, (i * 57 + 80) % 256, (i * 151 + 40) % 256)]
 
 
@@ -369,8 +376,6 @@ def write_dataset(out_dir: str | Path, names: Sequence[str] | None = None) -> Pa
         data.append({"video_id": vid, "meta": clip.meta(), "objects": clip.objects, "relations": clip.relations,
                      "captions": [], "qa_pairs": [], "summary": clip.script.description})
         logger.info("wrote %s: %d frames, %d relations", vid, len(clip.frames), len(clip.relations))
-    from click2graph.semantics.vocab import OPENPVSG
-
     pvsg = {"objects": {"thing": list(OPENPVSG.thing_classes), "stuff": list(OPENPVSG.stuff_classes)},
             "relations": list(OPENPVSG.predicates),
             "split": {SPLIT: {"train": [], "val": [d["video_id"] for d in data]}},

@@ -27,7 +27,7 @@ def build_demo() -> gr.Blocks:
             with gr.Column():
                 gr.Markdown("### 2. Prompt\nChoose a frame and click on the subject; negative clicks remove parts.")
                 frame_image = gr.Image(label="Frame (click to prompt)", interactive=False, type="numpy")
-                frame_slider = gr.Slider(0, 0, step=1, value=0, label="Frame")
+                frame_slider = gr.Slider(0, 1, step=1, value=0, label="Frame")
                 with gr.Row():
                     mode = gr.Radio(["positive", "negative"], value="positive", label="Click adds")
                     undo = gr.Button("Undo click")

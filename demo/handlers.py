@@ -80,14 +80,14 @@ def _preview(stored, state: dict, frame_idx: int) -> np.ndarray:
 def on_video(path: str | None, state: dict):
     """A video was uploaded or an example chosen: decode it with the policy and show its first frame."""
     if not path:
-        return None, gr.update(maximum=0, value=0), "", state
+        return None, gr.update(maximum=1, value=0), "", state
     state = dict(state, clicks=[], frame=0)
     stored = STORE.get(state["key"])
     video = load_video(path, POLICY)
     stored.data.clear()
     stored.data.update(video=video, session=PIPELINE.open(video))
     info = f"{video.describe()}. {POLICY.describe()}"
-    return video.frames[0], gr.update(maximum=len(video) - 1, value=0), info, state
+    return video.frames[0], gr.update(maximum=max(1, len(video) - 1), value=0), info, state
 
 
 @user_errors

@@ -23,18 +23,20 @@ def _square(x: int, y: int) -> np.ndarray:
 
 def _clip(*, two: bool = False):
     """A red square moving right (and, with ``two``, a blue one moving left) over a grey textured background
-    that pans one pixel per frame. Returns (Video, gt masks bool (N, H, W) per square)."""
+    that pans one pixel per frame. The squares are mottled: optical flow cannot see a flat patch move.
+    Returns (Video, gt masks bool (N, H, W) per square)."""
     rng = np.random.default_rng(0)
     texture = rng.integers(70, 140, size=(H, W + N, 1)).repeat(3, axis=2).astype(np.uint8)
+    mottle = rng.integers(-30, 30, size=(SIDE, SIDE, 1))
     frames, gt_a, gt_b = [], [], []
     for t in range(N):
         frame = np.ascontiguousarray(texture[:, t : t + W])
         a = _square(20 + 3 * t, 20)
-        frame[a] = (210, 40, 40)
+        frame[a] = np.clip(np.array([210, 40, 40]) + mottle, 0, 255).reshape(-1, 3)
         gt_a.append(a)
         if two:
             b = _square(90 - 3 * t, 60)
-            frame[b] = (40, 60, 210)
+            frame[b] = np.clip(np.array([40, 60, 210]) + mottle, 0, 255).reshape(-1, 3)
             gt_b.append(b)
         frames.append(frame)
     video = Video.from_frames(np.stack(frames), fps=10.0)
@@ -124,6 +126,17 @@ def test_add_mask_is_kept_and_tracked():
 def test_davis_tennis_click_quality(davis_root):
     from click2graph.bench.tracking import run_sequence
 
-    # Measured 0.XX on the first 30 frames; the floor leaves room for platform differences in DIS / GrabCut.
+    # One click on frame 0, 30 frames: measured J 0.61 (0.63 over all 70 frames); the floor leaves room for
+    # platform differences in DIS flow and GrabCut.
     result = run_sequence(davis_root, "tennis", max_frames=30)
-    assert result.j_all >= 0.0
+    assert result.j_all >= 0.55
+
+
+def test_davis_bmx_survives_the_occluding_tree(davis_root):
+    from click2graph.bench.tracking import run_sequence
+
+    # A tree passes in front of the rider at frames 15-20 while the camera pans: without the motion gate the mask
+    # locks onto the background and J over the 80 frames is 0.12; measured 0.34 with it.
+    result = run_sequence(davis_root, "bmx-trees")
+    assert result.j_all >= 0.28
+    assert result.ious[40:50].mean() >= 0.3  # re-acquired after the tree

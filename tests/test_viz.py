@@ -5,8 +5,8 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-
 from builders import SIZE_WH, box_mask, make_entity, make_frames, make_graph
+
 from click2graph.viz import (
     FRAME_MARKER_NAME,
     PALETTE_RGB,

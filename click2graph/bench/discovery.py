@@ -1,7 +1,8 @@
 """Benchmark of weight-free interaction discovery on real DAVIS-2017 multi-object frames.
 
 ``python -m click2graph.bench discovery`` clicks the subject (the GT pixel farthest from its boundary), gets its
-mask from :class:`ClassicSegmenter`, runs :func:`discover_objects` and prints the best IoU of a proposal with
+mask from :class:`ClassicSegmenter`, runs :func:`discover_objects` (given the click, so it may split objects off
+the subject mask) and prints the best IoU of a proposal with
 the GT object, the proposal's rank, whether any prompt point fell inside the object (PLR-style) and the time per
 discovery call. Each case is also run with the GT subject mask given directly, which separates discovery
 quality from subject-mask quality.
@@ -66,8 +67,9 @@ def main(argv: list[str]) -> int:
         return 0
 
     segmenter = ClassicSegmenter()
-    config = DiscoveryConfig()
-    print(f"{'case':<28}{'subject':<9}{'subj IoU':>9}{'obj IoU':>9}{'rank':>6}{'pt in obj':>10}{'n':>3}{'s/call':>8}")
+    configs = {"": DiscoveryConfig(), "+split": DiscoveryConfig(split_subject=True)}
+    print(f"{'case':<28}{'subject':<12}{'subj IoU':>9}{'after':>7}{'obj IoU':>9}{'rank':>6}{'pt in obj':>10}"
+          f"{'split':>6}{'n':>3}{'s/call':>8}")
     for case in CASES:
         video = load_video(davis / "JPEGImages" / "480p" / case.seq, VideoPolicy(target_fps=None, max_duration_s=None))
         gt = read_palette_png(davis / "Annotations_2017" / "480p" / case.seq / f"{case.frame_idx:05d}.png")
@@ -75,18 +77,29 @@ def main(argv: list[str]) -> int:
         state = segmenter.init_state(video)
         x, y = click_point(gt_subject)
         clicked = segmenter.add_prompt(state, 1, FramePrompt.from_points(case.frame_idx, [[x, y]]))
-        for name, subject in (("click", clicked), ("GT", gt_subject)):
+        click = np.array([[x, y]], np.float32)
+        runs = [("click", clicked, click, ""), ("click+split", clicked, click, "+split"), ("GT", gt_subject, None, "")]
+        for name, subject, points, config_name in runs:
             start = time.perf_counter()
-            proposals = discover_objects(segmenter, state, subject, case.frame_idx, config=config)
+            proposals = discover_objects(segmenter, state, subject, case.frame_idx, subject_points_xy=points,
+                                         config=configs[config_name])
             seconds = time.perf_counter() - start
             ious = [mask_iou(p.mask, gt_object) for p in proposals]
             best = int(np.argmax(ious)) if ious else -1
+            remaining = subject.copy()
+            for p in proposals:
+                if p.claims_subject:
+                    remaining &= ~p.mask
             hit = any(gt_object[int(py), int(px)] for p in proposals for px, py in p.points_xy)
             print(
-                f"{case.seq + ' ' + case.label:<28}{name:<9}{mask_iou(subject, gt_subject):>9.3f}"
+                f"{case.seq + ' ' + case.label:<28}{name:<12}{mask_iou(subject, gt_subject):>9.3f}"
+                f"{mask_iou(remaining, gt_subject):>7.3f}"
                 f"{(ious[best] if ious else 0.0):>9.3f}{best + 1 if ious else '-':>6}{str(hit):>10}"
-                f"{len(proposals):>3}{seconds:>8.2f}"
+                f"{str(proposals[best].claims_subject if ious else '-'):>6}{len(proposals):>3}{seconds:>8.2f}"
             )
-    print("subj IoU: subject mask vs GT; obj IoU: best IoU of a proposal with the GT object (rank = its place);")
-    print("pt in obj: a proposal's prompt point lies inside the GT object; s/call includes the first flow computation.")
+    print("click+split: with DiscoveryConfig(split_subject=True) (off by default: it also splits people into parts);")
+    print("subj IoU: subject mask vs GT; after: the same once split-off objects are removed from it;")
+    print("obj IoU: best IoU of a proposal with the GT object (rank = its place);")
+    print("pt in obj: a proposal's prompt point lies inside the GT object; split: the best proposal was split off the")
+    print("subject mask (claims_subject); n: proposals; s/call includes the first flow computation (click rows).")
     return 0

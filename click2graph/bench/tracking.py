@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
             f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)"
         )
     print(f"\n{segmenter.describe()}; prompt={args.prompt}, max_side={args.max_side or 'original'}")
-    print(f"| sequence | frame-0 IoU | J | J excl. prompt | fps | prompt s |\n|---|---|---|---|---|---|")
+    print("| sequence | frame-0 IoU | J | J excl. prompt | fps | prompt s |\n|---|---|---|---|---|---|")
     for res in results:
         print(f"| {res.seq} | {res.ious[0]:.3f} | {res.j_all:.3f} | {res.j_tracked:.3f} | {res.fps:.1f} | {res.prompt_s:.2f} |")
     return 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from click2graph.masks import dilate, largest_component
 from click2graph.segment.base import Candidates
+from click2graph.segment.grabcut import grabcut
 
 # Window half-sizes tried per point, as fractions of max(H, W): about 30 and 85 px at 854x480. A single size
 # either cuts large objects or swallows background around small ones; a third size cost 50 % more time.
@@ -72,10 +73,7 @@ def grabcut_around_point(
         crop_gc = cv2.resize(crop_gc, size, interpolation=cv2.INTER_NEAREST)
     seed = (int((xi - cx0) * scale), int((yi - cy0) * scale))
     cv2.circle(crop_gc, seed, max(1, int(3 * scale)), cv2.GC_FGD, -1)
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
-        cv2.grabCut(crop_img, crop_gc, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # raised when one side has no samples (e.g. the whole crop is avoided)
+    if not grabcut(crop_img, crop_gc, iters):  # one side has no samples (e.g. the whole crop is avoided)
         crop_gc = np.where(crop_gc == cv2.GC_BGD, 0, 1).astype(np.uint8)
     crop_fg = ((crop_gc == cv2.GC_FGD) | (crop_gc == cv2.GC_PR_FGD)).astype(np.uint8)
     if scale != 1.0:

@@ -1,4 +1,4 @@
-"""The binary energy shared by clicking and tracking in the classic backend, and its max-flow solver.
+"""The binary energy of the classic tracker and its max-flow solver.
 
 Every term is a cost in nats (negative log-likelihood) per pixel, so the terms add without hand-tuned scales:
 

@@ -36,7 +36,7 @@ def falling(x: float, lo: float, hi: float) -> float:
 class GeometricConfig:
     """Thresholds of the geometric predicates; lengths in units of the pair's scale unless named ``_px``."""
 
-    contact_gap: tuple[float, float] = (0.02, 0.12)  # mask gap ramp for contact: touching below 2%, apart above 12%
+    contact_gap: tuple[float, float] = (0.01, 0.06)  # mask gap ramp for contact: touching below 1%, apart above 6%
     next_to_gap: tuple[float, float] = (0.1, 0.4)  # "next to" = side by side within ~a quarter of the scale
     beside_gap: tuple[float, float] = (0.4, 1.0)  # "beside" = side by side within ~the scale (looser)
     same_depth: tuple[float, float] = (0.15, 0.35)  # |bottom A - bottom B| below this: same distance to camera
@@ -70,7 +70,8 @@ class PairFrame:
     @property
     def a_cover_x(self) -> float:
         """Fraction of A's width that lies over B's x-range (how well B could support A)."""
-        return _range_overlap(self.a.bbox_xyxy[0], self.a.bbox_xyxy[2], self.b.bbox_xyxy[0], self.b.bbox_xyxy[2]) / self.a.width
+        a, b = self.a.bbox_xyxy, self.b.bbox_xyxy
+        return _range_overlap(a[0], a[2], b[0], b[2]) / self.a.width
 
     @property
     def bottom_offset(self) -> float:
@@ -126,8 +127,19 @@ def contact(p: PairFrame, c: GeometricConfig) -> float:
 
 
 def occlusion(p: PairFrame, c: GeometricConfig) -> float:
-    """One entity covers part of the other: boxes overlap a lot and the two stand at different depths."""
-    return rising(p.box_overlap, 0.1, 0.4) * rising(abs(p.bottom_offset), *c.nearer)
+    """One entity passes in front of the other: their boxes overlap and they stand at different depths, and
+    neither rests on the other (a cup on a table also has a lower bottom edge, but touches it)."""
+    stacked = max(rests_on(p.a, p.b, p.scale), rests_on(p.b, p.a, p.scale))
+    return rising(p.box_overlap, 0.0, 0.2) * rising(abs(p.bottom_offset), *c.nearer) * (1.0 - stacked)
+
+
+def rests_on(a: FrameGeometry, b: FrameGeometry, scale: float) -> float:
+    """Box-level support: B is under most of A's width and A's bottom edge is at B's top edge (at most ~40% of
+    B's height into B's box, for perspective)."""
+    cover = _range_overlap(a.bbox_xyxy[0], a.bbox_xyxy[2], b.bbox_xyxy[0], b.bbox_xyxy[2]) / a.width
+    clearance = (b.bbox_xyxy[1] - a.bbox_xyxy[3]) / scale
+    sink = (a.bbox_xyxy[3] - b.bbox_xyxy[1]) / b.height
+    return rising(cover, 0.3, 0.7) * falling(clearance, 0.03, 0.12) * falling(sink, 0.35, 0.6)
 
 
 def side_by_side(p: PairFrame, c: GeometricConfig) -> float:
@@ -158,12 +170,9 @@ def in_front_of(p: PairFrame, c: GeometricConfig) -> float:
 
 
 def on(p: PairFrame, c: GeometricConfig) -> float:
-    """A's bottom rests on B's top part: B is under most of A's width, A's bottom is at B's top edge (at most
-    ~40% of B's height into B's box, for perspective), A's centre is above B's, and the masks touch."""
-    sink = (p.a.bbox_xyxy[3] - p.b.bbox_xyxy[1]) / p.b.height
+    """A's bottom rests on B's top part (:func:`rests_on`), A's centre is above B's, and the masks touch."""
     above = rising((p.b.centroid_xy[1] - p.a.centroid_xy[1]) / p.scale, 0.0, 0.15)
-    return (rising(p.a_cover_x, 0.3, 0.7) * falling(p.clearance, 0.03, 0.12) * falling(sink, 0.35, 0.6)
-            * above * contact(p, c))
+    return rests_on(p.a, p.b, p.scale) * above * contact(p, c)
 
 
 def over(p: PairFrame, c: GeometricConfig) -> float:
