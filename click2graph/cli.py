@@ -115,25 +115,25 @@ def run_command(args: argparse.Namespace) -> int:
             raise Click2GraphError(f"--max-objects must be >= 0, got {args.max_objects}")
         config = replace(config, discovery=replace(config.discovery, max_objects=args.max_objects))
 
-    bar = tqdm(total=100, disable=args.quiet, unit="%", bar_format="{desc:<42}{percentage:3.0f}%|{bar}| {elapsed}")
     stage = {"start": 0.0, "span": 1.0}
-
-    def progress(fraction: float, desc: str) -> None:
-        bar.set_description_str(desc[:42])
-        bar.n = int(100 * (stage["start"] + stage["span"] * min(max(fraction, 0.0), 1.0)))
-        bar.refresh()
-
     started = time.perf_counter()
-    stage.update(start=0.0, span=0.1)
-    video = load_video(args.video, policy, progress=progress)
-    pipeline = Pipeline(config=config)
-    session = pipeline.open(video)
-    pipeline.prompt_subject(session, prompts, label=args.label)
-    stage.update(start=0.1, span=0.7)
-    graph = pipeline.build(session, progress=progress)
-    stage.update(start=0.8, span=0.2)
-    paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
-    bar.close()
+    # leave=False: the bar erases itself, so an error or the summary is printed on a clean line.
+    with tqdm(total=100, disable=args.quiet, leave=False, unit="%",
+              bar_format="{desc:<42}{percentage:3.0f}%|{bar}| {elapsed}") as bar:
+
+        def progress(fraction: float, desc: str) -> None:
+            bar.set_description_str(desc[:42], refresh=False)
+            bar.update(int(100 * (stage["start"] + stage["span"] * min(max(fraction, 0.0), 1.0))) - bar.n)
+
+        stage.update(start=0.0, span=0.1)
+        video = load_video(args.video, policy, progress=progress)
+        pipeline = Pipeline(config=config)
+        session = pipeline.open(video)
+        pipeline.prompt_subject(session, prompts, label=args.label)
+        stage.update(start=0.1, span=0.7)
+        graph = pipeline.build(session, progress=progress)
+        stage.update(start=0.8, span=0.2)
+        paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
     if not args.quiet:
         _print_summary(graph, video, pipeline, paths, time.perf_counter() - started)
     return 0

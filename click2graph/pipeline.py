@@ -198,13 +198,16 @@ class Pipeline:
         todo = [r for r in session.subjects.values() if not (r.tracked and r.discovered)]
         steps = max(1, 2 * len(todo) + 1)
         for k, record in enumerate(todo):
-            base = 2 * k / steps
+
+            def stage(offset: int, prefix: str = "") -> ProgressFn:
+                return lambda f, d: report((2 * k + offset + f) / steps, prefix + d)  # noqa: B023 - used at once
+
             if not record.tracked:
                 track_both_directions(self.segmenter, session.state, [record.subject_id],
-                                      progress=lambda f, d, b=base: report(b + f / steps, f"subject {record.subject_id}: {d}"))
+                                      progress=stage(0, f"subject {record.subject_id}: "))
                 record.tracked = True
             if not record.discovered:
-                self._discover(session, record, lambda f, d, b=base + 1 / steps: report(b + f / steps, d))
+                self._discover(session, record, stage(1))
                 record.discovered = True
         pending = [i for i, added in session.added_objects.items() if not added.tracked]
         if pending:

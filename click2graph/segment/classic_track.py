@@ -86,7 +86,6 @@ class ObjectModel:
     bg: ColourModel
     extent: np.ndarray  # bool (h, w): the object's last unoccluded mask, moved along with the object
     relative_motion: np.ndarray  # float (2,) object translation per frame relative to the camera
-    hidden_frames: int = 0  # consecutive frames judged occluded
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
@@ -227,9 +226,7 @@ def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win,
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
         model.area += config.area_rate * (area - model.area)
-        model.hidden_frames = 0
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
     else:
         model.extent = extent
-        model.hidden_frames += 1

@@ -1,0 +1,85 @@
+"""One protocol suite for every VideoSegmenter backend: shapes, ids, directions and bookkeeping.
+
+Quality is measured elsewhere (benchmarks, the DAVIS tests); this checks the contract every caller relies on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from click2graph import synth
+from click2graph.prompts import FramePrompt
+from click2graph.segment import VideoSegmenter
+from click2graph.segment.classic import ClassicSegmenter
+from click2graph.video import Video
+from oracle import OracleSegmenter
+
+CLIP = synth.render_clip("ball_touch")
+FRAMES = CLIP.frames[:12]
+LABELS = CLIP.labels[:12].astype(np.int32)
+
+
+def subject_point(t: int) -> tuple[float, float]:
+    ys, xs = np.nonzero(LABELS[t] == 1)
+    return float(np.median(xs)), float(np.median(ys))
+
+
+def ball_point(t: int) -> tuple[float, float]:
+    ys, xs = np.nonzero(LABELS[t] == 2)
+    return float(np.median(xs)), float(np.median(ys))
+
+
+@pytest.fixture(params=["classic", "oracle"])
+def backend(request) -> VideoSegmenter:
+    return ClassicSegmenter() if request.param == "classic" else OracleSegmenter(LABELS)
+
+
+@pytest.fixture()
+def video() -> Video:
+    return Video.from_frames(FRAMES, fps=CLIP.fps)
+
+
+def test_is_a_video_segmenter(backend):
+    assert isinstance(backend, VideoSegmenter)
+    assert backend.describe()
+
+
+def test_prompt_returns_the_mask_at_once_and_stores_it(backend, video):
+    state = backend.init_state(video)
+    mask = backend.add_prompt(state, 7, FramePrompt.from_points(5, [subject_point(5)]))
+    assert mask.dtype == bool and mask.shape == (video.height, video.width) and mask.any()
+    assert state.obj_ids == [7]
+    np.testing.assert_array_equal(state.mask(7, 5), mask)
+    assert state.track(7).prompt_frames == [5]
+
+
+def test_propagation_runs_from_the_prompt_frame_in_each_direction(backend, video):
+    state = backend.init_state(video)
+    backend.add_prompt(state, 1, FramePrompt.from_points(5, [subject_point(5)]))
+    backend.add_prompt(state, 2, FramePrompt.from_points(8, [ball_point(8)]))
+    forward = list(backend.propagate(state))
+    assert [t for t, _, _ in forward] == list(range(5, 12))
+    for t, ids, masks in forward:
+        assert ids == ([1] if t < 8 else [1, 2])
+        assert masks.dtype == bool and masks.shape == (len(ids), video.height, video.width)
+    backward = list(backend.propagate(state, obj_ids=[2], reverse=True))
+    assert [t for t, _, _ in backward] == list(range(8, -1, -1))
+    assert all(ids == [2] for _, ids, _ in backward)
+    assert sorted(state.track(2).masks) == list(range(12))
+    assert sorted(state.track(1).masks) == list(range(5, 12))  # object 1 was not tracked backward
+
+
+def test_add_mask_remove_object_and_candidates(backend, video):
+    state = backend.init_state(video)
+    ball = LABELS[3] == 2
+    kept = backend.add_mask(state, 4, 3, ball)
+    assert kept.shape == ball.shape and state.track(4).prompt_frames == [3]
+    backend.remove_object(state, 4)
+    assert state.obj_ids == []
+    points = np.array([ball_point(3), subject_point(3)], np.float32)
+    candidates = backend.decode_candidates(state, 3, points, avoid=LABELS[3] == 1)
+    assert candidates.masks.shape == (2, video.height, video.width) and candidates.masks.dtype == bool
+    assert candidates.scores.shape == (2,)
+    assert state.obj_ids == []  # decoding adds no object
+    assert not (candidates.masks[1] & (LABELS[3] == 1)).any()  # avoided pixels stay out
