@@ -129,7 +129,7 @@ def test_second_subject_adds_its_subgraph(scene):
     graph = pipeline.build(session)
     assert len(graph.subjects) == 2
     assert {e.entity_id for e in first.entities} <= {e.entity_id for e in graph.entities}
-    assert [s.label for s in graph.subjects] == ["subject 1", "subject 2"]
+    assert [s.label for s in graph.subjects] == [f"subject {s.entity_id}" for s in graph.subjects]
 
 
 @pytest.mark.parametrize("name", list(synth.CLIPS))

@@ -247,7 +247,7 @@ def test_default_labels_keep_user_labels():
         entity(4, [], subject_id=1, label="ball", label_source="model"),
     ]
     labels = [e.label for e in default_labels(entities)]
-    assert labels == ["subject", "object 1", "my cup", "ball"]
+    assert labels == ["subject", "object 2", "my cup", "ball"]  # names carry the entity id
     assert entities[1].label == "object"  # inputs unchanged
     two = default_labels([entity(1, [], is_subject=True), entity(2, [], is_subject=True)])
     assert [e.label for e in two] == ["subject 1", "subject 2"]

@@ -125,13 +125,17 @@ def _fuse(columns: np.ndarray, fusion: str) -> np.ndarray:
 
 
 def default_labels(entities: Sequence[Entity]) -> list[Entity]:
-    """Entities with default names: "subject" (or "subject 1", "subject 2", ... when several) and "object 1",
-    "object 2", ... in list order.
+    """Entities with default names: "subject" (or "subject <id>" when there are several) and "object <id>".
 
-    Only entities whose ``label_source`` is "default" are renamed: a user's label (and a classifier's) is kept.
+    Names use the entity id, so they stay the same when other entities are dropped or added. Only entities whose
+    ``label_source`` is "default" are renamed: a user's label (and a classifier's) is kept.
     Returns new entities; the inputs are not changed.
     """
-    subjects = [e for e in entities if e.is_subject]
-    numbered = {e.entity_id: f"subject {i}" if len(subjects) > 1 else "subject" for i, e in enumerate(subjects, 1)}
-    numbered.update({e.entity_id: f"object {i}" for i, e in enumerate((e for e in entities if not e.is_subject), 1)})
-    return [replace(e, label=numbered[e.entity_id]) if e.label_source == "default" else e for e in entities]
+    several = sum(e.is_subject for e in entities) > 1
+
+    def name(e: Entity) -> str:
+        if e.is_subject:
+            return f"subject {e.entity_id}" if several else "subject"
+        return f"object {e.entity_id}"
+
+    return [replace(e, label=name(e)) if e.label_source == "default" else e for e in entities]
