@@ -56,6 +56,9 @@ class PipelineConfig:
     # on the keyframe where it was found, has leaked into the background (floor, wall): it is dropped.
     max_object_area_frac: float = 0.2
     max_object_growth: float = 3.0
+    # A discovered track that lives fewer frames than this was texture, not an object; dropping it also frees its
+    # slot in max_objects_per_subject (walk_in_front: junk tracks of 2, 2 and 6 frames had used up every slot).
+    min_object_frames: int = 4
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
 
@@ -151,6 +154,15 @@ class Pipeline:
         if label:
             session.labels[subject_id] = label
         return mask
+
+    def remove_subject(self, session: Session, subject_id: int) -> None:
+        """Forget a prompted subject, its track and the objects its discovery found (added objects stay)."""
+        record = session.subjects.pop(subject_id, None)
+        if record is None:
+            raise PromptError(f"there is no subject {subject_id}; subjects: {sorted(session.subjects)}")
+        self._forget_objects(session, record)
+        self.segmenter.remove_object(session.state, subject_id)
+        session.labels.pop(subject_id, None)
 
     def add_object(
         self, session: Session, prompts: Sequence[Prompt], *, subject_id: int | None = None, label: str | None = None
@@ -296,7 +308,7 @@ class Pipeline:
                 track_both_directions(self.segmenter, state, retrack + new_ids)
                 for obj_id in new_ids:
                     if not self._plausible_track(state, obj_id, t):
-                        logger.info("dropping object %d found at frame %d: its track leaked into the background", obj_id, t)
+                        logger.info("dropping object %d found at frame %d: implausible track (leak or too short)", obj_id, t)
                         self.segmenter.remove_object(state, obj_id)
                         record.object_ids.remove(obj_id)
         report(1.0, "discovery done")
@@ -307,7 +319,9 @@ class Pipeline:
         frame_area = state.video.width * state.video.height
         start = max(areas.get(keyframe, 0), 1)
         peak = max(areas.values(), default=0)
-        return peak <= self.config.max_object_area_frac * frame_area and peak <= self.config.max_object_growth * start
+        lived = sum(a > 0 for a in areas.values())
+        return (peak <= self.config.max_object_area_frac * frame_area and peak <= self.config.max_object_growth * start
+                and lived >= min(self.config.min_object_frames, len(state.video)))
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
         step = max(1, int(round(self.config.keyframe_interval_s * fps)))

@@ -95,15 +95,14 @@ def page(app_url):
     profile = tempfile.mkdtemp(prefix="click2graph-chromium-")
     try:
         with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=[*CHROMIUM_FLAGS, f"--user-data-dir={profile}"])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            context = p.chromium.launch_persistent_context(  # a new, empty profile (--user-data-dir)
+                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+                viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = context.new_page()
             page.set_default_timeout(EVENT_S * 1000)
             page.goto(app_url)
             yield page
             context.close()
-            browser.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 

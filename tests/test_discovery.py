@@ -135,3 +135,18 @@ def test_real_bmx_rider_finds_the_bike(davis_root):
     clicked = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, click))
     proposals = discover_objects(segmenter, state, clicked, 0, subject_points_xy=click, config=SPLIT)
     assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.25
+
+
+def test_candidate_cut_by_its_window_is_regrown_into_the_whole_object():
+    """A seed on a chair's back post: the fixed windows cut the chair (a piece); the regrown window holds it."""
+    from click2graph import synth
+    from click2graph.masks import dilate
+    from click2graph.segment.classic_candidates import decode_point_candidates
+
+    clip = synth.render_clip("walk_in_front")
+    frame, labels = clip.frames[16], clip.labels[16]
+    avoid, chair = dilate(labels == synth.SUBJECT_ID, 1), labels == 2
+    fixed = decode_point_candidates(frame, [(220, 105)], avoid=avoid, grow_steps=0)
+    grown = decode_point_candidates(frame, [(220, 105)], avoid=avoid)
+    assert mask_iou(fixed.masks[0], chair) < 0.3
+    assert mask_iou(grown.masks[0], chair) > 0.7 and grown.scores[0] > fixed.scores[0]

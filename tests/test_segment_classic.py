@@ -140,3 +140,21 @@ def test_davis_bmx_survives_the_occluding_tree(davis_root):
     result = run_sequence(davis_root, "bmx-trees")
     assert result.j_all >= 0.28
     assert result.ious[40:50].mean() >= 0.3  # re-acquired after the tree
+
+
+def test_more_positive_clicks_add_the_parts_they_land_on():
+    """A click on the shirt of a standing person finds the shirt; clicks on the head and a leg add those parts
+    (each positive click says "this is part of the object"), as a user refines a mask in the app."""
+    from click2graph import synth
+
+    clip = synth.render_clip("ball_on_table")
+    video = Video.from_frames(clip.frames[:6], fps=clip.fps)
+    person = clip.labels[0] == synth.SUBJECT_ID
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+    x, y, _ = synth.preset_click(clip)
+    one = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, [(x, y)]))
+    ys, xs = np.nonzero(person)
+    leg, head = (xs[ys.argmax()], ys.max() - 10), (xs[ys.argmin()], ys.min() + 8)
+    three = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, [(x, y), leg, head]))
+    assert mask_iou(three, person) > max(0.7, mask_iou(one, person) + 0.15)

@@ -110,8 +110,9 @@ def _motion(feat: FrameFeatures, t: int, gap: int):
 
 
 def _probable_region(feat, t, rgb, pos, box, config: ClickConfig) -> np.ndarray | None:
-    """Where the object may be (bool (h, w)): the box, else the moving region at the click, else None (the
-    caller then tries windows around the click)."""
+    """Where the object may be (bool (h, w)): the box, else the union of the moving regions at the clicks (each
+    positive click says "this is part of the object"; a click off any moving region adds a fallback window
+    around itself), else None (the caller then tries windows around the clicks)."""
     h, w = rgb.shape[:2]
     if box is not None:
         x0, y0, x1, y1 = box
@@ -119,27 +120,37 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig) -> np.ndarray 
         region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
         return region
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
-    if flow is not None:
-        residual = np.linalg.norm(flow - flow_cam, axis=-1)
-        noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
-        moving = residual > max(config.min_motion_px, config.motion_sigmas * noise)
-        hits = moving[pos[:, 1], pos[:, 0]]
-        if hits.any():
-            # Two motions compete: the camera's and the clicked object's (the flow at the click). A pixel joins the
-            # object when its flow is nearer the object's: DIS smooths flow across edges, and a magnitude threshold
-            # alone keeps the whole smeared halo.
-            x, y = pos[np.argmax(hits)]
-            r = config.click_radius
-            f_obj = np.median(flow[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].reshape(-1, 2), axis=0)
-            moving &= np.linalg.norm(flow - f_obj, axis=-1) < residual
-        if hits.any():
-            x, y = pos[np.argmax(hits)]
-            region = largest_component(moving, containing_xy=(int(x), int(y)))
-            if config.min_seed_px <= region.sum() <= config.max_seed_frac * h * w:
-                logger.debug("click extent from motion: %d px (flow noise %.2f px)", region.sum(), noise)
-                # DIS flow is smooth across object edges, so the moving blob is a margin too wide: a superset.
-                return dilate(region, config.click_radius)
-    return None
+    if flow is None:
+        return None
+    residual = np.linalg.norm(flow - flow_cam, axis=-1)
+    noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
+    moving = residual > max(config.min_motion_px, config.motion_sigmas * noise)
+    regions = [_moving_region(flow, residual, moving, (int(x), int(y)), config) for x, y in pos]
+    if all(r is None for r in regions):
+        return None
+    union = np.zeros((h, w), bool)
+    for (x, y), region in zip(pos, regions):
+        union |= region if region is not None else _window(np.array([[x, y]]), (h, w), _window_sizes((h, w), config)[0])
+    logger.debug("click extent from motion: %d px (flow noise %.2f px)", union.sum(), noise)
+    return union
+
+
+def _moving_region(flow, residual, moving, click_xy: tuple[int, int], config: ClickConfig) -> np.ndarray | None:
+    """The region moving with the clicked pixel (dilated: a superset), or None if the click is not moving."""
+    x, y = click_xy
+    h, w = moving.shape
+    if not moving[y, x]:
+        return None
+    # Two motions compete: the camera's and the clicked object's (the flow at the click). A pixel joins the
+    # object when its flow is nearer the object's: DIS smooths flow across edges, and a magnitude threshold
+    # alone keeps the whole smeared halo.
+    r = config.click_radius
+    f_obj = np.median(flow[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].reshape(-1, 2), axis=0)
+    region = largest_component(moving & (np.linalg.norm(flow - f_obj, axis=-1) < residual), containing_xy=(x, y))
+    if not config.min_seed_px <= region.sum() <= config.max_seed_frac * h * w:
+        return None
+    # DIS flow is smooth across object edges, so the moving blob is a margin too wide: a superset.
+    return dilate(region, config.click_radius)
 
 
 def _window_sizes(shape_hw: tuple[int, int], config: ClickConfig) -> list[int]:
@@ -149,11 +160,11 @@ def _window_sizes(shape_hw: tuple[int, int], config: ClickConfig) -> list[int]:
 
 
 def _window(pos: np.ndarray, shape_hw: tuple[int, int], half: int) -> np.ndarray:
-    """bool (h, w): a square of half-size ``half`` around the clicks' mean."""
+    """bool (h, w): the union of squares of half-size ``half`` around each click."""
     h, w = shape_hw
-    x, y = pos.mean(axis=0).astype(int)
     region = np.zeros((h, w), bool)
-    region[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1] = True
+    for x, y in np.asarray(pos).astype(int):
+        region[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1] = True
     return region
 
 

@@ -151,6 +151,36 @@ def render_frame(graph: SceneGraph, frame_rgb: np.ndarray, frame_idx: int, *, ov
     return out
 
 
+def entity_thumbnail(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndarray], entity_id: int, *,
+                     size_px: int = 128, margin: float = 0.25) -> np.ndarray | None:
+    """A square-ish crop around an entity on the frame where its mask is largest, mask drawn in its colour.
+
+    Args:
+        graph: the scene graph (masks at working resolution).
+        frames: the working frames, uint8 (N, H, W, 3).
+        entity_id: the entity to show.
+        size_px: longest side of the thumbnail.
+        margin: context kept around the mask's box, as a fraction of the box size.
+
+    Returns:
+        A new uint8 (h, w, 3) image with max(h, w) == ``size_px``, or None when the entity is never present.
+    """
+    entity = graph.entity(entity_id)
+    if not entity.frames:
+        return None
+    best = max(entity.frames, key=lambda t: int(entity.mask(t).sum()))
+    mask = entity.mask(best)
+    x0, y0, x1, y1 = bbox_xyxy(mask)
+    pad_x, pad_y = int((x1 - x0 + 1) * margin), int((y1 - y0 + 1) * margin)
+    height, width = mask.shape
+    x0, y0, x1, y1 = max(0, x0 - pad_x), max(0, y0 - pad_y), min(width, x1 + pad_x + 1), min(height, y1 + pad_y + 1)
+    image = MaskOverlay(show_labels=False).annotate(frames[best], [OverlayItem(entity_id, "", mask,
+                                                                             entity.is_subject)])[y0:y1, x0:x1]
+    scale = size_px / max(image.shape[:2])
+    size_wh = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
 def add_caption(frame_rgb: np.ndarray, lines: Sequence[str], *, font_size: int | None = None) -> np.ndarray:
     """Copy of ``frame_rgb`` (uint8 (H, W, 3)) with ``lines`` in white on a dark band at the bottom-left.
 
