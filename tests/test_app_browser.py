@@ -123,12 +123,24 @@ def _frame_src(page) -> str | None:
     return img.first.get_attribute("src") if img.count() else None
 
 
-def _wait_idle(page, timeout_s: float) -> None:
-    """Wait until no Gradio event is pending or running (every status tracker hidden)."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
-        ".every(t => t.classList.contains('hide') || t.offsetParent === null)",
-        timeout=timeout_s * 1000)
+def _wait_idle(page, timeout_s: float, quiet_s: float = 1.5) -> None:
+    """Wait until no Gradio event has been pending or running (every status tracker hidden) for ``quiet_s``.
+
+    The quiet period covers chained events (``.then``/``.success``), which start a moment after the first ends.
+    """
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while True:
+        idle = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+            ".every(t => t.classList.contains('hide') || t.offsetParent === null)")
+        now = time.monotonic()
+        quiet_since = (quiet_since or now) if idle else None
+        if quiet_since is not None and now - quiet_since >= quiet_s:
+            return
+        if now > deadline:
+            raise AssertionError(f"the app was still busy after {timeout_s} s")
+        time.sleep(0.25)
 
 
 def _click_image_pixel(page, x: float, y: float) -> None:
@@ -180,11 +192,14 @@ def test_example_click_build_download_in_chromium(page):
         assert page.locator("#frame-image img").first.screenshot() != before_png, \
             "the frame image's pixels did not change after the click"
 
-        # 3. Build: the timeline plot gets at least one relation lane (a horizontal bar trace).
+        # 3. Build: a new timeline is drawn with at least one relation lane (a horizontal bar trace). An example
+        #    may already show a result: its plot data is marked stale so that only the new build counts.
+        page.evaluate("() => { const p = document.querySelector('#timeline-plot .js-plotly-plot');"
+                      " if (p && p.data) p.data.__stale = true; }")
         page.locator("#build-button").click()
         page.wait_for_function(
             "() => { const p = document.querySelector('#timeline-plot .js-plotly-plot');"
-            " return p && p.data && p.data.some(t => t.type === 'bar'); }",
+            " return p && p.data && !p.data.__stale && p.data.some(t => t.type === 'bar'); }",
             timeout=BUILD_S * 1000)
         _wait_idle(page, BUILD_S)
         bars = [t for t in _timeline_traces(page) if t["type"] == "bar"]
@@ -194,8 +209,12 @@ def test_example_click_build_download_in_chromium(page):
             "the timeline has bar traces but no bar was drawn"
 
         # 4. Downloads: scene_graph.json is listed, downloads, and is the scene graph.
-        link = page.locator("#downloads a").filter(has_text="scene_graph.json").first
-        link.wait_for()
+        names = page.locator("#downloads td.filename, #downloads a[download]")
+        names.first.wait_for()
+        listed = {n.get_attribute("aria-label") or n.get_attribute("download") for n in names.all()}
+        assert "scene_graph.json" in listed, f"scene_graph.json is not in the downloads list: {sorted(map(str, listed))}"
+        link = page.locator('#downloads tr:has([aria-label="scene_graph.json"]) a, '
+                            '#downloads a[download="scene_graph.json"]').first
         with page.expect_download() as download_info:
             link.click()
         download = download_info.value
@@ -204,6 +223,10 @@ def test_example_click_build_download_in_chromium(page):
         assert isinstance(graph.get("relations"), list) and graph["relations"], \
             f"scene_graph.json has no relations: keys {sorted(graph)}"
         assert graph.get("objects"), "scene_graph.json has no objects"
+        clicks = [(p.get("x"), p.get("y")) for o in graph["objects"] for p in o.get("prompts") or []
+                  if isinstance(p, dict) and p.get("type", "click") == "click"]
+        assert any(abs(x - CLICK[0]) <= 2 and abs(y - CLICK[1]) <= 2 for x, y in clicks if x is not None), \
+            f"the downloaded graph was not built from the browser click at {CLICK}: prompts {clicks}"
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "final_page.png"), full_page=True)
