@@ -16,9 +16,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from click2graph.export import EXPORT_FILES
 from click2graph.graph import SceneGraph

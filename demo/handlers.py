@@ -59,7 +59,7 @@ def user_errors(handler):
             return handler(*args, **kwargs)
         except Click2GraphError as exc:
             raise gr.Error(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - the UI must never show a stack trace
+        except Exception as exc:
             logger.exception("unexpected error in %s", handler.__name__)
             raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Try again or reload the page.") from None
 

@@ -34,6 +34,7 @@ CHROMIUM_FLAGS = [  # no GPU, no sandbox (CI runs as root), and no calls home: t
 ]
 EXAMPLE = "ball_touch"  # examples/manifest.json: preset click (113, 143) on the person's shirt, frame 0
 CLICK = (113, 200)  # a second positive click, on the person's legs (pixels of the 480x270 working frame)
+GRAPH_LINK = '#downloads tr:has([aria-label="scene_graph.json"]) a, #downloads a[download="scene_graph.json"]'
 APP_START_S = 90
 EVENT_S = 60  # example load, one click
 BUILD_S = 150  # track + discover + relate + export on 2 CPU cores
@@ -159,6 +160,11 @@ def _click_image_pixel(page, x: float, y: float) -> None:
     page.mouse.click(box["x"] + off_x + x / scale, box["y"] + off_y + y / scale)
 
 
+def _graph_href(page) -> str | None:
+    link = page.locator(GRAPH_LINK)
+    return link.first.get_attribute("href") if link.count() else None
+
+
 def _timeline_traces(page) -> list[dict]:
     return page.evaluate(
         """() => {
@@ -175,7 +181,7 @@ def test_example_click_build_download_in_chromium(page):
         page.wait_for_function(
             "() => { const i = document.querySelector('#frame-image img');"
             " return i && i.complete && i.naturalWidth > 0; }")
-        _wait_idle(page, EVENT_S)
+        _wait_idle(page, BUILD_S)  # an example may also build at once, updating the frame image again
         before_src = _frame_src(page)
         before_png = page.locator("#frame-image img").first.screenshot()
         assert before_src
@@ -192,16 +198,16 @@ def test_example_click_build_download_in_chromium(page):
         assert page.locator("#frame-image img").first.screenshot() != before_png, \
             "the frame image's pixels did not change after the click"
 
-        # 3. Build: a new timeline is drawn with at least one relation lane (a horizontal bar trace). An example
-        #    may already show a result: its plot data is marked stale so that only the new build counts.
-        page.evaluate("() => { const p = document.querySelector('#timeline-plot .js-plotly-plot');"
-                      " if (p && p.data) p.data.__stale = true; }")
+        # 3. Build. An example may already show a result, so wait for a new scene_graph.json download link (the
+        #    click changes the graph's prompts, so its file and URL change), then for the page to settle.
+        before_href = _graph_href(page)
         page.locator("#build-button").click()
         page.wait_for_function(
-            "() => { const p = document.querySelector('#timeline-plot .js-plotly-plot');"
-            " return p && p.data && !p.data.__stale && p.data.some(t => t.type === 'bar'); }",
-            timeout=BUILD_S * 1000)
+            f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
+            " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
+            arg=before_href, timeout=BUILD_S * 1000)
         _wait_idle(page, BUILD_S)
+        # the timeline plot has at least one relation lane (a horizontal bar trace), drawn
         bars = [t for t in _timeline_traces(page) if t["type"] == "bar"]
         lanes = {lane for t in bars for lane in (t["y"] or [])}
         assert bars and lanes, f"no relation lane in the timeline: {_timeline_traces(page)}"
@@ -213,8 +219,7 @@ def test_example_click_build_download_in_chromium(page):
         names.first.wait_for()
         listed = {n.get_attribute("aria-label") or n.get_attribute("download") for n in names.all()}
         assert "scene_graph.json" in listed, f"scene_graph.json is not in the downloads list: {sorted(map(str, listed))}"
-        link = page.locator('#downloads tr:has([aria-label="scene_graph.json"]) a, '
-                            '#downloads a[download="scene_graph.json"]').first
+        link = page.locator(GRAPH_LINK).first
         with page.expect_download() as download_info:
             link.click()
         download = download_info.value

@@ -16,12 +16,12 @@ from oracle import OracleSegmenter
 
 gr = pytest.importorskip("gradio")
 
-from click2graph import synth  # noqa: E402
-from click2graph.examples import EXAMPLES_ENV, ExampleCache, load_examples  # noqa: E402
-from click2graph.pipeline import Pipeline  # noqa: E402
-from click2graph.sessions import SessionStore  # noqa: E402
-from click2graph.viz import FRAME_MARKER_NAME  # noqa: E402
-from demo import handlers, views  # noqa: E402
+from click2graph import synth
+from click2graph.examples import EXAMPLES_ENV, ExampleCache, load_examples
+from click2graph.pipeline import Pipeline
+from click2graph.sessions import SessionStore
+from click2graph.viz import FRAME_MARKER_NAME
+from demo import handlers, views
 
 CLIP = "ball_touch"  # subject = label 1 (a person), the ball = label 2
 
@@ -92,13 +92,13 @@ def session_of(state: dict):
 
 
 def test_example_loads_with_its_preset_click_and_builds(state):
-    video_path, preview, slider, info, subject, text, state, *_ = handlers.on_example(CLIP, state)
+    video_path, preview, _slider, info, _subject, _text, state, *_ = handlers.on_example(CLIP, state)
     frame = session_of(state).video.frames[0]
     assert Path(video_path).name == f"{CLIP}.mp4" and "working frames" in info
     assert preview.shape == frame.shape and not np.array_equal(preview, frame)  # mask and click drawn at once
     assert state["prompts"] == {1: [load_examples()[0].prompts[0].to_dict()]} and state["example"] == CLIP
 
-    overlay, timeline, graph_fig, rows, gallery, entity_pick, files, snippet, image, state = build(state, frame=5)
+    overlay, timeline, graph_fig, rows, gallery, _entity_pick, files, snippet, _image, state = build(state, frame=5)
     assert Path(overlay).suffix == ".mp4" and Path(overlay).stat().st_size > 0
     assert timeline.data and any(s.name == FRAME_MARKER_NAME and s.x0 == 5 for s in timeline.layout.shapes)
     assert graph_fig.data and rows[0][:2] == [1, "subject"] and len(gallery) == len(rows)
@@ -107,7 +107,7 @@ def test_example_loads_with_its_preset_click_and_builds(state):
     assert graph_json["relations"] and all(Path(f).parent == handlers.STORE.get(state["key"]).folder for f in files)
     assert "prompt_subject(session, [Click(" in snippet
 
-    image, timeline, graph_fig = handlers.on_frame(20, state)  # the slider moves: cursor and graph follow
+    _image, timeline, graph_fig = handlers.on_frame(20, state)  # the slider moves: cursor and graph follow
     assert any(s.name == FRAME_MARKER_NAME and s.x0 == 20 for s in timeline.layout.shapes)
 
 
@@ -116,7 +116,7 @@ def test_click_negative_undo_clear(state, clip):
     state = handlers.on_clear(0, state)[3]
     assert state["prompts"] == {} and not session_of(state).subjects  # clear removes the subject with its clicks
     x, y = pixel_of(clip, 1)
-    image, subject, info, state = handlers.on_click_xy(x, y, True, 0, "positive", state)
+    _image, _subject, info, state = handlers.on_click_xy(x, y, True, 0, "positive", state)
     assert 1 in session_of(state).subjects and "1 positive / 0 negative" in info
     bx, by = pixel_of(clip, 2)
     state = handlers.on_click_xy(bx, by, True, 0, "negative", state)[3]
@@ -132,7 +132,7 @@ def test_box_mode_takes_two_corners(state, clip):
     ys, xs = np.nonzero(clip.labels[0] == 1)
     state = handlers.on_click_xy(xs.min() - 2, ys.min() - 2, True, 0, "box", state)[3]
     assert state["corner"] and not session_of(state).subjects  # first corner only: nothing segmented yet
-    image, _, info, state = handlers.on_click_xy(xs.max() + 2, ys.max() + 2, True, 0, "box", state)
+    _image, _, info, state = handlers.on_click_xy(xs.max() + 2, ys.max() + 2, True, 0, "box", state)
     assert state["corner"] is None and state["prompts"][1][0]["type"] == "box" and "a box" in info
     assert 1 in session_of(state).subjects
 
@@ -152,7 +152,7 @@ def test_edits_update_the_graph_without_retracking(state, app, clip):
     assert ball not in [r[0] for r in rows] and len(app.calls) == tracked_before  # a drop re-tracks nothing
 
     x, y = pixel_of(clip, 2)
-    image, _, info, state = handlers.on_add_object_xy(x, y, 0, state)
+    _image, _, info, state = handlers.on_add_object_xy(x, y, 0, state)
     assert "added" in info
     rows = build(state)[3]
     added = next(r[0] for r in rows if r[3] == "added by click")
@@ -162,7 +162,7 @@ def test_edits_update_the_graph_without_retracking(state, app, clip):
 def test_second_subject_adds_its_subgraph(state, app, clip):
     state = build(load(state))[-1]
     tracked_before = len(app.calls)
-    image, slider, info, state = handlers.on_subject(views.NEW_SUBJECT, 0, state)
+    _image, _slider, info, state = handlers.on_subject(views.NEW_SUBJECT, 0, state)
     assert "New subject" in info
     x, y = pixel_of(clip, 2)
     state = handlers.on_click_xy(x, y, True, 0, "positive", state)[3]

@@ -121,8 +121,9 @@ def test_no_split_of_a_uniform_subject(scene):
 def test_real_bmx_rider_finds_the_bike(davis_root):
     """DAVIS-2017 bmx-trees frame 0, rider -> bike, with the GT rider and with the rider clicked.
 
-    Measured (``python -m click2graph.bench discovery``): GT rider .27; clicked rider .33, split off the click mask
-    that had swallowed the bike. The floors leave room for small changes (and for the click segmenter changing).
+    Measured (``python -m click2graph.bench discovery``): GT rider .27; clicked rider .25-.26 (the click mask no
+    longer swallows the bike, so the split rarely fires). The floors leave room for small changes (and for the
+    click segmenter changing).
     """
     policy = VideoPolicy(target_fps=None, max_duration_s=None)
     video = load_video(davis_root / "JPEGImages" / "480p" / "bmx-trees", policy)
@@ -134,7 +135,7 @@ def test_real_bmx_rider_finds_the_bike(davis_root):
     click = np.array([click_point(gt == 2)], np.float32)
     clicked = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, click))
     proposals = discover_objects(segmenter, state, clicked, 0, subject_points_xy=click, config=SPLIT)
-    assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.25
+    assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.2
 
 
 def test_candidate_cut_by_its_window_is_regrown_into_the_whole_object():
