@@ -39,8 +39,10 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             video_in = gr.Video(label="Upload a video", sources=["upload"], elem_id="video-input", height=260)
             with gr.Column():
-                example_pick = gr.Dropdown(handlers.example_names(), value=None, label="…or pick an example "
-                                           "(preset click, result cached)", elem_id="example-picker")
+                # A Radio, not a Dropdown: Gradio 6.31 fires a Dropdown's .input twice per choice (again on blur),
+                # and the second run reloaded the clip under the build the first one had started.
+                example_pick = gr.Radio(handlers.example_names(), value=None, label="…or pick an example "
+                                        "(preset click, result cached)", elem_id="example-picker")
                 video_info = gr.Markdown(f"**Limits:** {handlers.POLICY.describe()}", elem_id="video-info")
 
         gr.Markdown(CELLS["prompt"])
