@@ -62,32 +62,71 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run", help="build the scene graph of one video from a click or box",
+        "run",
+        help="build the scene graph of one video from a click or box",
         description="Segment and track the clicked subject (both directions), discover the objects it interacts "
-                    "with, relate them frame by frame, and write the scene graph and its renderings.",
-        epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "with, relate them frame by frame, and write the scene graph and its renderings.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("video", type=Path, help="video file (mp4, webm, mov, avi, ...) or folder of numbered frames")
     prompt = run.add_argument_group("prompt (one frame; at least one --click or a --box)")
-    prompt.add_argument("--click", action="append", default=[], metavar="X,Y[,FRAME]",
-                        type=lambda t: _parse_point(t, positive=True), help="a point on the subject (repeatable)")
-    prompt.add_argument("--negative", action="append", default=[], metavar="X,Y[,FRAME]",
-                        type=lambda t: _parse_point(t, positive=False), help="a point NOT on the subject (repeatable)")
+    prompt.add_argument(
+        "--click",
+        action="append",
+        default=[],
+        metavar="X,Y[,FRAME]",
+        type=lambda t: _parse_point(t, positive=True),
+        help="a point on the subject (repeatable)",
+    )
+    prompt.add_argument(
+        "--negative",
+        action="append",
+        default=[],
+        metavar="X,Y[,FRAME]",
+        type=lambda t: _parse_point(t, positive=False),
+        help="a point NOT on the subject (repeatable)",
+    )
     prompt.add_argument("--box", type=_parse_box, metavar="X0,Y0,X1,Y1[,FRAME]", help="a box around the subject")
     prompt.add_argument("--label", help="name of the subject (kept as given), e.g. 'adult'")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     limits = run.add_argument_group("working-frame limits (longer or larger inputs are trimmed or downsized)")
     defaults = VideoPolicy()
-    limits.add_argument("--max-duration", type=_optional_float, default=defaults.max_duration_s, metavar="SECONDS",
-                        help=f"use at most this many seconds from the start (default {defaults.max_duration_s:g}; 'none' = all)")
-    limits.add_argument("--max-side", type=int, default=defaults.max_side, metavar="PX",
-                        help=f"longest side of the working frames (default {defaults.max_side})")
-    limits.add_argument("--fps", type=_optional_float, default=defaults.target_fps, metavar="FPS",
-                        help=f"sample frames down to this rate (default {defaults.target_fps:g}; 'none' = every frame)")
-    limits.add_argument("--folder-fps", type=float, default=defaults.folder_fps, metavar="FPS",
-                        help=f"frame rate of a folder of frames (default {defaults.folder_fps:g})")
-    run.add_argument("--max-objects", type=int, default=None, metavar="N",
-                     help="objects proposed per discovery keyframe (default 3, as in the paper)")
+    limits.add_argument(
+        "--max-duration",
+        type=_optional_float,
+        default=defaults.max_duration_s,
+        metavar="SECONDS",
+        help=f"use at most this many seconds from the start (default {defaults.max_duration_s:g}; 'none' = all)",
+    )
+    limits.add_argument(
+        "--max-side",
+        type=int,
+        default=defaults.max_side,
+        metavar="PX",
+        help=f"longest side of the working frames (default {defaults.max_side})",
+    )
+    limits.add_argument(
+        "--fps",
+        type=_optional_float,
+        default=defaults.target_fps,
+        metavar="FPS",
+        help=f"sample frames down to this rate (default {defaults.target_fps:g}; 'none' = every frame)",
+    )
+    limits.add_argument(
+        "--folder-fps",
+        type=float,
+        default=defaults.folder_fps,
+        metavar="FPS",
+        help=f"frame rate of a folder of frames (default {defaults.folder_fps:g})",
+    )
+    run.add_argument(
+        "--max-objects",
+        type=int,
+        default=None,
+        metavar="N",
+        help="objects proposed per discovery keyframe (default 3, as in the paper)",
+    )
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     return parser
@@ -107,8 +146,9 @@ def run_command(args: argparse.Namespace) -> int:
         raise Click2GraphError("give the subject with --click X,Y[,FRAME] or --box X0,Y0,X1,Y1[,FRAME]")
     if args.max_side is not None and args.max_side < 16:
         raise Click2GraphError(f"--max-side must be at least 16 pixels, got {args.max_side}")
-    policy = VideoPolicy(max_duration_s=args.max_duration, max_side=args.max_side, target_fps=args.fps,
-                         folder_fps=args.folder_fps)
+    policy = VideoPolicy(
+        max_duration_s=args.max_duration, max_side=args.max_side, target_fps=args.fps, folder_fps=args.folder_fps
+    )
     config = PipelineConfig()
     if args.max_objects is not None:
         if args.max_objects < 0:
@@ -118,8 +158,9 @@ def run_command(args: argparse.Namespace) -> int:
     stage = {"start": 0.0, "span": 1.0}
     started = time.perf_counter()
     # leave=False: the bar erases itself, so an error or the summary is printed on a clean line.
-    with tqdm(total=100, disable=args.quiet, leave=False, unit="%",
-              bar_format="{desc:<42}{percentage:3.0f}%|{bar}| {elapsed}") as bar:
+    with tqdm(
+        total=100, disable=args.quiet, leave=False, unit="%", bar_format="{desc:<42}{percentage:3.0f}%|{bar}| {elapsed}"
+    ) as bar:
 
         def progress(fraction: float, desc: str) -> None:
             bar.set_description_str(desc[:42], refresh=False)
@@ -142,12 +183,16 @@ def run_command(args: argparse.Namespace) -> int:
 def _print_summary(graph, video, pipeline, paths, seconds: float) -> None:
     print(f"backend: {pipeline.describe()}")
     print(f"video:   {video.describe()}")
-    print("entities: " + ", ".join(f"#{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}]" for e in graph.entities))
+    print(
+        "entities: " + ", ".join(f"#{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}]" for e in graph.entities)
+    )
     print(f"relations ({len(graph.relations)}):")
     for r in graph.ranked_relations():
         spans = " ".join(f"{a}-{b}" for a, b in r.spans)
-        print(f"  {graph.entity(r.subject_id).label} --{r.predicate}--> {graph.entity(r.object_id).label}"
-              f"  frames {spans}  score {r.score:.2f}")
+        print(
+            f"  {graph.entity(r.subject_id).label} --{r.predicate}--> {graph.entity(r.object_id).label}"
+            f"  frames {spans}  score {r.score:.2f}"
+        )
     for kind, path in paths.items():
         print(f"wrote {kind:8s} {path}")
     print(f"done in {seconds:.1f} s")
@@ -156,7 +201,9 @@ def _print_summary(graph, video, pipeline, paths, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "run":
             return run_command(args)

@@ -158,14 +158,39 @@ def discover_objects(
     cut_args = dict(expand_frac=config.cut_expand_frac, work_scale=config.cut_work_scale)
     extra = []
     if config.subject_cut:
-        extra.append((subject_cut(frame, subject, explained, flow, subject_flow, background_flow, **cut_args,
-                                  contact_radius_px=config.contact_radius_px), False))
+        extra.append(
+            (
+                subject_cut(
+                    frame,
+                    subject,
+                    explained,
+                    flow,
+                    subject_flow,
+                    background_flow,
+                    **cut_args,
+                    contact_radius_px=config.contact_radius_px,
+                ),
+                False,
+            )
+        )
     if config.split_subject and subject_points_xy is not None and len(subject_points_xy):
-        extra.append((split_subject(frame, subject, explained, np.asarray(subject_points_xy), **cut_args,
-                                    core_scale=config.split_core_scale,
-                                    seed_gap=config.split_seed_gap, rarity_ratio=config.split_rarity_ratio,
-                                    min_part_frac=config.split_min_part_frac,
-                                    max_part_frac=config.split_max_part_frac), True))
+        extra.append(
+            (
+                split_subject(
+                    frame,
+                    subject,
+                    explained,
+                    np.asarray(subject_points_xy),
+                    **cut_args,
+                    core_scale=config.split_core_scale,
+                    seed_gap=config.split_seed_gap,
+                    rarity_ratio=config.split_rarity_ratio,
+                    min_part_frac=config.split_min_part_frac,
+                    max_part_frac=config.split_max_part_frac,
+                ),
+                True,
+            )
+        )
     for (regions, region_points, region_scores), claim in extra:
         masks += regions
         objectness_scores += region_scores
@@ -173,8 +198,9 @@ def discover_objects(
         points = np.concatenate([points.reshape(-1, 2), region_points.reshape(-1, 2)]).astype(np.float32)
     scored: list[Proposal] = []
     for point, mask, objectness, claim in zip(points, masks, objectness_scores, claims):
-        proposal = _score(mask, point, objectness, claim, subject, known, flow, background_flow, scale, frame_idx,
-                          config)
+        proposal = _score(
+            mask, point, objectness, claim, subject, known, flow, background_flow, scale, frame_idx, config
+        )
         if proposal is not None:
             scored.append(proposal)
 
@@ -192,7 +218,11 @@ def discover_objects(
 
 
 def _seed_points(
-    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, flow: np.ndarray | None, scale: float,
+    frame: np.ndarray,
+    subject: np.ndarray,
+    explained: np.ndarray,
+    flow: np.ndarray | None,
+    scale: float,
     config: DiscoveryConfig,
 ) -> np.ndarray:
     """Prompt points, float32 (K, 2) xy: saliency peaks in the band around the subject, then spread points."""
@@ -210,7 +240,11 @@ def _seed_points(
 
 
 def _region_points(
-    frame: np.ndarray, band: np.ndarray, rim: np.ndarray, taken: list[tuple[float, float]], spacing: float,
+    frame: np.ndarray,
+    band: np.ndarray,
+    rim: np.ndarray,
+    taken: list[tuple[float, float]],
+    spacing: float,
     config: DiscoveryConfig,
 ) -> list[tuple[float, float]]:
     """Points inside colour-uniform regions of ``band``, one per region, largest regions first: each the region
@@ -220,10 +254,10 @@ def _region_points(
     if count <= 0:
         return []
     x0, y0, x1, y1 = bbox_xyxy(band)
-    crop_band = band[y0:y1 + 1, x0:x1 + 1]
-    crop_rim = rim[y0:y1 + 1, x0:x1 + 1]
+    crop_band = band[y0 : y1 + 1, x0 : x1 + 1]
+    crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
     rim_area = max(1, int(crop_rim.sum()))
-    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0:y1 + 1, x0:x1 + 1]), 3), cv2.COLOR_RGB2LAB)
+    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1]), 3), cv2.COLOR_RGB2LAB)
     quantised = lab.astype(np.int32) // config.region_colour_step
     codes = (quantised[..., 0] * 16 + quantised[..., 1]) * 16 + quantised[..., 2]
     rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
@@ -240,8 +274,11 @@ def _region_points(
         if len(points) == count or area < spacing**2 / 4:
             break
         region = comp == k
-        if any(region[int(py) - y0, int(px) - x0] for px, py in taken + points
-               if 0 <= int(py) - y0 < region.shape[0] and 0 <= int(px) - x0 < region.shape[1]):
+        if any(
+            region[int(py) - y0, int(px) - x0]
+            for px, py in taken + points
+            if 0 <= int(py) - y0 < region.shape[0] and 0 <= int(px) - x0 < region.shape[1]
+        ):
             continue
         inside = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
         y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
@@ -320,9 +357,17 @@ def _farthest_points(
 
 
 def _score(
-    mask: np.ndarray, point: np.ndarray, objectness: float, claims: bool, subject: np.ndarray,
-    known: list[np.ndarray], flow: np.ndarray | None, background_flow: np.ndarray | None, scale: float,
-    frame_idx: int, config: DiscoveryConfig,
+    mask: np.ndarray,
+    point: np.ndarray,
+    objectness: float,
+    claims: bool,
+    subject: np.ndarray,
+    known: list[np.ndarray],
+    flow: np.ndarray | None,
+    background_flow: np.ndarray | None,
+    scale: float,
+    frame_idx: int,
+    config: DiscoveryConfig,
 ) -> Proposal | None:
     """Reject a background-like or duplicate candidate, or rank it; None when rejected.
 
@@ -330,15 +375,21 @@ def _score(
     """
     h, w = subject.shape
     area = int(mask.sum())
-    if (area == 0 or area > config.max_area_frac * h * w or area > config.max_area_vs_subject * subject.sum()
-            or area < config.min_area_vs_subject * subject.sum()):
+    if (
+        area == 0
+        or area > config.max_area_frac * h * w
+        or area > config.max_area_vs_subject * subject.sum()
+        or area < config.min_area_vs_subject * subject.sum()
+    ):
         return None
     if claims:
         subject = subject & ~mask
     elif (mask & dilate(subject, 2)).sum() > config.max_subject_overlap * area:
         return None
-    if any((mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
-           for m in known):
+    if any(
+        (mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
+        for m in known
+    ):
         return None
     if _border_fraction(mask) > config.max_border_frac:
         return None
@@ -358,8 +409,9 @@ def _score(
     # (rejecting such candidates lost the chair of our walk_in_front clip; DAVIS discovery was unchanged).
     comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
     total = config.weight_contact + config.weight_comotion + config.weight_objectness
-    score = (config.weight_contact * contact + config.weight_comotion * comotion
-             + config.weight_objectness * objectness) / total
+    score = (
+        config.weight_contact * contact + config.weight_comotion * comotion + config.weight_objectness * objectness
+    ) / total
     if score < config.min_score:
         return None
     return Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion, claims)

@@ -27,8 +27,15 @@ _MIN_REGION_PX = 16  # smaller cut components are noise
 
 
 def subject_cut(
-    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, flow: np.ndarray | None,
-    subject_flow: np.ndarray | None, background_flow: np.ndarray | None, *, expand_frac: float, work_scale: float,
+    frame: np.ndarray,
+    subject: np.ndarray,
+    explained: np.ndarray,
+    flow: np.ndarray | None,
+    subject_flow: np.ndarray | None,
+    background_flow: np.ndarray | None,
+    *,
+    expand_frac: float,
+    work_scale: float,
     contact_radius_px: int,
 ) -> tuple[list[np.ndarray], np.ndarray, list[float]]:
     """Regions a GrabCut seeded with the subject attaches to it: what is held, ridden or worn.
@@ -48,8 +55,9 @@ def subject_cut(
         (masks bool (H, W) each, interior points float32 (K, 2) xy, objectness scores in [0, 1]).
     """
     h, w = subject.shape
-    fg = _window_cut(frame, subject, expand_frac, work_scale,
-                     inside=cv2.GC_PR_FGD, sure_bg=explained & ~subject, sure_fg=subject)
+    fg = _window_cut(
+        frame, subject, expand_frac, work_scale, inside=cv2.GC_PR_FGD, sure_bg=explained & ~subject, sure_fg=subject
+    )
     if fg is None:
         return [], np.zeros((0, 2), np.float32), []
     residual = fg & ~explained
@@ -69,8 +77,17 @@ def subject_cut(
 
 
 def split_subject(
-    frame: np.ndarray, subject: np.ndarray, explained: np.ndarray, anchors_xy: np.ndarray, *, expand_frac: float,
-    work_scale: float, core_scale: float, seed_gap: float, rarity_ratio: float, min_part_frac: float,
+    frame: np.ndarray,
+    subject: np.ndarray,
+    explained: np.ndarray,
+    anchors_xy: np.ndarray,
+    *,
+    expand_frac: float,
+    work_scale: float,
+    core_scale: float,
+    seed_gap: float,
+    rarity_ratio: float,
+    min_part_frac: float,
     max_part_frac: float,
 ) -> tuple[list[np.ndarray], np.ndarray, list[float]]:
     """Objects the subject mask swallowed, split off using the click(s) as the surely-subject part.
@@ -123,8 +140,15 @@ def split_subject(
     seeds = rest & (rarity_ratio * core_hist[flat] < rest_hist[flat])
     if seeds.sum() < _MIN_REGION_PX:
         return empty
-    fg = _window_cut(frame, subject, expand_frac, work_scale,
-                     inside=cv2.GC_PR_BGD, sure_bg=(explained & ~subject) | core, sure_fg=seeds)
+    fg = _window_cut(
+        frame,
+        subject,
+        expand_frac,
+        work_scale,
+        inside=cv2.GC_PR_BGD,
+        sure_bg=(explained & ~subject) | core,
+        sure_fg=seeds,
+    )
     if fg is None:
         return empty
     area = float(subject.sum())
@@ -141,8 +165,14 @@ def split_subject(
 
 
 def _window_cut(
-    frame: np.ndarray, subject: np.ndarray, expand_frac: float, work_scale: float, *, inside: int,
-    sure_bg: np.ndarray, sure_fg: np.ndarray,
+    frame: np.ndarray,
+    subject: np.ndarray,
+    expand_frac: float,
+    work_scale: float,
+    *,
+    inside: int,
+    sure_bg: np.ndarray,
+    sure_fg: np.ndarray,
 ) -> np.ndarray | None:
     """GrabCut in the subject's box grown by ``expand_frac`` of its size, with as much background margin around.
 

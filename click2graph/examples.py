@@ -80,11 +80,15 @@ def examples_in(folder: str | Path) -> list[Example]:
     examples = []
     for entry in json.loads(manifest.read_text()):
         click = entry.get("click")
-        examples.append(Example(
-            name=entry["name"], path=folder / entry["file"], title=entry.get("title", ""),
-            description=entry.get("description", ""),
-            click=(float(click[0]), float(click[1]), int(click[2]) if len(click) > 2 else 0) if click else None,
-        ))
+        examples.append(
+            Example(
+                name=entry["name"],
+                path=folder / entry["file"],
+                title=entry.get("title", ""),
+                description=entry.get("description", ""),
+                click=(float(click[0]), float(click[1]), int(click[2]) if len(click) > 2 else 0) if click else None,
+            )
+        )
     return examples
 
 

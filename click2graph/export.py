@@ -49,17 +49,19 @@ def masks_to_coco(graph: SceneGraph, *, original_size: bool = True) -> dict:
             if box is None:
                 continue
             x0, y0, x1, y1 = box
-            annotations.append({
-                "id": len(annotations) + 1,
-                "image_id": t,
-                "category_id": category_ids[entity.label],
-                "entity_id": entity.entity_id,
-                "track_id": entity.entity_id,
-                "segmentation": rle_encode(mask),
-                "area": int(mask.sum()),
-                "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
-                "iscrowd": 0,
-            })
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": t,
+                    "category_id": category_ids[entity.label],
+                    "entity_id": entity.entity_id,
+                    "track_id": entity.entity_id,
+                    "segmentation": rle_encode(mask),
+                    "area": int(mask.sum()),
+                    "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
+                    "iscrowd": 0,
+                }
+            )
     return {
         "info": {"description": f"Click2Graph masks of {graph.video_id}", "video": meta.source},
         "images": images,
@@ -89,7 +91,9 @@ def export_all(
     paths["timeline"] = save_timeline_html(graph, out / EXPORT_FILES["timeline"])
     if overlay_video:
         paths["video"] = write_overlay_video(
-            graph, video.frames, out / EXPORT_FILES["video"],
+            graph,
+            video.frames,
+            out / EXPORT_FILES["video"],
             progress=(lambda f, d: progress(0.3 + 0.7 * f, d)) if progress else None,
         )
     if progress:

@@ -171,8 +171,14 @@ class SceneGraph:
                 graph.add_node(e.entity_id, label=e.label, is_subject=e.is_subject, label_source=e.label_source)
         for r in self.relations if frame_idx is None else self.relations_at(frame_idx):
             if r.subject_id in graph and r.object_id in graph:
-                graph.add_edge(r.subject_id, r.object_id, key=r.predicate, predicate=r.predicate, score=r.score,
-                               spans=list(r.spans))
+                graph.add_edge(
+                    r.subject_id,
+                    r.object_id,
+                    key=r.predicate,
+                    predicate=r.predicate,
+                    score=r.score,
+                    spans=list(r.spans),
+                )
         return graph
 
     # -- edits (return nothing; the graph is the session's plain-data result) -------------------------------
@@ -194,19 +200,21 @@ class SceneGraph:
     def to_dict(self) -> dict:
         objects = []
         for e in self.entities:
-            objects.append({
-                "object_id": e.entity_id,
-                "category": e.label,
-                "is_thing": e.is_thing,
-                "is_subject": e.is_subject,
-                "label_source": e.label_source,
-                "label_score": e.label_score,
-                "top5": [[label, score] for label, score in e.top5],
-                "origin": e.origin,
-                "subject_id": e.subject_id,
-                "prompts": e.prompts,
-                "masks": {str(t): rle for t, rle in sorted(e.masks.items())},
-            })
+            objects.append(
+                {
+                    "object_id": e.entity_id,
+                    "category": e.label,
+                    "is_thing": e.is_thing,
+                    "is_subject": e.is_subject,
+                    "label_source": e.label_source,
+                    "label_score": e.label_score,
+                    "top5": [[label, score] for label, score in e.top5],
+                    "origin": e.origin,
+                    "subject_id": e.subject_id,
+                    "prompts": e.prompts,
+                    "masks": {str(t): rle for t, rle in sorted(e.masks.items())},
+                }
+            )
         return {
             "video_id": self.video_id,
             "video_path": self.video.source,
@@ -221,8 +229,11 @@ class SceneGraph:
                 "backend": self.backend,
                 "video": asdict(self.video),
                 "relation_info": [
-                    {"score": r.score, "sources": r.sources,
-                     "frame_scores": {str(t): s for t, s in sorted(r.frame_scores.items())}}
+                    {
+                        "score": r.score,
+                        "sources": r.sources,
+                        "frame_scores": {str(t): s for t, s in sorted(r.frame_scores.items())},
+                    }
                     for r in self.relations
                 ],
             },
@@ -235,10 +246,17 @@ class SceneGraph:
             video = VideoMeta(**extras["video"])
         else:  # a plain OpenPVSG-style file: working frames are the file's frames
             n = int(data.get("num_frames", 0))
-            video = VideoMeta(source=data.get("video_path", ""), width=data.get("width", 0),
-                              height=data.get("height", 0), fps=data.get("fps", 0.0), num_frames=n,
-                              work_width=data.get("width", 0), work_height=data.get("height", 0),
-                              work_fps=data.get("fps", 0.0), frame_indices_orig=list(range(n)))
+            video = VideoMeta(
+                source=data.get("video_path", ""),
+                width=data.get("width", 0),
+                height=data.get("height", 0),
+                fps=data.get("fps", 0.0),
+                num_frames=n,
+                work_width=data.get("width", 0),
+                work_height=data.get("height", 0),
+                work_fps=data.get("fps", 0.0),
+                frame_indices_orig=list(range(n)),
+            )
         entities = [
             Entity(
                 entity_id=int(o["object_id"]),
@@ -258,14 +276,23 @@ class SceneGraph:
         infos = extras.get("relation_info", [{}] * len(data.get("relations", [])))
         relations = [
             Relation(
-                subject_id=int(s), object_id=int(o), predicate=str(p), spans=[(int(a), int(b)) for a, b in spans],
-                score=float(info.get("score", 1.0)), sources=list(info.get("sources", [])),
+                subject_id=int(s),
+                object_id=int(o),
+                predicate=str(p),
+                spans=[(int(a), int(b)) for a, b in spans],
+                score=float(info.get("score", 1.0)),
+                sources=list(info.get("sources", [])),
                 frame_scores={int(t): float(v) for t, v in info.get("frame_scores", {}).items()},
             )
             for (s, o, p, spans), info in zip(data.get("relations", []), infos)
         ]
-        return cls(video=video, entities=entities, relations=relations, backend=extras.get("backend", ""),
-                   video_id=data.get("video_id", ""))
+        return cls(
+            video=video,
+            entities=entities,
+            relations=relations,
+            backend=extras.get("backend", ""),
+            video_id=data.get("video_id", ""),
+        )
 
     def save_json(self, path: str | Path) -> Path:
         path = Path(path)

@@ -143,14 +143,19 @@ class Pipeline:
         record = session.subjects.get(subject_id)
         if record is not None:
             self._forget_objects(session, record)
-            if record.prompts and to_frame_prompts(record.prompts, session.video)[0].frame_idx != frame_prompts[0].frame_idx:
+            if (
+                record.prompts
+                and to_frame_prompts(record.prompts, session.video)[0].frame_idx != frame_prompts[0].frame_idx
+            ):
                 self.segmenter.remove_object(session.state, subject_id)
         mask = self.segmenter.add_prompt(session.state, subject_id, frame_prompts[0])
         if not mask.any():
             self.segmenter.remove_object(session.state, subject_id)
             session.subjects.pop(subject_id, None)
             raise PromptError("the click segmented nothing there: click inside the subject or draw a box around it")
-        session.subjects[subject_id] = SubjectRecord(subject_id, list(prompts), label=label or (record.label if record else None))
+        session.subjects[subject_id] = SubjectRecord(
+            subject_id, list(prompts), label=label or (record.label if record else None)
+        )
         if label:
             session.labels[subject_id] = label
         return mask
@@ -215,16 +220,24 @@ class Pipeline:
                 return lambda f, d: report((2 * k + offset + f) / steps, prefix + d)  # noqa: B023 - used at once
 
             if not record.tracked:
-                track_both_directions(self.segmenter, session.state, [record.subject_id],
-                                      progress=stage(0, f"subject {record.subject_id}: "))
+                track_both_directions(
+                    self.segmenter,
+                    session.state,
+                    [record.subject_id],
+                    progress=stage(0, f"subject {record.subject_id}: "),
+                )
                 record.tracked = True
             if not record.discovered:
                 self._discover(session, record, stage(1))
                 record.discovered = True
         pending = [i for i, added in session.added_objects.items() if not added.tracked]
         if pending:
-            track_both_directions(self.segmenter, session.state, pending,
-                                  progress=lambda f, d: report((steps - 1) / steps, f"added objects: {d}"))
+            track_both_directions(
+                self.segmenter,
+                session.state,
+                pending,
+                progress=lambda f, d: report((steps - 1) / steps, f"added objects: {d}"),
+            )
             for i in pending:
                 session.added_objects[i].tracked = True
         report((steps - 1) / steps + 0.5 / steps, "relations")
@@ -237,22 +250,41 @@ class Pipeline:
         video = session.video
         entities = []
         for record in session.subjects.values():
-            entities.append(Entity(
-                entity_id=record.subject_id, label="subject", is_subject=True, origin="prompt",
-                prompts=[p.to_dict() for p in record.prompts], masks=dict(session.state.track(record.subject_id).masks),
-            ))
+            entities.append(
+                Entity(
+                    entity_id=record.subject_id,
+                    label="subject",
+                    is_subject=True,
+                    origin="prompt",
+                    prompts=[p.to_dict() for p in record.prompts],
+                    masks=dict(session.state.track(record.subject_id).masks),
+                )
+            )
             for obj_id in record.object_ids:
                 points = record.discovery_points.get(obj_id, [])
-                entities.append(Entity(
-                    entity_id=obj_id, label="object", origin="discovery", subject_id=record.subject_id,
-                    prompts=[{"type": "discovery", "frame_idx": record.discovery_frames.get(obj_id), "points_xy": points}],
-                    masks=dict(session.state.track(obj_id).masks),
-                ))
+                entities.append(
+                    Entity(
+                        entity_id=obj_id,
+                        label="object",
+                        origin="discovery",
+                        subject_id=record.subject_id,
+                        prompts=[
+                            {"type": "discovery", "frame_idx": record.discovery_frames.get(obj_id), "points_xy": points}
+                        ],
+                        masks=dict(session.state.track(obj_id).masks),
+                    )
+                )
         for obj_id, added in session.added_objects.items():
-            entities.append(Entity(
-                entity_id=obj_id, label="object", origin="added", subject_id=added.subject_id,
-                prompts=[p.to_dict() for p in added.prompts], masks=dict(session.state.track(obj_id).masks),
-            ))
+            entities.append(
+                Entity(
+                    entity_id=obj_id,
+                    label="object",
+                    origin="added",
+                    subject_id=added.subject_id,
+                    prompts=[p.to_dict() for p in added.prompts],
+                    masks=dict(session.state.track(obj_id).masks),
+                )
+            )
         entities = default_labels(entities)
         for entity in entities:
             if entity.entity_id in session.labels:
@@ -261,8 +293,13 @@ class Pipeline:
         if self.config.drop_objects_without_relations:
             related = {r.object_id for r in relations} | {r.subject_id for r in relations}
             entities = [e for e in entities if e.is_subject or e.origin != "discovery" or e.entity_id in related]
-        return SceneGraph(video=VideoMeta.from_video(video), entities=entities, relations=relations,
-                          backend=self.segmenter.describe(), video_id=_video_id(video))
+        return SceneGraph(
+            video=VideoMeta.from_video(video),
+            entities=entities,
+            relations=relations,
+            backend=self.segmenter.describe(),
+            video_id=_video_id(video),
+        )
 
     # -- internals ------------------------------------------------------------------------------------------
 
@@ -278,16 +315,24 @@ class Pipeline:
             room = self.config.max_objects_per_subject - len(record.object_ids)
             if room <= 0:
                 break
-            known = [m for i in state.obj_ids
-                     if i != record.subject_id and (m := state.mask(i, t)) is not None and m.any()]
+            known = [
+                m for i in state.obj_ids if i != record.subject_id and (m := state.mask(i, t)) is not None and m.any()
+            ]
             known += [rle_decode(masks[t]) for masks in session.dropped.values() if t in masks]
             subject_mask = state.mask(record.subject_id, t)
             prompt = subject.prompts.get(t)
             # The clicks tell which part is surely the subject, which lets discovery split off an object that a
             # single click's mask swallowed (e.g. the bike under its rider); without clicks that split is off.
             anchors = prompt.positive_points_xy if prompt is not None and len(prompt.labels) else None
-            proposals = discover_objects(self.segmenter, state, subject_mask, t, known_masks=known,
-                                         subject_points_xy=anchors, config=self.config.discovery)
+            proposals = discover_objects(
+                self.segmenter,
+                state,
+                subject_mask,
+                t,
+                known_masks=known,
+                subject_points_xy=anchors,
+                config=self.config.discovery,
+            )
             # At most one object may claim subject pixels per keyframe (the best ranked): a second claim is more
             # often a false split of the subject itself (measured on bmx-trees: it took part of the rider's head).
             first_claim = next((k for k, p in enumerate(proposals) if p.claims_subject), None)
@@ -308,7 +353,9 @@ class Pipeline:
                 track_both_directions(self.segmenter, state, retrack + new_ids)
                 for obj_id in new_ids:
                     if not self._plausible_track(state, obj_id, t):
-                        logger.info("dropping object %d found at frame %d: implausible track (leak or too short)", obj_id, t)
+                        logger.info(
+                            "dropping object %d found at frame %d: implausible track (leak or too short)", obj_id, t
+                        )
                         self.segmenter.remove_object(state, obj_id)
                         record.object_ids.remove(obj_id)
         report(1.0, "discovery done")
@@ -320,8 +367,11 @@ class Pipeline:
         start = max(areas.get(keyframe, 0), 1)
         peak = max(areas.values(), default=0)
         lived = sum(a > 0 for a in areas.values())
-        return (peak <= self.config.max_object_area_frac * frame_area and peak <= self.config.max_object_growth * start
-                and lived >= min(self.config.min_object_frames, len(state.video)))
+        return (
+            peak <= self.config.max_object_area_frac * frame_area
+            and peak <= self.config.max_object_growth * start
+            and lived >= min(self.config.min_object_frames, len(state.video))
+        )
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
         step = max(1, int(round(self.config.keyframe_interval_s * fps)))

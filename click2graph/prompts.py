@@ -147,5 +147,6 @@ def to_frame_prompts(prompts: Sequence[Prompt], video: Video) -> list[FramePromp
             x1, y1 = video.to_work_xy(min(prompt.x1, video.info.width), min(prompt.y1, video.info.height))
             entry["box"] = (x0, y0, x1, y1)
     return [
-        FramePrompt.from_points(frame_idx, e["points"], e["labels"], e["box"]) for frame_idx, e in sorted(by_frame.items())
+        FramePrompt.from_points(frame_idx, e["points"], e["labels"], e["box"])
+        for frame_idx, e in sorted(by_frame.items())
     ]

@@ -90,8 +90,10 @@ class SynthClip:
 
     @property
     def objects(self) -> list[dict]:
-        return [{"object_id": i, "category": c, "is_thing": True, "status": []}
-                for i, c in enumerate(self.script.categories, 1)]
+        return [
+            {"object_id": i, "category": c, "is_thing": True, "status": []}
+            for i, c in enumerate(self.script.categories, 1)
+        ]
 
     @property
     def fps(self) -> float:
@@ -116,8 +118,9 @@ def _noise(rng: np.random.Generator, shape_hw: tuple[int, int], cell: int) -> np
     return np.clip(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
 
 
-def _tile(rng: np.random.Generator, base_rgb: Sequence[int], *, size: int = 64, stripes: int = 0,
-          contrast: float = 40.0) -> np.ndarray:
+def _tile(
+    rng: np.random.Generator, base_rgb: Sequence[int], *, size: int = 64, stripes: int = 0, contrast: float = 40.0
+) -> np.ndarray:
     """A uint8 (size, size, 3) texture: a base colour, two octaves of noise and optional horizontal stripes."""
     shade = _noise(rng, (size, size), 8) * 0.6 + _noise(rng, (size, size), 2) * 0.4 - 0.5
     if stripes:
@@ -132,9 +135,11 @@ def _room(rng: np.random.Generator) -> np.ndarray:
     wall = _noise(rng, (HEIGHT, WIDTH), 24) * 0.7 + _noise(rng, (HEIGHT, WIDTH), 4) * 0.3
     wall += 0.12 * (np.sin(np.arange(WIDTH) / 6.0) > 0.6)[None, :]
     floor = _noise(rng, (HEIGHT, WIDTH), 6) * 0.5 + 0.5 * (np.arange(HEIGHT) % 18 < 2)[:, None]
-    img = np.where(np.arange(HEIGHT)[:, None, None] < horizon,
-                   np.array([150, 160, 175], np.float32) + 60 * (wall[..., None] - 0.5),
-                   np.array([150, 110, 70], np.float32) - 50 * (floor[..., None] - 0.5))
+    img = np.where(
+        np.arange(HEIGHT)[:, None, None] < horizon,
+        np.array([150, 160, 175], np.float32) + 60 * (wall[..., None] - 0.5),
+        np.array([150, 110, 70], np.float32) - 50 * (floor[..., None] - 0.5),
+    )
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -230,8 +235,9 @@ def _ball_touch_cx(t: int) -> tuple[int, str]:
 
 def _ball_touch_draw(t: int) -> list[list[Layer]]:
     cx, phase = _ball_touch_cx(t)
-    person = (_person(cx, _FLOOR, kick=_KICK) if phase == "kick"
-              else _person(cx, _FLOOR, stride=0.35 * np.sin(cx / 12.0)))
+    person = (
+        _person(cx, _FLOOR, kick=_KICK) if phase == "kick" else _person(cx, _FLOOR, stride=0.35 * np.sin(cx / 12.0))
+    )
     return [person, _ball(_BALL_X, _FLOOR)]
 
 
@@ -260,8 +266,13 @@ def _ball_on_table_draw(t: int) -> list[list[Layer]]:
 def _ball_on_table_relations(boxes: list[list[Box | None]]) -> list[GtRelation]:
     airborne = [t for t, bx in enumerate(boxes) if bx[2] is not None and t < _LAND]
     resting = list(range(_LAND, len(boxes)))
-    return [*_proximity(boxes, 1, 2), [3, 2, "over", _spans(airborne)], [3, 2, "toward", _spans(airborne)],
-            [3, 2, "on", _spans(resting)], [3, 2, "touching", _spans(resting)]]
+    return [
+        *_proximity(boxes, 1, 2),
+        [3, 2, "over", _spans(airborne)],
+        [3, 2, "toward", _spans(airborne)],
+        [3, 2, "on", _spans(resting)],
+        [3, 2, "touching", _spans(resting)],
+    ]
 
 
 # walk_in_front: a person walks left to right across the room, passing in front of a chair a step behind.
@@ -281,28 +292,52 @@ def _walk_in_front_relations(boxes: list[list[Box | None]]) -> list[GtRelation]:
     chair_cx = _CHAIR_X0 + 30
     approaching = [t for t in range(len(boxes)) if _walk_cx(t) < chair_cx - 8]
     # "in front of": the walker's box covers at least a quarter of the chair's width
-    covering = [t for t, (p, c) in enumerate(boxes) if min(p[2], c[2]) - max(p[0], c[0]) + 1 >= 0.25 * (c[2] - c[0] + 1)]
+    covering = [
+        t for t, (p, c) in enumerate(boxes) if min(p[2], c[2]) - max(p[0], c[0]) + 1 >= 0.25 * (c[2] - c[0] + 1)
+    ]
     return [[1, 2, "toward", _spans(approaching)], [1, 2, "in front of", _spans(covering)]]
 
 
 CLIPS: dict[str, ClipScript] = {
     s.name: s
     for s in (
-        ClipScript("ball_touch", "Walk up to a ball and touch it",
-                   "A person walks toward a ball on the floor, touches it with a foot, then walks away.",
-                   ("adult", "ball"), _ball_touch_draw, _ball_touch_relations, seed=11),
-        ClipScript("ball_on_table", "A ball lands on the table",
-                   "A person stands next to a table and waves while a ball drops in from above onto the table.",
-                   ("adult", "table", "ball"), _ball_on_table_draw, _ball_on_table_relations, seed=12),
-        ClipScript("walk_in_front", "Walking past a chair",
-                   "A person walks across the room and passes in front of a chair standing a step behind.",
-                   ("adult", "chair"), _walk_in_front_draw, _walk_in_front_relations, seed=13),
+        ClipScript(
+            "ball_touch",
+            "Walk up to a ball and touch it",
+            "A person walks toward a ball on the floor, touches it with a foot, then walks away.",
+            ("adult", "ball"),
+            _ball_touch_draw,
+            _ball_touch_relations,
+            seed=11,
+        ),
+        ClipScript(
+            "ball_on_table",
+            "A ball lands on the table",
+            "A person stands next to a table and waves while a ball drops in from above onto the table.",
+            ("adult", "table", "ball"),
+            _ball_on_table_draw,
+            _ball_on_table_relations,
+            seed=12,
+        ),
+        ClipScript(
+            "walk_in_front",
+            "Walking past a chair",
+            "A person walks across the room and passes in front of a chair standing a step behind.",
+            ("adult", "chair"),
+            _walk_in_front_draw,
+            _walk_in_front_relations,
+            seed=13,
+        ),
     )
 }
 
 _TEXTURES = {  # name -> (base RGB, stripes per tile)
-    "trousers": ((40, 50, 90), 0), "shirt": ((200, 60, 50), 4), "skin": ((225, 180, 150), 0),
-    "ball": ((240, 210, 40), 2), "paint": ((225, 225, 215), 8), "fabric": ((60, 140, 90), 3),
+    "trousers": ((40, 50, 90), 0),
+    "shirt": ((200, 60, 50), 4),
+    "skin": ((225, 180, 150), 0),
+    "ball": ((240, 210, 40), 2),
+    "paint": ((225, 225, 215), 8),
+    "fabric": ((60, 140, 90), 3),
 }
 
 
@@ -323,7 +358,9 @@ def render_clip(name: str) -> SynthClip:
             for layer in layers:
                 ys, xs = np.nonzero(layer.mask)
                 tile = tiles[layer.texture]
-                frame[ys, xs] = tile[(ys - layer.anchor_xy[1]) % tile.shape[0], (xs - layer.anchor_xy[0]) % tile.shape[1]]
+                frame[ys, xs] = tile[
+                    (ys - layer.anchor_xy[1]) % tile.shape[0], (xs - layer.anchor_xy[0]) % tile.shape[1]
+                ]
                 label[ys, xs] = oid
         frames[t] = cv2.GaussianBlur(frame, (3, 3), 0.6)  # soft edges, like a camera
         boxes.append([_box(label == oid) for oid, _ in entities])
@@ -354,7 +391,9 @@ def preset_click(clip: SynthClip | str) -> tuple[int, int, int]:
 # -- writers ---------------------------------------------------------------------------------------------------
 
 # palette of the mask PNGs: black background, then well-spread colours per object id (for viewing only)
-_PALETTE = [0, 0, 0] + [int(v) for i in range(1, 256) for v in ((i * 97) % 256, (i * 57 + 80) % 256, (i * 151 + 40) % 256)]
+_PALETTE = [0, 0, 0] + [
+    int(v) for i in range(1, 256) for v in ((i * 97) % 256, (i * 57 + 80) % 256, (i * 151 + 40) % 256)
+]
 
 
 def write_dataset(out_dir: str | Path, names: Sequence[str] | None = None) -> Path:
@@ -373,13 +412,24 @@ def write_dataset(out_dir: str | Path, names: Sequence[str] | None = None) -> Pa
             mask.putpalette(_PALETTE)
             mask.save(out_dir / "masks" / vid / f"{t:04d}.png", compress_level=1)
         write_video(out_dir / "videos" / f"{vid}.mp4", clip.frames, clip.fps)
-        data.append({"video_id": vid, "meta": clip.meta(), "objects": clip.objects, "relations": clip.relations,
-                     "captions": [], "qa_pairs": [], "summary": clip.script.description})
+        data.append(
+            {
+                "video_id": vid,
+                "meta": clip.meta(),
+                "objects": clip.objects,
+                "relations": clip.relations,
+                "captions": [],
+                "qa_pairs": [],
+                "summary": clip.script.description,
+            }
+        )
         logger.info("wrote %s: %d frames, %d relations", vid, len(clip.frames), len(clip.relations))
-    pvsg = {"objects": {"thing": list(OPENPVSG.thing_classes), "stuff": list(OPENPVSG.stuff_classes)},
-            "relations": list(OPENPVSG.predicates),
-            "split": {SPLIT: {"train": [], "val": [d["video_id"] for d in data]}},
-            "data": data}
+    pvsg = {
+        "objects": {"thing": list(OPENPVSG.thing_classes), "stuff": list(OPENPVSG.stuff_classes)},
+        "relations": list(OPENPVSG.predicates),
+        "split": {SPLIT: {"train": [], "val": [d["video_id"] for d in data]}},
+        "data": data,
+    }
     path = out_dir / "pvsg.json"
     path.write_text(json.dumps(pvsg, indent=1))
     return path
@@ -392,13 +442,21 @@ def write_examples(out_dir: str | Path, names: Sequence[str] | None = None) -> P
     for name in _check_names(names):
         clip = render_clip(name)
         write_video(out_dir / f"{name}.mp4", clip.frames, clip.fps)
-        manifest.append({
-            "name": name, "file": f"{name}.mp4", "title": clip.script.title, "description": clip.script.description,
-            "click": list(preset_click(clip)), "fps": clip.fps, "num_frames": len(clip.frames),
-            "width": WIDTH, "height": HEIGHT,
-            "objects": [{"object_id": o["object_id"], "category": o["category"]} for o in clip.objects],
-            "ground_truth": clip.relations,
-        })
+        manifest.append(
+            {
+                "name": name,
+                "file": f"{name}.mp4",
+                "title": clip.script.title,
+                "description": clip.script.description,
+                "click": list(preset_click(clip)),
+                "fps": clip.fps,
+                "num_frames": len(clip.frames),
+                "width": WIDTH,
+                "height": HEIGHT,
+                "objects": [{"object_id": o["object_id"], "category": o["category"]} for o in clip.objects],
+                "ground_truth": clip.relations,
+            }
+        )
     path = out_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1))
     return path

@@ -205,9 +205,7 @@ class _Sampler:
         return 1.0 / self.step_s if self.step_s else self.source_fps
 
 
-def load_video(
-    path: str | Path, policy: VideoPolicy = VideoPolicy(), *, progress: ProgressFn | None = None
-) -> Video:
+def load_video(path: str | Path, policy: VideoPolicy = VideoPolicy(), *, progress: ProgressFn | None = None) -> Video:
     """Read a video file or a folder of numbered frames into working frames.
 
     Args:
@@ -288,7 +286,11 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
         size_wh = working_size_wh(width, height, policy.max_side)
         expected = num_frames or None
         if policy.max_duration_s is not None:
-            expected = int(policy.max_duration_s * fps) if expected is None else min(expected, int(policy.max_duration_s * fps))
+            expected = (
+                int(policy.max_duration_s * fps)
+                if expected is None
+                else min(expected, int(policy.max_duration_s * fps))
+            )
         frames, indices, trimmed, decoded = [], [], False, 0
         start_time = None
         try:
@@ -309,7 +311,9 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
         except av.error.FFmpegError as exc:
             if not frames:
                 raise VideoError(f"Cannot decode {path.name} ({exc}); {REENCODE_HINT}") from exc
-            logger.warning("%s: decoding stopped at frame %d (%s); keeping %d frames", path.name, decoded, exc, len(frames))
+            logger.warning(
+                "%s: decoding stopped at frame %d (%s); keeping %d frames", path.name, decoded, exc, len(frames)
+            )
     if not frames:
         raise VideoError(f"{path.name} contains no decodable frames; {REENCODE_HINT}")
     info = VideoInfo(width=width, height=height, fps=fps, num_frames=max(num_frames, decoded), source=str(path))

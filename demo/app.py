@@ -15,16 +15,16 @@ result at once, or upload your own clip."""
 
 CELLS = {
     "video": "### 1 · Video\nThe clip is decoded into *working frames*: long or large inputs are trimmed and "
-             "downsized to what this machine can afford, never rejected.",
+    "downsized to what this machine can afford, never rejected.",
     "prompt": "### 2 · Prompt\nChoose a frame, then click the subject: the segmenter returns its mask on that frame "
-              "at once. Negative clicks cut parts away; *box* takes two clicks (opposite corners).",
+    "at once. Negative clicks cut parts away; *box* takes two clicks (opposite corners).",
     "track": "### 3 · Track & discover\nThe subject is tracked forward and backward from the prompt frame; objects "
-             "it touches or approaches are discovered on keyframes and tracked too. Fix labels or drop an object "
-             "below: only what changed is recomputed.",
+    "it touches or approaches are discovered on keyframes and tracked too. Fix labels or drop an object "
+    "below: only what changed is recomputed.",
     "graph": "### 4 · Scene graph\nEvery subject–object pair gets predicates frame by frame; smoothed spans become "
-             "the timeline's bars. The graph shows the relations holding at the frame chosen in cell 2.",
+    "the timeline's bars. The graph shows the relations holding at the frame chosen in cell 2.",
     "export": "### 5 · Export\nFiles other tools read: OpenPVSG-style scene-graph JSON, COCO RLE masks, the overlay "
-              "video (H.264) and the timeline as HTML. The same run from Python is below.",
+    "video (H.264) and the timeline as HTML. The same run from Python is below.",
 }
 
 
@@ -41,24 +41,38 @@ def build_demo() -> gr.Blocks:
             with gr.Column():
                 # A Radio, not a Dropdown: Gradio 6.31 fires a Dropdown's .input twice per choice (again on blur),
                 # and the second run reloaded the clip under the build the first one had started.
-                example_pick = gr.Radio(handlers.example_names(), value=None, label="…or pick an example "
-                                        "(preset click, result cached)", elem_id="example-picker")
+                example_pick = gr.Radio(
+                    handlers.example_names(),
+                    value=None,
+                    label="…or pick an example (preset click, result cached)",
+                    elem_id="example-picker",
+                )
                 video_info = gr.Markdown(f"**Limits:** {handlers.POLICY.describe()}", elem_id="video-info")
 
         gr.Markdown(CELLS["prompt"])
         with gr.Row():
             with gr.Column(scale=3):
-                frame_image = gr.Image(label="Frame (click to prompt)", interactive=False, type="numpy",
-                                       elem_id="frame-image", format="png")
+                frame_image = gr.Image(
+                    label="Frame (click to prompt)",
+                    interactive=False,
+                    type="numpy",
+                    elem_id="frame-image",
+                    format="png",
+                )
                 with gr.Row():
                     prev_frame = gr.Button("◀", scale=0, min_width=50, elem_id="prev-frame")
                     frame_slider = gr.Slider(0, 1, step=1, value=0, label="Working frame", elem_id="frame-slider")
                     next_frame = gr.Button("▶", scale=0, min_width=50, elem_id="next-frame")
             with gr.Column(scale=2):
-                click_mode = gr.Radio(handlers.CLICK_MODES, value=handlers.POSITIVE, label="A click adds",
-                                      elem_id="click-mode")
-                subject_pick = gr.Radio([("subject 1", views.NEW_SUBJECT)], value=views.NEW_SUBJECT,
-                                        label="Subject (clicks go to)", elem_id="subject-picker")
+                click_mode = gr.Radio(
+                    handlers.CLICK_MODES, value=handlers.POSITIVE, label="A click adds", elem_id="click-mode"
+                )
+                subject_pick = gr.Radio(
+                    [("subject 1", views.NEW_SUBJECT)],
+                    value=views.NEW_SUBJECT,
+                    label="Subject (clicks go to)",
+                    elem_id="subject-picker",
+                )
                 with gr.Row():
                     undo = gr.Button("Undo last click", elem_id="undo-button")
                     clear = gr.Button("Clear subject", elem_id="clear-button")
@@ -70,12 +84,14 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             overlay = gr.Video(label="Tracked subject and objects", elem_id="overlay-video", loop=True, height=320)
             entity_gallery = gr.Gallery(label="Entities", columns=4, height=320, elem_id="entity-gallery")
-        entity_table = gr.Dataframe(headers=views.ENTITY_HEADERS, label="Entities", interactive=False,
-                                    elem_id="entity-table")
+        entity_table = gr.Dataframe(
+            headers=views.ENTITY_HEADERS, label="Entities", interactive=False, elem_id="entity-table"
+        )
         with gr.Row():
             entity_pick = gr.Dropdown([], label="Entity", elem_id="relabel-entity")
-            class_pick = gr.Dropdown(list(OPENPVSG.classes), value=None, label="OpenPVSG class (optional)",
-                                     elem_id="relabel-class")
+            class_pick = gr.Dropdown(
+                list(OPENPVSG.classes), value=None, label="OpenPVSG class (optional)", elem_id="relabel-class"
+            )
             relabel_text = gr.Textbox(label="New label", placeholder="free text or a class", elem_id="relabel-text")
             with gr.Column(min_width=120):
                 relabel = gr.Button("Relabel", elem_id="relabel-button")
@@ -97,38 +113,65 @@ def build_demo() -> gr.Blocks:
             click_api, add_object_api = gr.Button("click"), gr.Button("add object")
 
         # -- wiring ------------------------------------------------------------------------------------------------
-        results = [overlay, timeline, graph_plot, entity_table, entity_gallery, entity_pick, downloads, snippet,
-                   frame_image, state]  # what every build/edit returns (views.results + frame image + state)
+        results = [
+            overlay,
+            timeline,
+            graph_plot,
+            entity_table,
+            entity_gallery,
+            entity_pick,
+            downloads,
+            snippet,
+            frame_image,
+            state,
+        ]  # what every build/edit returns (views.results + frame image + state)
         prompt_outputs = [frame_image, subject_pick, prompt_info, state]  # what every prompt edit returns
         video_outputs = [frame_image, frame_slider, video_info, subject_pick, prompt_info, state, *results[:8]]
         heavy = {"concurrency_limit": handlers.BUILD_CONCURRENCY, "concurrency_id": "heavy"}
 
         # 1. a new video or an example (an example builds at once, from the cache when it can)
         video_in.upload(handlers.on_video, [video_in, state], video_outputs, api_name="upload_video")
-        example_pick.input(handlers.on_example, [example_pick, state], [video_in, *video_outputs],
-                           api_name="load_example").success(
-            handlers.on_example_build, [frame_slider, state], results, api_visibility="private", **heavy)
+        example_pick.input(
+            handlers.on_example, [example_pick, state], [video_in, *video_outputs], api_name="load_example"
+        ).success(handlers.on_example_build, [frame_slider, state], results, api_visibility="private", **heavy)
         # 2. frame choice: the frame image, the timeline cursor and the graph view follow the slider
-        frame_slider.change(handlers.on_frame, [frame_slider, state], [frame_image, timeline, graph_plot],
-                            trigger_mode="always_last", show_progress="hidden", api_name="frame")
+        frame_slider.change(
+            handlers.on_frame,
+            [frame_slider, state],
+            [frame_image, timeline, graph_plot],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_name="frame",
+        )
         prev_frame.click(handlers.on_prev, [frame_slider, state], [frame_slider], api_visibility="private")
         next_frame.click(handlers.on_next, [frame_slider, state], [frame_slider], api_visibility="private")
         # 2. prompts: image clicks, their numeric twins, undo / clear / reset, the subject selector
-        frame_image.select(handlers.on_image_select, [click_mode, frame_slider, state], prompt_outputs,
-                           api_visibility="private")
-        click_api.click(handlers.on_click_xy, [click_x, click_y, click_positive, frame_slider, click_mode, state],
-                        prompt_outputs, api_name="click")
-        add_object_api.click(handlers.on_add_object_xy, [click_x, click_y, frame_slider, state], prompt_outputs,
-                             api_name="add_object")
+        frame_image.select(
+            handlers.on_image_select, [click_mode, frame_slider, state], prompt_outputs, api_visibility="private"
+        )
+        click_api.click(
+            handlers.on_click_xy,
+            [click_x, click_y, click_positive, frame_slider, click_mode, state],
+            prompt_outputs,
+            api_name="click",
+        )
+        add_object_api.click(
+            handlers.on_add_object_xy, [click_x, click_y, frame_slider, state], prompt_outputs, api_name="add_object"
+        )
         undo.click(handlers.on_undo, [frame_slider, state], prompt_outputs, api_name="undo")
         clear.click(handlers.on_clear, [frame_slider, state], prompt_outputs, api_name="clear")
         reset.click(handlers.on_reset, [frame_slider, state], [*prompt_outputs, *results[:8]], api_name="reset")
-        subject_pick.input(handlers.on_subject, [subject_pick, frame_slider, state],
-                           [frame_image, frame_slider, prompt_info, state], api_name="subject")
+        subject_pick.input(
+            handlers.on_subject,
+            [subject_pick, frame_slider, state],
+            [frame_image, frame_slider, prompt_info, state],
+            api_name="subject",
+        )
         # 3. build, and corrections that recompute only what changed
         build.click(handlers.on_build, [frame_slider, state], results, api_name="build", **heavy)
         class_pick.input(handlers.on_class_pick, [class_pick], [relabel_text], api_visibility="private")
-        relabel.click(handlers.on_relabel, [entity_pick, relabel_text, frame_slider, state], results,
-                      api_name="relabel", **heavy)
+        relabel.click(
+            handlers.on_relabel, [entity_pick, relabel_text, frame_slider, state], results, api_name="relabel", **heavy
+        )
         drop.click(handlers.on_drop, [entity_pick, frame_slider, state], results, api_name="drop", **heavy)
     return demo.queue(default_concurrency_limit=4, max_size=32)

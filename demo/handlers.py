@@ -61,7 +61,9 @@ def user_errors(handler):
             raise gr.Error(str(exc)) from None
         except Exception as exc:
             logger.exception("unexpected error in %s", handler.__name__)
-            raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Try again or reload the page.") from None
+            raise gr.Error(
+                f"Something went wrong ({type(exc).__name__}: {exc}). Try again or reload the page."
+            ) from None
 
     return wrapped
 
@@ -115,8 +117,16 @@ def on_example(name: str, state: dict):
     session = stored.data["session"]
     frame_idx = session.video.work_index(example.click[2])
     message = "Preset click applied: press **Build scene graph** (or click to refine)."
-    return (str(example.path), views.frame_view(session, None, ui, frame_idx), gr.update(value=frame_idx), info,
-            views.subject_choices(session, ui), views.prompt_info(ui, message), ui, *results)
+    return (
+        str(example.path),
+        views.frame_view(session, None, ui, frame_idx),
+        gr.update(value=frame_idx),
+        info,
+        views.subject_choices(session, ui),
+        views.prompt_info(ui, message),
+        ui,
+        *results,
+    )
 
 
 # -- 2. prompt -------------------------------------------------------------------------------------------------
@@ -159,8 +169,10 @@ def on_click_xy(x: float, y: float, positive: bool, frame_idx: int, mode: str, s
     session = stored.data["session"]
     video, frame_idx = session.video, int(frame_idx)
     if not (0 <= x < video.width and 0 <= y < video.height and 0 <= frame_idx < len(video)):
-        raise PromptError(f"click ({x:g}, {y:g}) on frame {frame_idx} is outside the {video.width}x{video.height} "
-                          f"frames 0..{len(video) - 1}")
+        raise PromptError(
+            f"click ({x:g}, {y:g}) on frame {frame_idx} is outside the {video.width}x{video.height} "
+            f"frames 0..{len(video) - 1}"
+        )
     x_orig, y_orig = video.to_orig_xy(x, y)
     frame_orig, message = video.orig_index(frame_idx), ""
     subject_id = state["subject"] or session.next_id()
@@ -176,8 +188,12 @@ def on_click_xy(x: float, y: float, positive: bool, frame_idx: int, mode: str, s
     else:
         click = Click(x_orig, y_orig, frame_idx=frame_orig, positive=bool(positive) and mode != NEGATIVE)
         ui = _set_prompts(stored, state, subject_id, earlier + [click.to_dict()])
-    return (views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
-            views.subject_choices(session, ui), views.prompt_info(ui, message), ui)  # selector, info, state
+    return (
+        views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
+        views.subject_choices(session, ui),
+        views.prompt_info(ui, message),
+        ui,
+    )  # selector, info, state
 
 
 def on_image_select(mode: str, frame_idx: int, state: dict, evt: gr.SelectData):
@@ -343,13 +359,15 @@ def _require_entity(stored, entity_id: int | None, progress):
     """The entity ``entity_id`` of the up-to-date graph (a cached example's session is tracked first)."""
     if entity_id is None or "graph" not in stored.data:
         raise PromptError("build the scene graph first, then pick an entity")
-    if not stored.data["session"].subjects or any(not (r.tracked and r.discovered)
-                                                 for r in stored.data["session"].subjects.values()):
+    if not stored.data["session"].subjects or any(
+        not (r.tracked and r.discovered) for r in stored.data["session"].subjects.values()
+    ):
         _build_and_export(stored, progress)
     graph = stored.data["graph"]
     if int(entity_id) not in {e.entity_id for e in graph.entities}:
-        raise PromptError(f"entity #{entity_id} is not in the scene graph; entities: "
-                          f"{[e.entity_id for e in graph.entities]}")
+        raise PromptError(
+            f"entity #{entity_id} is not in the scene graph; entities: {[e.entity_id for e in graph.entities]}"
+        )
     return graph.entity(int(entity_id))
 
 
@@ -365,13 +383,20 @@ def _build_and_export(stored, progress) -> None:
 def _prompt_outputs(stored, ui: dict, frame_idx: int) -> tuple:
     session = stored.data["session"]
     frame_idx = min(max(int(frame_idx), 0), len(session.video) - 1)
-    return (views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
-            views.subject_choices(session, ui), views.prompt_info(ui), ui)  # subject selector, info, state
+    return (
+        views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
+        views.subject_choices(session, ui),
+        views.prompt_info(ui),
+        ui,
+    )  # subject selector, info, state
 
 
 def _result_outputs(stored, ui: dict, frame_idx: int) -> tuple:
     session, graph = stored.data["session"], stored.data["graph"]
     frame_idx = min(max(int(frame_idx), 0), len(session.video) - 1)
     snippet = views.python_snippet(ui["video_name"], ui["prompts"])
-    return (*views.results(graph, session.video.frames, stored.data["paths"], frame_idx, snippet),
-            views.frame_view(session, graph, ui, frame_idx), ui)  # frame image, state
+    return (
+        *views.results(graph, session.video.frames, stored.data["paths"], frame_idx, snippet),
+        views.frame_view(session, graph, ui, frame_idx),
+        ui,
+    )  # frame image, state

@@ -40,8 +40,11 @@ def frame_view(session: Session, graph: SceneGraph | None, ui: dict, frame_idx: 
     if graph is not None:
         frame = render_frame(graph, frame, frame_idx, show_relations=False)
     else:
-        items = [OverlayItem(i, "", m, i in session.subjects) for i in session.state.obj_ids
-                 if (m := session.state.mask(i, frame_idx)) is not None and m.any()]
+        items = [
+            OverlayItem(i, "", m, i in session.subjects)
+            for i in session.state.obj_ids
+            if (m := session.state.mask(i, frame_idx)) is not None and m.any()
+        ]
         frame = MaskOverlay(show_labels=False).annotate(frame, items)
     points, labels, box = [], [], None
     for data in ui["prompts"].get(ui["subject"], []):
@@ -89,10 +92,15 @@ def prompt_info(ui: dict, message: str = "") -> str:
 def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame_idx: int, snippet: str) -> tuple:
     """Values of the result components, in the order of ``demo.app.RESULT_OUTPUTS``."""
     names = entity_names(graph)
-    rows = [[e.entity_id, e.label, e.label_source, KIND.get(e.origin, e.origin), e.first_frame, e.last_frame,
-             len(e.frames)] for e in graph.entities]
-    gallery = [(thumb, f"#{e.entity_id} {names[e.entity_id]} · frames {e.first_frame}-{e.last_frame}")
-               for e in graph.entities if (thumb := entity_thumbnail(graph, frames, e.entity_id)) is not None]
+    rows = [
+        [e.entity_id, e.label, e.label_source, KIND.get(e.origin, e.origin), e.first_frame, e.last_frame, len(e.frames)]
+        for e in graph.entities
+    ]
+    gallery = [
+        (thumb, f"#{e.entity_id} {names[e.entity_id]} · frames {e.first_frame}-{e.last_frame}")
+        for e in graph.entities
+        if (thumb := entity_thumbnail(graph, frames, e.entity_id)) is not None
+    ]
     choices = [(f"#{e.entity_id} {names[e.entity_id]}", e.entity_id) for e in graph.entities]
     objects = [e.entity_id for e in graph.entities if not e.is_subject]
     return (

@@ -29,27 +29,50 @@ def box_mask(size_wh: tuple[int, int], box_xyxy: tuple[int, int, int, int]) -> n
     return mask
 
 
-def make_entity(entity_id: int, label: str, box_xyxy: tuple[int, int, int, int], frames: Iterable[int], *,
-                size_wh: tuple[int, int] = SIZE_WH, is_subject: bool = False, **fields) -> Entity:
+def make_entity(
+    entity_id: int,
+    label: str,
+    box_xyxy: tuple[int, int, int, int],
+    frames: Iterable[int],
+    *,
+    size_wh: tuple[int, int] = SIZE_WH,
+    is_subject: bool = False,
+    **fields,
+) -> Entity:
     """An entity with the same box mask (as COCO RLE) on each of ``frames``; ``fields`` go to :class:`Entity`."""
     rle = rle_encode(box_mask(size_wh, box_xyxy))
-    return Entity(entity_id=entity_id, label=label, is_subject=is_subject, masks={t: dict(rle) for t in frames},
-                  **fields)
+    return Entity(
+        entity_id=entity_id, label=label, is_subject=is_subject, masks={t: dict(rle) for t in frames}, **fields
+    )
 
 
-def make_video_meta(*, num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE_WH, work_fps: float = 10.0,
-                    frame_step: int = 2) -> VideoMeta:
+def make_video_meta(
+    *, num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE_WH, work_fps: float = 10.0, frame_step: int = 2
+) -> VideoMeta:
     """Working frames = every ``frame_step``-th original frame, original fps = ``work_fps * frame_step``."""
     width, height = size_wh
-    return VideoMeta(source="synthetic", width=width, height=height, fps=work_fps * frame_step,
-                     num_frames=num_frames * frame_step, work_width=width, work_height=height, work_fps=work_fps,
-                     frame_indices_orig=[i * frame_step for i in range(num_frames)])
+    return VideoMeta(
+        source="synthetic",
+        width=width,
+        height=height,
+        fps=work_fps * frame_step,
+        num_frames=num_frames * frame_step,
+        work_width=width,
+        work_height=height,
+        work_fps=work_fps,
+        frame_indices_orig=[i * frame_step for i in range(num_frames)],
+    )
 
 
-def make_graph(entities: Sequence[Entity] | None = None,
-               relations: Sequence[Relation | tuple] | None = None, *,
-               num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE_WH, work_fps: float = 10.0,
-               frame_step: int = 2) -> SceneGraph:
+def make_graph(
+    entities: Sequence[Entity] | None = None,
+    relations: Sequence[Relation | tuple] | None = None,
+    *,
+    num_frames: int = NUM_FRAMES,
+    size_wh: tuple[int, int] = SIZE_WH,
+    work_fps: float = 10.0,
+    frame_step: int = 2,
+) -> SceneGraph:
     """A :class:`SceneGraph`; ``None`` entities/relations give the default scene of the module docstring.
 
     Relations may be given as ``(subject_id, object_id, predicate, spans)`` tuples.
@@ -62,15 +85,15 @@ def make_graph(entities: Sequence[Entity] | None = None,
         ]
     if relations is None:
         relations = [
-            Relation(1, 2, "holding", [(2, 4)], score=0.9, sources=["geometric"],
-                     frame_scores={2: 0.8, 3: 0.9, 4: 1.0}),
+            Relation(
+                1, 2, "holding", [(2, 4)], score=0.9, sources=["geometric"], frame_scores={2: 0.8, 3: 0.9, 4: 1.0}
+            ),
             Relation(1, 2, "touching", [(3, 7)], score=0.7, sources=["geometric"]),
             Relation(1, 3, "looking at", [(6, 9)], score=0.5, sources=["geometric", "clip"]),
         ]
     relations = [r if isinstance(r, Relation) else Relation(r[0], r[1], r[2], list(r[3])) for r in relations]
     video = make_video_meta(num_frames=num_frames, size_wh=size_wh, work_fps=work_fps, frame_step=frame_step)
-    return SceneGraph(video=video, entities=list(entities), relations=relations, backend="test",
-                      video_id="synthetic")
+    return SceneGraph(video=video, entities=list(entities), relations=relations, backend="test", video_id="synthetic")
 
 
 def make_frames(*, num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE_WH) -> np.ndarray:

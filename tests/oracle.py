@@ -66,7 +66,9 @@ class OracleSegmenter:
         state.objects.pop(obj_id, None)
         self.bound.pop(obj_id, None)
 
-    def propagate(self, state, *, obj_ids: Sequence[int] | None = None, reverse: bool = False) -> Iterator[PropagationStep]:
+    def propagate(
+        self, state, *, obj_ids: Sequence[int] | None = None, reverse: bool = False
+    ) -> Iterator[PropagationStep]:
         ids = [i for i in (state.obj_ids if obj_ids is None else obj_ids) if state.track(i).prompt_frames]
         if not ids:
             return

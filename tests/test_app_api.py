@@ -40,8 +40,7 @@ def client(tmp_path_factory):
         patch.setattr(handlers, "STORE", SessionStore(root=root / "sessions"))
         patch.setattr(handlers, "CACHE", ExampleCache(root / "cache"))
         demo = build_demo()
-        _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                quiet=True)
+        _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
         try:
             yield gradio_client.Client(url, verbose=False, download_files=str(root / "downloads"))
         finally:

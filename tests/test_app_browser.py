@@ -30,8 +30,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [  # no GPU, no sandbox (CI runs as root), and no calls home: this machine's network is closed
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 EXAMPLE = "ball_touch"  # examples/manifest.json: preset click (113, 143) on the person's shirt, frame 0
 CLICK = (113, 200)  # a second positive click, on the person's legs (pixels of the 480x270 working frame)
@@ -43,11 +49,13 @@ BUILD_S = 150  # track + discover + relate + export on 2 CPU cores
 playwright_api = pytest.importorskip(
     "playwright.sync_api",
     reason="the playwright package is missing: .venv/bin/pip install playwright (the pip package only; "
-           "the browser is Debian's chromium, never `playwright install`)")
+    "the browser is Debian's chromium, never `playwright install`)",
+)
 pytest.importorskip("gradio", reason="gradio is missing: .venv/bin/pip install -r requirements.txt")
 if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-    pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)",
-                allow_module_level=True)
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)", allow_module_level=True
+    )
 
 
 def _free_port() -> int:
@@ -61,12 +69,23 @@ def app_url():
     """``python app.py`` on a free localhost port; yields its URL once it answers, stops it afterwards."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+    )
     log_path = ARTIFACTS / "app.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + APP_START_S
@@ -98,8 +117,13 @@ def page(app_url):
     try:
         with playwright_api.sync_playwright() as p:
             context = p.chromium.launch_persistent_context(  # a new, empty profile (--user-data-dir)
-                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-                viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+                profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_FLAGS,
+                viewport={"width": 1400, "height": 1000},
+                accept_downloads=True,
+            )
             page = context.new_page()
             page.set_default_timeout(EVENT_S * 1000)
             page.goto(app_url)
@@ -176,7 +200,8 @@ def _timeline_traces(page) -> list[dict]:
         """() => {
             const plot = document.querySelector('#timeline-plot .js-plotly-plot');
             return plot && plot.data ? plot.data.map(t => ({type: t.type, y: t.y, x: t.x})) : [];
-        }""")
+        }"""
+    )
 
 
 def test_example_click_build_download_in_chromium(page):
@@ -187,7 +212,8 @@ def test_example_click_build_download_in_chromium(page):
         _pick_example(page, EXAMPLE)
         page.wait_for_function(
             "() => { const i = document.querySelector('#frame-image img');"
-            " return i && i.complete && i.naturalWidth > 0; }")
+            " return i && i.complete && i.naturalWidth > 0; }"
+        )
         _wait_idle(page, BUILD_S, errors)  # an example may also build at once, updating the frame image again
         before_src = _frame_src(page)
         before_png = page.locator("#frame-image img").first.screenshot()
@@ -198,12 +224,14 @@ def test_example_click_build_download_in_chromium(page):
         page.wait_for_function(
             "src => { const i = document.querySelector('#frame-image img');"
             " return i && i.getAttribute('src') !== src && i.complete && i.naturalWidth > 0; }",
-            arg=before_src)
+            arg=before_src,
+        )
         _wait_idle(page, EVENT_S, errors)
         after_src = _frame_src(page)
         assert after_src != before_src, "the frame image did not change after the click (no new mask preview)"
-        assert page.locator("#frame-image img").first.screenshot() != before_png, \
+        assert page.locator("#frame-image img").first.screenshot() != before_png, (
             "the frame image's pixels did not change after the click"
+        )
 
         # 3. Build. An example may already show a result, so wait for a new scene_graph.json download link (the
         #    click changes the graph's prompts, so its file and URL change), then for the page to settle.
@@ -212,33 +240,44 @@ def test_example_click_build_download_in_chromium(page):
         page.wait_for_function(
             f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
             " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
-            arg=before_href, timeout=BUILD_S * 1000)
+            arg=before_href,
+            timeout=BUILD_S * 1000,
+        )
         _wait_idle(page, BUILD_S, errors)
         # the timeline plot has at least one relation lane (a horizontal bar trace), drawn
         bars = [t for t in _timeline_traces(page) if t["type"] == "bar"]
         lanes = {lane for t in bars for lane in (t["y"] or [])}
         assert bars and lanes, f"no relation lane in the timeline: {_timeline_traces(page)}"
-        assert page.locator("#timeline-plot .js-plotly-plot g.barlayer path").count() >= 1, \
+        assert page.locator("#timeline-plot .js-plotly-plot g.barlayer path").count() >= 1, (
             "the timeline has bar traces but no bar was drawn"
+        )
 
         # 4. Downloads: scene_graph.json is listed, downloads, and is the scene graph.
         names = page.locator("#downloads td.filename, #downloads a[download]")
         names.first.wait_for()
         listed = {n.get_attribute("aria-label") or n.get_attribute("download") for n in names.all()}
-        assert "scene_graph.json" in listed, f"scene_graph.json is not in the downloads list: {sorted(map(str, listed))}"
+        assert "scene_graph.json" in listed, (
+            f"scene_graph.json is not in the downloads list: {sorted(map(str, listed))}"
+        )
         link = page.locator(GRAPH_LINK).first
         with page.expect_download() as download_info:
             link.click()
         download = download_info.value
         assert download.suggested_filename == "scene_graph.json"
         graph = json.loads(Path(download.path()).read_text())
-        assert isinstance(graph.get("relations"), list) and graph["relations"], \
+        assert isinstance(graph.get("relations"), list) and graph["relations"], (
             f"scene_graph.json has no relations: keys {sorted(graph)}"
+        )
         assert graph.get("objects"), "scene_graph.json has no objects"
-        clicks = [(p.get("x"), p.get("y")) for o in graph["objects"] for p in o.get("prompts") or []
-                  if isinstance(p, dict) and p.get("type", "click") == "click"]
-        assert any(abs(x - CLICK[0]) <= 2 and abs(y - CLICK[1]) <= 2 for x, y in clicks if x is not None), \
+        clicks = [
+            (p.get("x"), p.get("y"))
+            for o in graph["objects"]
+            for p in o.get("prompts") or []
+            if isinstance(p, dict) and p.get("type", "click") == "click"
+        ]
+        assert any(abs(x - CLICK[0]) <= 2 and abs(y - CLICK[1]) <= 2 for x, y in clicks if x is not None), (
             f"the downloaded graph was not built from the browser click at {CLICK}: prompts {clicks}"
+        )
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "final_page.png"), full_page=True)

@@ -47,8 +47,24 @@ def test_run_recovers_the_scripted_relations(ball_touch, tmp_path, capsys):
 
 def test_summary_lists_relations_and_files(ball_touch, tmp_path, capsys):
     gt, (x, y, frame) = ball_touch
-    assert main(["run", str(gt.video_path), "--click", f"{x},{y},{frame}", "--label", "adult",
-                 "--out", str(tmp_path), "--no-video", "--max-objects", "1"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(gt.video_path),
+                "--click",
+                f"{x},{y},{frame}",
+                "--label",
+                "adult",
+                "--out",
+                str(tmp_path),
+                "--no-video",
+                "--max-objects",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "backend: classic" in out and "#1 adult" in out and "wrote graph" in out
     assert not (tmp_path / "overlay.mp4").exists()

@@ -113,8 +113,7 @@ def test_swallowed_object_is_split_off_the_subject():
 def test_no_split_of_a_uniform_subject(scene):
     """A one-colour subject has no part whose colours are rare near the click: nothing is split off."""
     segmenter, state, subject, _, _ = scene
-    proposals = discover_objects(segmenter, state, subject, 0, subject_points_xy=np.array([[60.0, 60.0]]),
-                                 config=SPLIT)
+    proposals = discover_objects(segmenter, state, subject, 0, subject_points_xy=np.array([[60.0, 60.0]]), config=SPLIT)
     assert not any(p.claims_subject for p in proposals)
 
 

@@ -13,18 +13,38 @@ from click2graph.masks import rle_encode
 
 def square(x0, y0, size=4, shape=(20, 30)):
     m = np.zeros(shape, bool)
-    m[y0:y0 + size, x0:x0 + size] = True
+    m[y0 : y0 + size, x0 : x0 + size] = True
     return rle_encode(m)
 
 
 def small_graph() -> SceneGraph:
-    meta = VideoMeta(source="clip.mp4", width=60, height=40, fps=20.0, num_frames=20, work_width=30,
-                     work_height=20, work_fps=10.0, frame_indices_orig=list(range(0, 20, 2)))
-    subject = Entity(1, "subject", is_subject=True, prompts=[{"type": "click", "x": 4.0, "y": 6.0, "frame_idx": 0,
-                                                               "positive": True}],
-                     masks={t: square(t, 2) for t in range(10)})
-    ball = Entity(2, "ball", origin="discovery", subject_id=1, label_source="user", top5=[("ball", 0.9), ("toy", 0.1)],
-                  masks={t: square(20, 10) for t in range(3, 8)} | {8: rle_encode(np.zeros((20, 30), bool))})
+    meta = VideoMeta(
+        source="clip.mp4",
+        width=60,
+        height=40,
+        fps=20.0,
+        num_frames=20,
+        work_width=30,
+        work_height=20,
+        work_fps=10.0,
+        frame_indices_orig=list(range(0, 20, 2)),
+    )
+    subject = Entity(
+        1,
+        "subject",
+        is_subject=True,
+        prompts=[{"type": "click", "x": 4.0, "y": 6.0, "frame_idx": 0, "positive": True}],
+        masks={t: square(t, 2) for t in range(10)},
+    )
+    ball = Entity(
+        2,
+        "ball",
+        origin="discovery",
+        subject_id=1,
+        label_source="user",
+        top5=[("ball", 0.9), ("toy", 0.1)],
+        masks={t: square(20, 10) for t in range(3, 8)} | {8: rle_encode(np.zeros((20, 30), bool))},
+    )
     relations = [
         Relation(1, 2, "toward", [(0, 4)], score=0.7, sources=["geometric"], frame_scores={t: 0.7 for t in range(5)}),
         Relation(1, 2, "touching", [(5, 6)], score=0.9, sources=["geometric"]),
@@ -48,9 +68,15 @@ def test_json_has_openpvsg_core_keys():
 
 
 def test_plain_openpvsg_entry_loads():
-    entry = {"video_id": "v", "objects": [{"object_id": 1, "category": "adult", "is_thing": True},
-                                         {"object_id": 3, "category": "floor", "is_thing": False}],
-             "relations": [[1, 3, "standing on", [[0, 9], [15, 20]]]], "num_frames": 21}
+    entry = {
+        "video_id": "v",
+        "objects": [
+            {"object_id": 1, "category": "adult", "is_thing": True},
+            {"object_id": 3, "category": "floor", "is_thing": False},
+        ],
+        "relations": [[1, 3, "standing on", [[0, 9], [15, 20]]]],
+        "num_frames": 21,
+    }
     graph = SceneGraph.from_dict(entry)
     assert graph.entity(3).label == "floor" and not graph.entity(3).is_thing
     assert graph.relations[0].spans == [(0, 9), (15, 20)]

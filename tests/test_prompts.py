@@ -44,7 +44,11 @@ def make_video(n=20, size_wh=(100, 50), orig_wh=(200, 100), step=2):
 
 def test_to_frame_prompts_maps_to_working_pixels_and_frames():
     video = make_video()
-    prompts = [Click(40, 20, frame_idx=7), Click(60, 30, frame_idx=6, positive=False), Box(20, 10, 100, 90, frame_idx=30)]
+    prompts = [
+        Click(40, 20, frame_idx=7),
+        Click(60, 30, frame_idx=6, positive=False),
+        Box(20, 10, 100, 90, frame_idx=30),
+    ]
     fps = to_frame_prompts(prompts, video)
     assert [p.frame_idx for p in fps] == [3, 15]  # original 7 and 6 -> nearest working frame 3 (orig 6)
     np.testing.assert_allclose(fps[0].points_xy, [[20, 10], [30, 15]])

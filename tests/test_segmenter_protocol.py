@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.prompts import FramePrompt
 from click2graph.segment import VideoSegmenter
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video
-from oracle import OracleSegmenter
 
 CLIP = synth.render_clip("ball_touch")
 FRAMES = CLIP.frames[:12]

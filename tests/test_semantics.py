@@ -27,16 +27,22 @@ H, W = 120, 160  # small frames: EntityView's small masks are then full size (fa
 def rect(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     """bool (H, W) mask of an inclusive rectangle."""
     mask = np.zeros((H, W), dtype=bool)
-    mask[y0: y1 + 1, x0: x1 + 1] = True
+    mask[y0 : y1 + 1, x0 : x1 + 1] = True
     return mask
 
 
-def entity(entity_id: int, masks: list[np.ndarray | None], *, is_subject: bool = False,
-           subject_id: int | None = None, **kwargs) -> Entity:
+def entity(
+    entity_id: int, masks: list[np.ndarray | None], *, is_subject: bool = False, subject_id: int | None = None, **kwargs
+) -> Entity:
     """An entity with one mask per frame (None = absent on that frame)."""
-    return Entity(entity_id=entity_id, label=kwargs.pop("label", "object"), is_subject=is_subject,
-                  subject_id=subject_id, masks={t: rle_encode(m) for t, m in enumerate(masks) if m is not None},
-                  **kwargs)
+    return Entity(
+        entity_id=entity_id,
+        label=kwargs.pop("label", "object"),
+        is_subject=is_subject,
+        subject_id=subject_id,
+        masks={t: rle_encode(m) for t, m in enumerate(masks) if m is not None},
+        **kwargs,
+    )
 
 
 def scores_on(a_masks: list, b_masks: list) -> dict[str, np.ndarray]:
@@ -168,7 +174,9 @@ def test_smoothing_table(scores, spans):
 
 def test_smoothing_scores_skip_missing_frames():
     result = smooth_scores(np.array([0.6, NAN, 1.0, 0.0]))
-    assert result.spans == ((0, 2),) and result.span_scores == pytest.approx((0.8,)) and result.score == pytest.approx(0.8)
+    assert (
+        result.spans == ((0, 2),) and result.span_scores == pytest.approx((0.8,)) and result.score == pytest.approx(0.8)
+    )
     assert smooth_scores(np.zeros(5)).score == 0.0
 
 
@@ -198,7 +206,9 @@ def test_build_relations_on_hand_made_entities():
     assert found[(1, 2, "next to")].spans[0][1] == 11 and (1, 2, "on") not in found
     touching = found[(1, 2, "touching")]
     assert touching.sources == ["geometric"] and 0.0 < touching.score <= 1.0
-    assert set(touching.frame_scores) == set(range(6, 12)) and all(v == round(v, 3) for v in touching.frame_scores.values())
+    assert set(touching.frame_scores) == set(range(6, 12)) and all(
+        v == round(v, 3) for v in touching.frame_scores.values()
+    )
 
 
 class ConstantScorer:
@@ -224,8 +234,9 @@ class ConstantScorer:
 )
 def test_fusion_over_scorers(fusion, low, high):
     scorers = [GeometricScorer(), ConstantScorer("touching", 0.9), ConstantScorer("looking at", 0.8)]
-    relations = build_relations(walk_and_touch_scene(), num_frames=14, scorers=scorers,
-                                config=RelationConfig(fusion=fusion))
+    relations = build_relations(
+        walk_and_touch_scene(), num_frames=14, scorers=scorers, config=RelationConfig(fusion=fusion)
+    )
     found = {r.predicate: r for r in relations}
     assert found["looking at"].sources == ["constant"] and found["looking at"].spans == [(0, 11)]
     assert found["touching"].sources == ["geometric", "constant"]

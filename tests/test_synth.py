@@ -44,7 +44,7 @@ def test_pvsg_json_has_the_openpvsg_schema(dataset, shared_data):
     assert ours["objects"].keys() == real["objects"].keys() and ours["relations"] == real["relations"]
     assert ours["objects"] == real["objects"]  # the same 115 + 11 classes in the same order
     assert ours["split"] == {"synthetic": {"train": [], "val": [d["video_id"] for d in ours["data"]]}}
-    real_video, = real["data"][:1]
+    (real_video,) = real["data"][:1]
     for video in ours["data"]:
         assert video.keys() == real_video.keys() and video["meta"].keys() == real_video["meta"].keys()
         for obj in video["objects"]:
@@ -61,7 +61,9 @@ def test_masks_ids_and_spans_match_the_annotation(dataset):
         assert ids == set(range(1, len(ids) + 1))  # contiguous from 1, as the OpenPVSG loader requires
         mask_files = sorted((dataset / "masks" / vid).glob("*.png"))
         assert [p.name for p in mask_files] == [f"{t:04d}.png" for t in range(n)]
-        assert len(list((dataset / "frames" / vid).glob("*.png"))) == n and (dataset / "videos" / f"{vid}.mp4").is_file()
+        assert (
+            len(list((dataset / "frames" / vid).glob("*.png"))) == n and (dataset / "videos" / f"{vid}.mp4").is_file()
+        )
         seen = set()
         for path in mask_files:
             with Image.open(path) as img:
@@ -78,8 +80,9 @@ def ground_truth_entities(clip: synth.SynthClip) -> list[Entity]:
     entities = []
     for oid, category in enumerate(clip.script.categories, 1):
         masks = {t: rle_encode(clip.labels[t] == oid) for t in range(len(clip.labels)) if (clip.labels[t] == oid).any()}
-        entities.append(Entity(entity_id=oid, label=category, is_subject=oid == 1, subject_id=None if oid == 1 else 1,
-                               masks=masks))
+        entities.append(
+            Entity(entity_id=oid, label=category, is_subject=oid == 1, subject_id=None if oid == 1 else 1, masks=masks)
+        )
     return entities
 
 
@@ -113,7 +116,7 @@ def test_preset_click_is_on_the_subject(name):
 
 def test_examples_are_small_playable_and_up_to_date(tmp_path):
     manifest_path = synth.write_examples(tmp_path, ["ball_touch"])
-    entry, = json.loads(manifest_path.read_text())
+    (entry,) = json.loads(manifest_path.read_text())
     assert {"name", "file", "title", "description", "click", "fps", "ground_truth"} <= entry.keys()
     video = load_video(tmp_path / entry["file"], VideoPolicy(target_fps=None, max_side=None))
     assert len(video) == synth.NUM_FRAMES and video.size_wh == (synth.WIDTH, synth.HEIGHT)

@@ -22,7 +22,7 @@ def moving_square_frames(n: int, size_wh=(160, 96)) -> np.ndarray:
     for i in range(n):
         frames[i] = gradient
         x = 4 + 3 * i
-        frames[i, 30:60, x:x + 30] = (220, 30, 30)
+        frames[i, 30:60, x : x + 30] = (220, 30, 30)
     return frames
 
 

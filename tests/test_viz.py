@@ -56,12 +56,15 @@ def test_entity_color_is_stable_and_from_the_palette():
     assert to_hex((0, 114, 178)) == "#0072b2"
 
 
-@pytest.mark.parametrize("rgb, expected", [
-    ((240, 228, 66), (0, 0, 0)),  # yellow: black text
-    ((0, 114, 178), (255, 255, 255)),  # blue: white text
-    ((0, 0, 0), (255, 255, 255)),
-    ((255, 255, 255), (0, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "rgb, expected",
+    [
+        ((240, 228, 66), (0, 0, 0)),  # yellow: black text
+        ((0, 114, 178), (255, 255, 255)),  # blue: white text
+        ((0, 0, 0), (255, 255, 255)),
+        ((255, 255, 255), (0, 0, 0)),
+    ],
+)
 def test_text_color_on(rgb, expected):
     assert text_color_on(rgb) == expected
 
@@ -117,11 +120,14 @@ def test_annotate_marks_subjects_with_a_dark_outline():
     assert dark(subject) > dark(plain) == 0
 
 
-@pytest.mark.parametrize("frame, mask", [
-    (np.zeros((64, 96, 3), np.float32), np.zeros((64, 96), bool)),  # float frame
-    (np.zeros((64, 96), np.uint8), np.zeros((64, 96), bool)),  # grey frame
-    (np.zeros((64, 96, 3), np.uint8), np.zeros((32, 48), bool)),  # mask of another size
-])
+@pytest.mark.parametrize(
+    "frame, mask",
+    [
+        (np.zeros((64, 96, 3), np.float32), np.zeros((64, 96), bool)),  # float frame
+        (np.zeros((64, 96), np.uint8), np.zeros((64, 96), bool)),  # grey frame
+        (np.zeros((64, 96, 3), np.uint8), np.zeros((32, 48), bool)),  # mask of another size
+    ],
+)
 def test_annotate_rejects_bad_input(frame, mask):
     with pytest.raises(ValueError):
         MaskOverlay().annotate(frame, [(1, "x", mask)])
@@ -169,8 +175,9 @@ def test_add_caption_summarises_long_lists():
 def test_write_overlay_video_writes_h264_yuv420p_readable_by_pyav(tmp_path):
     graph, frames = make_graph(), make_frames()
     calls = []
-    path = write_overlay_video(graph, frames, tmp_path / "sub" / "overlay.mp4",
-                               progress=lambda fraction, desc: calls.append(fraction))
+    path = write_overlay_video(
+        graph, frames, tmp_path / "sub" / "overlay.mp4", progress=lambda fraction, desc: calls.append(fraction)
+    )
     assert path.is_file()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -234,8 +241,11 @@ def test_an_entity_has_the_same_colour_in_overlay_timeline_and_graph():
 
 def test_timeline_has_one_lane_per_relation_with_readable_names():
     fig = timeline_figure(make_graph())
-    assert lanes_of(fig) == ["person \u2014holding\u2192 ball #2", "person \u2014touching\u2192 ball #2",
-                             "person \u2014looking at\u2192 ball #3"]
+    assert lanes_of(fig) == [
+        "person \u2014holding\u2192 ball #2",
+        "person \u2014touching\u2192 ball #2",
+        "person \u2014looking at\u2192 ball #3",
+    ]
     assert len(fig.data) == 3
     assert {y for trace in fig.data for y in trace.y} == set(lanes_of(fig))
     assert fig.layout.barmode == "overlay"
@@ -251,8 +261,15 @@ def test_timeline_bars_cover_the_inclusive_spans():
 def test_timeline_hover_gives_frames_seconds_original_frames_score_and_sources():
     fig = timeline_figure(make_graph())
     holding = fig.data[0].hovertext[0]
-    for part in ["person \u2014holding\u2192 ball #2", "frames 2\u20134", "0.20\u20130.40 s",
-                 "original frames 4\u20138", "score 0.90", "mean in this span 0.90", "geometric"]:
+    for part in [
+        "person \u2014holding\u2192 ball #2",
+        "frames 2\u20134",
+        "0.20\u20130.40 s",
+        "original frames 4\u20138",
+        "score 0.90",
+        "mean in this span 0.90",
+        "geometric",
+    ]:
         assert part in holding
 
 
@@ -267,11 +284,14 @@ def test_timeline_frame_marker_only_when_asked():
     assert len(markers) == 1 and markers[0].x0 == markers[0].x1 == 4
 
 
-@pytest.mark.parametrize("graph", [
-    make_graph(entities=[], relations=[]),  # nothing at all
-    make_graph(relations=[]),  # entities but no relation
-    make_graph(entities=[], relations=[], num_frames=0),  # no frames
-])
+@pytest.mark.parametrize(
+    "graph",
+    [
+        make_graph(entities=[], relations=[]),  # nothing at all
+        make_graph(relations=[]),  # entities but no relation
+        make_graph(entities=[], relations=[], num_frames=0),  # no frames
+    ],
+)
 @pytest.mark.parametrize("frame_idx", [None, 0])
 def test_timeline_of_a_graph_without_relations_says_so(graph, frame_idx):
     fig = timeline_figure(graph, frame_idx)
@@ -296,12 +316,15 @@ def test_graph_figure_of_the_whole_graph_joins_predicates_of_a_pair():
     assert len([a for a in fig.layout.annotations if a.showarrow]) == 2
 
 
-@pytest.mark.parametrize("frame_idx, nodes, edges", [
-    (0, [1], {}),  # balls not there yet
-    (3, [1, 2], {"edge 1->2": "holding<br>touching"}),  # ball #3 appears at 5
-    (5, [1, 2, 3], {"edge 1->2": "touching"}),  # holding ended at 4, looking at starts at 6
-    (8, [1, 3], {"edge 1->3": "looking at"}),  # ball #2 gone after 7
-])
+@pytest.mark.parametrize(
+    "frame_idx, nodes, edges",
+    [
+        (0, [1], {}),  # balls not there yet
+        (3, [1, 2], {"edge 1->2": "holding<br>touching"}),  # ball #3 appears at 5
+        (5, [1, 2, 3], {"edge 1->2": "touching"}),  # holding ended at 4, looking at starts at 6
+        (8, [1, 3], {"edge 1->3": "looking at"}),  # ball #2 gone after 7
+    ],
+)
 def test_graph_figure_at_a_frame_shows_only_what_is_there(frame_idx, nodes, edges):
     fig = graph_figure(make_graph(), frame_idx)
     assert node_ids(fig) == nodes
@@ -325,12 +348,18 @@ def test_graph_figure_separates_labels_of_opposite_edges():
     assert set(labels) == {"edge 1->2", "edge 2->1"} and labels["edge 1->2"] != labels["edge 2->1"]
 
 
-@pytest.mark.parametrize("graph, frame_idx, note", [
-    (make_graph(entities=[], relations=[]), None, "Empty scene graph"),
-    (make_graph(entities=[], relations=[]), 0, "No entities at frame 0"),
-    (make_graph(entities=[make_entity(1, "person", (0, 0, 5, 5), [4], is_subject=True)], relations=[]), 0,
-     "No entities at frame 0"),
-])
+@pytest.mark.parametrize(
+    "graph, frame_idx, note",
+    [
+        (make_graph(entities=[], relations=[]), None, "Empty scene graph"),
+        (make_graph(entities=[], relations=[]), 0, "No entities at frame 0"),
+        (
+            make_graph(entities=[make_entity(1, "person", (0, 0, 5, 5), [4], is_subject=True)], relations=[]),
+            0,
+            "No entities at frame 0",
+        ),
+    ],
+)
 def test_graph_figure_with_nothing_to_show_says_so(graph, frame_idx, note):
     fig = graph_figure(graph, frame_idx)
     assert len(fig.data) == 0

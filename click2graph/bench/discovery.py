@@ -68,8 +68,10 @@ def main(argv: list[str]) -> int:
 
     segmenter = ClassicSegmenter()
     configs = {"": DiscoveryConfig(), "+split": DiscoveryConfig(split_subject=True)}
-    print(f"{'case':<28}{'subject':<12}{'subj IoU':>9}{'after':>7}{'obj IoU':>9}{'rank':>6}{'pt in obj':>10}"
-          f"{'split':>6}{'n':>3}{'s/call':>8}")
+    print(
+        f"{'case':<28}{'subject':<12}{'subj IoU':>9}{'after':>7}{'obj IoU':>9}{'rank':>6}{'pt in obj':>10}"
+        f"{'split':>6}{'n':>3}{'s/call':>8}"
+    )
     for case in CASES:
         video = load_video(davis / "JPEGImages" / "480p" / case.seq, VideoPolicy(target_fps=None, max_duration_s=None))
         gt = read_palette_png(davis / "Annotations_2017" / "480p" / case.seq / f"{case.frame_idx:05d}.png")
@@ -81,8 +83,9 @@ def main(argv: list[str]) -> int:
         runs = [("click", clicked, click, ""), ("click+split", clicked, click, "+split"), ("GT", gt_subject, None, "")]
         for name, subject, points, config_name in runs:
             start = time.perf_counter()
-            proposals = discover_objects(segmenter, state, subject, case.frame_idx, subject_points_xy=points,
-                                         config=configs[config_name])
+            proposals = discover_objects(
+                segmenter, state, subject, case.frame_idx, subject_points_xy=points, config=configs[config_name]
+            )
             seconds = time.perf_counter() - start
             ious = [mask_iou(p.mask, gt_object) for p in proposals]
             best = int(np.argmax(ious)) if ious else -1

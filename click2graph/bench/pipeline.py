@@ -35,8 +35,11 @@ def run_clip(dataset, video_id: str, click_xyf, pipeline: Pipeline):
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m click2graph.bench pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m click2graph.bench pipeline",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--clips", nargs="*", default=None, help=f"clip names (default: all of {list(synth.CLIPS)})")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every relation")
     args = parser.parse_args(argv)
@@ -52,10 +55,15 @@ def main(argv: list[str]) -> int:
             if args.verbose:
                 print(f"== {name}\n{report.describe()}")
     print(f"backend: {pipeline.describe()}")
-    print(f"{'clip':16s} {'frames':>6s} {'entities':>8s} {'relations':>9s} {'recall':>6s} {'mean tIoU':>9s} {'s':>6s} {'fps':>6s}")
+    print(
+        f"{'clip':16s} {'frames':>6s} {'entities':>8s} {'relations':>9s} {'recall':>6s} {'mean tIoU':>9s}"
+        f" {'s':>6s} {'fps':>6s}"
+    )
     for name, report, seconds, frames, n_entities, n_relations in rows:
-        print(f"{name:16s} {frames:6d} {n_entities:8d} {n_relations:9d} {report.recall:6.2f} "
-              f"{report.mean_temporal_iou:9.2f} {seconds:6.1f} {frames / seconds:6.1f}")
+        print(
+            f"{name:16s} {frames:6d} {n_entities:8d} {n_relations:9d} {report.recall:6.2f} "
+            f"{report.mean_temporal_iou:9.2f} {seconds:6.1f} {frames / seconds:6.1f}"
+        )
     total = sum(len(r[1].relations) for r in rows)
     found = sum(sum(x.recovered for x in r[1].relations) for r in rows)
     print(f"overall: {found}/{total} ground-truth relations recovered")

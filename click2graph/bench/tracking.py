@@ -68,7 +68,12 @@ def simulated_prompt(gt0: np.ndarray, kind: str) -> FramePrompt:
 
 
 def run_sequence(
-    root: Path, seq: str, *, prompt: str = "click", max_side: int | None = None, max_frames: int | None = None,
+    root: Path,
+    seq: str,
+    *,
+    prompt: str = "click",
+    max_side: int | None = None,
+    max_frames: int | None = None,
     segmenter: ClassicSegmenter | None = None,
 ) -> TrackingResult:
     """Prompt frame 0, propagate forward, score every frame against the ground truth."""
@@ -98,7 +103,10 @@ def main(argv: list[str]) -> int:
         return 1
     missing = [s for s in args.seq if not (root / "JPEGImages" / "480p" / s).is_dir()]
     if missing:
-        print(f"unknown sequence(s) {missing}; available: {sorted(p.name for p in (root / 'JPEGImages' / '480p').iterdir())}")
+        print(
+            f"unknown sequence(s) {missing}; available: "
+            f"{sorted(p.name for p in (root / 'JPEGImages' / '480p').iterdir())}"
+        )
         return 2
     segmenter = ClassicSegmenter()
     run_sequence(root, args.seq[0], prompt=args.prompt, max_side=args.max_side, max_frames=3, segmenter=segmenter)
@@ -115,5 +123,8 @@ def main(argv: list[str]) -> int:
     print(f"\n{segmenter.describe()}; prompt={args.prompt}, max_side={args.max_side or 'original'}")
     print("| sequence | frame-0 IoU | J | J excl. prompt | fps | prompt s |\n|---|---|---|---|---|---|")
     for res in results:
-        print(f"| {res.seq} | {res.ious[0]:.3f} | {res.j_all:.3f} | {res.j_tracked:.3f} | {res.fps:.1f} | {res.prompt_s:.2f} |")
+        print(
+            f"| {res.seq} | {res.ious[0]:.3f} | {res.j_all:.3f} | {res.j_tracked:.3f} | {res.fps:.1f} "
+            f"| {res.prompt_s:.2f} |"
+        )
     return 0

@@ -105,13 +105,24 @@ def load_pvsg(path: str | Path) -> PvsgDataset:
         source = source_of.get(vid, "")
         folder = root / source if source and (root / source / "masks" / vid).is_dir() else root
         videos[vid] = PvsgVideo(
-            video_id=vid, source=source, meta=entry["meta"], objects=entry["objects"],
-            relations=[GtRelation(int(s), int(o), p, tuple((int(a), int(b)) for a, b in spans))
-                       for s, o, p, spans in entry["relations"]],
+            video_id=vid,
+            source=source,
+            meta=entry["meta"],
+            objects=entry["objects"],
+            relations=[
+                GtRelation(int(s), int(o), p, tuple((int(a), int(b)) for a, b in spans))
+                for s, o, p, spans in entry["relations"]
+            ],
             folder=folder,
         )
-    return PvsgDataset(root=root, thing_classes=data["objects"]["thing"], stuff_classes=data["objects"]["stuff"],
-                       predicates=data["relations"], split=data["split"], videos=videos)
+    return PvsgDataset(
+        root=root,
+        thing_classes=data["objects"]["thing"],
+        stuff_classes=data["objects"]["stuff"],
+        predicates=data["relations"],
+        split=data["split"],
+        videos=videos,
+    )
 
 
 @lru_cache(maxsize=32)

@@ -47,13 +47,17 @@ class RecoveryReport:
         return float(np.mean([r.temporal_iou for r in self.relations])) if self.relations else 1.0
 
     def describe(self) -> str:
-        lines = [f"relations recovered {sum(r.recovered for r in self.relations)}/{len(self.relations)}"
-                 f" (recall {self.recall:.2f}, mean temporal IoU {self.mean_temporal_iou:.2f})"]
+        lines = [
+            f"relations recovered {sum(r.recovered for r in self.relations)}/{len(self.relations)}"
+            f" (recall {self.recall:.2f}, mean temporal IoU {self.mean_temporal_iou:.2f})"
+        ]
         for gt_id, (entity_id, iou) in sorted(self.entity_match.items()):
             lines.append(f"  gt object {gt_id} -> entity {entity_id} (volume IoU {iou:.2f})")
         for r in self.relations:
-            lines.append(f"  {'ok  ' if r.recovered else 'MISS'} {r.subject_id} {r.predicate} {r.object_id}"
-                         f"  tIoU {r.temporal_iou:.2f}")
+            lines.append(
+                f"  {'ok  ' if r.recovered else 'MISS'} {r.subject_id} {r.predicate} {r.object_id}"
+                f"  tIoU {r.temporal_iou:.2f}"
+            )
         return "\n".join(lines)
 
 
@@ -123,6 +127,7 @@ def relation_recovery(
                 if (pred.subject_id, pred.object_id, pred.predicate) == (s, o, rel.predicate):
                     frames = {t for a, b in pred.spans for t in range(a, b + 1)}
                     best = max(best, temporal_iou(frames, gt_frames))
-        results.append(RelationResult(rel.subject_id, rel.object_id, rel.predicate, best,
-                                      best >= temporal_iou_threshold))
+        results.append(
+            RelationResult(rel.subject_id, rel.object_id, rel.predicate, best, best >= temporal_iou_threshold)
+        )
     return RecoveryReport(entity_match=match, relations=results)

@@ -65,8 +65,16 @@ def grabcut_around_point(
     """
     h, w = frame_rgb.shape[:2]
     window = _square_window(x, y, half_size_px, (h, w))
-    return grabcut_in_window(frame_rgb, x, y, window, avoid=avoid, iters=iters, work_side_px=work_side_px,
-                             pad_px=half_size_px if pad_px is None else pad_px)
+    return grabcut_in_window(
+        frame_rgb,
+        x,
+        y,
+        window,
+        avoid=avoid,
+        iters=iters,
+        work_side_px=work_side_px,
+        pad_px=half_size_px if pad_px is None else pad_px,
+    )
 
 
 def grabcut_in_window(
@@ -188,8 +196,9 @@ def decode_point_candidates(
         best_window = None
         for half in half_sizes_px:
             window = _square_window(x, y, half, (h, w))
-            mask = grabcut_in_window(frame_rgb, float(x), float(y), window, avoid=avoid, work_side_px=work_side_px,
-                                     pad_px=max(4, half // 2))  # half the default margin: enough background samples
+            mask = grabcut_in_window(
+                frame_rgb, float(x), float(y), window, avoid=avoid, work_side_px=work_side_px, pad_px=max(4, half // 2)
+            )  # half the default margin: enough background samples
             score = mask_objectness(frame_lab, mask, window, avoid=avoid)
             if score > scores[i]:  # ties keep the smaller window: the tighter mask
                 masks[i], scores[i], best_window = mask, score, window
@@ -199,8 +208,9 @@ def decode_point_candidates(
                 break
             half *= 2
             window = _square_window(x, y, half, (h, w))
-            mask = grabcut_in_window(frame_rgb, float(x), float(y), window, avoid=avoid, work_side_px=work_side_px,
-                                     pad_px=max(4, half // 2))
+            mask = grabcut_in_window(
+                frame_rgb, float(x), float(y), window, avoid=avoid, work_side_px=work_side_px, pad_px=max(4, half // 2)
+            )
             score = mask_objectness(frame_lab, mask, window, avoid=avoid)
             if score > scores[i]:
                 masks[i], scores[i], best_window = mask, score, window
@@ -219,8 +229,12 @@ def _cut_sides(mask: np.ndarray, window_xyxy: tuple[int, int, int, int]) -> tupl
     the frame border (the border cuts nothing)."""
     h, w = mask.shape
     x0, y0, x1, y1 = window_xyxy
-    return (int(mask[y0, x0:x1].sum()) if y0 > 0 else 0, int(mask[y1 - 1, x0:x1].sum()) if y1 < h else 0,
-            int(mask[y0:y1, x0].sum()) if x0 > 0 else 0, int(mask[y0:y1, x1 - 1].sum()) if x1 < w else 0)
+    return (
+        int(mask[y0, x0:x1].sum()) if y0 > 0 else 0,
+        int(mask[y1 - 1, x0:x1].sum()) if y1 < h else 0,
+        int(mask[y0:y1, x0].sum()) if x0 > 0 else 0,
+        int(mask[y0:y1, x1 - 1].sum()) if x1 < w else 0,
+    )
 
 
 def _lab_hist(pixels_lab: np.ndarray) -> np.ndarray:

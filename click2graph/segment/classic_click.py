@@ -72,9 +72,9 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
 
     sure_fg = np.zeros((h, w), bool)
     sure_bg = np.zeros((h, w), bool)
-    for (x, y) in pos:
+    for x, y in pos:
         cv2.circle(sure_fg.view(np.uint8), (int(x), int(y)), config.click_radius, 1, -1)
-    for (x, y) in neg:
+    for x, y in neg:
         cv2.circle(sure_bg.view(np.uint8), (int(x), int(y)), config.click_radius, 1, -1)
     if box is not None:
         x0, y0, x1, y1 = box

@@ -121,9 +121,14 @@ def track_step(
     camera = feat.camera(t_prev, t, exclude=near)
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
     logger.debug(
-        "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d", t,
+        "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d",
+        t,
         np.round(camera[:, 2], 1),
-        np.round(model.relative_motion, 1), measured, model.motion_spread, prev.sum(), model.extent.sum(),
+        np.round(model.relative_motion, 1),
+        measured,
+        model.motion_spread,
+        prev.sum(),
+        model.extent.sum(),
     )
     warped = _warp_prev(prev, bwd, reliable_now, obj)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
@@ -138,9 +143,7 @@ def track_step(
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
-    mf, mb = motion_costs(
-        bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win]
-    )
+    mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
     sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
     cw = config.colour_weight
     cut = graph_cut(rgb[win], cw * cost_fg + mf + sf, cw * cost_bg + mb + sb, smoothness=config.smoothness)

@@ -97,7 +97,7 @@ def measure_pair(a: EntityView, b: EntityView, frame_idx: int) -> PairFrame | No
     (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = ga.bbox_xyxy, gb.bbox_xyxy
     ix, iy = _range_overlap(ax0, ax1, bx0, bx1), _range_overlap(ay0, ay1, by0, by1)
     f = a.factor
-    inside_b_box = small_a[by0 // f: by1 // f + 1, bx0 // f: bx1 // f + 1].sum()
+    inside_b_box = small_a[by0 // f : by1 // f + 1, bx0 // f : bx1 // f + 1].sum()
     ring = a.ring(frame_idx)
     ring_cells = ring.sum()
     return PairFrame(
@@ -144,8 +144,7 @@ def rests_on(a: FrameGeometry, b: FrameGeometry, scale: float) -> float:
 
 def side_by_side(p: PairFrame, c: GeometricConfig) -> float:
     """Same height band (y-ranges overlap), no horizontal overlap, and the same distance to the camera."""
-    return (rising(p.y_overlap, 0.3, 0.7) * falling(p.x_overlap, 0.1, 0.4)
-            * falling(abs(p.bottom_offset), *c.same_depth))
+    return rising(p.y_overlap, 0.3, 0.7) * falling(p.x_overlap, 0.1, 0.4) * falling(abs(p.bottom_offset), *c.same_depth)
 
 
 def beside(p: PairFrame, c: GeometricConfig) -> float:
@@ -165,8 +164,7 @@ def touching(p: PairFrame, c: GeometricConfig) -> float:
 
 def in_front_of(p: PairFrame, c: GeometricConfig) -> float:
     """A overlaps B in the image (boxes overlap, masks adjacent or overlapping) and A's bottom edge is lower."""
-    return (rising(p.box_overlap, 0.1, 0.4) * falling(p.gap / p.scale, 0.05, 0.25)
-            * rising(p.bottom_offset, *c.nearer))
+    return rising(p.box_overlap, 0.1, 0.4) * falling(p.gap / p.scale, 0.05, 0.25) * rising(p.bottom_offset, *c.nearer)
 
 
 def on(p: PairFrame, c: GeometricConfig) -> float:

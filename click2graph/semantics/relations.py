@@ -82,8 +82,9 @@ def relation_pairs(entities: Sequence[Entity], *, object_pairs: bool = False) ->
     return list(dict.fromkeys(pairs))
 
 
-def _pair_relations(subject: EntityView, obj: EntityView, num_frames: int, scorers: Sequence[PredicateScorer],
-                    config: RelationConfig) -> list[Relation]:
+def _pair_relations(
+    subject: EntityView, obj: EntityView, num_frames: int, scorers: Sequence[PredicateScorer], config: RelationConfig
+) -> list[Relation]:
     outputs = [(scorer, scorer.score_pair(subject, obj, num_frames)) for scorer in scorers]
     predicates = sorted({p for scorer in scorers for p in scorer.predicates})
     present = np.array([subject.present(t) and obj.present(t) for t in range(num_frames)])
@@ -96,18 +97,22 @@ def _pair_relations(subject: EntityView, obj: EntityView, num_frames: int, score
             continue
         in_spans = np.zeros(num_frames, dtype=bool)
         for start, end in smoothed.spans:
-            in_spans[start: end + 1] = True
+            in_spans[start : end + 1] = True
         coverage = (in_spans & present).sum() / max(1, present.sum())
         sources = [name for name, col in columns if (np.nan_to_num(col[in_spans]) >= config.smoothing.on).any()]
-        relations.append(Relation(
-            subject_id=subject.entity_id,
-            object_id=obj.entity_id,
-            predicate=predicate,
-            spans=list(smoothed.spans),
-            score=round(smoothed.score * (0.5 + 0.5 * float(coverage)), 4),
-            sources=sources,
-            frame_scores={int(t): round(float(fused[t]), 3) for t in np.flatnonzero(in_spans) if np.isfinite(fused[t])},
-        ))
+        relations.append(
+            Relation(
+                subject_id=subject.entity_id,
+                object_id=obj.entity_id,
+                predicate=predicate,
+                spans=list(smoothed.spans),
+                score=round(smoothed.score * (0.5 + 0.5 * float(coverage)), 4),
+                sources=sources,
+                frame_scores={
+                    int(t): round(float(fused[t]), 3) for t in np.flatnonzero(in_spans) if np.isfinite(fused[t])
+                },
+            )
+        )
     return relations
 
 

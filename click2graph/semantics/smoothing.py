@@ -67,7 +67,7 @@ def smooth_scores(scores: np.ndarray, config: SmoothingConfig = SmoothingConfig(
     if scores.ndim != 1:
         raise ValueError(f"scores must be 1D (T,), got shape {scores.shape}")
     valid = np.nan_to_num(scores, nan=-1.0)
-    spans = [(s, e) for s, e in _runs(valid >= config.off) if (valid[s: e + 1] >= config.on).any()]
+    spans = [(s, e) for s, e in _runs(valid >= config.off) if (valid[s : e + 1] >= config.on).any()]
     merged: list[Span] = []
     for start, end in spans:
         if merged and start - merged[-1][1] - 1 <= config.max_gap:
@@ -75,8 +75,8 @@ def smooth_scores(scores: np.ndarray, config: SmoothingConfig = SmoothingConfig(
         else:
             merged.append((start, end))
     kept = tuple(span for span in merged if span[1] - span[0] + 1 >= config.min_duration)
-    span_scores = tuple(_nanmean(scores[s: e + 1]) for s, e in kept)
-    inside = np.concatenate([scores[s: e + 1] for s, e in kept]) if kept else np.empty(0)
+    span_scores = tuple(_nanmean(scores[s : e + 1]) for s, e in kept)
+    inside = np.concatenate([scores[s : e + 1] for s, e in kept]) if kept else np.empty(0)
     return SmoothedSpans(spans=kept, span_scores=span_scores, score=_nanmean(inside))
 
 

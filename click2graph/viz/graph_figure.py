@@ -46,25 +46,34 @@ def graph_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figure:
     for subject_id, object_id, data in nx_graph.edges(data=True):
         predicates[(subject_id, object_id)].append(data)
     for (subject_id, object_id), edges in predicates.items():
-        _add_edge(fig, positions, graph, subject_id, object_id, edges,
-                  reverse_exists=(object_id, subject_id) in predicates)
+        _add_edge(
+            fig, positions, graph, subject_id, object_id, edges, reverse_exists=(object_id, subject_id) in predicates
+        )
 
     if entities:
         xs, ys = zip(*(positions[e.entity_id] for e in entities))
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="markers+text", name="entities", showlegend=False,
-            customdata=[e.entity_id for e in entities],
-            text=[names[e.entity_id] for e in entities],
-            textposition=["top center" if y > 0 else "bottom center" for y in ys],
-            marker={
-                "color": [to_hex(entity_color(e.entity_id)) for e in entities],
-                "size": [NODE_SIZE_PX[e.is_subject] for e in entities],
-                "line": {"color": [to_hex(SUBJECT_OUTLINE_RGB) if e.is_subject else "#ffffff" for e in entities],
-                         "width": [4 if e.is_subject else 1.5 for e in entities]},
-            },
-            hovertext=[_node_hover(e, names) for e in entities],
-            hovertemplate="%{hovertext}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers+text",
+                name="entities",
+                showlegend=False,
+                customdata=[e.entity_id for e in entities],
+                text=[names[e.entity_id] for e in entities],
+                textposition=["top center" if y > 0 else "bottom center" for y in ys],
+                marker={
+                    "color": [to_hex(entity_color(e.entity_id)) for e in entities],
+                    "size": [NODE_SIZE_PX[e.is_subject] for e in entities],
+                    "line": {
+                        "color": [to_hex(SUBJECT_OUTLINE_RGB) if e.is_subject else "#ffffff" for e in entities],
+                        "width": [4 if e.is_subject else 1.5 for e in entities],
+                    },
+                },
+                hovertext=[_node_hover(e, names) for e in entities],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
     else:
         note = "Empty scene graph" if frame_idx is None else f"No entities at frame {frame_idx}"
         fig.add_annotation(text=note, x=0, y=0, showarrow=False, font={"size": 16, "color": "#666666"})
@@ -91,8 +100,10 @@ def _layout_xy(graph: SceneGraph) -> dict[int, tuple[float, float]]:
     """Deterministic positions of every entity: subjects at the centre, objects evenly on the unit circle,
     grouped by the subject that discovered them, then by id."""
     subjects = sorted(e.entity_id for e in graph.entities if e.is_subject)
-    objects = sorted((e for e in graph.entities if not e.is_subject),
-                     key=lambda e: (e.subject_id is None, e.subject_id or 0, e.entity_id))
+    objects = sorted(
+        (e for e in graph.entities if not e.is_subject),
+        key=lambda e: (e.subject_id is None, e.subject_id or 0, e.entity_id),
+    )
     positions: dict[int, tuple[float, float]] = {}
     if len(subjects) == 1:
         positions[subjects[0]] = (0.0, 0.0)
@@ -107,25 +118,53 @@ def _on_circle(ids: list[int], *, radius: float, start: float) -> dict[int, tupl
     return {i: (radius * math.cos(start + k * step), radius * math.sin(start + k * step)) for k, i in enumerate(ids)}
 
 
-def _add_edge(fig: go.Figure, positions: dict[int, tuple[float, float]], graph: SceneGraph, subject_id: int,
-              object_id: int, edges: list[dict], *, reverse_exists: bool) -> None:
+def _add_edge(
+    fig: go.Figure,
+    positions: dict[int, tuple[float, float]],
+    graph: SceneGraph,
+    subject_id: int,
+    object_id: int,
+    edges: list[dict],
+    *,
+    reverse_exists: bool,
+) -> None:
     """One arrow subject -> object and one label with all predicates of the pair (hover: scores and spans)."""
     (x0, y0), (x1, y1) = positions[subject_id], positions[object_id]
     color = to_hex(entity_color(object_id))
     label = "<br>".join(e["predicate"] for e in edges)
     hover = "<br>".join(
-        f"<b>{e['predicate']}</b> score {e['score']:.2f}, frames "
-        + ", ".join(f"{a}\u2013{b}" for a, b in e["spans"])
+        f"<b>{e['predicate']}</b> score {e['score']:.2f}, frames " + ", ".join(f"{a}\u2013{b}" for a, b in e["spans"])
         for e in edges
     )
     if subject_id == object_id:  # a self-relation has no arrow; its label floats above the node
-        fig.add_annotation(name=f"edge {subject_id}->{object_id}", x=x0, y=y0 + 0.3, text=label, hovertext=hover,
-                           showarrow=False, bgcolor="rgba(255,255,255,0.85)", bordercolor=color)
+        fig.add_annotation(
+            name=f"edge {subject_id}->{object_id}",
+            x=x0,
+            y=y0 + 0.3,
+            text=label,
+            hovertext=hover,
+            showarrow=False,
+            bgcolor="rgba(255,255,255,0.85)",
+            bordercolor=color,
+        )
         return
     is_subject = {e.entity_id: e.is_subject for e in graph.entities}
     fig.add_annotation(
-        name=f"arrow {subject_id}->{object_id}", x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-        text="", showarrow=True, arrowhead=3, arrowsize=1.3, arrowwidth=2, arrowcolor="#555555",
+        name=f"arrow {subject_id}->{object_id}",
+        x=x1,
+        y=y1,
+        ax=x0,
+        ay=y0,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=3,
+        arrowsize=1.3,
+        arrowwidth=2,
+        arrowcolor="#555555",
         standoff=NODE_SIZE_PX[is_subject[object_id]] / 2 + 2,
         startstandoff=NODE_SIZE_PX[is_subject[subject_id]] / 2 + 2,
     )
@@ -134,9 +173,19 @@ def _add_edge(fig: go.Figure, positions: dict[int, tuple[float, float]], graph: 
         length = math.hypot(x1 - x0, y1 - y0)
         mid_x += -REVERSE_EDGE_SHIFT * (x1 - x0) - REVERSE_EDGE_OFFSET * (y1 - y0) / length
         mid_y += -REVERSE_EDGE_SHIFT * (y1 - y0) + REVERSE_EDGE_OFFSET * (x1 - x0) / length
-    fig.add_annotation(name=f"edge {subject_id}->{object_id}", x=mid_x, y=mid_y, text=label, hovertext=hover,
-                       showarrow=False, bgcolor="rgba(255,255,255,0.9)", bordercolor=color, borderwidth=2,
-                       borderpad=3, font={"size": 12, "color": "#222222"})
+    fig.add_annotation(
+        name=f"edge {subject_id}->{object_id}",
+        x=mid_x,
+        y=mid_y,
+        text=label,
+        hovertext=hover,
+        showarrow=False,
+        bgcolor="rgba(255,255,255,0.9)",
+        bordercolor=color,
+        borderwidth=2,
+        borderpad=3,
+        font={"size": 12, "color": "#222222"},
+    )
 
 
 def _node_hover(entity: Entity, names: dict[int, str]) -> str:

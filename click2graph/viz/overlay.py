@@ -55,8 +55,9 @@ class MaskOverlay:
         (64, 64, 3)
     """
 
-    def __init__(self, *, alpha: float = 0.45, contour_px: int = 2, show_labels: bool = True,
-                 font_size: int | None = None) -> None:
+    def __init__(
+        self, *, alpha: float = 0.45, contour_px: int = 2, show_labels: bool = True, font_size: int | None = None
+    ) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if contour_px < 0:
@@ -119,13 +120,20 @@ class MaskOverlay:
             placed.append(box)
             draw.rectangle(box, fill=color, outline=text_color_on(color))
             pad = (box[2] - box[0] - draw.textlength(item.label, font=font)) / 2
-            draw.text((box[0] + pad, (box[1] + box[3]) / 2), item.label, font=font,
-                      fill=text_color_on(color), anchor="lm")
+            draw.text(
+                (box[0] + pad, (box[1] + box[3]) / 2), item.label, font=font, fill=text_color_on(color), anchor="lm"
+            )
         return np.asarray(image).copy()
 
 
-def render_frame(graph: SceneGraph, frame_rgb: np.ndarray, frame_idx: int, *, overlay: MaskOverlay | None = None,
-                 show_relations: bool = True) -> np.ndarray:
+def render_frame(
+    graph: SceneGraph,
+    frame_rgb: np.ndarray,
+    frame_idx: int,
+    *,
+    overlay: MaskOverlay | None = None,
+    show_relations: bool = True,
+) -> np.ndarray:
     """Working frame ``frame_idx`` with every entity present there, labelled from the graph.
 
     Args:
@@ -151,8 +159,14 @@ def render_frame(graph: SceneGraph, frame_rgb: np.ndarray, frame_idx: int, *, ov
     return out
 
 
-def entity_thumbnail(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndarray], entity_id: int, *,
-                     size_px: int = 128, margin: float = 0.25) -> np.ndarray | None:
+def entity_thumbnail(
+    graph: SceneGraph,
+    frames: np.ndarray | Sequence[np.ndarray],
+    entity_id: int,
+    *,
+    size_px: int = 128,
+    margin: float = 0.25,
+) -> np.ndarray | None:
     """A square-ish crop around an entity on the frame where its mask is largest, mask drawn in its colour.
 
     Args:
@@ -174,8 +188,9 @@ def entity_thumbnail(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndarray
     pad_x, pad_y = int((x1 - x0 + 1) * margin), int((y1 - y0 + 1) * margin)
     height, width = mask.shape
     x0, y0, x1, y1 = max(0, x0 - pad_x), max(0, y0 - pad_y), min(width, x1 + pad_x + 1), min(height, y1 + pad_y + 1)
-    image = MaskOverlay(show_labels=False).annotate(frames[best], [OverlayItem(entity_id, "", mask,
-                                                                             entity.is_subject)])[y0:y1, x0:x1]
+    image = MaskOverlay(show_labels=False).annotate(
+        frames[best], [OverlayItem(entity_id, "", mask, entity.is_subject)]
+    )[y0:y1, x0:x1]
     scale = size_px / max(image.shape[:2])
     size_wh = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -205,14 +220,19 @@ def add_caption(frame_rgb: np.ndarray, lines: Sequence[str], *, font_size: int |
     top = image.height - len(lines) * line_h - 2 * pad
     draw.rectangle((0, top, text_w + 2 * pad, image.height), fill=(0, 0, 0, 170))
     for i, line in enumerate(lines):
-        draw.text((pad, top + pad + i * line_h + line_h / 2), line, font=font, fill=(255, 255, 255, 255),
-                  anchor="lm")
+        draw.text((pad, top + pad + i * line_h + line_h / 2), line, font=font, fill=(255, 255, 255, 255), anchor="lm")
     return np.asarray(Image.alpha_composite(image, band).convert("RGB")).copy()
 
 
-def write_overlay_video(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndarray], path: str | Path, *,
-                        overlay: MaskOverlay | None = None, show_relations: bool = True,
-                        progress: ProgressFn | None = None) -> Path:
+def write_overlay_video(
+    graph: SceneGraph,
+    frames: np.ndarray | Sequence[np.ndarray],
+    path: str | Path,
+    *,
+    overlay: MaskOverlay | None = None,
+    show_relations: bool = True,
+    progress: ProgressFn | None = None,
+) -> Path:
     """Render every working frame with :func:`render_frame` into an H.264 (yuv420p) MP4 at the graph's work fps.
 
     Args:
@@ -231,8 +251,10 @@ def write_overlay_video(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndar
     """
     expected = graph.video.num_work_frames
     if len(frames) != expected:
-        raise ValueError(f"the graph has {expected} working frames but {len(frames)} frames were given; "
-                         "pass the working frames of the video the graph was built from (Video.frames)")
+        raise ValueError(
+            f"the graph has {expected} working frames but {len(frames)} frames were given; "
+            "pass the working frames of the video the graph was built from (Video.frames)"
+        )
     overlay = overlay or MaskOverlay()
     with VideoWriter(path, fps=graph.video.work_fps) as sink:
         for frame_idx, frame in enumerate(frames):
@@ -243,9 +265,15 @@ def write_overlay_video(graph: SceneGraph, frames: np.ndarray | Sequence[np.ndar
     return Path(path)
 
 
-def mask_preview(frame_rgb: np.ndarray, mask: np.ndarray | None, points_xy: Sequence | np.ndarray | None = None,
-                 labels: Sequence[int] | np.ndarray | None = None,
-                 box_xyxy: Sequence[float] | np.ndarray | None = None, *, entity_id: int = 0) -> np.ndarray:
+def mask_preview(
+    frame_rgb: np.ndarray,
+    mask: np.ndarray | None,
+    points_xy: Sequence | np.ndarray | None = None,
+    labels: Sequence[int] | np.ndarray | None = None,
+    box_xyxy: Sequence[float] | np.ndarray | None = None,
+    *,
+    entity_id: int = 0,
+) -> np.ndarray:
     """Instant feedback for a prompt: the mask, the clicks (green = positive, red = negative) and the box.
 
     Args:
@@ -306,8 +334,15 @@ def _top_anchor_xy(mask: np.ndarray) -> tuple[int, int] | None:
     return int(round(xs.mean())), y
 
 
-def _tag_box(draw: ImageDraw.ImageDraw, font, font_size: int, text: str, anchor_xy: tuple[int, int],
-             size_wh: tuple[int, int], placed: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+def _tag_box(
+    draw: ImageDraw.ImageDraw,
+    font,
+    font_size: int,
+    text: str,
+    anchor_xy: tuple[int, int],
+    size_wh: tuple[int, int],
+    placed: list[tuple[int, int, int, int]],
+) -> tuple[int, int, int, int]:
     """Tag rectangle ``(x0, y0, x1, y1)`` centred above ``anchor_xy``, kept inside the frame and off earlier tags."""
     width, height = size_wh
     pad = max(2, font_size // 4)

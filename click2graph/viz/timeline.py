@@ -43,18 +43,20 @@ def timeline_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figur
     shown_in_legend: set[int] = set()
     for relation, lane in zip(relations, lanes):
         spans = sorted(relation.spans)
-        fig.add_trace(go.Bar(
-            orientation="h",
-            y=[lane] * len(spans),
-            base=[start - 0.5 for start, _ in spans],
-            x=[end - start + 1 for start, end in spans],
-            marker={"color": to_hex(entity_color(relation.object_id)), "line": {"color": "#333333", "width": 0.5}},
-            name=names.get(relation.object_id, f"#{relation.object_id}"),
-            legendgroup=f"entity-{relation.object_id}",
-            showlegend=relation.object_id not in shown_in_legend,
-            hovertext=[_hover_text(graph, relation, lane, span) for span in spans],
-            hovertemplate="%{hovertext}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=[lane] * len(spans),
+                base=[start - 0.5 for start, _ in spans],
+                x=[end - start + 1 for start, end in spans],
+                marker={"color": to_hex(entity_color(relation.object_id)), "line": {"color": "#333333", "width": 0.5}},
+                name=names.get(relation.object_id, f"#{relation.object_id}"),
+                legendgroup=f"entity-{relation.object_id}",
+                showlegend=relation.object_id not in shown_in_legend,
+                hovertext=[_hover_text(graph, relation, lane, span) for span in spans],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
         shown_in_legend.add(relation.object_id)
 
     last_frame = max(graph.video.num_work_frames - 1, 0)
@@ -65,17 +67,32 @@ def timeline_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figur
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
         title={"text": "Relations over time", "x": 0.01},
         legend={"title": {"text": "object"}},
-        xaxis={"title": {"text": f"working frame ({graph.video.work_fps:g} fps)"}, "range": [-0.5, last_frame + 0.5],
-               "zeroline": False},
+        xaxis={
+            "title": {"text": f"working frame ({graph.video.work_fps:g} fps)"},
+            "range": [-0.5, last_frame + 0.5],
+            "zeroline": False,
+        },
         yaxis={"categoryorder": "array", "categoryarray": lanes, "autorange": "reversed", "automargin": True},
     )
     if not relations:
         fig.update_yaxes(visible=False)
-        fig.add_annotation(text="No relations found", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                           font={"size": 16, "color": "#666666"})
+        fig.add_annotation(
+            text="No relations found",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": 16, "color": "#666666"},
+        )
     if frame_idx is not None:
-        fig.add_vline(x=frame_idx, name=FRAME_MARKER_NAME, line={"color": "#222222", "width": 2, "dash": "dot"},
-                      annotation_text=f"frame {frame_idx}", annotation_position="top")
+        fig.add_vline(
+            x=frame_idx,
+            name=FRAME_MARKER_NAME,
+            line={"color": "#222222", "width": 2, "dash": "dot"},
+            annotation_text=f"frame {frame_idx}",
+            annotation_position="top",
+        )
     return fig
 
 
