@@ -101,7 +101,10 @@ class ExampleCache:
     """
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root else Path(tempfile.gettempdir()) / "click2graph-example-cache"
+        # By default the cache lives as long as the process: a restarted server (new code) never serves results
+        # of an older version, and the folder is removed at exit.
+        self._tmp = None if root else tempfile.TemporaryDirectory(prefix="click2graph-example-cache-")
+        self.root = Path(root) if root else Path(self._tmp.name)
 
     def key(self, example: Example, backend: str) -> str:
         stat = example.path.stat()
