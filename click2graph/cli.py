@@ -1,4 +1,5 @@
-"""Command line: ``python -m click2graph run VIDEO --click X,Y[,FRAME] --out DIR`` (see ``--help``)."""
+"""Command line: ``python -m click2graph run VIDEO --click X,Y[,FRAME] --out DIR`` and
+``python -m click2graph weights list|download NAME`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from click2graph.errors import Click2GraphError
 from click2graph.prompts import Box, Click
 from click2graph.video import VideoPolicy
+from click2graph.weights import WEIGHTS_DIR
 
 RUN_EPILOG = """\
 coordinates are pixels of the original video (x to the right, y down) and FRAME is the original frame number
@@ -129,6 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    weights = commands.add_parser(
+        "weights",
+        help="list the supported SAM 2.1 checkpoints or download one for offline use",
+        description="SAM 2.1 checkpoints are looked for in weights/, then in the Hugging Face hub cache, then "
+        "downloaded when online (see weights/README.md).",
+    )
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    weights_list = weights_commands.add_parser("list", help="the supported checkpoints and where each is found now")
+    weights_download = weights_commands.add_parser(
+        "download", help="download a checkpoint from the Hugging Face hub into a folder (default weights/)"
+    )
+    weights_download.add_argument("name", help="tiny, small, base_plus (or base+) or large")
+    for command in (weights_list, weights_download):
+        command.add_argument(
+            "--dir", type=Path, default=WEIGHTS_DIR, help=f"local checkpoint folder (default {WEIGHTS_DIR})"
+        )
     return parser
 
 
@@ -198,6 +217,36 @@ def _print_summary(graph, video, pipeline, paths, seconds: float) -> None:
     print(f"done in {seconds:.1f} s")
 
 
+def weights_command(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from click2graph.weights import CHECKPOINTS, download_checkpoint, get_spec, resolve_checkpoint, validate_checkpoint
+
+    if args.weights_command == "list":
+        print(f"{'name':10s} {'params':>7s} {'size':>7s}  {'file':26s} {'hub id':32s} found")
+        for spec in CHECKPOINTS:
+            try:
+                found = resolve_checkpoint(spec.name, weights_dir=args.dir, allow_download=False)
+                where = f"{found.path} ({found.source})"
+            except Click2GraphError:
+                where = "not found"
+            print(
+                f"{spec.name:10s} {spec.params_m:6.1f}M {spec.size_mb:5d}MB  {spec.filename:26s} {spec.hub_id:32s} "
+                f"{where}"
+            )
+        return 0
+
+    spec = get_spec(args.name)
+    path, downloaded = download_checkpoint(spec.name, args.dir)
+    print(f"{'downloaded' if downloaded else 'already there:'} {path}")
+    if importlib.util.find_spec("torch") is None:
+        print("not checked: PyTorch is not installed (pip install torch==2.13.0 gives the CPU build)")
+    else:
+        validate_checkpoint(path, spec)
+        print(f"checked: {spec.title}, config {spec.config}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -207,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run_command(args)
+        if args.command == "weights":
+            return weights_command(args)
     except Click2GraphError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
