@@ -30,9 +30,20 @@ def ball_point(t: int) -> tuple[float, float]:
     return float(np.median(xs)), float(np.median(ys))
 
 
-@pytest.fixture(params=["classic", "oracle"])
+@pytest.fixture(params=["classic", "oracle", "sam2"])
 def backend(request) -> VideoSegmenter:
+    if request.param == "sam2":
+        return sam2_random_weights()
     return ClassicSegmenter() if request.param == "classic" else OracleSegmenter(LABELS)
+
+
+def sam2_random_weights() -> VideoSegmenter:
+    """SAM 2.1 tiny at 256 px with random weights (seed 0 gives non-empty masks on these clicks)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sam2.sam2_video_predictor", reason="sam2 (pip install sam2==1.1.0) is not installed")
+    from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter
+
+    return Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu"), seed=0)
 
 
 @pytest.fixture()

@@ -1,0 +1,349 @@
+"""The SAM 2 backend: :class:`Sam2Segmenter` holds sam2's ``SAM2VideoPredictor`` behind the VideoSegmenter protocol.
+
+Verbs map one to one onto sam2's: ``add_prompt`` -> ``add_new_points_or_box``, ``add_mask`` -> ``add_new_mask``,
+``remove_object`` -> ``remove_object``, ``propagate`` -> ``propagate_in_video``; ``decode_candidates`` runs SAM's
+prompt encoder and mask decoder alone on a frame's cached features. sam2's ``obj_id`` is our ``obj_id``.
+
+The predictor is built here and owned by the segmenter, which adjusts that one instance (never sam2's classes):
+``forward_image`` counts encoder runs (``encoder_calls``), ``_get_image_feature`` reads and fills the per-video
+:class:`~click2graph.segment.sam2_state.FeatureCache`, and ``memory_attention`` gets the upstream #308 fix.
+Working frames come from :class:`~click2graph.video.Video` instead of a JPEG folder (see :mod:`.sam2_state`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, replace
+from typing import Iterator, Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hydra import initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from sam2.build_sam import build_sam2_video_predictor
+from sam2.sam2_video_predictor import SAM2VideoPredictor
+
+from click2graph.errors import CheckpointError
+from click2graph.masks import rle_encode
+from click2graph.prompts import FramePrompt
+from click2graph.segment.base import Candidates, ObjectTrack, PropagationStep, SegmenterState
+from click2graph.segment.sam2_state import FEATURE_CACHE_KEY, FeatureCache, Sam2State, build_inference_state
+from click2graph.video import Video
+from click2graph.weights import CheckpointSpec, get_spec, resolve_checkpoint, validate_checkpoint
+
+logger = logging.getLogger(__name__)
+
+Precision = Literal["fp32", "bf16"]
+Device = Literal["cpu", "cuda", "auto"]
+
+
+@dataclass(frozen=True)
+class Sam2Config:
+    """Settings of the SAM 2 backend."""
+
+    model: str = "tiny"  # a name in click2graph.weights.CHECKPOINTS; a checkpoint file's own size wins over it
+    # SAM 2 was trained at 1024 px. On 2 vCPU: 3.1 s per tracked frame at 1024, 0.44-0.51 s at 512 (quality with
+    # real weights unverified at 512; research note sam2_technicals.md §2.3).
+    image_size: int = 1024
+    # bf16 runs under torch.autocast: 2.5x faster on CPUs with AMX/AVX512-BF16, possibly slower on older ones.
+    precision: Precision = "fp32"
+    device: Device = "auto"  # "auto": CUDA when available, else CPU
+    # Backbone features kept per video (LRU), so subject, discovery and objects encode a frame once. Cost per
+    # frame: about 4 MB at 512 px, 16 MB at 1024 px; 150 = the default VideoPolicy's frame cap (10 fps x 15 s).
+    max_cached_frames: int = 150
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
+        if self.image_size <= 0 or self.max_cached_frames < 0:
+            raise ValueError(
+                f"image_size must be > 0 and max_cached_frames >= 0, got {self.image_size} and {self.max_cached_frames}"
+            )
+
+    def torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+class Sam2Segmenter:
+    """:class:`~click2graph.segment.VideoSegmenter` on SAM 2.1; build it with :meth:`from_checkpoint`.
+
+    Attributes:
+        predictor: the sam2 ``SAM2VideoPredictor`` this segmenter owns.
+        encoder_calls: images run through the image encoder so far (all videos), for tests and benchmarks.
+    """
+
+    name = "sam2"
+
+    def __init__(self, predictor: SAM2VideoPredictor, spec: CheckpointSpec, config: Sam2Config) -> None:
+        self.predictor = predictor
+        self.spec = spec
+        self.config = config
+        self.device = config.torch_device()
+        self.encoder_calls = 0
+        # sam2 defaults to 8 px hole filling through its optional CUDA extension `_C`; without it every process
+        # warns once. Holes that small do not matter at working resolution.
+        predictor.fill_hole_area = 0
+        patch_memory_dtype(predictor)
+        self._hook_image_features()
+
+    @classmethod
+    def from_checkpoint(
+        cls, path_or_name: str | os.PathLike[str] | None = None, config: Sam2Config = Sam2Config()
+    ) -> "Sam2Segmenter":
+        """Build from a checkpoint file or a known name (default ``config.model``), resolved by click2graph.weights.
+
+        The file decides the model size: ``config.model`` only names what to look for.
+
+        Raises:
+            CheckpointError: not found, corrupt, the wrong size, or rejected by sam2's strict state-dict loading.
+        """
+        resolved = resolve_checkpoint(config.model if path_or_name is None else path_or_name)
+        validate_checkpoint(resolved.path, resolved.spec)
+        config = replace(config, model=resolved.spec.name)
+        try:
+            predictor = _build_predictor(resolved.spec, config, str(resolved.path))
+        except RuntimeError as exc:
+            # sam2's loader raises a strict load_state_dict error, or a bare RuntimeError() after logging the keys.
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "missing or unexpected keys (logged)"
+            raise CheckpointError(
+                f"{resolved.path} does not fit the {resolved.spec.title} model: {detail[:300]}; use the released "
+                f"{resolved.spec.filename} (python -m click2graph weights download {resolved.spec.name})"
+            ) from exc
+        return cls(predictor, resolved.spec, config)
+
+    @classmethod
+    def from_random_weights(cls, config: Sam2Config = Sam2Config(), seed: int = 0) -> "Sam2Segmenter":
+        """A model with random weights (for tests: shapes, ids and counts, never mask quality)."""
+        spec = get_spec(config.model)
+        torch.manual_seed(seed)
+        return cls(_build_predictor(spec, config, None), spec, config)
+
+    def describe(self) -> str:
+        model = self.spec.title.replace("hiera-", "")
+        return f"{model} @{self.config.image_size}, {self.device.type.upper()}, {self.config.precision}"
+
+    def init_state(self, video: Video) -> Sam2State:
+        features = FeatureCache(self.config.max_cached_frames)
+        inference = build_inference_state(
+            video, image_size=self.predictor.image_size, device=self.device, features=features
+        )
+        return Sam2State(video=video, inference=inference, features=features)
+
+    def add_prompt(self, state: SegmenterState, obj_id: int, prompt: FramePrompt) -> np.ndarray:
+        inference = _inference_of(state)
+        has_points = len(prompt.labels) > 0
+        with self._compute():
+            _, obj_ids, logits = self.predictor.add_new_points_or_box(
+                inference,
+                frame_idx=prompt.frame_idx,
+                obj_id=obj_id,
+                points=prompt.points_xy if has_points else None,
+                labels=prompt.labels if has_points else None,
+                clear_old_points=True,  # the prompt carries all clicks so far on this frame
+                box=prompt.box_xyxy,
+            )
+        mask = _to_masks(logits)[list(obj_ids).index(obj_id)]
+        track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
+        track.prompts[prompt.frame_idx] = prompt
+        track.mask_prompts.pop(prompt.frame_idx, None)
+        track.set_mask(prompt.frame_idx, mask)
+        return mask
+
+    def add_mask(self, state: SegmenterState, obj_id: int, frame_idx: int, mask: np.ndarray) -> np.ndarray:
+        with self._compute():
+            _, obj_ids, logits = self.predictor.add_new_mask(
+                _inference_of(state), frame_idx=frame_idx, obj_id=obj_id, mask=mask.astype(bool)
+            )
+        kept = _to_masks(logits)[list(obj_ids).index(obj_id)]
+        track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
+        track.prompts.pop(frame_idx, None)
+        track.set_mask(frame_idx, kept)
+        track.mask_prompts[frame_idx] = rle_encode(mask.astype(bool))  # the prompt as given; sam2's output differs
+        return kept
+
+    def remove_object(self, state: SegmenterState, obj_id: int) -> None:
+        with self._compute():
+            self.predictor.remove_object(_inference_of(state), obj_id, need_output=False)
+        state.objects.pop(obj_id, None)
+
+    def propagate(
+        self, state: SegmenterState, *, obj_ids: Sequence[int] | None = None, reverse: bool = False
+    ) -> Iterator[PropagationStep]:
+        """Track objects with ``propagate_in_video``; see the protocol for the contract.
+
+        Differences from the protocol that sam2 imposes (sam2 has no per-object start or object filter):
+        - sam2 tracks *every* object of the state on each frame it visits; only ``obj_ids`` are yielded and
+          stored, the others' outputs stay in sam2's memory bank only (their stored masks are left as they were).
+        - the run starts at the earliest prompt frame of ``obj_ids`` (latest when ``reverse``); an object whose
+          own first prompt comes later is still computed by sam2 on the frames before it (from its later prompt
+          frames' memory), and those outputs join its memory, but it is yielded only from its own prompt frame on.
+        - sam2 skips reverse tracking from frame 0, so that case yields the prompted masks stored on frame 0.
+        """
+        ids = [i for i in (state.obj_ids if obj_ids is None else obj_ids) if state.track(i).prompt_frames]
+        if not ids:
+            return
+        anchors = {i: (max if reverse else min)(state.track(i).prompt_frames) for i in ids}
+        start = (max if reverse else min)(anchors.values())
+        if reverse and start == 0:
+            yield 0, ids, np.stack([state.mask(i, 0) for i in ids])
+            return
+        steps = self.predictor.propagate_in_video(_inference_of(state), start_frame_idx=start, reverse=reverse)
+        while True:
+            # The compute context is entered per step, so it never leaks into the caller's code between yields.
+            with self._compute():
+                step = next(steps, None)
+            if step is None:
+                return
+            frame_idx, all_ids, logits = step
+            active = [i for i in ids if (frame_idx <= anchors[i] if reverse else frame_idx >= anchors[i])]
+            if not active:
+                continue
+            masks = _to_masks(logits)[[list(all_ids).index(i) for i in active]]
+            for i, mask in zip(active, masks):
+                state.track(i).set_mask(frame_idx, mask)
+            yield frame_idx, active, masks
+
+    def decode_candidates(
+        self, state: SegmenterState, frame_idx: int, points_xy: np.ndarray, *, avoid: np.ndarray | None = None
+    ) -> Candidates:
+        """One mask per point from SAM's decoder alone (as a first click would give, without memory), best of its
+        three by predicted IoU, which is the score; ``avoid`` pixels are removed from each mask afterwards."""
+        inference = _inference_of(state)
+        points = np.asarray(points_xy, np.float32).reshape(-1, 2)
+        h, w = state.video.height, state.video.width
+        if len(points) == 0:
+            return Candidates(masks=np.zeros((0, h, w), bool), scores=np.zeros(0, np.float32))
+        model = self.predictor
+        with self._compute():
+            _, _, feats, pos_embeds, sizes = model._get_image_feature(inference, frame_idx, batch_size=len(points))
+            # An initial conditioning frame without memory: sam2 adds its learned no-memory embedding.
+            pix_feat = model._prepare_memory_conditioned_features(
+                frame_idx=frame_idx,
+                is_init_cond_frame=True,
+                current_vision_feats=feats,
+                current_vision_pos_embeds=pos_embeds,
+                feat_sizes=sizes,
+                output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
+                num_frames=len(state.video),
+            )
+            high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
+            coords = torch.from_numpy(points / np.array([w, h], np.float32) * model.image_size)
+            point_inputs = {
+                "point_coords": coords[:, None, :].to(self.device),  # (K, 1, 2) model-input pixels
+                "point_labels": torch.ones(len(points), 1, dtype=torch.int32, device=self.device),
+            }
+            _, _, ious, low_res_masks, _, _, _ = model._forward_sam_heads(
+                backbone_features=pix_feat,
+                point_inputs=point_inputs,
+                high_res_features=high_res,
+                multimask_output=True,  # low_res_masks is then the best of three by predicted IoU
+            )
+            # Upsampled straight to working pixels, as the video predictor does with its low-res masks.
+            logits = F.interpolate(low_res_masks.float(), size=(h, w), mode="bilinear", align_corners=False)
+        masks = _to_masks(logits)
+        if avoid is not None:
+            masks &= ~avoid.astype(bool)
+        scores = ious.float().max(dim=1).values.clamp(0, 1).cpu().numpy().astype(np.float32)
+        scores[~masks.any(axis=(1, 2))] = 0.0  # nothing left (no object, or all avoided): no confidence
+        return Candidates(masks=masks, scores=scores)
+
+    def _compute(self) -> contextlib.ExitStack:
+        """Inference mode, plus bf16 autocast when asked for (sam2 itself runs its GPU demos under autocast)."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        if self.config.precision == "bf16":
+            stack.enter_context(torch.autocast(device_type=self.device.type, dtype=torch.bfloat16))
+        return stack
+
+    def _hook_image_features(self) -> None:
+        """Count encoder runs, and serve backbone features from the state's FeatureCache before sam2's own cache.
+
+        sam2's ``_get_image_feature`` keeps one frame in ``inference_state["cached_features"]``; on a hit in our
+        cache we put that frame there first, so sam2 finds it and skips the encoder.
+        """
+        predictor = self.predictor
+        forward_image = predictor.forward_image
+        get_image_feature = predictor._get_image_feature
+
+        def counted_forward_image(img_batch: torch.Tensor):
+            self.encoder_calls += int(img_batch.shape[0])
+            return forward_image(img_batch)
+
+        def cached_get_image_feature(inference_state: dict, frame_idx: int, batch_size: int):
+            cache: FeatureCache = inference_state[FEATURE_CACHE_KEY]
+            backbone_out = cache.get(frame_idx)
+            if backbone_out is not None and frame_idx not in inference_state["cached_features"]:
+                image = inference_state["images"][frame_idx].unsqueeze(0)  # cheap: a resize, no encoder
+                inference_state["cached_features"] = {frame_idx: (image, backbone_out)}
+            features = get_image_feature(inference_state, frame_idx, batch_size)
+            if backbone_out is None:
+                cache.put(frame_idx, inference_state["cached_features"][frame_idx][1])
+            return features
+
+        predictor.forward_image = counted_forward_image
+        predictor._get_image_feature = cached_get_image_feature
+
+
+def patch_memory_dtype(predictor: SAM2VideoPredictor) -> None:
+    """Work around sam2 issue #308: cast memory inputs of memory attention to the query dtype.
+
+    sam2 stores memory features as bf16 unconditionally; in fp32 without autocast (CPU), a memory bank with no fp32
+    object pointers stays bf16 and the fp32 linear layers fail ("mat1 and mat2 must have the same dtype"), e.g.
+    when tracking backward from a later clicked frame. Where memory is already the query dtype this changes nothing.
+    """
+    attention = predictor.memory_attention
+    forward = attention.forward
+
+    def forward_same_dtype(curr, memory, curr_pos=None, memory_pos=None, **kwargs):
+        dtype = (curr[0] if isinstance(curr, list) else curr).dtype
+        memory_pos = None if memory_pos is None else memory_pos.to(dtype)
+        return forward(curr=curr, memory=memory.to(dtype), curr_pos=curr_pos, memory_pos=memory_pos, **kwargs)
+
+    attention.forward = forward_same_dtype
+
+
+def _build_predictor(spec: CheckpointSpec, config: Sam2Config, ckpt_path: str | None) -> SAM2VideoPredictor:
+    with _sam2_hydra():
+        return build_sam2_video_predictor(
+            spec.config,
+            ckpt_path,
+            device=config.torch_device(),
+            hydra_overrides_extra=[f"++model.image_size={config.image_size}"],
+        )
+
+
+@contextlib.contextmanager
+def _sam2_hydra() -> Iterator[None]:
+    """Make Hydra's global instance read sam2's packaged configs for the build, then restore it as it was.
+
+    sam2 composes its yaml through Hydra's global instance, which ``import sam2`` points at ``pkg://sam2`` unless
+    a host application had initialised Hydra first; then sam2's config names are not found
+    (``MissingConfigException``). So we always build under sam2's own config module and hand the host's back.
+    """
+    global_hydra = GlobalHydra.instance()
+    host = global_hydra.hydra  # None when uninitialised
+    global_hydra.clear()
+    try:
+        with initialize_config_module("sam2", version_base="1.2"):
+            yield
+    finally:
+        if host is not None:
+            GlobalHydra.instance().initialize(host)
+
+
+def _inference_of(state: SegmenterState) -> dict:
+    if not isinstance(state, Sam2State):
+        raise TypeError(f"Sam2Segmenter needs a state from its own init_state, got {type(state).__name__}")
+    return state.inference
+
+
+def _to_masks(logits: torch.Tensor) -> np.ndarray:
+    """sam2 mask logits (N, 1, H, W) -> bool (N, H, W)."""
+    return (logits[:, 0] > 0).cpu().numpy()
