@@ -20,6 +20,7 @@ from click2graph.examples import ExampleCache, load_examples
 from click2graph.export import export_all
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Box, Click, prompt_from_dict
+from click2graph.segment.factory import make_segmenter
 from click2graph.sessions import SessionStore
 from click2graph.video import VideoPolicy, load_video
 from click2graph.viz import graph_figure, timeline_figure
@@ -34,7 +35,14 @@ BUILD_CONCURRENCY = int(os.environ.get("CLICK2GRAPH_BUILD_CONCURRENCY", "1"))
 
 POLICY = VideoPolicy()
 STORE = SessionStore()  # per-user data keyed by a random per-tab key; no user state in this module itself
-PIPELINE = Pipeline()  # one segmenter per process
+# One segmenter per process: SAM 2 when installed and a checkpoint is found (CLICK2GRAPH_CHECKPOINT: a name or a
+# file, default tiny; CLICK2GRAPH_SAM2_SIZE 512|1024; CLICK2GRAPH_BACKEND auto|classic|sam2), else classic.
+BACKEND = make_segmenter(
+    os.environ.get("CLICK2GRAPH_BACKEND", "auto"),
+    checkpoint=os.environ.get("CLICK2GRAPH_CHECKPOINT") or None,
+    image_size=int(os.environ.get("CLICK2GRAPH_SAM2_SIZE", "1024")),
+)
+PIPELINE = Pipeline(BACKEND.segmenter)
 CACHE = ExampleCache()  # plain files: results of examples built with their preset click
 
 
@@ -69,7 +77,7 @@ def user_errors(handler):
 
 
 def status_text() -> str:
-    return f"**Backend:** {PIPELINE.describe()} · heavy steps run {BUILD_CONCURRENCY} at a time on this server"
+    return f"**Backend:** {BACKEND.describe()} · heavy steps run {BUILD_CONCURRENCY} at a time on this server"
 
 
 def example_names() -> list[str]:

@@ -1,0 +1,75 @@
+"""Backend choice: SAM 2 with a checkpoint present (a saved random one here), else classic with a notice."""
+
+from __future__ import annotations
+
+import pytest
+
+from click2graph.errors import CheckpointError, Click2GraphWarning
+from click2graph.segment.classic import ClassicSegmenter
+from click2graph.segment.factory import make_segmenter
+
+
+def test_without_a_checkpoint_auto_falls_back_with_a_notice(tmp_path):
+    with pytest.warns(Click2GraphWarning, match="classic tracker"):
+        choice = make_segmenter("auto", checkpoint=str(tmp_path / "sam2.1_hiera_tiny.pt"), allow_download=False)
+    assert isinstance(choice.segmenter, ClassicSegmenter)
+    assert "SAM 2 not used" in choice.notice and choice.notice in choice.describe()
+    with pytest.raises(CheckpointError):
+        make_segmenter("sam2", checkpoint=str(tmp_path / "sam2.1_hiera_tiny.pt"), allow_download=False)
+
+
+def test_classic_on_request_has_no_notice():
+    choice = make_segmenter("classic")
+    assert isinstance(choice.segmenter, ClassicSegmenter) and choice.notice is None
+    with pytest.raises(ValueError, match="backend"):
+        make_segmenter("gpu-magic")
+
+
+@pytest.fixture(scope="module")
+def random_checkpoint(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("sam2")
+    from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter
+
+    segmenter = Sam2Segmenter.from_random_weights(Sam2Config(image_size=512), seed=0)
+    path = tmp_path_factory.mktemp("weights") / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": segmenter.predictor.state_dict()}, path)
+    return path
+
+
+def test_with_a_checkpoint_auto_uses_sam2(random_checkpoint):
+    choice = make_segmenter("auto", checkpoint=str(random_checkpoint), image_size=512, allow_download=False)
+    assert choice.notice is None
+    assert choice.describe().startswith("SAM 2.1 tiny @512")
+
+
+def test_cli_runs_end_to_end_on_sam2(random_checkpoint, tmp_path, capsys):
+    """The whole CLI run on the SAM 2 backend (random weights: the plumbing, not the quality)."""
+    from click2graph import synth
+    from click2graph.cli import main
+    from click2graph.graph import SceneGraph
+
+    synth.write_dataset(tmp_path / "data", ["ball_touch"])
+    video = tmp_path / "data" / "videos" / "synth_ball_touch.mp4"
+    x, y, frame = synth.preset_click("ball_touch")
+    args = [
+        "run",
+        str(video),
+        "--click",
+        f"{x},{y},{frame}",
+        "--out",
+        str(tmp_path / "out"),
+        "--max-duration",
+        "0.5",
+        "--checkpoint",
+        str(random_checkpoint),
+        "--sam2-size",
+        "512",
+        "--max-objects",
+        "1",
+        "--no-video",
+    ]
+    assert main(args) == 0
+    assert "backend: SAM 2.1 tiny @512" in capsys.readouterr().out
+    graph = SceneGraph.load_json(tmp_path / "out" / "scene_graph.json")
+    assert graph.backend.startswith("SAM 2.1 tiny") and graph.subjects
