@@ -1,0 +1,57 @@
+"""Time the demo as a user meets it: ``python -m demo.bench [EXAMPLE]``.
+
+Launches the app in this process on a free localhost port with the backend it would normally use, then over HTTP
+(gradio_client) loads the example (its preset click) and presses "Build scene graph": the printed time is from the
+request to the response carrying the timeline, the graph view and the downloads. A second build of the same
+unchanged session is timed too (nothing is re-tracked). The example cache is a fresh temporary folder, so the first
+build is a real one.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+import time
+
+from gradio_client import Client
+
+from click2graph.examples import ExampleCache
+from demo import handlers
+from demo.app import build_demo
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main(argv: list[str]) -> int:
+    names = handlers.example_names()
+    name = argv[0] if argv else names[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        handlers.CACHE = ExampleCache(tmp)  # never a cached result from an earlier run
+        demo = build_demo()
+        _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+        try:
+            client = Client(url, verbose=False, download_files=tmp)
+            started = time.perf_counter()
+            client.predict(name, api_name="/load_example")
+            loaded = time.perf_counter()
+            client.predict(0, api_name="/build")
+            built = time.perf_counter()
+            client.predict(0, api_name="/build")
+            rebuilt = time.perf_counter()
+        finally:
+            demo.close()
+    print(f"backend: {handlers.BACKEND.describe()}")
+    print(
+        f"example {name}: load + preset click {loaded - started:.1f} s; "
+        f"Build scene graph -> timeline {built - loaded:.1f} s; build again (nothing changed) {rebuilt - built:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
