@@ -69,7 +69,6 @@ class SubjectRecord:
 
     subject_id: int
     prompts: list[Prompt]
-    label: str | None = None  # a user-given label, kept as is
     tracked: bool = False
     discovered: bool = False
     object_ids: list[int] = field(default_factory=list)
@@ -153,9 +152,7 @@ class Pipeline:
             self.segmenter.remove_object(session.state, subject_id)
             session.subjects.pop(subject_id, None)
             raise PromptError("the click segmented nothing there: click inside the subject or draw a box around it")
-        session.subjects[subject_id] = SubjectRecord(
-            subject_id, list(prompts), label=label or (record.label if record else None)
-        )
+        session.subjects[subject_id] = SubjectRecord(subject_id, list(prompts))
         if label:
             session.labels[subject_id] = label
         return mask
@@ -376,8 +373,9 @@ class Pipeline:
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
         step = max(1, int(round(self.config.keyframe_interval_s * fps)))
         first = min(prompt_frames) if prompt_frames else present[0]
+        visible = set(present)
         keys = [first] + [t for t in present if t != first and (t - first) % step == 0]
-        return [t for t in dict.fromkeys(keys) if t in set(present)]
+        return [t for t in dict.fromkeys(keys) if t in visible]
 
     def _forget_objects(self, session: Session, record: SubjectRecord) -> None:
         """A re-prompted subject invalidates its discovered objects (they are rediscovered at the next build)."""
