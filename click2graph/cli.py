@@ -1,5 +1,6 @@
-"""Command line: ``python -m click2graph run VIDEO --click X,Y[,FRAME] --out DIR`` and
-``python -m click2graph weights list|download NAME`` (see ``--help``)."""
+"""Command line: ``python -m click2graph run VIDEO --click X,Y[,FRAME] --out DIR``,
+``python -m click2graph eval DATA_ROOT [--predictions DIR]`` and ``python -m click2graph weights list|download NAME``
+(see ``--help``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,19 @@ outputs in --out: scene_graph.json (OpenPVSG-style + scores and RLE masks), mask
 original size), overlay.mp4 (H.264, plays in browsers), timeline.html (standalone Plotly timeline)."""
 
 
+EVAL_EPILOG = """\
+--predictions DIR holds one scene graph per video in our export format (scene_graph.json of `run`):
+DIR/<video_id>.json is scored against all relations of the video; DIR/<video_id>/subject_<id>.json against
+the relations of GT subject <id> only (what the protocol writes under OUT/runs/<prompt>/seed<k>/).
+Predictions are the graph's relations ranked by score, with the labels of their entities; masks are compared
+at the original size on the original frames listed in the graph.
+
+examples:
+  python -m click2graph.synth /tmp/synth && python -m click2graph eval /tmp/synth --seeds 3
+  python -m click2graph eval data/pvsg --split val --prompt box --seeds 25 --out eval_box/
+  python -m click2graph eval data/pvsg --predictions other_method_graphs/"""
+
+
 def _parse_point(text: str, *, positive: bool) -> Click:
     parts = text.split(",")
     if len(parts) not in (2, 3):
@@ -54,6 +68,36 @@ def _parse_box(text: str) -> Box:
 
 def _optional_float(text: str) -> float | None:
     return None if text.lower() in ("none", "0", "off") else float(text)
+
+
+def _add_backend_args(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("segmentation backend")
+    model.add_argument(
+        "--backend",
+        choices=["auto", "classic", "sam2"],
+        default="auto",
+        help="auto (default): SAM 2 when installed and a checkpoint is found, else the weight-free "
+        "classic tracker; sam2: fail if SAM 2 cannot be used",
+    )
+    model.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="NAME|PATH",
+        help="SAM 2.1 checkpoint: tiny (default), small, base_plus, large, or a .pt file",
+    )
+    model.add_argument(
+        "--sam2-size",
+        type=int,
+        default=None,
+        choices=[512, 1024],
+        help="SAM 2 input size (default: 1024, as trained, with a GPU; 512 on a CPU, where it is ~6x faster)",
+    )
+    model.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="SAM 2 precision (bf16 helps only on CPUs with native bf16, and on GPUs)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,35 +174,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="objects proposed per discovery keyframe (default 3, as in the paper)",
     )
-    model = run.add_argument_group("segmentation backend")
-    model.add_argument(
-        "--backend",
-        choices=["auto", "classic", "sam2"],
-        default="auto",
-        help="auto (default): SAM 2 when installed and a checkpoint is found, else the weight-free "
-        "classic tracker; sam2: fail if SAM 2 cannot be used",
-    )
-    model.add_argument(
-        "--checkpoint",
-        default=None,
-        metavar="NAME|PATH",
-        help="SAM 2.1 checkpoint: tiny (default), small, base_plus, large, or a .pt file",
-    )
-    model.add_argument(
-        "--sam2-size",
-        type=int,
-        default=1024,
-        choices=[512, 1024],
-        help="SAM 2 input size (1024 as trained; 512 is ~6x faster on a CPU)",
-    )
-    model.add_argument(
-        "--precision",
-        choices=["fp32", "bf16"],
-        default="fp32",
-        help="SAM 2 precision (bf16 helps only on CPUs with native bf16, and on GPUs)",
-    )
+    _add_backend_args(run)
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score on OpenPVSG-layout data with the paper's protocol (or score saved scene graphs)",
+        description="For every ground-truth subject of the split: simulate the user's prompt, run the pipeline, "
+        "and score its ranked triplets (R@K, mR@K, SpIR@K, PLR) over --seeds seeds; print the paper-style table "
+        "and write it as JSON and Markdown. With --predictions, score saved scene graphs instead.",
+        epilog=EVAL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("data_root", type=Path, help="folder holding pvsg.json (or the path of the json file)")
+    evaluate.add_argument("--split", default="val", help="split to evaluate (default val)")
+    evaluate.add_argument("--prompt", choices=["point", "box", "mask"], default="point", help="simulated prompt")
+    evaluate.add_argument("--seeds", type=int, default=25, help="repetitions with other prompts (default 25)")
+    evaluate.add_argument("--videos", nargs="+", metavar="ID", help="only these video ids")
+    evaluate.add_argument("--out", type=Path, default=Path("eval_out"), help="runs and tables (default eval_out/)")
+    evaluate.add_argument(
+        "--predictions", type=Path, metavar="DIR", help="score the scene graphs in DIR instead of running"
+    )
+    _add_backend_args(evaluate)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     weights = commands.add_parser(
         "weights",
@@ -249,6 +288,64 @@ def _print_summary(graph, video, backend: str, paths, seconds: float) -> None:
     print(f"done in {seconds:.1f} s")
 
 
+def eval_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from click2graph.eval import protocol
+    from click2graph.eval.pvsg import load_pvsg
+
+    if args.seeds < 1:
+        raise Click2GraphError(f"--seeds must be >= 1, got {args.seeds}")
+    pvsg_json = args.data_root / "pvsg.json" if args.data_root.is_dir() else args.data_root
+    if not pvsg_json.is_file():
+        raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
+    dataset = load_pvsg(pvsg_json)
+    video_ids = dataset.video_ids(args.split)
+    if args.videos:
+        unknown = sorted(set(args.videos) - set(dataset.videos))
+        if unknown:
+            raise Click2GraphError(f"unknown video ids: {', '.join(unknown)}")
+        video_ids = [v for v in args.videos]
+    if not video_ids:
+        raise Click2GraphError(f"split {args.split!r} of {pvsg_json} has no annotated video")
+
+    if args.predictions is not None:
+        per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
+        prompt, name = "given", "table_predictions"
+    else:
+        from click2graph.pipeline import Pipeline
+        from click2graph.segment.factory import make_segmenter
+
+        choice = None
+
+        def make_pipeline() -> Pipeline:
+            nonlocal choice
+            choice = make_segmenter(
+                args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
+            )
+            return Pipeline(choice.segmenter)
+
+        def progress(items):
+            items = list(items)
+            return tqdm(items, desc=f"{args.prompt} prompts", unit="query", disable=args.quiet)
+
+        protocol.run_protocol(dataset, video_ids, args.out, args.prompt, args.seeds, make_pipeline, progress=progress)
+        if choice is not None:
+            print(f"backend: {choice.describe()}")
+        per_seed = {
+            seed: protocol.score_folder(dataset, args.out / "runs" / args.prompt / f"seed{seed}", video_ids)
+            for seed in protocol.seeds_for(args.prompt, args.seeds)
+        }
+        prompt, name = args.prompt, f"table_{args.prompt}"
+    if not any(per_seed.values()):
+        raise Click2GraphError("nothing to score: no scene graph found for the selected videos")
+    rows = protocol.summarize(per_seed, prompt)
+    print(protocol.markdown_table(rows))
+    for path in protocol.write_table(rows, args.out, name):
+        print(f"wrote {path}")
+    return 0
+
+
 def weights_command(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -291,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore", Click2GraphWarning)
             if args.command == "run":
                 return run_command(args)
+            if args.command == "eval":
+                return eval_command(args)
             if args.command == "weights":
                 return weights_command(args)
     except Click2GraphError as exc:

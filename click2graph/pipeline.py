@@ -157,6 +157,24 @@ class Pipeline:
             session.labels[subject_id] = label
         return mask
 
+    def prompt_subject_mask(
+        self, session: Session, frame_idx: int, mask: np.ndarray, *, subject_id: int | None = None
+    ) -> np.ndarray:
+        """Prompt a new subject with a mask on a working frame (the evaluation's mask prompt); returns the kept mask.
+
+        Raises:
+            PromptError: the mask is empty, or not the working frames' size.
+        """
+        video = session.video
+        if mask.shape != (video.height, video.width) or not mask.any():
+            raise PromptError(f"a subject mask must be a non-empty {video.width}x{video.height} mask")
+        subject_id = session.next_id() if subject_id is None else subject_id
+        if subject_id in session.subjects:
+            self.remove_subject(session, subject_id)
+        kept = self.segmenter.add_mask(session.state, subject_id, frame_idx, mask.astype(bool))
+        session.subjects[subject_id] = SubjectRecord(subject_id, [])
+        return kept
+
     def remove_subject(self, session: Session, subject_id: int) -> None:
         """Forget a prompted subject, its track and the objects its discovery found (added objects stay)."""
         record = session.subjects.pop(subject_id, None)

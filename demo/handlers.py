@@ -36,11 +36,12 @@ BUILD_CONCURRENCY = int(os.environ.get("CLICK2GRAPH_BUILD_CONCURRENCY", "1"))
 POLICY = VideoPolicy()
 STORE = SessionStore()  # per-user data keyed by a random per-tab key; no user state in this module itself
 # One segmenter per process: SAM 2 when installed and a checkpoint is found (CLICK2GRAPH_CHECKPOINT: a name or a
-# file, default tiny; CLICK2GRAPH_SAM2_SIZE 512|1024; CLICK2GRAPH_BACKEND auto|classic|sam2), else classic.
+# file, default tiny; CLICK2GRAPH_SAM2_SIZE 512|1024, default 1024 with a GPU and 512 on a CPU; CLICK2GRAPH_BACKEND
+# auto|classic|sam2), else classic.
 BACKEND = make_segmenter(
     os.environ.get("CLICK2GRAPH_BACKEND", "auto"),
     checkpoint=os.environ.get("CLICK2GRAPH_CHECKPOINT") or None,
-    image_size=int(os.environ.get("CLICK2GRAPH_SAM2_SIZE", "1024")),
+    image_size=int(os.environ["CLICK2GRAPH_SAM2_SIZE"]) if os.environ.get("CLICK2GRAPH_SAM2_SIZE") else None,
 )
 PIPELINE = Pipeline(BACKEND.segmenter)
 CACHE = ExampleCache()  # plain files: results of examples built with their preset click

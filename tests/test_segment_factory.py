@@ -73,3 +73,11 @@ def test_cli_runs_end_to_end_on_sam2(random_checkpoint, tmp_path, capsys):
     assert "backend: SAM 2.1 tiny @512" in capsys.readouterr().out
     graph = SceneGraph.load_json(tmp_path / "out" / "scene_graph.json")
     assert graph.backend.startswith("SAM 2.1 tiny") and graph.subjects
+
+
+def test_sam2_size_defaults_to_512_on_a_cpu(random_checkpoint):
+    import torch
+
+    choice = make_segmenter("sam2", checkpoint=str(random_checkpoint), allow_download=False)
+    expected = 1024 if torch.cuda.is_available() else 512
+    assert choice.segmenter.config.image_size == expected

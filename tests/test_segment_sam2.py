@@ -90,7 +90,7 @@ def test_encoder_runs_once_per_frame_for_subject_discovery_and_objects(segmenter
 
 
 def test_a_smaller_feature_budget_costs_encoder_runs():
-    segmenter = Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu", max_cached_frames=1))
+    segmenter = Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu", feature_cache_mb=0.1))
     state = segmenter.init_state(Video.from_frames(FRAMES, fps=CLIP.fps))
     segmenter.add_prompt(state, 1, FramePrompt.from_points(2, [label_point(2, 1)]))
     track_both_directions(segmenter, state)

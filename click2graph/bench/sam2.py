@@ -1,6 +1,7 @@
 """Speed and memory of the SAM 2 backend on a real clip, and the pipeline's overhead over plain SAM 2 tracking.
 
     python -m click2graph.bench sam2 [--frames 6] [--sizes 512 1024] [--precisions fp32 bf16] [--skip-ratio]
+                                     [--long 150]
 
 bf16 rows are measured by default only where the CPU has native bf16 (``avx512_bf16`` or ``amx_bf16`` in
 /proc/cpuinfo): elsewhere bf16 autocast is emulated and several times slower than fp32 (an AVX2-only AMD EPYC:
@@ -23,6 +24,10 @@ stand for the released model, but mask quality is not measured and the masks the
    frame over the pipeline run (prompt included); the build's phases are timed through its progress callback.
    With random weights the masks, and so discovery's work and the objects it keeps, are arbitrary: the encoder
    count holds for any weights, the ratio only for these masks (judge it again with real weights).
+3. Memory on a long input (``--long N``, default off), at 512 px fp32 in one fresh process: N working frames
+   (the clip played forward and back until N), two clicked objects tracked forward over all of them; the resident
+   memory (RSS, from /proc/self/statm) every 25 frames, the feature cache's size and sam2's per-object memory
+   bank. Growth per frame is what a longer clip costs; the feature cache stops growing at its budget.
 """
 
 from __future__ import annotations
@@ -127,6 +132,49 @@ def measure_tracking(image_size: int, precision: str, frames: int) -> TrackingRe
         started = time.perf_counter()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
     return TrackingResult(image_size, precision, frame_s, peak_gb, torch.get_num_threads())
+
+
+@dataclass(frozen=True)
+class LongResult:
+    """Resident memory while two objects are tracked over a long input."""
+
+    image_size: int
+    rss_gb: list[tuple[int, float, float, float]]  # (frames tracked, RSS GB, feature cache GB, sam2 outputs GB)
+    peak_rss_gb: float
+    cache_budget_gb: float
+
+
+def _rss_gb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 1024**3
+
+
+def _outputs_gb(inference: dict) -> float:
+    """Bytes of sam2's per-object, per-frame outputs (memory features, masks, object pointers)."""
+    total = 0
+    for per_obj in inference["output_dict_per_obj"].values():
+        for outputs in per_obj.values():
+            for out in outputs.values():
+                for value in out.values():
+                    tensors = value if isinstance(value, list) else [value]
+                    total += sum(t.numel() * t.element_size() for t in tensors if hasattr(t, "numel"))
+    return total / 1024**3
+
+
+def measure_long(frames: int, image_size: int = 512) -> LongResult:
+    """Worker: two objects tracked forward over ``frames`` working frames; RSS every 25 frames."""
+    clip = load_clip(min(frames, 60)).frames
+    looped = np.concatenate([clip, clip[::-1]] * (frames // (2 * len(clip)) + 1))[:frames]
+    video = Video.from_frames(looped, WORKING_FPS, source=f"{CLIP.name}, looped to {frames} frames")
+    segmenter = _segmenter(image_size, "fp32")
+    state = segmenter.init_state(video)
+    segmenter.add_prompt(state, 1, to_frame_prompts([CLICK], video)[0])
+    segmenter.add_prompt(state, 2, to_frame_prompts([Click(700, 300, frame_idx=0)], video)[0])
+    samples = []
+    for n, _ in enumerate(segmenter.propagate(state), start=1):
+        if n % 25 == 0 or n == frames:
+            samples.append((n, _rss_gb(), state.features.nbytes / 1024**3, _outputs_gb(state.inference)))
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return LongResult(image_size, samples, peak_gb, state.features.max_bytes / 1024**3)
 
 
 def _phase(desc: str) -> str:
@@ -242,6 +290,22 @@ def print_ratio(r: RatioResult) -> None:
     print(f"ratio pipeline / plain = {ratio:.2f} ({verdict} the target <= 1.15)")
 
 
+def print_long(r: LongResult) -> None:
+    print(
+        f"\n3. Memory on a long input: 2 objects tracked over {r.rss_gb[-1][0]} frames at {r.image_size} px fp32 "
+        f"(RANDOM weights), feature cache budget {r.cache_budget_gb:.2f} GB"
+    )
+    print("| frames tracked | RSS GB | feature cache GB | sam2 outputs GB |\n|---|---|---|---|")
+    for n, rss, cache, outputs in r.rss_gb:
+        print(f"| {n} | {rss:.2f} | {cache:.2f} | {outputs:.2f} |")
+    (n0, rss0, _, out0), (n1, rss1, _, out1) = r.rss_gb[0], r.rss_gb[-1]
+    if n1 > n0:
+        print(
+            f"growth from frame {n0} to {n1}: {(rss1 - rss0) / (n1 - n0) * 1024:.1f} MB / frame RSS, of which sam2 "
+            f"outputs {(out1 - out0) / (n1 - n0) * 1024:.1f} MB / frame (both objects); peak RSS {r.peak_rss_gb:.2f} GB"
+        )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m click2graph.bench sam2",
@@ -254,6 +318,7 @@ def main(argv: list[str]) -> int:
         "--precisions", nargs="+", choices=("fp32", "bf16"), help="default: fp32, plus bf16 where the CPU has it"
     )
     parser.add_argument("--skip-ratio", action="store_true", help="only the tracking table")
+    parser.add_argument("--long", type=int, default=0, metavar="N", help="also measure memory over N frames")
     args = parser.parse_args(argv)
     if args.frames < 2:
         parser.error("--frames must be >= 2 (frame 0 is the prompt frame)")
@@ -276,4 +341,6 @@ def main(argv: list[str]) -> int:
     print_tracking(results, args.frames)
     if not args.skip_ratio:
         print_ratio(in_fresh_process(measure_ratio, args.frames))
+    if args.long:
+        print_long(in_fresh_process(measure_long, args.long))
     return 0

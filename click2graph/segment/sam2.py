@@ -51,18 +51,18 @@ class Sam2Config:
     # bf16 runs under torch.autocast: 2.5x faster on CPUs with AMX/AVX512-BF16, possibly slower on older ones.
     precision: Precision = "fp32"
     device: Device = "auto"  # "auto": CUDA when available, else CPU
-    # Backbone features kept per video (LRU), so subject, discovery and objects encode a frame once. Cost per
-    # frame: about 4 MB at 512 px, 16 MB at 1024 px; 150 = the default VideoPolicy's frame cap (10 fps x 15 s).
-    max_cached_frames: int = 150
+    # Backbone features kept per video (LRU), so subject, discovery and objects encode a frame once: about 4 MB a
+    # frame at 512 px, 16 MB at 1024 px, so 1024 MB hold a default 150-frame clip at 512 px, 64 frames at 1024 px.
+    feature_cache_mb: float = 1024
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
-        if self.image_size <= 0 or self.max_cached_frames < 0:
+        if self.image_size <= 0 or self.feature_cache_mb < 0:
             raise ValueError(
-                f"image_size must be > 0 and max_cached_frames >= 0, got {self.image_size} and {self.max_cached_frames}"
+                f"image_size must be > 0 and feature_cache_mb >= 0, got {self.image_size} and {self.feature_cache_mb}"
             )
 
     def torch_device(self) -> torch.device:
@@ -130,7 +130,7 @@ class Sam2Segmenter:
         return f"{model} @{self.config.image_size}, {self.device.type.upper()}, {self.config.precision}"
 
     def init_state(self, video: Video) -> Sam2State:
-        features = FeatureCache(self.config.max_cached_frames)
+        features = FeatureCache(int(self.config.feature_cache_mb * 2**20))
         inference = build_inference_state(
             video, image_size=self.predictor.image_size, device=self.device, features=features
         )

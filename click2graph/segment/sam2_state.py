@@ -3,7 +3,7 @@
 sam2's ``SAM2VideoPredictor.init_state`` reads a JPEG folder and holds every frame as a float32
 ``3 x image_size x image_size`` tensor (12.6 MB a frame at 1024 px), and keeps backbone features of only the last
 frame it encoded. Here the frames stay uint8 in :class:`~click2graph.video.Video` and are preprocessed on demand
-(:class:`PreprocessedFrames`), and backbone features of up to ``max_cached_frames`` frames are kept
+(:class:`PreprocessedFrames`), and backbone features of as many frames as a memory budget holds are kept
 (:class:`FeatureCache`) so the subject, discovery and the other objects share one encoder pass per frame.
 """
 
@@ -57,15 +57,17 @@ class PreprocessedFrames:
 
 
 class FeatureCache:
-    """LRU of backbone outputs per frame, at most ``max_frames`` of them (0 disables it).
+    """LRU of backbone outputs per frame within ``max_bytes`` (0 disables it; the newest frame is always kept).
 
-    Only ``backbone_fpn`` is stored per frame. ``vision_pos_enc`` is a sine position encoding that depends on the
-    feature-map shapes alone, so one copy serves every frame; sam2 recomputes it per frame, and it is the larger
-    part (at 512 px about 22 MB against 4 MB of features per frame; at 1024 px 88 MB against 16 MB).
+    Only ``backbone_fpn`` is stored per frame: about 4 MB at 512 px and 16 MB at 1024 px (tiny), so the default
+    1 GiB holds 256 or 64 frames. ``vision_pos_enc`` is a sine position encoding that depends on the feature-map
+    shapes alone, so one copy serves every frame; sam2 recomputes it per frame, and it is the larger part (at 512 px
+    about 22 MB a frame, at 1024 px 88 MB).
     """
 
-    def __init__(self, max_frames: int) -> None:
-        self.max_frames = max_frames
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.nbytes = 0
         self._fpn: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
         self._pos_enc: list[torch.Tensor] | None = None
 
@@ -81,14 +83,25 @@ class FeatureCache:
         return {"backbone_fpn": list(fpn), "vision_pos_enc": list(self._pos_enc)}
 
     def put(self, frame_idx: int, backbone_out: dict[str, Any]) -> None:
-        if self.max_frames <= 0:
+        if self.max_bytes <= 0:
             return
         if self._pos_enc is None:
             self._pos_enc = list(backbone_out["vision_pos_enc"])
-        self._fpn[frame_idx] = list(backbone_out["backbone_fpn"])
-        self._fpn.move_to_end(frame_idx)
-        while len(self._fpn) > self.max_frames:
-            self._fpn.popitem(last=False)
+        self._drop(frame_idx)
+        fpn = list(backbone_out["backbone_fpn"])
+        self._fpn[frame_idx] = fpn
+        self.nbytes += _nbytes(fpn)
+        while self.nbytes > self.max_bytes and len(self._fpn) > 1:
+            self._drop(next(iter(self._fpn)))
+
+    def _drop(self, frame_idx: int) -> None:
+        fpn = self._fpn.pop(frame_idx, None)
+        if fpn is not None:
+            self.nbytes -= _nbytes(fpn)
+
+
+def _nbytes(tensors: list[torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 @dataclass

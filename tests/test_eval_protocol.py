@@ -1,0 +1,214 @@
+"""The evaluation protocol: simulated prompts, scoring of scene graphs, resumable batch runs, the `eval` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from click2graph import synth
+from click2graph.cli import main
+from click2graph.eval import protocol
+from click2graph.eval.pvsg import load_pvsg
+from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
+from click2graph.masks import rle_encode
+from click2graph.pipeline import Pipeline
+from click2graph.segment.factory import SegmenterChoice
+from oracle import OracleSegmenter
+
+CLIPS = ["ball_touch", "walk_in_front"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pvsg")
+    synth.write_dataset(root, CLIPS)
+    return load_pvsg(root)
+
+
+def _video(dataset, name):
+    return dataset.videos[f"synth_{name}"]
+
+
+class DatasetOracle(OracleSegmenter):
+    """The oracle segmenter for whichever dataset video is opened (found by its frame folder)."""
+
+    def __init__(self, dataset) -> None:
+        super().__init__(np.zeros((0, 1, 1), int))
+        self.dataset = dataset
+
+    def init_state(self, video):
+        video_id = Path(video.info.source).name
+        gt = self.dataset.videos[video_id]
+        self.labels = np.stack([gt.panoptic(t) for t in range(gt.num_frames)]).astype(int)
+        self.bound = {}
+        return super().init_state(video)
+
+
+def test_prompt_frame_is_the_largest_view_of_the_subject_inside_its_relations(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    frame = protocol.prompt_frame(video, subject)
+    span_frames = {t for r in video.relations if r.subject_id == subject for t in r.frames(video.num_frames)}
+    areas = {t: int((video.panoptic(t) == subject).sum()) for t in span_frames}
+    assert frame in span_frames and areas[frame] == max(areas.values())
+    assert frame == min(t for t, a in areas.items() if a == areas[frame])
+
+
+def test_point_prompts_fall_inside_the_subject_and_vary_with_the_seed(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    clicks = [protocol.simulate_prompt(video, subject, "point", seed).click for seed in range(5)]
+    for click in clicks:
+        assert video.panoptic(click.frame_idx)[int(click.y), int(click.x)] == subject
+    assert len({(c.x, c.y) for c in clicks}) > 1
+    again = protocol.simulate_prompt(video, subject, "point", 3).click
+    assert (again.x, again.y) == (clicks[3].x, clicks[3].y)  # deterministic in (seed, video, subject)
+
+
+def test_box_prompts_are_noisy_boxes_around_the_subject_inside_the_frame(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    h, w = int(video.meta["height"]), int(video.meta["width"])
+    ys, xs = np.nonzero(video.panoptic(protocol.prompt_frame(video, subject)) == subject)
+    boxes = [protocol.simulate_prompt(video, subject, "box", seed).box for seed in range(5)]
+    for box in boxes:
+        assert 0 <= box.x0 < box.x1 <= w and 0 <= box.y0 < box.y1 <= h
+        assert abs(box.x0 - xs.min()) <= 20 and abs(box.x1 - (xs.max() + 1)) <= 20
+        assert abs(box.y0 - ys.min()) <= 20 and abs(box.y1 - (ys.max() + 1)) <= 20
+    assert len({(b.x0, b.y0, b.x1, b.y1) for b in boxes}) == 5
+
+
+def test_mask_prompt_is_the_ground_truth_mask(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    prompt = protocol.simulate_prompt(video, subject, "mask", seed=7)
+    assert np.array_equal(prompt.mask, video.panoptic(prompt.frame) == subject)
+
+
+def _graph_from_ground_truth(video, subject, *, labels=True, work_step=1) -> SceneGraph:
+    """The perfect prediction for one subject: GT masks, classes and relations; discovery points on the objects."""
+    n, h, w = video.num_frames, int(video.meta["height"]), int(video.meta["width"])
+    orig = list(range(0, n, work_step))
+    relations = [r for r in video.relations if r.subject_id == subject]
+    ids = [subject] + sorted({r.object_id for r in relations})
+    entities = []
+    for i in ids:
+        masks = {k: rle_encode(video.panoptic(t) == i) for k, t in enumerate(orig)}
+        prompts = []
+        if i != subject:
+            k = next(k for k, t in enumerate(orig) if (video.panoptic(t) == i).any())
+            ys, xs = np.nonzero(video.panoptic(orig[k]) == i)
+            prompts = [{"type": "discovery", "frame_idx": k, "points_xy": [[float(xs[0]), float(ys[0])]]}]
+        label = video.category(i) if labels else ("subject" if i == subject else f"object {i}")
+        entities.append(Entity(i, label, is_subject=i == subject, origin="prompt", prompts=prompts, masks=masks))
+    work_of = {t: k for k, t in enumerate(orig)}
+    rels = [
+        Relation(
+            r.subject_id,
+            r.object_id,
+            r.predicate,
+            [(work_of[a - a % work_step], work_of[b - b % work_step]) for a, b in r.spans],
+            score=1.0,
+        )
+        for r in relations
+    ]
+    meta = VideoMeta("gt", w, h, float(video.meta["fps"]), n, w, h, float(video.meta["fps"]) / work_step, orig)
+    return SceneGraph(video=meta, entities=entities, relations=rels, video_id=video.video_id)
+
+
+def test_the_ground_truth_itself_scores_full_recall(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    score = protocol.score_graph(_graph_from_ground_truth(video, subject), video, subject)
+    n_gt = len([r for r in video.relations if r.subject_id == subject])
+    assert len(score.scores.scores) == n_gt > 0
+    assert all(s.rank_strict is not None and s.rank_spatial is not None for s in score.scores.scores)
+    assert score.plr[0] == score.plr[1] > 0  # every discovery point lies on a related GT object
+
+
+def test_default_labels_localise_but_do_not_recall(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    score = protocol.score_graph(_graph_from_ground_truth(video, subject, labels=False), video, subject)
+    assert all(s.rank_strict is None for s in score.scores.scores)
+    assert all(s.rank_spatial is not None for s in score.scores.scores)
+
+
+def test_working_frames_are_mapped_back_to_original_frames(dataset):
+    """Every 2nd frame only: the odd GT frames have no predicted mask, so each vIoU is the even share of gt_real."""
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    graph = _graph_from_ground_truth(video, subject, work_step=2)
+    assert graph.video.frame_indices_orig[3] == 6
+    score = protocol.score_graph(graph, video, subject)
+    relations = [r for r in video.relations if r.subject_id == subject]
+    for rel, s in zip(relations, score.scores.scores):
+        real = [
+            t
+            for t in rel.frames(video.num_frames)
+            if all((video.panoptic(t) == i).any() for i in (subject, rel.object_id))
+        ]
+        even_share = sum(t % 2 == 0 for t in real) / len(real)
+        assert (s.rank_spatial is not None) == (even_share >= 0.5)
+    assert any(len(r.frames()) > 1 for r in relations)
+
+
+def test_a_failed_run_counts_its_ground_truth_as_missed(dataset):
+    video = _video(dataset, "ball_touch")
+    subject = protocol.subjects_of(video)[0]
+    score = protocol.score_graph(None, video, subject)
+    assert score.scores.scores and all(s.rank_strict is None for s in score.scores.scores)
+    assert score.plr == (0, 0)
+
+
+def test_batch_runs_resume_and_summarise_over_seeds(dataset, tmp_path):
+    built = []
+
+    def make_pipeline():
+        built.append(1)
+        return Pipeline(DatasetOracle(dataset))
+
+    ids = dataset.video_ids("val")
+    queries = sum(len(protocol.subjects_of(dataset.videos[v])) for v in ids)
+    protocol.run_protocol(dataset, ids, tmp_path, "point", 2, make_pipeline)
+    files = sorted((tmp_path / "runs" / "point").rglob("subject_*.*"))
+    assert len(files) == 2 * queries and len(built) == 1
+    protocol.run_protocol(dataset, ids, tmp_path, "point", 2, make_pipeline)
+    assert len(built) == 1  # everything was on disk: nothing ran again
+
+    per_seed = {s: protocol.score_folder(dataset, tmp_path / "runs" / "point" / f"seed{s}", ids) for s in (0, 1)}
+    rows = protocol.summarize(per_seed, "point")
+    assert [r.source for r in rows] == ["synthetic", "overall"]
+    overall = rows[-1]
+    assert overall.seeds == 2 and overall.queries == queries
+    assert overall.gt_triplets == sum(len(dataset.videos[v].relations) for v in ids)
+    assert overall.mean["SpIR@3"] > 0  # the oracle segments perfectly: some relations are localised
+    assert overall.mean["R@3"] == 0.0  # no classifier yet: "subject" / "object N" never match a GT class
+    assert "| overall | point |" in protocol.markdown_table(rows)
+
+
+def test_eval_command_end_to_end_and_on_saved_predictions(dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        "click2graph.segment.factory.make_segmenter", lambda *a, **k: SegmenterChoice(DatasetOracle(dataset))
+    )
+    out = tmp_path / "out"
+    args = ["eval", str(dataset.root), "--prompt", "mask", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| Source | Prompt | R@3 | SpIR@3 | PLR |" in printed and "| overall | mask |" in printed
+    rows = json.loads((out / "table_mask.json").read_text())
+    assert rows[-1]["source"] == "overall" and rows[-1]["seeds"] == 1
+    assert (out / "table_mask.md").read_text().startswith("| Source |")
+
+    seed0 = out / "runs" / "mask" / "seed0"
+    assert main(["eval", str(dataset.root), "--predictions", str(seed0), "--out", str(out)]) == 0
+    given = json.loads((out / "table_predictions.json").read_text())
+    assert given[-1]["mean"] == rows[-1]["mean"]  # the same graphs score the same
+
+
+def test_eval_command_reports_bad_input(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "no pvsg.json" in capsys.readouterr().err
