@@ -13,6 +13,7 @@ from pathlib import Path
 
 from click2graph.errors import Click2GraphError, Click2GraphWarning
 from click2graph.prompts import Box, Click
+from click2graph.semantics.prior import add_prior_arguments, prior_command
 from click2graph.video import VideoPolicy
 from click2graph.weights import WEIGHTS_DIR
 
@@ -198,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_backend_args(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    prior = commands.add_parser(
+        "prior", help="the predicate prior P(predicate | subject class, object class) from an OpenPVSG pvsg.json"
+    )
+    add_prior_arguments(prior)
 
     weights = commands.add_parser(
         "weights",
@@ -388,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore", Click2GraphWarning)
             if args.command == "run":
                 return run_command(args)
+            if args.command == "prior":
+                return prior_command(args)
             if args.command == "eval":
                 return eval_command(args)
             if args.command == "weights":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.cli import main
@@ -16,7 +17,6 @@ from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
 from click2graph.masks import rle_encode
 from click2graph.pipeline import Pipeline
 from click2graph.segment.factory import SegmenterChoice
-from oracle import OracleSegmenter
 
 CLIPS = ["ball_touch", "walk_in_front"]
 

@@ -226,16 +226,16 @@ class ConstantScorer:
 
 
 @pytest.mark.parametrize(
-    "fusion, low, high",
+    "weights, low, high",
     [
-        ("max", 0.99, 1.0),  # max(geometric ~1.0 while touching, 0.9) = the geometric score
-        ("mean", 0.9, 0.96),  # mean(~1.0, 0.9) ~ 0.95
+        ({}, 0.9, 0.96),  # mean(geometric ~1.0 while touching, 0.9) ~ 0.95
+        ({"constant": 3.0}, 0.9, 0.94),  # (1.0 + 3 x 0.9) / 4 ~ 0.925
     ],
 )
-def test_fusion_over_scorers(fusion, low, high):
+def test_fusion_over_scorers(weights, low, high):
     scorers = [GeometricScorer(), ConstantScorer("touching", 0.9), ConstantScorer("looking at", 0.8)]
     relations = build_relations(
-        walk_and_touch_scene(), num_frames=14, scorers=scorers, config=RelationConfig(fusion=fusion)
+        walk_and_touch_scene(), num_frames=14, scorers=scorers, config=RelationConfig(weights=weights)
     )
     found = {r.predicate: r for r in relations}
     assert found["looking at"].sources == ["constant"] and found["looking at"].spans == [(0, 11)]

@@ -37,6 +37,8 @@ from click2graph.weights import CheckpointSpec, get_spec, resolve_checkpoint, va
 logger = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "bf16"]
+# Key, in sam2's inference state, of the ids of the output dicts of the objects a propagate() call tracks.
+ACTIVE_OUTPUTS_KEY = "click2graph_active_outputs"
 Device = Literal["cpu", "cuda", "auto"]
 
 
@@ -92,6 +94,7 @@ class Sam2Segmenter:
         predictor.fill_hole_area = 0
         patch_memory_dtype(predictor)
         self._hook_image_features()
+        self._hook_frame_inference()
 
     @classmethod
     def from_checkpoint(
@@ -180,7 +183,10 @@ class Sam2Segmenter:
 
         Differences from the protocol that sam2 imposes (sam2 has no per-object start or object filter):
         - sam2 tracks *every* object of the state on each frame it visits; only ``obj_ids`` are yielded and
-          stored, the others' outputs stay in sam2's memory bank only (their stored masks are left as they were).
+          stored. Another object that sam2 already tracked on a frame is not computed again there: its earlier
+          output is reused (sam2's objects have separate memories, so this changes no other object's mask, and
+          it keeps sam2's memory equal to the masks we stored). On frames it never visited it is computed, and
+          that output joins its memory only (its stored masks are left as they were).
         - the run starts at the earliest prompt frame of ``obj_ids`` (latest when ``reverse``); an object whose
           own first prompt comes later is still computed by sam2 on the frames before it (from its later prompt
           frames' memory), and those outputs join its memory, but it is yielded only from its own prompt frame on.
@@ -194,11 +200,18 @@ class Sam2Segmenter:
         if reverse and start == 0:
             yield 0, ids, np.stack([state.mask(i, 0) for i in ids])
             return
-        steps = self.predictor.propagate_in_video(_inference_of(state), start_frame_idx=start, reverse=reverse)
+        inference = _inference_of(state)
+        steps = self.predictor.propagate_in_video(inference, start_frame_idx=start, reverse=reverse)
+        active = {id(inference["output_dict_per_obj"][inference["obj_id_to_idx"][i]]) for i in ids}
         while True:
-            # The compute context is entered per step, so it never leaks into the caller's code between yields.
+            # The compute context and the active set are set per step, so neither leaks into the caller's code
+            # (or into another run) between yields.
             with self._compute():
-                step = next(steps, None)
+                inference[ACTIVE_OUTPUTS_KEY] = active
+                try:
+                    step = next(steps, None)
+                finally:
+                    inference.pop(ACTIVE_OUTPUTS_KEY, None)
             if step is None:
                 return
             frame_idx, all_ids, logits = step
@@ -289,6 +302,22 @@ class Sam2Segmenter:
 
         predictor.forward_image = counted_forward_image
         predictor._get_image_feature = cached_get_image_feature
+
+    def _hook_frame_inference(self) -> None:
+        """During :meth:`propagate`, reuse the output of an object that is not being tracked on a frame sam2
+        already tracked it on, instead of running memory attention and the decoder for it again."""
+        predictor = self.predictor
+        run_single_frame_inference = predictor._run_single_frame_inference
+
+        def reuse_outputs_of_others(inference_state: dict, output_dict: dict, frame_idx: int, *args, **kwargs):
+            active = inference_state.get(ACTIVE_OUTPUTS_KEY)
+            if active is not None and id(output_dict) not in active:
+                done = output_dict["non_cond_frame_outputs"].get(frame_idx)
+                if done is not None:
+                    return done, done["pred_masks"]
+            return run_single_frame_inference(inference_state, output_dict, frame_idx, *args, **kwargs)
+
+        predictor._run_single_frame_inference = reuse_outputs_of_others
 
 
 def patch_memory_dtype(predictor: SAM2VideoPredictor) -> None:

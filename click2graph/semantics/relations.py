@@ -9,32 +9,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from click2graph.graph import Entity, Relation
 from click2graph.semantics.base import EntityView, PredicateScorer
+from click2graph.semantics.fusion import columns_by_predicate, fuse, supporting_scorers
 from click2graph.semantics.geometric import GeometricScorer
+from click2graph.semantics.prior import PredicatePrior
 from click2graph.semantics.smoothing import SmoothingConfig, smooth_scores
 
 logger = logging.getLogger(__name__)
 
-FUSIONS = ("max", "mean")
-
 
 @dataclass(frozen=True)
 class RelationConfig:
-    """How scorer outputs become relations."""
+    """How scorer outputs become relations (fusion: :func:`click2graph.semantics.fusion.fuse`)."""
 
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
-    fusion: str = "max"  # per predicate, over the scorers that produce it: "max" (any evidence) or "mean"
+    # Per predicate, the weighted mean of the calibrated scores of the scorers that produce it (unlisted: 1).
+    weights: Mapping[str, float] = field(default_factory=dict)
+    prior_weight: float = 0.5  # how far the class prior may lift or damp a fused score (odds x lift ** weight)
+    max_lift: float = 4.0  # the prior's lift is clipped to [1 / max_lift, max_lift]
     object_pairs: bool = False  # also relate a subject's objects to each other (both directions)
     mask_side: int = 160  # longest side of the small masks used for contact tests (see EntityView)
-
-    def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
 
 
 def build_relations(
@@ -42,6 +41,7 @@ def build_relations(
     *,
     num_frames: int,
     scorers: Sequence[PredicateScorer] | None = None,
+    prior: PredicatePrior | None = None,
     config: RelationConfig = RelationConfig(),
 ) -> list[Relation]:
     """Score, fuse and smooth every relevant ordered pair into relations.
@@ -49,7 +49,8 @@ def build_relations(
     Args:
         entities: subjects and objects with masks (COCO RLE, working resolution) keyed by working frame.
         num_frames: number of working frames T.
-        scorers: predicate scorers; default ``[GeometricScorer()]``.
+        scorers: predicate scorers, outputs calibrated to [0, 1]; default ``[GeometricScorer()]``.
+        prior: P(predicate | subject class, object class), applied to the fused scores by the entities' labels.
         config: fusion, smoothing and pairing settings.
 
     Returns:
@@ -64,7 +65,7 @@ def build_relations(
     views = {e.entity_id: EntityView(e, mask_side=config.mask_side) for e in entities}
     relations: list[Relation] = []
     for subject_id, object_id in relation_pairs(entities, object_pairs=config.object_pairs):
-        relations.extend(_pair_relations(views[subject_id], views[object_id], num_frames, scorers, config))
+        relations.extend(_pair_relations(views[subject_id], views[object_id], num_frames, scorers, prior, config))
     logger.info("%d relations from %d entities over %d frames", len(relations), len(entities), num_frames)
     return relations
 
@@ -83,15 +84,20 @@ def relation_pairs(entities: Sequence[Entity], *, object_pairs: bool = False) ->
 
 
 def _pair_relations(
-    subject: EntityView, obj: EntityView, num_frames: int, scorers: Sequence[PredicateScorer], config: RelationConfig
+    subject: EntityView,
+    obj: EntityView,
+    num_frames: int,
+    scorers: Sequence[PredicateScorer],
+    prior: PredicatePrior | None,
+    config: RelationConfig,
 ) -> list[Relation]:
-    outputs = [(scorer, scorer.score_pair(subject, obj, num_frames)) for scorer in scorers]
-    predicates = sorted({p for scorer in scorers for p in scorer.predicates})
+    table = columns_by_predicate((s.name, s.predicates, s.score_pair(subject, obj, num_frames)) for s in scorers)
+    lifts = prior.lift(subject.entity.label, obj.entity.label, tuple(table)) if prior is not None else None
     present = np.array([subject.present(t) and obj.present(t) for t in range(num_frames)])
     relations = []
-    for predicate in predicates:
-        columns = [(s.name, out[:, s.predicates.index(predicate)]) for s, out in outputs if predicate in s.predicates]
-        fused = _fuse(np.stack([col for _, col in columns]), config.fusion)
+    for k, (predicate, columns) in enumerate(table.items()):
+        lift = None if lifts is None else float(lifts[k])
+        fused = fuse(columns, config.weights, lift, config.prior_weight, max_lift=config.max_lift)
         smoothed = smooth_scores(fused, config.smoothing)
         if not smoothed.spans:
             continue
@@ -99,7 +105,9 @@ def _pair_relations(
         for start, end in smoothed.spans:
             in_spans[start : end + 1] = True
         coverage = (in_spans & present).sum() / max(1, present.sum())
-        sources = [name for name, col in columns if (np.nan_to_num(col[in_spans]) >= config.smoothing.on).any()]
+        sources = supporting_scorers(columns, in_spans, config.smoothing.on)
+        if lift is not None and lift != 1.0:
+            sources.append("prior")
         relations.append(
             Relation(
                 subject_id=subject.entity_id,
@@ -114,19 +122,6 @@ def _pair_relations(
             )
         )
     return relations
-
-
-def _fuse(columns: np.ndarray, fusion: str) -> np.ndarray:
-    """float (S, T) -> (T,): max or mean over scorers, ignoring NaN; NaN where every scorer has NaN."""
-    finite = np.isfinite(columns)
-    fused = np.full(columns.shape[1], np.nan)
-    any_finite = finite.any(axis=0)
-    filled = np.where(finite, columns, 0.0)
-    if fusion == "max":
-        fused[any_finite] = np.where(finite, columns, -np.inf).max(axis=0)[any_finite]
-    else:
-        fused[any_finite] = filled.sum(axis=0)[any_finite] / finite.sum(axis=0)[any_finite]
-    return fused
 
 
 def default_labels(entities: Sequence[Entity]) -> list[Entity]:
