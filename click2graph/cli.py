@@ -101,6 +101,36 @@ def _add_backend_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_semantics_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("semantics (entity names and predicates)")
+    group.add_argument(
+        "--semantics",
+        choices=["auto", "off", "clip"],
+        default="auto",
+        help="auto (default): CLIP names and zero-shot predicates when the model is found, else default names; "
+        "off: geometry only; clip: fail if CLIP cannot be used",
+    )
+    group.add_argument(
+        "--classes",
+        metavar="WORDS",
+        help="name entities with these comma-separated words instead of the 126 OpenPVSG classes",
+    )
+    group.add_argument("--clip-model", metavar="NAME|DIR", help="CLIP model name or folder (default vit-b-32-laion2b)")
+    group.add_argument(
+        "--prior", type=Path, metavar="JSON", help="predicate prior (default weights/predicate_prior.json if built)"
+    )
+
+
+def _semantics(args: argparse.Namespace):
+    from click2graph.semantics.models import make_semantics
+
+    classes = args.classes.split(",") if args.classes else None
+    try:
+        return make_semantics(args.semantics, classes=classes, model=args.clip_model, prior_path=args.prior)
+    except ValueError as exc:
+        raise Click2GraphError(f"--classes: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m click2graph",
@@ -176,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="objects proposed per discovery keyframe (default 3, as in the paper)",
     )
     _add_backend_args(run)
+    _add_semantics_args(run)
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -198,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions", type=Path, metavar="DIR", help="score the scene graphs in DIR instead of running"
     )
     _add_backend_args(evaluate)
+    _add_semantics_args(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     prior = commands.add_parser(
@@ -207,16 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     weights = commands.add_parser(
         "weights",
-        help="list the supported SAM 2.1 checkpoints or download one for offline use",
-        description="SAM 2.1 checkpoints are looked for in weights/, then in the Hugging Face hub cache, then "
-        "downloaded when online (see weights/README.md).",
+        help="list the supported SAM 2.1 checkpoints and CLIP models, or download one for offline use",
+        description="SAM 2.1 checkpoints and CLIP models are looked for in weights/, then in the Hugging Face hub "
+        "cache, then downloaded when online (see weights/README.md).",
     )
     weights_commands = weights.add_subparsers(dest="weights_command", required=True)
     weights_list = weights_commands.add_parser("list", help="the supported checkpoints and where each is found now")
     weights_download = weights_commands.add_parser(
         "download", help="download a checkpoint from the Hugging Face hub into a folder (default weights/)"
     )
-    weights_download.add_argument("name", help="tiny, small, base_plus (or base+) or large")
+    weights_download.add_argument(
+        "name", help="SAM 2.1: tiny, small, base_plus (or base+), large; CLIP: vit-b-32-laion2b, vit-b-32-openai"
+    )
     for command in (weights_list, weights_download):
         command.add_argument(
             "--dir", type=Path, default=WEIGHTS_DIR, help=f"local checkpoint folder (default {WEIGHTS_DIR})"
@@ -264,7 +298,8 @@ def run_command(args: argparse.Namespace) -> int:
         choice = make_segmenter(
             args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
         )
-        pipeline = Pipeline(choice.segmenter, config=config)
+        semantics = _semantics(args)
+        pipeline = Pipeline(choice.segmenter, config=config, semantics=semantics)
         session = pipeline.open(video)
         pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
@@ -272,16 +307,21 @@ def run_command(args: argparse.Namespace) -> int:
         stage.update(start=0.8, span=0.2)
         paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
     if not args.quiet:
-        _print_summary(graph, video, choice.describe(), paths, time.perf_counter() - started)
+        _print_summary(graph, video, choice.describe(), semantics.describe(), paths, time.perf_counter() - started)
     return 0
 
 
-def _print_summary(graph, video, backend: str, paths, seconds: float) -> None:
+def _print_summary(graph, video, backend: str, semantics: str, paths, seconds: float) -> None:
     print(f"backend: {backend}")
+    print(f"semantics: {semantics}")
     print(f"video:   {video.describe()}")
-    print(
-        "entities: " + ", ".join(f"#{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}]" for e in graph.entities)
-    )
+    print("entities:")
+    for e in graph.entities:
+        line = f"  #{e.entity_id} {e.label} [{e.first_frame}-{e.last_frame}] ({e.label_source}"
+        line += f", {e.label_score:.2f})" if e.label_score is not None else ")"
+        if e.top5:
+            line += "  top 5: " + ", ".join(f"{label} {p:.2f}" for label, p in e.top5)
+        print(line)
     print(f"relations ({len(graph.relations)}):")
     for r in graph.ranked_relations():
         spans = " ".join(f"{a}-{b}" for a, b in r.spans)
@@ -329,7 +369,7 @@ def eval_command(args: argparse.Namespace) -> int:
             choice = make_segmenter(
                 args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
             )
-            return Pipeline(choice.segmenter)
+            return Pipeline(choice.segmenter, semantics=_semantics(args))
 
         def progress(items):
             items = list(items)
@@ -355,6 +395,7 @@ def eval_command(args: argparse.Namespace) -> int:
 def weights_command(args: argparse.Namespace) -> int:
     import importlib.util
 
+    from click2graph.semantics.clip import CLIP_MODELS, download_clip, find_clip_spec, resolve_clip
     from click2graph.weights import CHECKPOINTS, download_checkpoint, get_spec, resolve_checkpoint, validate_checkpoint
 
     if args.weights_command == "list":
@@ -369,8 +410,20 @@ def weights_command(args: argparse.Namespace) -> int:
                 f"{spec.name:10s} {spec.params_m:6.1f}M {spec.size_mb:5d}MB  {spec.filename:26s} {spec.hub_id:32s} "
                 f"{where}"
             )
+        for clip in CLIP_MODELS:
+            try:
+                found = resolve_clip(clip.name, weights_dir=args.dir / "clip", allow_download=False)
+                where = f"{found.path} ({found.source})"
+            except Click2GraphError:
+                where = "not found"
+            print(f"{clip.name:18s} {clip.size_mb:5d}MB  {clip.hub_id:40s} {where}")
         return 0
 
+    clip = find_clip_spec(args.name)
+    if clip is not None:
+        path, downloaded = download_clip(clip.name, args.dir / "clip")
+        print(f"{'downloaded' if downloaded else 'already there:'} {path}")
+        return 0
     spec = get_spec(args.name)
     path, downloaded = download_checkpoint(spec.name, args.dir)
     print(f"{'downloaded' if downloaded else 'already there:'} {path}")

@@ -103,6 +103,10 @@ class Entity:
         rle = self.masks.get(frame_idx)
         return None if rle is None else rle_decode(rle)
 
+    def mask_signature(self) -> int:
+        """Changes whenever any of the masks does (a hash of the RLE strings): a key for cached results."""
+        return hash(tuple((t, str(rle["counts"])) for t, rle in sorted(self.masks.items())))
+
 
 @dataclass
 class Relation:

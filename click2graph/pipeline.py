@@ -34,7 +34,10 @@ from click2graph.graph import Entity, SceneGraph, VideoMeta
 from click2graph.masks import rle_area, rle_decode
 from click2graph.prompts import Prompt, to_frame_prompts
 from click2graph.segment import SegmenterState, VideoSegmenter, track_both_directions
-from click2graph.semantics.relations import RelationConfig, build_relations, default_labels
+from click2graph.semantics.models import SemanticModels
+from click2graph.semantics.prototypes import PrototypeMemory
+from click2graph.semantics.relations import RelationConfig, default_labels
+from click2graph.semantics.step import PredicateKey, SemanticCache, name_entities, pair_embedding, relate
 from click2graph.video import Video
 
 logger = logging.getLogger(__name__)
@@ -97,6 +100,11 @@ class Session:
     # again, and their ids are never reused.
     dropped: dict[int, dict[int, dict]] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)  # user labels by entity id
+    renamed: dict[PredicateKey, str] = field(default_factory=dict)  # the user's predicate corrections
+    # The user's corrections as prototypes: pass the same memory to open() for the next video of one user.
+    memory: PrototypeMemory = field(default_factory=PrototypeMemory)
+    semantics: SemanticModels = field(default_factory=SemanticModels)  # this video's models (own words, say)
+    semantic_cache: SemanticCache = field(default_factory=SemanticCache)
 
     def next_id(self) -> int:
         used = set(self.state.obj_ids) | set(self.subjects) | set(self.added_objects) | set(self.dropped)
@@ -106,19 +114,47 @@ class Session:
 class Pipeline:
     """Click -> scene graph, with a pluggable segmenter (classic by default)."""
 
-    def __init__(self, segmenter: VideoSegmenter | None = None, config: PipelineConfig = PipelineConfig()) -> None:
+    def __init__(
+        self,
+        segmenter: VideoSegmenter | None = None,
+        config: PipelineConfig = PipelineConfig(),
+        semantics: SemanticModels | None = None,
+    ) -> None:
         if segmenter is None:
             from click2graph.segment.classic import ClassicSegmenter
 
             segmenter = ClassicSegmenter()
         self.segmenter = segmenter
         self.config = config
+        self.semantics = semantics or SemanticModels()  # default: geometry and default names only
 
     def describe(self) -> str:
         return self.segmenter.describe()
 
-    def open(self, video: Video) -> Session:
-        return Session(video=video, state=self.segmenter.init_state(video))
+    def open(self, video: Video, *, memory: PrototypeMemory | None = None) -> Session:
+        """A session for one video; ``memory`` carries a user's corrections over from earlier videos."""
+        return Session(
+            video=video,
+            state=self.segmenter.init_state(video),
+            memory=memory if memory is not None else PrototypeMemory(),
+            semantics=self.semantics,
+        )
+
+    def set_classes(self, session: Session, classes: Sequence[str] | None) -> None:
+        """Name this video's entities with the user's own words (None: the pipeline's vocabulary)."""
+        classifier = self.semantics.classifier
+        if classifier is None:
+            raise PromptError(f"own class names need the CLIP model: {self.semantics.notice or 'not loaded'}")
+        if classes is None:
+            session.semantics = self.semantics
+        else:
+            from dataclasses import replace as replace_fields
+
+            words = tuple(dict.fromkeys(c.strip() for c in classes if c.strip()))
+            if len(words) < 2:
+                raise PromptError("give at least two class names, separated by commas")
+            session.semantics = replace_fields(self.semantics, classifier=type(classifier)(classifier.embedder, words))
+        session.semantic_cache.entities.clear()
 
     # -- prompting ------------------------------------------------------------------------------------------
 
@@ -215,10 +251,41 @@ class Pipeline:
                 record.object_ids.remove(obj_id)
 
     def relabel(self, session: Session, entity_id: int, label: str) -> None:
+        """Name an entity; look-alike entities (here and in later videos of the session) learn the name too."""
         label = label.strip()
         if not label:
             raise PromptError("a label cannot be empty")
         session.labels[entity_id] = label
+        naming = session.semantic_cache.entities.get(entity_id)
+        if naming is not None and naming.embedding is not None:
+            origin = f"{session.video.info.source}, entity {entity_id}"
+            session.memory.teach("entity", label, naming.embedding, origin=origin)
+
+    def rename_predicate(self, session: Session, subject_id: int, object_id: int, predicate: str, new: str) -> None:
+        """Correct a relation's predicate; pairs that look like this one (and had the same predicate) follow."""
+        new = new.strip()
+        if not new:
+            raise PromptError("a predicate cannot be empty")
+        graph = self.graph(session)
+        relation = next(
+            (
+                r
+                for r in graph.relations
+                if (r.subject_id, r.object_id, r.predicate) == (subject_id, object_id, predicate)
+            ),
+            None,
+        )
+        if relation is None:
+            raise PromptError(f"there is no relation {subject_id} --{predicate}--> {object_id} in the graph")
+        session.renamed[(subject_id, object_id, predicate)] = new
+        if session.semantics.embedder is not None:
+            embedding = pair_embedding(
+                graph.entity(subject_id), graph.entity(object_id), relation, session.video.frames,
+                session.semantics, session.semantic_cache,
+            )  # fmt: skip
+            if embedding is not None:
+                origin = f"{session.video.info.source}, {subject_id} {predicate} {object_id}"
+                session.memory.teach("predicate", new, embedding, origin=origin, replaces=predicate)
 
     # -- building -------------------------------------------------------------------------------------------
 
@@ -304,7 +371,11 @@ class Pipeline:
         for entity in entities:
             if entity.entity_id in session.labels:
                 entity.label, entity.label_source = session.labels[entity.entity_id], "user"
-        relations = build_relations(entities, num_frames=len(video), config=self.config.relations)
+        models, cache = session.semantics, session.semantic_cache
+        entities = name_entities(entities, video.frames, models, cache, session.memory)
+        relations = relate(
+            entities, video.frames, models, cache, session.memory, session.renamed, self.config.relations
+        )
         if self.config.drop_objects_without_relations:
             related = {r.object_id for r in relations} | {r.subject_id for r in relations}
             entities = [e for e in entities if e.is_subject or e.origin != "discovery" or e.entity_id in related]

@@ -266,6 +266,18 @@ def hub_offline() -> bool:
     return any(os.environ.get(var, "").strip().lower() in _TRUE_VALUES for var in _OFFLINE_ENV_VARS)
 
 
+def hub_reachable(timeout_s: float = 2.0) -> bool:
+    """Whether huggingface.co answers within ``timeout_s`` (so an offline machine falls back at once)."""
+    import socket
+
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        logger.info("the Hugging Face hub is not reachable: no download")
+        return False
+
+
 def _found(spec: CheckpointSpec, path: Path, source: CheckpointSource) -> ResolvedCheckpoint:
     logger.info("%s: using %s (%s)", spec.title, path, source)
     return ResolvedCheckpoint(spec, Path(path), source)

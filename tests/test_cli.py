@@ -108,3 +108,30 @@ def test_help_explains_coordinates(capsys):
         main(["run", "--help"])
     text = capsys.readouterr().out
     assert "original frame number" in text and "scene_graph.json" in text
+
+
+def test_run_names_entities_with_a_clip_model_and_own_words(ball_touch, tmp_path, capsys):
+    """A saved tiny random CLIP (the plumbing, not the quality): every entity gets one of the given words."""
+    pytest.importorskip("transformers")
+    from click2graph.semantics.clip import ClipEmbedder
+
+    model_dir = ClipEmbedder.from_random_weights(seed=0).save_pretrained(tmp_path / "clip")
+    gt, (x, y, frame) = ball_touch
+    out = tmp_path / "out"
+    args = ["run", str(gt.video_path), "--click", f"{x},{y},{frame}", "--out", str(out), "--max-duration", "1"]
+    args += ["--no-video", "--semantics", "clip", "--clip-model", str(model_dir), "--classes", "adult, ball,dog"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "semantics: CLIP labels (3 own words)" in printed and "top 5: " in printed
+    graph = SceneGraph.load_json(out / "scene_graph.json")
+    assert all(e.label in ("adult", "ball", "dog") and e.label_source == "model" for e in graph.entities)
+
+
+def test_run_without_clip_says_why(ball_touch, tmp_path, capsys):
+    gt, (x, y, frame) = ball_touch
+    args = ["run", str(gt.video_path), "--click", f"{x},{y},{frame}", "--out", str(tmp_path), "--max-duration", "1"]
+    args += ["--no-video", "--clip-model", str(tmp_path / "missing")]
+    assert main(args) == 0
+    assert "semantics: default names, geometric predicates — no CLIP labels" in capsys.readouterr().out
+    assert main(args + ["--semantics", "clip"]) == 2
+    assert "error: " in capsys.readouterr().err

@@ -17,10 +17,10 @@ def _names(lines: list[str]) -> set[str]:
     return names
 
 
-def test_requirements_txt_lists_the_dependencies_and_the_app_and_sam2_extras():
+def test_requirements_txt_lists_the_dependencies_and_the_extras():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = _names(project["dependencies"] + extras["app"] + extras["sam2"])
+    wanted = _names(project["dependencies"] + extras["app"] + extras["sam2"] + extras["semantics"])
     listed = _names((ROOT / "requirements.txt").read_text().splitlines())
     assert listed == wanted
 

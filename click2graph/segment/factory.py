@@ -7,7 +7,6 @@ notice that says why and how to get SAM 2 (the CLI prints it, the app shows it i
 from __future__ import annotations
 
 import logging
-import socket
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -15,12 +14,11 @@ from typing import Literal
 from click2graph.errors import CheckpointError, Click2GraphWarning
 from click2graph.segment.base import VideoSegmenter
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.weights import hub_offline, resolve_checkpoint
+from click2graph.weights import hub_offline, hub_reachable, resolve_checkpoint
 
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "classic", "sam2"]
-HUB_HOST = ("huggingface.co", 443)
 
 
 @dataclass(frozen=True)
@@ -80,18 +78,9 @@ def _build_sam2(checkpoint: str, image_size: int | None, precision: str, allow_d
             "sam2 (SAM2_BUILD_CUDA=0 pip install --no-build-isolation --no-deps sam2==1.1.0 hydra-core iopath)"
         ) from exc
     if allow_download is None:
-        allow_download = not hub_offline() and _hub_reachable()
+        allow_download = not hub_offline() and hub_reachable()
     resolved = resolve_checkpoint(checkpoint, allow_download=allow_download)
     if image_size is None:
         image_size = 1024 if torch.cuda.is_available() else 512
     config = Sam2Config(model=resolved.spec.name, image_size=image_size, precision=precision)
     return Sam2Segmenter.from_checkpoint(resolved.path, config)
-
-
-def _hub_reachable(timeout_s: float = 2.0) -> bool:
-    try:
-        with socket.create_connection(HUB_HOST, timeout=timeout_s):
-            return True
-    except OSError:
-        logger.info("the Hugging Face hub is not reachable: no checkpoint download")
-        return False

@@ -153,6 +153,9 @@ class ZeroShotPredicateScorer:
         self.template = template
         self.pad = pad
         self._texts: dict[tuple[str, str], np.ndarray] = {}
+        # Image embeddings of a pair's sampled crops, kept while both entities' masks stay the same (a relabel
+        # then costs text embeddings only).
+        self._images: dict[tuple[int, int, int, int], tuple[list[int], np.ndarray]] = {}
 
     def prompts(self, subject_label: str, object_label: str) -> list[str]:
         """The prompts of a pair of labels, one per predicate."""
@@ -181,19 +184,28 @@ class ZeroShotPredicateScorer:
         for view in (subject, obj):
             if view.frame_hw is not None and tuple(view.frame_hw) != frame_hw:
                 raise ValueError(f"entity {view.entity_id} has masks of size {view.frame_hw}, frames are {frame_hw}")
-        samples = sample_frames(runs, self.frame_step, self.max_samples)
-        crops = []
-        for t in samples:
-            crop = union_crop(np.asarray(self.frames[t]), subject.entity.mask(t), obj.entity.mask(t), self.pad)
-            if crop is None:  # cannot happen for co-present frames; kept as a guard
-                raise ValueError(f"frame {t}: empty mask on a co-present frame")
-            crops.append(crop)
-        images = np.asarray(self.embedder.embed_images(crops), dtype=float)
+        samples, images = self._pair_images(subject, obj, runs)
         texts = self.text_embeddings(subject.entity.label, obj.entity.label)
         probs = _softmax(float(self.embedder.logit_scale) * images @ texts.T)
         calibrated = self.calibration.apply(probs)  # (N, P)
         _fill(scores, runs, np.asarray(samples), calibrated)
         return scores
+
+    def _pair_images(
+        self, subject: EntityView, obj: EntityView, runs: Sequence[tuple[int, int]]
+    ) -> tuple[list[int], np.ndarray]:
+        """Sampled frames and the embeddings of their union crops (one ``embed_images`` call), cached."""
+        key = (subject.entity_id, obj.entity_id, subject.entity.mask_signature(), obj.entity.mask_signature())
+        if key not in self._images:
+            samples = sample_frames(runs, self.frame_step, self.max_samples)
+            crops = []
+            for t in samples:
+                crop = union_crop(np.asarray(self.frames[t]), subject.entity.mask(t), obj.entity.mask(t), self.pad)
+                if crop is None:  # cannot happen for co-present frames; kept as a guard
+                    raise ValueError(f"frame {t}: empty mask on a co-present frame")
+                crops.append(crop)
+            self._images[key] = samples, np.asarray(self.embedder.embed_images(crops), dtype=float)
+        return self._images[key]
 
 
 def _fill(scores: np.ndarray, runs: Sequence[tuple[int, int]], samples: np.ndarray, values: np.ndarray) -> None:

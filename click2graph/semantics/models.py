@@ -1,0 +1,135 @@
+"""Choose the semantic models: a CLIP classifier and zero-shot predicate scorer when found, a predicate prior when
+built; what is missing is said in a notice, and the graph keeps default names ("subject", "object N").
+
+``make_semantics`` never fails in "auto" mode (like :func:`click2graph.segment.factory.make_segmenter`): no
+transformers, no model files or no network gives a :class:`SemanticModels` without CLIP plus the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+from click2graph.errors import CheckpointError, Click2GraphWarning
+from click2graph.semantics.embedder import ImageTextEmbedder
+from click2graph.semantics.prior import DEFAULT_PRIOR_PATH, PredicatePrior, PriorError
+from click2graph.semantics.vocab import OPENPVSG
+from click2graph.weights import hub_offline, hub_reachable
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["auto", "off", "clip"]
+
+
+@dataclass
+class SemanticModels:
+    """The semantic step's models; each part may be missing.
+
+    Attributes:
+        classifier: names entities (``ClipEntityClassifier``); None = default names.
+        embedder: the image-text model behind the classifier, also used for zero-shot predicates and prototypes.
+        prior: P(predicate | subject class, object class), applied when both classes are known to it.
+        notice: why a wanted part is missing, for the CLI summary and the app's status line.
+        low_confidence: labels below this probability are shown as uncertain.
+    """
+
+    classifier: object | None = None
+    embedder: ImageTextEmbedder | None = None
+    prior: PredicatePrior | None = None
+    notice: str | None = None
+    low_confidence: float = 0.3
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.classifier.labels) if self.classifier is not None else ()
+
+    def describe(self) -> str:
+        parts = []
+        if self.classifier is not None:
+            vocabulary = "OpenPVSG classes" if self.labels == OPENPVSG.classes else f"{len(self.labels)} own words"
+            parts.append(f"CLIP labels ({vocabulary}) and zero-shot predicates")
+        else:
+            parts.append("default names, geometric predicates")
+        if self.prior is not None:
+            parts.append(f"predicate prior ({self.prior.num_relations} relations)")
+        return ", ".join(parts) + (f" — {self.notice}" if self.notice else "")
+
+
+def make_semantics(
+    mode: Mode = "auto",
+    *,
+    classes: Sequence[str] | None = None,
+    model: str | None = None,
+    prior_path: str | Path | None = None,
+    allow_download: bool | None = None,
+) -> SemanticModels:
+    """Build the semantic models.
+
+    Args:
+        mode: "auto" (CLIP when found, else default names with a notice), "clip" (fail when CLIP cannot be
+            loaded), "off" (geometry only; still loads a prior).
+        classes: the user's own words to name entities with; default the 126 OpenPVSG classes.
+        model: a CLIP name from ``click2graph.semantics.clip.CLIP_MODELS`` or a model folder; default the LAION
+            ViT-B/32.
+        prior_path: a prior built by ``python -m click2graph prior build``; default ``weights/
+            predicate_prior.json`` when it exists.
+        allow_download: fetch a missing model from the hub; None = only when the hub answers within 2 s.
+
+    Raises:
+        CheckpointError: only for ``mode="clip"``; PriorError for a ``prior_path`` given but unreadable.
+    """
+    if mode not in ("auto", "off", "clip"):
+        raise ValueError(f"semantics mode must be 'auto', 'off' or 'clip', got {mode!r}")
+    labels = _clean_classes(classes)
+    prior = _load_prior(prior_path)
+    if mode == "off":
+        return SemanticModels(prior=prior)
+    try:
+        classifier = _build_clip(model, labels, allow_download)
+    except CheckpointError as exc:
+        if mode == "clip":
+            raise
+        warnings.warn(f"entities keep default names: {exc}", Click2GraphWarning, stacklevel=2)
+        reason = str(exc).split(":")[0]
+        return SemanticModels(
+            prior=prior, notice=f"no CLIP labels: {reason} (see `python -m click2graph weights list`)"
+        )
+    return SemanticModels(classifier=classifier, embedder=classifier.embedder, prior=prior)
+
+
+def _clean_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
+    if classes is None:
+        return OPENPVSG.classes
+    words = tuple(dict.fromkeys(c.strip() for c in classes if c and c.strip()))
+    if len(words) < 2:
+        raise ValueError(f"give at least two class names to choose from, got {list(classes)}")
+    return words
+
+
+def _load_prior(prior_path: str | Path | None) -> PredicatePrior | None:
+    if prior_path is not None:
+        return PredicatePrior.load(prior_path)
+    if not DEFAULT_PRIOR_PATH.is_file():
+        return None
+    try:
+        return PredicatePrior.load(DEFAULT_PRIOR_PATH)
+    except PriorError as exc:
+        warnings.warn(f"predicate prior not used: {exc}", Click2GraphWarning, stacklevel=3)
+        return None
+
+
+def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None):
+    from click2graph.semantics.clip import DEFAULT_CLIP, ClipEmbedder, ClipEntityClassifier
+
+    if allow_download is None:
+        allow_download = not hub_offline() and hub_reachable()
+    try:
+        embedder = ClipEmbedder.load(model or DEFAULT_CLIP, allow_download=allow_download)
+    except ImportError as exc:
+        raise CheckpointError(
+            f"CLIP needs transformers ({exc.name} missing): pip install 'transformers>=5,<6'"
+        ) from exc
+    return ClipEntityClassifier(embedder, labels=labels)
