@@ -19,8 +19,10 @@ CELLS = {
     "prompt": "### 2 · Prompt\nChoose a frame, then click the subject: the segmenter returns its mask on that frame "
     "at once. Negative clicks cut parts away; *box* takes two clicks (opposite corners).",
     "track": "### 3 · Track & discover\nThe subject is tracked forward and backward from the prompt frame; objects "
-    "it touches or approaches are discovered on keyframes and tracked too. Fix labels or drop an object "
-    "below: only what changed is recomputed.",
+    "it touches or approaches are discovered on keyframes and tracked too. Entities are named by CLIP when its "
+    "model is present (confidence and top 5 in the table; an uncertain name ends in ?). Fix a label or a "
+    "predicate, or drop an object, below: only what changed is recomputed, and look-alike entities and pairs "
+    "learn your corrections, in this video and the next ones you open.",
     "graph": "### 4 · Scene graph\nEvery subject–object pair gets predicates frame by frame; smoothed spans become "
     "the timeline's bars. The graph shows the relations holding at the frame chosen in cell 2.",
     "export": "### 5 · Export\nFiles other tools read: OpenPVSG-style scene-graph JSON, COCO RLE masks, the overlay "
@@ -96,6 +98,24 @@ def build_demo() -> gr.Blocks:
             with gr.Column(min_width=120):
                 relabel = gr.Button("Relabel", elem_id="relabel-button")
                 drop = gr.Button("Drop object", variant="stop", elem_id="drop-button")
+        with gr.Row():
+            relation_pick = gr.Dropdown([], label="Relation", elem_id="relation-pick")
+            predicate_pick = gr.Dropdown(
+                list(OPENPVSG.predicates),
+                value=None,
+                allow_custom_value=True,
+                label="Right predicate",
+                elem_id="predicate-pick",
+            )
+            rename_predicate = gr.Button("Correct predicate", elem_id="rename-predicate-button", min_width=120)
+        with gr.Row():
+            class_words = gr.Textbox(
+                label="Name entities with your own words",
+                placeholder="e.g. person, dog, frisbee (empty: the 126 OpenPVSG classes)",
+                elem_id="class-words",
+                scale=4,
+            )
+            use_words = gr.Button("Use these words", elem_id="class-words-button", min_width=120)
 
         gr.Markdown(CELLS["graph"])
         with gr.Row():
@@ -120,13 +140,14 @@ def build_demo() -> gr.Blocks:
             entity_table,
             entity_gallery,
             entity_pick,
+            relation_pick,
             downloads,
             snippet,
             frame_image,
             state,
         ]  # what every build/edit returns (views.results + frame image + state)
         prompt_outputs = [frame_image, subject_pick, prompt_info, state]  # what every prompt edit returns
-        video_outputs = [frame_image, frame_slider, video_info, subject_pick, prompt_info, state, *results[:8]]
+        video_outputs = [frame_image, frame_slider, video_info, subject_pick, prompt_info, state, *results[:-2]]
         heavy = {"concurrency_limit": handlers.BUILD_CONCURRENCY, "concurrency_id": "heavy"}
 
         # 1. a new video or an example (an example builds at once, from the cache when it can)
@@ -160,7 +181,7 @@ def build_demo() -> gr.Blocks:
         )
         undo.click(handlers.on_undo, [frame_slider, state], prompt_outputs, api_name="undo")
         clear.click(handlers.on_clear, [frame_slider, state], prompt_outputs, api_name="clear")
-        reset.click(handlers.on_reset, [frame_slider, state], [*prompt_outputs, *results[:8]], api_name="reset")
+        reset.click(handlers.on_reset, [frame_slider, state], [*prompt_outputs, *results[:-2]], api_name="reset")
         subject_pick.input(
             handlers.on_subject,
             [subject_pick, frame_slider, state],
@@ -174,4 +195,14 @@ def build_demo() -> gr.Blocks:
             handlers.on_relabel, [entity_pick, relabel_text, frame_slider, state], results, api_name="relabel", **heavy
         )
         drop.click(handlers.on_drop, [entity_pick, frame_slider, state], results, api_name="drop", **heavy)
+        rename_predicate.click(
+            handlers.on_rename_predicate,
+            [relation_pick, predicate_pick, frame_slider, state],
+            results,
+            api_name="rename_predicate",
+            **heavy,
+        )
+        use_words.click(
+            handlers.on_class_words, [class_words, frame_slider, state], results, api_name="class_words", **heavy
+        )
     return demo.queue(default_concurrency_limit=4, max_size=32)

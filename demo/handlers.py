@@ -21,6 +21,8 @@ from click2graph.export import export_all
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Box, Click, prompt_from_dict
 from click2graph.segment.factory import make_segmenter
+from click2graph.semantics.models import make_semantics
+from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.sessions import SessionStore
 from click2graph.video import VideoPolicy, load_video
 from click2graph.viz import graph_figure, timeline_figure
@@ -43,7 +45,12 @@ BACKEND = make_segmenter(
     checkpoint=os.environ.get("CLICK2GRAPH_CHECKPOINT") or None,
     image_size=int(os.environ["CLICK2GRAPH_SAM2_SIZE"]) if os.environ.get("CLICK2GRAPH_SAM2_SIZE") else None,
 )
-PIPELINE = Pipeline(BACKEND.segmenter)
+# Entity names and predicates: CLIP when its model is found (CLICK2GRAPH_CLIP: a name or a folder;
+# CLICK2GRAPH_SEMANTICS auto|off|clip), a predicate prior when built; else default names, with the reason shown.
+SEMANTICS = make_semantics(
+    os.environ.get("CLICK2GRAPH_SEMANTICS", "auto"), model=os.environ.get("CLICK2GRAPH_CLIP") or None
+)
+PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS)
 CACHE = ExampleCache()  # plain files: results of examples built with their preset click
 
 
@@ -78,7 +85,15 @@ def user_errors(handler):
 
 
 def status_text() -> str:
-    return f"**Backend:** {BACKEND.describe()} · heavy steps run {BUILD_CONCURRENCY} at a time on this server"
+    return (
+        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · heavy steps run "
+        f"{BUILD_CONCURRENCY} at a time on this server"
+    )
+
+
+def cache_key() -> str:
+    """What an example's cached result depends on besides the example itself."""
+    return f"{PIPELINE.describe()} | {SEMANTICS.describe()}"
 
 
 def example_names() -> list[str]:
@@ -96,8 +111,13 @@ def on_video(path: str | None, state: dict):
     video = load_video(path, POLICY)
     stored = STORE.get(state["key"])
     with stored.lock:
+        # The user's corrections and own words carry over to the next video of this tab.
+        memory, classes = stored.data.get("memory") or PrototypeMemory(), stored.data.get("classes")
         stored.data.clear()
-        stored.data["session"] = session = PIPELINE.open(video)
+        stored.data.update(memory=memory, classes=classes)
+        stored.data["session"] = session = PIPELINE.open(video, memory=memory)
+        if classes:
+            PIPELINE.set_classes(session, classes)
     ui = dict(new_state(), key=state["key"], video_name=Path(path).name)
     info = f"**Using:** {video.describe()}. " + " ".join(video.notes)
     return (
@@ -276,13 +296,13 @@ def on_build(frame_idx: int, state: dict, progress=gr.Progress()):
         raise PromptError("no subject yet: click on the subject in the frame (or draw a box) first")
     example = next((e for e in load_examples() if e.name == state["example"]), None)
     with stored.lock:
-        cached = CACHE.load(example, PIPELINE.describe(), stored.folder) if example else None
+        cached = CACHE.load(example, cache_key(), stored.folder) if example and not stored.data["classes"] else None
         if cached:
             stored.data["graph"], stored.data["paths"] = cached
         else:
             _build_and_export(stored, progress)
-            if example:
-                CACHE.store(example, PIPELINE.describe(), stored.data["paths"])
+            if example and not stored.data["classes"]:
+                CACHE.store(example, cache_key(), stored.data["paths"])
     return _result_outputs(stored, state, frame_idx)
 
 
@@ -313,6 +333,37 @@ def on_drop(entity_id: int | None, frame_idx: int, state: dict, progress=gr.Prog
         if entity.is_subject:
             raise PromptError(f"#{entity.entity_id} is a subject: pick it under Subject and press Clear to remove it")
         PIPELINE.drop_object(stored.data["session"], entity.entity_id)
+        _build_and_export(stored, progress)
+    return _result_outputs(stored, dict(state, example=None), frame_idx)
+
+
+@user_errors
+def on_rename_predicate(
+    relation: str | None, predicate: str | None, frame_idx: int, state: dict, progress=gr.Progress()
+):
+    """Correct a relation's predicate; look-alike pairs (here and in this tab's later videos) follow."""
+    stored = _stored(state)
+    if not relation or "graph" not in stored.data:
+        raise PromptError("build the scene graph first, then pick a relation")
+    if not (predicate or "").strip():
+        raise PromptError("pick or type the right predicate")
+    with stored.lock:
+        PIPELINE.rename_predicate(stored.data["session"], *views.parse_relation_key(relation), predicate)
+        _build_and_export(stored, progress)
+    return _result_outputs(stored, dict(state, example=None), frame_idx)
+
+
+@user_errors
+def on_class_words(words: str, frame_idx: int, state: dict, progress=gr.Progress()):
+    """Name entities with the user's own comma-separated words (empty: the OpenPVSG classes)."""
+    stored = _stored(state)
+    classes = [w for w in (words or "").split(",") if w.strip()] or None
+    with stored.lock:
+        PIPELINE.set_classes(stored.data["session"], classes)
+        stored.data["classes"] = classes
+        if "graph" not in stored.data:
+            gr.Info("Words saved: the next build names entities with them.")
+            return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
         _build_and_export(stored, progress)
     return _result_outputs(stored, dict(state, example=None), frame_idx)
 

@@ -21,11 +21,12 @@ from click2graph.viz import (
     entity_thumbnail,
     graph_figure,
     mask_preview,
+    relation_name,
     render_frame,
     timeline_figure,
 )
 
-ENTITY_HEADERS = ["id", "label", "label from", "kind", "first frame", "last frame", "frames"]
+ENTITY_HEADERS = ["id", "label", "confidence", "label from", "top 5", "kind", "first frame", "last frame", "frames"]
 KIND = {"prompt": "subject", "discovery": "discovered", "added": "added by click"}
 NEW_SUBJECT = 0  # subject selector value of a subject whose id is given at its first click
 
@@ -93,7 +94,17 @@ def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame
     """Values of the result components, in the order of ``demo.app.RESULT_OUTPUTS``."""
     names = entity_names(graph)
     rows = [
-        [e.entity_id, e.label, e.label_source, KIND.get(e.origin, e.origin), e.first_frame, e.last_frame, len(e.frames)]
+        [
+            e.entity_id,
+            names[e.entity_id],
+            "" if e.label_score is None else f"{e.label_score:.2f}",
+            e.label_source,
+            ", ".join(f"{label} {p:.2f}" for label, p in e.top5),
+            KIND.get(e.origin, e.origin),
+            e.first_frame,
+            e.last_frame,
+            len(e.frames),
+        ]
         for e in graph.entities
     ]
     gallery = [
@@ -103,6 +114,7 @@ def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame
     ]
     choices = [(f"#{e.entity_id} {names[e.entity_id]}", e.entity_id) for e in graph.entities]
     objects = [e.entity_id for e in graph.entities if not e.is_subject]
+    relations = [(relation_name(r, names), relation_key(r)) for r in graph.ranked_relations()]
     return (
         str(paths["video"]),  # overlay video
         timeline_figure(graph, frame_idx),  # timeline plot
@@ -110,6 +122,7 @@ def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame
         rows,  # entity table
         gallery,  # entity gallery
         gr.update(choices=choices, value=objects[0] if objects else choices[0][1]),  # relabel/drop entity
+        gr.update(choices=relations, value=relations[0][1] if relations else None),  # predicate correction
         [str(paths[kind]) for kind in ("graph", "masks", "video", "timeline")],  # downloads
         snippet,  # code snippet
     )
@@ -117,7 +130,18 @@ def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame
 
 def no_results() -> tuple:
     """Empty result components (a new video, a reset)."""
-    return None, None, None, [], [], gr.update(choices=[], value=None), None, ""
+    empty = gr.update(choices=[], value=None)
+    return None, None, None, [], [], empty, empty, None, ""
+
+
+def relation_key(relation) -> str:
+    """A relation as a dropdown value: ``"subject_id|object_id|predicate"``."""
+    return f"{relation.subject_id}|{relation.object_id}|{relation.predicate}"
+
+
+def parse_relation_key(key: str) -> tuple[int, int, str]:
+    subject_id, object_id, predicate = key.split("|", 2)
+    return int(subject_id), int(object_id), predicate
 
 
 def python_snippet(video_name: str, prompts: dict[int, list[dict]]) -> str:

@@ -61,19 +61,28 @@ def test_example_click_build_relabel_drop(client):
     outputs = client.predict(0, api_name="/undo")
     assert "1 positive / 0 negative" in outputs[2]
 
-    overlay, timeline, _graph, table, _gallery, _entity, files, _snippet, _image = client.predict(0, api_name="/build")
+    outputs = client.predict(0, api_name="/build")
+    overlay, timeline, _graph, table, _gallery, _entity, _relation, files, _snippet, _image = outputs
     assert Path(overlay["video"] if isinstance(overlay, dict) else overlay).exists()
     assert json.loads(timeline["plot"])["data"] and table["data"][0][:2] == [1, "subject"]
     graph_json = json.loads(Path(next(f for f in files if f.endswith("scene_graph.json"))).read_text())
     assert graph_json["objects"][0]["object_id"] == 1 and graph_json["relations"]
 
-    table = client.predict(1, "adult", 0, api_name="/relabel")[3]
+    outputs = client.predict(1, "adult", 0, api_name="/relabel")
+    table = outputs[3]
     assert table["data"][0][1] == "adult"
-    ball = next(row[0] for row in table["data"] if row[3] == "discovered")
-    files = client.predict(ball, 0, api_name="/drop")[6]
+    graph_json = json.loads(Path(next(f for f in outputs[7] if f.endswith("scene_graph.json"))).read_text())
+    subject, obj, predicate, _ = graph_json["relations"][0]
+    files = client.predict(f"{subject}|{obj}|{predicate}", "kicking", 0, api_name="/rename_predicate")[7]
+    graph_json = json.loads(Path(next(f for f in files if f.endswith("scene_graph.json"))).read_text())
+    assert [subject, obj, "kicking"] in [r[:3] for r in graph_json["relations"]]
+    ball = next(row[0] for row in table["data"] if row[5] == "discovered")
+    files = client.predict(ball, 0, api_name="/drop")[7]
     graph_json = json.loads(Path(next(f for f in files if f.endswith("scene_graph.json"))).read_text())
     assert ball not in [o["object_id"] for o in graph_json["objects"]]
     assert graph_json["objects"][0]["category"] == "adult"
+    with pytest.raises(gradio_client.exceptions.AppError, match="CLIP"):  # no CLIP model on this machine
+        client.predict("person, ball", 0, api_name="/class_words")
 
 
 def test_errors_reach_the_client_as_messages(client):

@@ -98,7 +98,9 @@ def test_example_loads_with_its_preset_click_and_builds(state):
     assert preview.shape == frame.shape and not np.array_equal(preview, frame)  # mask and click drawn at once
     assert state["prompts"] == {1: [load_examples()[0].prompts[0].to_dict()]} and state["example"] == CLIP
 
-    overlay, timeline, graph_fig, rows, gallery, _entity_pick, files, snippet, _image, state = build(state, frame=5)
+    overlay, timeline, graph_fig, rows, gallery, _entity, _relation, files, snippet, _image, state = build(
+        state, frame=5
+    )
     assert Path(overlay).suffix == ".mp4" and Path(overlay).stat().st_size > 0
     assert timeline.data and any(s.name == FRAME_MARKER_NAME and s.x0 == 5 for s in timeline.layout.shapes)
     assert graph_fig.data and rows[0][:2] == [1, "subject"] and len(gallery) == len(rows)
@@ -143,11 +145,11 @@ def test_edits_update_the_graph_without_retracking(state, app, clip):
     tracked_before = len(app.calls)
     outputs = handlers.on_relabel(1, "adult", 0, state, progress=NoProgress())
     rows, timeline = outputs[3], outputs[1]
-    assert rows[0][1] == "adult" and rows[0][2] == "user"
+    assert rows[0][1] == "adult" and rows[0][3] == "user"
     assert any("adult" in str(bar.y[0]) for bar in timeline.data)  # the lanes use the new label
     assert len(app.calls) == tracked_before  # a relabel re-tracks nothing
 
-    ball = next(r[0] for r in rows if r[3] == "discovered")
+    ball = next(r[0] for r in rows if r[5] == "discovered")
     rows = handlers.on_drop(ball, 0, outputs[-1], progress=NoProgress())[3]
     assert ball not in [r[0] for r in rows] and len(app.calls) == tracked_before  # a drop re-tracks nothing
 
@@ -155,7 +157,7 @@ def test_edits_update_the_graph_without_retracking(state, app, clip):
     _image, _, info, state = handlers.on_add_object_xy(x, y, 0, state)
     assert "added" in info
     rows = build(state)[3]
-    added = next(r[0] for r in rows if r[3] == "added by click")
+    added = next(r[0] for r in rows if r[5] == "added by click")
     assert {i for call in app.calls[tracked_before:] for i in call} == {added}  # only the new object is tracked
 
 
@@ -169,7 +171,7 @@ def test_second_subject_adds_its_subgraph(state, app, clip):
     second = state["subject"]
     assert second not in (views.NEW_SUBJECT, 1) and set(state["prompts"]) == {1, second}
     rows = build(state)[3]
-    assert {r[0] for r in rows if r[3] == "subject"} == {1, second}
+    assert {r[0] for r in rows if r[5] == "subject"} == {1, second}
     assert 1 not in {i for call in app.calls[tracked_before:] for i in call}  # the first subject is not re-tracked
 
 
@@ -231,14 +233,14 @@ def test_session_folder_is_removed_on_unload(app):
 
 def test_example_result_is_cached_for_later_visitors(app):
     first = handlers.new_state()
-    files = build(load(first))[6]
+    files = build(load(first))[7]
     tracked = len(app.calls)
     second = handlers.new_state()
     try:
         outputs = build(load(second))
         assert len(app.calls) == tracked  # served from the cache: nothing tracked
-        assert Path(outputs[6][0]).read_text() == Path(files[0]).read_text()
-        assert Path(outputs[6][0]).parent == handlers.STORE.get(second["key"]).folder
+        assert Path(outputs[7][0]).read_text() == Path(files[0]).read_text()
+        assert Path(outputs[7][0]).parent == handlers.STORE.get(second["key"]).folder
         rows = handlers.on_relabel(1, "adult", 0, outputs[-1], progress=NoProgress())[3]
         assert rows[0][1] == "adult" and len(app.calls) > tracked  # the first edit tracks this user's session
     finally:
@@ -254,4 +256,4 @@ def test_deployment_examples_folder_without_manifest(state, tmp_path, monkeypatc
     assert "my_clip" in handlers.example_names()
     outputs = handlers.on_example("my_clip", state)
     assert outputs[6]["prompts"] == {} and "no prompt yet" in outputs[5]  # no preset click: the user clicks
-    assert handlers.on_example_build(0, outputs[6]) == tuple(gr.skip() for _ in range(10))
+    assert handlers.on_example_build(0, outputs[6]) == tuple(gr.skip() for _ in range(11))

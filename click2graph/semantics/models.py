@@ -33,14 +33,12 @@ class SemanticModels:
         embedder: the image-text model behind the classifier, also used for zero-shot predicates and prototypes.
         prior: P(predicate | subject class, object class), applied when both classes are known to it.
         notice: why a wanted part is missing, for the CLI summary and the app's status line.
-        low_confidence: labels below this probability are shown as uncertain.
     """
 
     classifier: object | None = None
     embedder: ImageTextEmbedder | None = None
     prior: PredicatePrior | None = None
     notice: str | None = None
-    low_confidence: float = 0.3
 
     @property
     def labels(self) -> tuple[str, ...]:
