@@ -234,9 +234,12 @@ def test_cli_list_shows_where_each_is_found(tmp_path, hub, capsys):
     found = touch(tmp_path / "sam2.1_hiera_small.pt")
     assert main(["weights", "list", "--dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 + len(CHECKPOINTS)
+    from click2graph.semantics.clip import CLIP_MODELS
+
+    assert len(lines) == 1 + len(CHECKPOINTS) + len(CLIP_MODELS)
     assert lines[2].startswith("small") and lines[2].endswith(f"{found} (weights_dir)")
     assert lines[1].endswith("not found")
+    assert lines[-1].startswith(CLIP_MODELS[-1].name) and lines[-1].endswith("not found")
 
 
 def test_cli_download_offline_is_one_line_error(tmp_path, capsys):

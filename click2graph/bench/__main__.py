@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2")
+BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "semantics")
 
 
 def main(argv: list[str]) -> int:
