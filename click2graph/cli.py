@@ -101,6 +101,36 @@ def _add_backend_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_discovery_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("interaction discovery")
+    group.add_argument(
+        "--discovery",
+        choices=["auto", "training-free", "learned", "heuristic"],
+        default="auto",
+        help="auto (default): the trained DIDM when its checkpoint exists and SAM 2 runs, else training-free; "
+        "heuristic: points from a whole-frame heat map (the paper's Table 4 baseline)",
+    )
+    group.add_argument(
+        "--learned",
+        type=Path,
+        default=None,
+        metavar="PT",
+        help="trained DIDM/SCH checkpoint (default weights/click2graph_learned.pt)",
+    )
+
+
+def _pipeline(args: argparse.Namespace, segmenter, config=None):
+    """The pipeline the run/eval options describe, plus a line on what it uses."""
+    from click2graph.learned.inference import DEFAULT_LEARNED_PATH, choose_discovery, strategy_name
+    from click2graph.pipeline import Pipeline, PipelineConfig
+
+    semantics = _semantics(args)
+    discover, learned, notice = choose_discovery(args.discovery, segmenter, args.learned or DEFAULT_LEARNED_PATH)
+    pipeline = Pipeline(segmenter, config or PipelineConfig(), semantics=semantics, discover=discover, learned=learned)
+    strategy = learned.describe() if learned is not None else strategy_name(discover)
+    return pipeline, f"{semantics.describe()}; discovery: {strategy}" + (f" — {notice}" if notice else "")
+
+
 def _add_semantics_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("semantics (entity names and predicates)")
     group.add_argument(
@@ -206,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="objects proposed per discovery keyframe (default 3, as in the paper)",
     )
     _add_backend_args(run)
+    _add_discovery_args(run)
     _add_semantics_args(run)
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -229,8 +260,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions", type=Path, metavar="DIR", help="score the scene graphs in DIR instead of running"
     )
     _add_backend_args(evaluate)
+    _add_discovery_args(evaluate)
     _add_semantics_args(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    train = commands.add_parser(
+        "train",
+        help="train the learned DIDM and SCH on OpenPVSG-layout data (SAM 2 frozen; a GPU is advised)",
+        description="Train DIDM (interaction discovery) and SCH (classes and predicates) on a split of an "
+        "OpenPVSG-layout dataset, SAM 2 frozen, 8-frame clips; checkpoints, resume, logged losses. The result is "
+        "picked up by run, eval and the app from weights/click2graph_learned.pt.",
+    )
+    train.add_argument("data_root", type=Path, help="folder holding pvsg.json")
+    train.add_argument("--split", default="train", help="split to train on (default train)")
+    train.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
+    train.add_argument("--save-every", type=int, default=200, help="checkpoint interval in steps")
+    train.add_argument("--out", type=Path, default=None, help="checkpoint (default weights/click2graph_learned.pt)")
+    train.add_argument("--resume", action="store_true", help="continue from --out when it exists")
+    _add_backend_args(train)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     prior = commands.add_parser(
         "prior", help="the predicate prior P(predicate | subject class, object class) from an OpenPVSG pvsg.json"
@@ -264,7 +312,7 @@ def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from click2graph.export import export_all
-    from click2graph.pipeline import Pipeline, PipelineConfig
+    from click2graph.pipeline import PipelineConfig
     from click2graph.segment.factory import make_segmenter
     from click2graph.video import load_video
 
@@ -298,8 +346,7 @@ def run_command(args: argparse.Namespace) -> int:
         choice = make_segmenter(
             args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
         )
-        semantics = _semantics(args)
-        pipeline = Pipeline(choice.segmenter, config=config, semantics=semantics)
+        pipeline, semantics = _pipeline(args, choice.segmenter, config)
         session = pipeline.open(video)
         pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
@@ -307,7 +354,7 @@ def run_command(args: argparse.Namespace) -> int:
         stage.update(start=0.8, span=0.2)
         paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
     if not args.quiet:
-        _print_summary(graph, video, choice.describe(), semantics.describe(), paths, time.perf_counter() - started)
+        _print_summary(graph, video, choice.describe(), semantics, paths, time.perf_counter() - started)
     return 0
 
 
@@ -355,31 +402,29 @@ def eval_command(args: argparse.Namespace) -> int:
     if not video_ids:
         raise Click2GraphError(f"split {args.split!r} of {pvsg_json} has no annotated video")
 
+    out = args.out
     if args.predictions is not None:
         per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
         prompt, name = "given", "table_predictions"
     else:
-        from click2graph.pipeline import Pipeline
+        from click2graph.learned.inference import strategy_name
         from click2graph.segment.factory import make_segmenter
 
-        choice = None
-
-        def make_pipeline() -> Pipeline:
-            nonlocal choice
-            choice = make_segmenter(
-                args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
-            )
-            return Pipeline(choice.segmenter, semantics=_semantics(args))
+        choice = make_segmenter(
+            args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
+        )
+        pipeline, uses = _pipeline(args, choice.segmenter)
+        # Each discovery strategy gets its own runs and tables, so they compare (the paper's Table 4).
+        out = args.out / strategy_name(pipeline.discover)
+        print(f"backend: {choice.describe()}\nsemantics: {uses}\nruns and tables: {out}")
 
         def progress(items):
             items = list(items)
             return tqdm(items, desc=f"{args.prompt} prompts", unit="query", disable=args.quiet)
 
-        protocol.run_protocol(dataset, video_ids, args.out, args.prompt, args.seeds, make_pipeline, progress=progress)
-        if choice is not None:
-            print(f"backend: {choice.describe()}")
+        protocol.run_protocol(dataset, video_ids, out, args.prompt, args.seeds, lambda: pipeline, progress=progress)
         per_seed = {
-            seed: protocol.score_folder(dataset, args.out / "runs" / args.prompt / f"seed{seed}", video_ids)
+            seed: protocol.score_folder(dataset, out / "runs" / args.prompt / f"seed{seed}", video_ids)
             for seed in protocol.seeds_for(args.prompt, args.seeds)
         }
         prompt, name = args.prompt, f"table_{args.prompt}"
@@ -387,8 +432,46 @@ def eval_command(args: argparse.Namespace) -> int:
         raise Click2GraphError("nothing to score: no scene graph found for the selected videos")
     rows = protocol.summarize(per_seed, prompt)
     print(protocol.markdown_table(rows))
-    for path in protocol.write_table(rows, args.out, name):
+    for path in protocol.write_table(rows, out, name):
         print(f"wrote {path}")
+    return 0
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from click2graph.eval.protocol import load_frames
+    from click2graph.eval.pvsg import load_pvsg
+    from click2graph.learned.inference import DEFAULT_LEARNED_PATH
+    from click2graph.learned.train import TrainConfig, Trainer
+    from click2graph.segment.factory import make_segmenter
+
+    if args.steps < 1 or args.save_every < 1:
+        raise Click2GraphError(f"--steps and --save-every must be >= 1, got {args.steps} and {args.save_every}")
+    pvsg_json = args.data_root / "pvsg.json" if args.data_root.is_dir() else args.data_root
+    if not pvsg_json.is_file():
+        raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
+    out = args.out or DEFAULT_LEARNED_PATH
+    if out.exists() and not args.resume:
+        raise Click2GraphError(f"{out} exists: pass --resume to continue it, or --out for a new file")
+    backend = "sam2" if args.backend == "auto" else args.backend
+    choice = make_segmenter(backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision)
+    config = TrainConfig(steps=args.steps, save_every=args.save_every)
+    trainer = Trainer(load_pvsg(pvsg_json), choice.segmenter, split=args.split, config=config, checkpoint=out,
+                      load_frames=load_frames)  # fmt: skip
+    if args.resume and trainer.resume():
+        print(f"resumed {out} at step {trainer.step}")
+    print(f"training on {len(trainer.queries)} (video, subject) queries; SAM 2: {choice.describe()}")
+    with tqdm(total=config.steps, initial=trainer.step, disable=args.quiet, unit="step") as bar:
+
+        def progress(losses: dict) -> None:
+            bar.set_postfix(loss=f"{losses['total']:.3f}", point=f"{losses['point']:.3f}", refresh=False)
+            bar.update(1)
+
+        history = trainer.run(progress)
+    if history:
+        first, last = history[0], history[-1]
+        print(f"loss {first['total']:.3f} -> {last['total']:.3f} over {len(history)} steps; wrote {out}")
     return 0
 
 
@@ -447,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore", Click2GraphWarning)
             if args.command == "run":
                 return run_command(args)
+            if args.command == "train":
+                return train_command(args)
             if args.command == "prior":
                 return prior_command(args)
             if args.command == "eval":

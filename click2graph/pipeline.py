@@ -22,7 +22,7 @@ Example (the same run as ``python -m click2graph run clip.mp4 --click 320,180 --
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -103,6 +103,7 @@ class Session:
     renamed: dict[PredicateKey, str] = field(default_factory=dict)  # the user's predicate corrections
     # The user's corrections as prototypes: pass the same memory to open() for the next video of one user.
     memory: PrototypeMemory = field(default_factory=PrototypeMemory)
+    discover: Callable | None = None  # this video's discovery strategy (None: the pipeline's)
     semantics: SemanticModels = field(default_factory=SemanticModels)  # this video's models (own words, say)
     semantic_cache: SemanticCache = field(default_factory=SemanticCache)
 
@@ -119,7 +120,13 @@ class Pipeline:
         segmenter: VideoSegmenter | None = None,
         config: PipelineConfig = PipelineConfig(),
         semantics: SemanticModels | None = None,
+        *,
+        discover: Callable = discover_objects,
+        learned=None,
     ) -> None:
+        """``discover``: a discovery strategy (``discover_objects``' signature; see click2graph.learned.inference).
+        ``learned``: trained modules (``LearnedModules``); their SCH adds a predicate scorer (and names entities
+        when no CLIP model is loaded) on the SAM 2 backend."""
         if segmenter is None:
             from click2graph.segment.classic import ClassicSegmenter
 
@@ -127,6 +134,8 @@ class Pipeline:
         self.segmenter = segmenter
         self.config = config
         self.semantics = semantics or SemanticModels()  # default: geometry and default names only
+        self.discover = discover
+        self.learned = learned
 
     def describe(self) -> str:
         return self.segmenter.describe()
@@ -140,6 +149,14 @@ class Pipeline:
             semantics=self.semantics,
         )
 
+    def set_discovery(self, session: Session, discover: Callable | None) -> None:
+        """Use another discovery strategy for this video (None: the pipeline's); objects it found are forgotten
+        and rediscovered at the next :meth:`build` (subject tracks are kept)."""
+        session.discover = discover
+        for record in session.subjects.values():
+            self._forget_objects(session, record)
+            record.discovered = False
+
     def set_classes(self, session: Session, classes: Sequence[str] | None) -> None:
         """Name this video's entities with the user's own words (None: the pipeline's vocabulary)."""
         classifier = self.semantics.classifier
@@ -148,12 +165,10 @@ class Pipeline:
         if classes is None:
             session.semantics = self.semantics
         else:
-            from dataclasses import replace as replace_fields
-
             words = tuple(dict.fromkeys(c.strip() for c in classes if c.strip()))
             if len(words) < 2:
                 raise PromptError("give at least two class names, separated by commas")
-            session.semantics = replace_fields(self.semantics, classifier=type(classifier)(classifier.embedder, words))
+            session.semantics = replace(self.semantics, classifier=type(classifier)(classifier.embedder, words))
         session.semantic_cache.entities.clear()
 
     # -- prompting ------------------------------------------------------------------------------------------
@@ -371,10 +386,17 @@ class Pipeline:
         for entity in entities:
             if entity.entity_id in session.labels:
                 entity.label, entity.label_source = session.labels[entity.entity_id], "user"
-        models, cache = session.semantics, session.semantic_cache
+        models, cache, extra = session.semantics, session.semantic_cache, []
+        sch = self.learned.sch if self.learned is not None and hasattr(self.segmenter, "object_pointer") else None
+        if sch is not None:
+            from click2graph.learned.inference import SchEntityClassifier, SchPredicateScorer
+
+            extra.append(SchPredicateScorer(sch, self.segmenter, session.state))
+            if models.classifier is None:
+                models = replace(models, classifier=SchEntityClassifier(sch, self.segmenter, session.state))
         entities = name_entities(entities, video.frames, models, cache, session.memory)
         relations = relate(
-            entities, video.frames, models, cache, session.memory, session.renamed, self.config.relations
+            entities, video.frames, models, cache, session.memory, session.renamed, self.config.relations, extra
         )
         if self.config.drop_objects_without_relations:
             related = {r.object_id for r in relations} | {r.subject_id for r in relations}
@@ -410,7 +432,7 @@ class Pipeline:
             # The clicks tell which part is surely the subject, which lets discovery split off an object that a
             # single click's mask swallowed (e.g. the bike under its rider); without clicks that split is off.
             anchors = prompt.positive_points_xy if prompt is not None and len(prompt.labels) else None
-            proposals = discover_objects(
+            proposals = (session.discover or self.discover)(
                 self.segmenter,
                 state,
                 subject_mask,

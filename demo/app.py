@@ -82,7 +82,15 @@ def build_demo() -> gr.Blocks:
                 prompt_info = gr.Markdown("Open a video first.", elem_id="prompt-info")
 
         gr.Markdown(CELLS["track"])
-        build = gr.Button("Build scene graph", variant="primary", elem_id="build-button")
+        with gr.Row():
+            build = gr.Button("Build scene graph", variant="primary", elem_id="build-button", scale=3)
+            discovery_pick = gr.Radio(
+                list(handlers.STRATEGIES),
+                value=handlers.strategy_name(handlers.DISCOVER),
+                label="Interaction discovery",
+                elem_id="discovery-pick",
+                scale=2,
+            )
         with gr.Row():
             overlay = gr.Video(label="Tracked subject and objects", elem_id="overlay-video", loop=True, height=320)
             entity_gallery = gr.Gallery(label="Entities", columns=4, height=320, elem_id="entity-gallery")
@@ -201,6 +209,9 @@ def build_demo() -> gr.Blocks:
             results,
             api_name="rename_predicate",
             **heavy,
+        )
+        discovery_pick.input(
+            handlers.on_discovery, [discovery_pick, frame_slider, state], results, api_name="discovery", **heavy
         )
         use_words.click(
             handlers.on_class_words, [class_words, frame_slider, state], results, api_name="class_words", **heavy

@@ -15,9 +15,17 @@ from pathlib import Path
 
 import gradio as gr
 
+from click2graph.discovery import discover_objects
 from click2graph.errors import Click2GraphError, PromptError
 from click2graph.examples import ExampleCache, load_examples
 from click2graph.export import export_all
+from click2graph.learned.inference import (
+    DEFAULT_LEARNED_PATH,
+    DidmDiscovery,
+    HeuristicDiscovery,
+    choose_discovery,
+    strategy_name,
+)
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Box, Click, prompt_from_dict
 from click2graph.segment.factory import make_segmenter
@@ -50,7 +58,17 @@ BACKEND = make_segmenter(
 SEMANTICS = make_semantics(
     os.environ.get("CLICK2GRAPH_SEMANTICS", "auto"), model=os.environ.get("CLICK2GRAPH_CLIP") or None
 )
-PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS)
+# Discovery: the trained DIDM when weights/click2graph_learned.pt (or CLICK2GRAPH_LEARNED) exists and SAM 2 runs,
+# else training-free (CLICK2GRAPH_DISCOVERY auto|training-free|learned|heuristic); each tab can switch.
+DISCOVER, LEARNED, DISCOVERY_NOTICE = choose_discovery(
+    os.environ.get("CLICK2GRAPH_DISCOVERY", "auto"),
+    BACKEND.segmenter,
+    os.environ.get("CLICK2GRAPH_LEARNED") or DEFAULT_LEARNED_PATH,
+)
+STRATEGIES = {"training-free": discover_objects, "heuristic": HeuristicDiscovery()}
+if LEARNED is not None and LEARNED.didm is not None:
+    STRATEGIES["learned"] = DidmDiscovery(LEARNED.didm)
+PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVER, learned=LEARNED)
 CACHE = ExampleCache()  # plain files: results of examples built with their preset click
 
 
@@ -85,15 +103,17 @@ def user_errors(handler):
 
 
 def status_text() -> str:
+    discovery = LEARNED.describe() if LEARNED is not None else strategy_name(DISCOVER)
     return (
-        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · heavy steps run "
-        f"{BUILD_CONCURRENCY} at a time on this server"
+        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · **Discovery:** {discovery}"
+        + (f" ({DISCOVERY_NOTICE})" if DISCOVERY_NOTICE else "")
+        + f" · heavy steps run {BUILD_CONCURRENCY} at a time on this server"
     )
 
 
 def cache_key() -> str:
     """What an example's cached result depends on besides the example itself."""
-    return f"{PIPELINE.describe()} | {SEMANTICS.describe()}"
+    return f"{PIPELINE.describe()} | {SEMANTICS.describe()} | {strategy_name(DISCOVER)}"
 
 
 def example_names() -> list[str]:
@@ -113,11 +133,14 @@ def on_video(path: str | None, state: dict):
     with stored.lock:
         # The user's corrections and own words carry over to the next video of this tab.
         memory, classes = stored.data.get("memory") or PrototypeMemory(), stored.data.get("classes")
+        discovery = stored.data.get("discovery")
         stored.data.clear()
-        stored.data.update(memory=memory, classes=classes)
+        stored.data.update(memory=memory, classes=classes, discovery=discovery)
         stored.data["session"] = session = PIPELINE.open(video, memory=memory)
         if classes:
             PIPELINE.set_classes(session, classes)
+        if discovery:
+            PIPELINE.set_discovery(session, STRATEGIES[discovery])
     ui = dict(new_state(), key=state["key"], video_name=Path(path).name)
     info = f"**Using:** {video.describe()}. " + " ".join(video.notes)
     return (
@@ -296,12 +319,13 @@ def on_build(frame_idx: int, state: dict, progress=gr.Progress()):
         raise PromptError("no subject yet: click on the subject in the frame (or draw a box) first")
     example = next((e for e in load_examples() if e.name == state["example"]), None)
     with stored.lock:
-        cached = CACHE.load(example, cache_key(), stored.folder) if example and not stored.data["classes"] else None
+        own = stored.data["classes"] or stored.data["discovery"]  # the cache holds default-settings results only
+        cached = CACHE.load(example, cache_key(), stored.folder) if example and not own else None
         if cached:
             stored.data["graph"], stored.data["paths"] = cached
         else:
             _build_and_export(stored, progress)
-            if example and not stored.data["classes"]:
+            if example and not own:
                 CACHE.store(example, cache_key(), stored.data["paths"])
     return _result_outputs(stored, state, frame_idx)
 
@@ -363,6 +387,21 @@ def on_class_words(words: str, frame_idx: int, state: dict, progress=gr.Progress
         stored.data["classes"] = classes
         if "graph" not in stored.data:
             gr.Info("Words saved: the next build names entities with them.")
+            return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
+        _build_and_export(stored, progress)
+    return _result_outputs(stored, dict(state, example=None), frame_idx)
+
+
+@user_errors
+def on_discovery(name: str, frame_idx: int, state: dict, progress=gr.Progress()):
+    """Switch this tab's discovery strategy; objects are rediscovered (subject tracks are kept)."""
+    if name not in STRATEGIES:
+        raise PromptError(f"unknown discovery {name!r}; available here: {', '.join(STRATEGIES)}")
+    stored = _stored(state)
+    with stored.lock:
+        PIPELINE.set_discovery(stored.data["session"], STRATEGIES[name])
+        stored.data["discovery"] = None if STRATEGIES[name] is DISCOVER else name
+        if "graph" not in stored.data:
             return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
         _build_and_export(stored, progress)
     return _result_outputs(stored, dict(state, example=None), frame_idx)

@@ -257,3 +257,15 @@ def test_deployment_examples_folder_without_manifest(state, tmp_path, monkeypatc
     outputs = handlers.on_example("my_clip", state)
     assert outputs[6]["prompts"] == {} and "no prompt yet" in outputs[5]  # no preset click: the user clicks
     assert handlers.on_example_build(0, outputs[6]) == tuple(gr.skip() for _ in range(11))
+
+
+def test_switching_discovery_rediscovers_without_retracking_the_subject(state, app):
+    state = build(load(state))[-1]
+    tracked_before = len(app.calls)
+    outputs = handlers.on_discovery("heuristic", 0, state, progress=NoProgress())
+    session = session_of(state)
+    assert type(session.discover).__name__ == "HeuristicDiscovery"
+    assert 1 not in {i for call in app.calls[tracked_before:] for i in call}  # only new objects were tracked
+    assert outputs[3][0][:2] == [1, "subject"]
+    with pytest.raises(gr.Error, match="unknown discovery"):
+        handlers.on_discovery("learned-but-absent", 0, outputs[-1], progress=NoProgress())

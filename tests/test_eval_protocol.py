@@ -199,11 +199,11 @@ def test_eval_command_end_to_end_and_on_saved_predictions(dataset, tmp_path, mon
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "| Source | Prompt | R@3 | SpIR@3 | PLR |" in printed and "| overall | mask |" in printed
-    rows = json.loads((out / "table_mask.json").read_text())
+    rows = json.loads((out / "training-free" / "table_mask.json").read_text())
     assert rows[-1]["source"] == "overall" and rows[-1]["seeds"] == 1
-    assert (out / "table_mask.md").read_text().startswith("| Source |")
+    assert (out / "training-free" / "table_mask.md").read_text().startswith("| Source |")
 
-    seed0 = out / "runs" / "mask" / "seed0"
+    seed0 = out / "training-free" / "runs" / "mask" / "seed0"
     assert main(["eval", str(dataset.root), "--predictions", str(seed0), "--out", str(out)]) == 0
     given = json.loads((out / "table_predictions.json").read_text())
     assert given[-1]["mean"] == rows[-1]["mean"]  # the same graphs score the same

@@ -12,30 +12,32 @@ torch = pytest.importorskip("torch")
 from scipy import ndimage
 
 from click2graph.errors import CheckpointError
-from click2graph.learned import (
+from click2graph.learned.checkpoint import load_checkpoint, make_optimizer, make_scheduler, save_checkpoint
+from click2graph.learned.didm import Didm, DidmConfig
+from click2graph.learned.losses import (
     IGNORE_INDEX,
-    NUM_OPENPVSG_CLASSES,
-    NUM_OPENPVSG_PREDICATES,
-    Didm,
-    DidmConfig,
     DidmLoss,
-    Sch,
-    SchConfig,
     SchLoss,
-    load_checkpoint,
-    make_optimizer,
-    make_scheduler,
     mask_bce_dice_iou,
-    masked_average_pool,
     match_queries,
     sample_point_target,
-    save_checkpoint,
-    sine_position_encoding,
 )
+from click2graph.learned.pooling import masked_average_pool, sine_position_encoding
+from click2graph.learned.sch import NUM_OPENPVSG_CLASSES, NUM_OPENPVSG_PREDICATES, Sch, SchConfig
 from click2graph.semantics.vocab import OPENPVSG
 
 TINY_DIDM = DidmConfig(feature_dim=16, d_model=32, num_heads=4, ffn_dim=64)
 TINY_SCH = SchConfig(feature_dim=16, pointer_dim=8, hidden_dim=32, dropout=0.0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine spinning threads made these
+    tests 20x slower (80 s instead of 4 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def box_mask(x0, y0, x1, y1, shape=(32, 32)):
@@ -80,6 +82,24 @@ def test_didm_default_size_runs_on_a_sam2_sized_feature_map():
     with torch.no_grad():
         out = didm(torch.randn(1, 256, 32, 32), torch.ones(1, 128, 128))
     assert out.points.shape == (1, 3, 2)
+
+
+def test_modules_train_on_features_made_under_inference_mode():
+    # SAM 2 (and our segmenter) runs under torch.inference_mode(), possibly in bf16.
+    with torch.inference_mode():
+        feats = torch.randn(1, 16, 8, 8).bfloat16()
+        subject = torch.ones(1, 32, 32, dtype=torch.bool)
+        pointers = torch.randn(1, 1, 8)
+    didm, sch = Didm(TINY_DIDM), Sch(TINY_SCH)
+    loss = didm(feats, subject).points.sum() + sch.classify_entities(feats, subject[:, None]).sum()
+    loss = loss + sch.classify_predicates(pointers, pointers).sum()
+    loss.backward()
+    assert didm.input_proj.weight.grad is not None and sch.predicate_mlp[1].weight.grad is not None
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # as the trainer runs on a GPU
+        out = didm(feats, subject)
+        losses = DidmLoss()(out, [torch.ones(1, 32, 32, dtype=torch.bool)], point_targets=[torch.tensor([[0.5, 0.5]])])
+    assert out.points.dtype == out.objectness_logits.dtype == losses["total"].dtype == torch.float32
+    losses["total"].backward()
 
 
 @pytest.mark.parametrize(
@@ -207,6 +227,31 @@ def test_mask_bce_dice_iou():
     assert empty["total"] == 0 and empty["total"].requires_grad
     with pytest.raises(ValueError):
         mask_bce_dice_iou(torch.zeros(2, 8, 8), torch.zeros(2, 4, 4))
+
+
+def test_didm_loss_on_a_batch_with_and_without_objects():
+    out = Didm(TINY_DIDM)(torch.randn(2, 16, 8, 8), torch.ones(2, 32, 32))
+    object_masks = [
+        np.zeros((0, 32, 32), bool),
+        torch.from_numpy(np.stack([box_mask(0, 0, 8, 8), box_mask(20, 20, 32, 32)])),
+    ]
+    loss_fn = DidmLoss(seed=3)
+    targets = loss_fn.sample_targets(object_masks)
+    assert targets[0].shape == (0, 2) and targets[1].shape == (2, 2)
+    indices = loss_fn.match(out, object_masks, targets)
+    assert len(indices[0][0]) == 0 and sorted(indices[1][1].tolist()) == [0, 1]
+    losses = loss_fn(out, object_masks, point_targets=targets, indices=indices)
+    assert set(losses) == {"point", "objectness", "total"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    losses["total"].backward()
+    # Frame 0 has no object, so every query there is pushed to objectness 0; frame 1 has two matched.
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        out.objectness_logits,
+        torch.tensor([[0.0, 0, 0], [0, 0, 0]]).index_put_(
+            (torch.tensor([1, 1]), torch.as_tensor(indices[1][0])), torch.tensor([1.0, 1.0])
+        ),
+    )
+    torch.testing.assert_close(losses["objectness"], expected)
 
 
 def test_sch_loss_ignores_padding():

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from click2graph.learned.pooling import mask_coverage, masked_average_pool, sine_position_encoding
+from click2graph.learned.pooling import as_module_input, mask_coverage, masked_average_pool, sine_position_encoding
 
 
 @dataclass(frozen=True)
@@ -172,15 +172,17 @@ class Didm(nn.Module):
                 f"subject_mask must be (B, H0, W0) with B = {feats.shape[0]}, got shape {tuple(subject_mask.shape)}"
             )
         batch, _, height, width = feats.shape
-        masks = subject_mask[:, None]
+        dtype = self.input_proj.weight.dtype
+        feats = as_module_input(feats, dtype)
+        masks = as_module_input(subject_mask[:, None], dtype)
         if pos is None:
-            pos = self._sine_pos(height, width, feats.device, feats.dtype)
+            pos = self._sine_pos(height, width, feats.device, dtype)
         elif pos.ndim != 4 or pos.shape[1] != cfg.d_model or tuple(pos.shape[-2:]) != (height, width):
             raise ValueError(
                 f"pos must be (B, {cfg.d_model}, {height}, {width}), got shape {tuple(pos.shape)}; "
                 "omit it to use SAM 2's sine encoding computed here"
             )
-        pos = pos.expand(batch, -1, -1, -1)
+        pos = as_module_input(pos, dtype).expand(batch, -1, -1, -1)
 
         # Image tokens (B, HW, d), with position encoding on the keys.
         tokens = feats.flatten(2).transpose(1, 2)
@@ -202,11 +204,12 @@ class Didm(nn.Module):
             x = layer(x, x_pos, memory, memory_pos)
         decoded = self.final_norm(x)[:, 1:]  # object queries only
 
-        return DidmOutput(
-            points=self.point_head(decoded).sigmoid(),
-            objectness_logits=self.objectness_head(decoded).squeeze(-1),
-            query_embeddings=decoded,
-        )
+        # Heads in float32 even under autocast: a bf16 sigmoid would quantise the points to ~4 px at 1024 px.
+        with torch.autocast(device_type=feats.device.type, enabled=False):
+            head_input = decoded.float()
+            points = self.point_head(head_input).sigmoid()
+            objectness_logits = self.objectness_head(head_input).squeeze(-1)
+        return DidmOutput(points=points, objectness_logits=objectness_logits, query_embeddings=decoded)
 
     def _sine_pos(self, height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         key = (height, width, device, dtype)

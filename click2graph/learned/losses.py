@@ -54,6 +54,13 @@ def _as_bool_masks(masks: np.ndarray | torch.Tensor, ndim: int) -> np.ndarray:
     return masks.astype(bool)
 
 
+def _as_points(points: np.ndarray | torch.Tensor | Sequence) -> torch.Tensor:
+    """float32 (M, 2) CPU tensor of ``(x, y)`` points from an array, tensor or list."""
+    if isinstance(points, torch.Tensor):
+        return points.detach().float().cpu().reshape(-1, 2)
+    return torch.as_tensor(np.asarray(points, dtype=np.float32)).reshape(-1, 2)
+
+
 def _inside_distance(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance (pixels) of each mask pixel to the nearest non-mask pixel or frame border; 0 outside."""
     return ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
@@ -125,7 +132,7 @@ def match_queries(
         (array([1]), array([0]))
     """
     masks = _as_bool_masks(object_masks, 3)
-    targets = torch.as_tensor(np.asarray(point_targets, dtype=np.float32)).reshape(-1, 2)
+    targets = _as_points(point_targets)
     if len(masks) != len(targets):
         raise ValueError(f"{len(masks)} object masks but {len(targets)} point targets")
     if len(masks) == 0 or len(points) == 0:
@@ -274,23 +281,25 @@ class DidmLoss:
             point_targets = self.sample_targets(object_masks)
         if indices is None:
             indices = self.match(output, object_masks, point_targets)
-        points = output.points
-        objectness_target = torch.zeros_like(output.objectness_logits)
+        points = output.points.float()  # float32 losses, also under autocast
+        objectness_logits = output.objectness_logits.float()
+        objectness_target = torch.zeros_like(objectness_logits)
         pred, target = [], []
         for b, (query_idx, object_idx) in enumerate(indices):
-            objectness_target[b, torch.as_tensor(query_idx, dtype=torch.long)] = 1
-            targets_b = torch.as_tensor(np.asarray(point_targets[b], dtype=np.float32), device=points.device)
-            pred.append(points[b, torch.as_tensor(query_idx, dtype=torch.long, device=points.device)])
-            target.append(targets_b.reshape(-1, 2)[torch.as_tensor(object_idx, dtype=torch.long)])
+            query_idx = torch.as_tensor(query_idx, dtype=torch.long, device=points.device)
+            object_idx = torch.as_tensor(object_idx, dtype=torch.long, device=points.device)
+            objectness_target[b, query_idx] = 1
+            pred.append(points[b, query_idx])
+            target.append(_as_points(point_targets[b]).to(points.device)[object_idx])
         pred_points = torch.cat(pred) if pred else points.new_zeros(0, 2)
-        target_points = torch.cat(target).to(points.dtype) if target else points.new_zeros(0, 2)
+        target_points = torch.cat(target) if target else points.new_zeros(0, 2)
         if len(pred_points):
             point_loss = ((pred_points - target_points) ** 2).sum(-1).mean()
         else:
             point_loss = points.sum() * 0
         weight = torch.where(objectness_target > 0, 1.0, cfg.no_object_weight).to(objectness_target.dtype)
         objectness_loss = (
-            F.binary_cross_entropy_with_logits(output.objectness_logits, objectness_target, reduction="none") * weight
+            F.binary_cross_entropy_with_logits(objectness_logits, objectness_target, reduction="none") * weight
         ).sum() / weight.sum().clamp_min(1e-12)
         total = cfg.point_weight * point_loss + cfg.objectness_weight * objectness_loss
         return {"point": point_loss, "objectness": objectness_loss, "total": total}

@@ -15,6 +15,17 @@ import torch
 import torch.nn.functional as F
 
 
+def as_module_input(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``tensor`` in ``dtype``, and a normal tensor when autograd may record it.
+
+    SAM 2 runs under ``torch.inference_mode()`` (as our segmenter does), and an inference tensor cannot be saved for
+    backward, so training on its features would fail; outside inference mode such a tensor is copied once here.
+    """
+    if tensor.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+        tensor = tensor.clone()
+    return tensor.to(dtype)
+
+
 def mask_coverage(masks: torch.Tensor, size_hw: tuple[int, int]) -> torch.Tensor:
     """Fraction of each cell of an ``(H, W)`` grid that each mask covers.
 

@@ -15,18 +15,19 @@ projected by ``obj_ptr_proj``) of the subject and the object on that frame. Our 
   a zero feature. Skip such entities in training and aggregation.
 * **Predicates are multi-label**: OpenPVSG labels several predicates for one pair over overlapping spans (e.g.
   "holding" and "looking at"), and most discovered pairs hold no predicate at all on a frame, so predicate
-  probabilities are independent sigmoids (trained with BCE in ``losses.py``), not a softmax. Entity classes are
-  exclusive: softmax.
+  probabilities are independent sigmoids (trained with BCE in ``losses.py``), not a softmax, and start at
+  1 / num_predicates (bias prior). Entity classes are exclusive: softmax.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from click2graph.learned.pooling import masked_average_pool
+from click2graph.learned.pooling import as_module_input, masked_average_pool
 
 NUM_OPENPVSG_CLASSES = 126  # 115 thing + 11 stuff classes (click2graph.semantics.vocab.OPENPVSG.classes)
 NUM_OPENPVSG_PREDICATES = 57  # click2graph.semantics.vocab.OPENPVSG.predicates
@@ -77,6 +78,10 @@ class Sch(nn.Module):
         self.config = config = config or SchConfig()
         self.entity_mlp = _mlp(config.feature_dim, config.hidden_dim, config.num_classes, config.dropout)
         self.predicate_mlp = _mlp(2 * config.pointer_dim, config.hidden_dim, config.num_predicates, config.dropout)
+        # Start every predicate at probability 1 / num_predicates instead of 0.5 (RetinaNet's prior init): a pair
+        # holds few of the 57 predicates, and a 0.5 start spends the first steps only pushing the negatives down.
+        prior = 1.0 / config.num_predicates
+        nn.init.constant_(self.predicate_mlp[-1].bias, math.log(prior / (1 - prior)) if prior < 1 else 0.0)
 
     def classify_entities(self, feats: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Class logits of the entities inside ``masks``.
@@ -90,7 +95,8 @@ class Sch(nn.Module):
         """
         if feats.ndim != 4 or feats.shape[1] != self.config.feature_dim:
             raise ValueError(f"feats must be (B, {self.config.feature_dim}, H, W), got shape {tuple(feats.shape)}")
-        pooled, has_pixels = masked_average_pool(feats, masks)
+        dtype = self.entity_mlp[1].weight.dtype
+        pooled, has_pixels = masked_average_pool(as_module_input(feats, dtype), as_module_input(masks, dtype))
         return self.entity_mlp(pooled) * has_pixels.unsqueeze(-1).to(pooled.dtype)
 
     def classify_predicates(self, subject_ptr: torch.Tensor, object_ptr: torch.Tensor) -> torch.Tensor:
@@ -109,7 +115,9 @@ class Sch(nn.Module):
                 f"subject_ptr and object_ptr must both be (B, P, {expected}), "
                 f"got {tuple(subject_ptr.shape)} and {tuple(object_ptr.shape)}"
             )
-        return self.predicate_mlp(torch.cat((subject_ptr, object_ptr), dim=-1))
+        dtype = self.predicate_mlp[1].weight.dtype
+        pairs = torch.cat((as_module_input(subject_ptr, dtype), as_module_input(object_ptr, dtype)), dim=-1)
+        return self.predicate_mlp(pairs)
 
     @staticmethod
     def entity_probabilities(logits: torch.Tensor) -> torch.Tensor:

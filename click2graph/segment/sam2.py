@@ -267,6 +267,28 @@ class Sam2Segmenter:
         scores[~masks.any(axis=(1, 2))] = 0.0  # nothing left (no object, or all avoided): no confidence
         return Candidates(masks=masks, scores=scores)
 
+    def frame_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """SAM 2's stride-16 image features of a working frame and their position encoding, float32
+        (1, C, H, W) each (C = 256; H = W = image_size / 16); from the feature cache when there (frozen)."""
+        with self._compute():
+            _, _, feats, pos, sizes = self.predictor._get_image_feature(_inference_of(state), frame_idx, 1)
+        h, w = sizes[-1]
+        return tuple(x[-1].permute(1, 2, 0).reshape(1, -1, h, w).float() for x in (feats, pos))
+
+    def object_pointer(self, state: SegmenterState, obj_id: int, frame_idx: int) -> torch.Tensor | None:
+        """SAM 2's object pointer of a tracked object on a frame (the mask decoder's object token, projected;
+        float32 (C,)), or None where sam2 has no output for it."""
+        inference = _inference_of(state)
+        idx = inference["obj_id_to_idx"].get(obj_id)
+        if idx is None:
+            return None
+        for outputs in (inference["temp_output_dict_per_obj"][idx], inference["output_dict_per_obj"][idx]):
+            for kind in ("cond_frame_outputs", "non_cond_frame_outputs"):
+                out = outputs[kind].get(frame_idx)  # temp: prompted since the last propagation
+                if out is not None and out.get("obj_ptr") is not None:
+                    return out["obj_ptr"][0].float()
+        return None
+
     def _compute(self) -> contextlib.ExitStack:
         """Inference mode, plus bf16 autocast when asked for (sam2 itself runs its GPU demos under autocast)."""
         stack = contextlib.ExitStack()

@@ -53,10 +53,17 @@ class PrototypeMemory:
         self, kind: Kind, embedding: np.ndarray, *, replaces: str | None = None
     ) -> tuple[Prototype, float] | None:
         """The nearest prototype of ``kind`` (and, for predicates, correcting ``replaces``) within the threshold."""
-        candidates = [p for p in self.prototypes if p.kind == kind and (kind == "entity" or p.replaces == replaces)]
+        embedding = _normalised(embedding)
+        candidates = [
+            p
+            for p in self.prototypes
+            if p.kind == kind
+            and (kind == "entity" or p.replaces == replaces)
+            and p.embedding.shape == embedding.shape  # taught with another model's embeddings: not comparable
+        ]
         if not candidates:
             return None
-        similarities = np.stack([p.embedding for p in candidates]) @ _normalised(embedding)
+        similarities = np.stack([p.embedding for p in candidates]) @ embedding
         best = int(np.argmax(similarities))
         if similarities[best] < self.min_similarity:
             return None

@@ -109,9 +109,12 @@ def relate(
     memory: PrototypeMemory,
     renamed: Mapping[PredicateKey, str],
     config: RelationConfig = RelationConfig(),
+    extra_scorers: Sequence = (),
 ) -> list[Relation]:
-    """Relations of the named entities, with the user's predicate renamings and what they teach applied."""
-    scorers = [GeometricScorer()]
+    """Relations of the named entities, with the user's predicate renamings and what they teach applied.
+
+    ``extra_scorers``: more predicate scorers (e.g. the learned SCH) beside the geometric and zero-shot ones."""
+    scorers = [GeometricScorer(), *extra_scorers]
     if models.embedder is not None:
         from click2graph.semantics.zero_shot import ZeroShotPredicateScorer
 
