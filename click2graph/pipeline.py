@@ -396,7 +396,15 @@ class Pipeline:
                 models = replace(models, classifier=SchEntityClassifier(sch, self.segmenter, session.state))
         entities = name_entities(entities, video.frames, models, cache, session.memory)
         relations = relate(
-            entities, video.frames, models, cache, session.memory, session.renamed, self.config.relations, extra
+            entities,
+            video.frames,
+            models,
+            cache,
+            session.memory,
+            session.renamed,
+            self.config.relations,
+            extra,
+            fps=video.fps,
         )
         if self.config.drop_objects_without_relations:
             related = {r.object_id for r in relations} | {r.subject_id for r in relations}

@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     embedder = ClipEmbedder.from_random_weights(seed=0, tiny=False)
-    classifier = ClipEntityClassifier(embedder)
+    classifier = ClipEntityClassifier(embedder, frames_per_entity=2)  # as make_semantics builds it
     build_s = time.perf_counter() - started
     started = time.perf_counter()
     classifier.label_embeddings()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -280,8 +281,10 @@ def write_test_tokenizer(directory: str | os.PathLike[str]) -> Path:
     """Write a tiny CLIP byte-level BPE tokenizer (``vocab.json``, ``merges.txt``) into ``directory``.
 
     For random-weight models (tests, benchmarks) where the real tokenizer cannot be downloaded. The vocabulary is laid
-    out like CLIP's: the 256 byte characters, the same with ``</w>`` (end of word), a few merges, then
-    ``<|startoftext|>`` and ``<|endoftext|>`` last; so any text tokenizes (one token per byte at worst).
+    out like CLIP's: the 256 byte characters, the same with ``</w>`` (end of word), merges, then
+    ``<|startoftext|>`` and ``<|endoftext|>`` last; so any text tokenizes (one token per byte at worst). The merges
+    build every word of the OpenPVSG vocabulary and of the prompt templates into one token, as CLIP's real
+    vocabulary does, so prompts have realistic lengths (about 10 tokens) and text timings are realistic too.
 
     Returns:
         ``directory``.
@@ -289,8 +292,17 @@ def write_test_tokenizer(directory: str | os.PathLike[str]) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     chars = list(_bytes_to_unicode().values())
-    merges = ["t h", "th e</w>", "o f</w>", "a n", "i n", "p h", "o t", "e r", "o n</w>"]
-    vocab = chars + [c + "</w>" for c in chars] + [a + b for a, b in (m.split() for m in merges)]
+    texts = [*OPENPVSG.classes, *OPENPVSG.predicates, *DEFAULT_TEMPLATES, "a an the someone something photo of"]
+    words = sorted({w for text in texts for w in re.findall(r"[a-z]+", text.lower())})
+    merges: list[str] = []
+    for word in words:  # left to right: w0 w1 -> w0w1, w0w1 w2 -> w0w1w2, ..., the last piece with </w>
+        pieces = list(word[:-1]) + [word[-1] + "</w>"]
+        built = pieces[0]
+        for piece in pieces[1:]:
+            merges.append(f"{built} {piece}")
+            built += piece
+    merges = list(dict.fromkeys(merges))
+    vocab = chars + [c + "</w>" for c in chars] + list(dict.fromkeys(a + b for a, b in (m.split() for m in merges)))
     vocab += ["<|startoftext|>", "<|endoftext|>"]
     (directory / "vocab.json").write_text(json.dumps({token: i for i, token in enumerate(vocab)}), encoding="utf-8")
     (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")

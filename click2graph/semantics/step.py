@@ -110,16 +110,20 @@ def relate(
     renamed: Mapping[PredicateKey, str],
     config: RelationConfig = RelationConfig(),
     extra_scorers: Sequence = (),
+    fps: float = 10.0,
 ) -> list[Relation]:
     """Relations of the named entities, with the user's predicate renamings and what they teach applied.
 
-    ``extra_scorers``: more predicate scorers (e.g. the learned SCH) beside the geometric and zero-shot ones."""
+    ``extra_scorers``: more predicate scorers (e.g. the learned SCH) beside the geometric and zero-shot ones.
+    ``fps``: working frame rate; the zero-shot scorer looks at a pair about twice a second (at most 6 crops per
+    pair, interpolated in between: actions last longer than that, and each crop costs ~0.1 s on a CPU)."""
     scorers = [GeometricScorer(), *extra_scorers]
     if models.embedder is not None:
         from click2graph.semantics.zero_shot import ZeroShotPredicateScorer
 
         if cache.zero_shot is None or cache.zero_shot.embedder is not models.embedder:
-            cache.zero_shot = ZeroShotPredicateScorer(models.embedder, frames)
+            step = max(1, round(fps / 2))
+            cache.zero_shot = ZeroShotPredicateScorer(models.embedder, frames, frame_step=step, max_samples=6)
         scorers.append(cache.zero_shot)
     relations = build_relations(entities, num_frames=len(frames), scorers=scorers, prior=models.prior, config=config)
     if not renamed and not any(p.kind == "predicate" for p in memory.prototypes):
