@@ -434,6 +434,11 @@ def eval_command(args: argparse.Namespace) -> int:
     print(protocol.markdown_table(rows))
     for path in protocol.write_table(rows, out, name):
         print(f"wrote {path}")
+    comparison = protocol.comparison_table(args.out, prompt) if args.predictions is None else None
+    if comparison:
+        path = args.out / f"compare_{prompt}.md"
+        path.write_text(comparison + "\n")
+        print(f"\ndiscovery strategies compared (as the paper's Table 4):\n{comparison}\nwrote {path}")
     return 0
 
 
