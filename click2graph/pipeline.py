@@ -168,7 +168,9 @@ class Pipeline:
             words = tuple(dict.fromkeys(c.strip() for c in classes if c.strip()))
             if len(words) < 2:
                 raise PromptError("give at least two class names, separated by commas")
-            session.semantics = replace(self.semantics, classifier=type(classifier)(classifier.embedder, words))
+            session.semantics = replace(
+                self.semantics, classifier=type(classifier)(classifier.embedder, words, classifier.frames_per_entity)
+            )
         session.semantic_cache.entities.clear()
 
     # -- prompting ------------------------------------------------------------------------------------------
