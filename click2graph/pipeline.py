@@ -169,7 +169,8 @@ class Pipeline:
             if len(words) < 2:
                 raise PromptError("give at least two class names, separated by commas")
             session.semantics = replace(
-                self.semantics, classifier=type(classifier)(classifier.embedder, words, classifier.frames_per_entity)
+                self.semantics,
+                classifier=type(classifier)(classifier.embedder, words, frames_per_entity=classifier.frames_per_entity),
             )
         session.semantic_cache.entities.clear()
 
