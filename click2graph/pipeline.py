@@ -34,7 +34,7 @@ from click2graph.graph import Entity, SceneGraph, VideoMeta
 from click2graph.masks import rle_area, rle_decode
 from click2graph.prompts import Prompt, to_frame_prompts
 from click2graph.segment import SegmenterState, VideoSegmenter, track_both_directions
-from click2graph.semantics.models import SemanticModels
+from click2graph.semantics.models import SemanticModels, clean_classes
 from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.semantics.relations import RelationConfig, default_labels
 from click2graph.semantics.step import PredicateKey, SemanticCache, name_entities, pair_embedding, relate
@@ -165,9 +165,10 @@ class Pipeline:
         if classes is None:
             session.semantics = self.semantics
         else:
-            words = tuple(dict.fromkeys(c.strip() for c in classes if c.strip()))
-            if len(words) < 2:
-                raise PromptError("give at least two class names, separated by commas")
+            try:
+                words = clean_classes(classes)
+            except ValueError:
+                raise PromptError("give at least two class names, separated by commas") from None
             session.semantics = replace(
                 self.semantics,
                 classifier=type(classifier)(classifier.embedder, words, frames_per_entity=classifier.frames_per_entity),

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from click2graph.errors import CheckpointError
 
@@ -170,15 +170,9 @@ def resolve_checkpoint(
     if cached is not None:
         return _found(spec, cached, "hub_cache")
 
-    if not allow_download:
-        why = "downloading was not allowed"
-    elif offline or (offline is None and hub_offline()):
-        why = "offline (HF_HUB_OFFLINE is set)" if offline is None else "offline"
-    else:
-        try:
-            return _found(spec, _hub_download(spec), "hub_download")
-        except CheckpointError as exc:
-            why = str(exc)
+    path, why = try_download(lambda: _hub_download(spec), allow_download=allow_download, offline=offline)
+    if path is not None:
+        return _found(spec, path, "hub_download")
     raise CheckpointError(
         f"{spec.title} checkpoint not found: looked for {local}, then for {spec.filename} of {spec.hub_id} in the "
         f"Hugging Face hub cache ({_hub_cache_dir()}), and did not download it ({why}). "
@@ -264,6 +258,21 @@ def validate_checkpoint(path: Path, spec: CheckpointSpec) -> None:
 def hub_offline() -> bool:
     """Whether huggingface_hub's offline mode is on (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``)."""
     return any(os.environ.get(var, "").strip().lower() in _TRUE_VALUES for var in _OFFLINE_ENV_VARS)
+
+
+def try_download(fetch: Callable[[], Path], *, allow_download: bool, offline: bool | None) -> tuple[Path | None, str]:
+    """The last step of resolving a model: ``(fetch(), "")``, or ``(None, why it was not downloaded)``.
+
+    ``offline`` None reads ``HF_HUB_OFFLINE``; a ``CheckpointError`` from ``fetch`` (network, hub) becomes the reason.
+    """
+    if not allow_download:
+        return None, "downloading was not allowed"
+    if offline or (offline is None and hub_offline()):
+        return None, "offline (HF_HUB_OFFLINE is set)" if offline is None else "offline"
+    try:
+        return fetch(), ""
+    except CheckpointError as exc:
+        return None, str(exc)
 
 
 def hub_reachable(timeout_s: float = 2.0) -> bool:

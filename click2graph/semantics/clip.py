@@ -41,7 +41,7 @@ from click2graph.masks import rle_area
 from click2graph.semantics.base import EntityView
 from click2graph.semantics.embedder import context_crop, masked_crop
 from click2graph.semantics.vocab import OPENPVSG
-from click2graph.weights import WEIGHTS_DIR, _first_line, _hub_cache_dir, hub_offline
+from click2graph.weights import WEIGHTS_DIR, _first_line, _hub_cache_dir, hub_offline, try_download
 
 logger = logging.getLogger(__name__)
 
@@ -163,17 +163,14 @@ def resolve_clip(
         validate_clip_dir(cached, spec)
         return _found(spec, cached, "hub_cache")
 
-    if not allow_download:
-        why = "downloading was not allowed"
-    elif offline or (offline is None and hub_offline()):
-        why = "offline (HF_HUB_OFFLINE is set)" if offline is None else "offline"
-    else:
-        try:
-            downloaded = _snapshot_download(spec)
-            validate_clip_dir(downloaded, spec)
-            return _found(spec, downloaded, "hub_download")
-        except CheckpointError as exc:
-            why = str(exc)
+    def fetch() -> Path:
+        downloaded = _snapshot_download(spec)
+        validate_clip_dir(downloaded, spec)
+        return downloaded
+
+    downloaded, why = try_download(fetch, allow_download=allow_download, offline=offline)
+    if downloaded is not None:
+        return _found(spec, downloaded, "hub_download")
     raise CheckpointError(
         f"CLIP model {spec.name} not found: looked for the folder {local}, then for {spec.hub_id} in the Hugging "
         f"Face hub cache ({_hub_cache_dir()}{cache_note}), and did not download it ({why}). "

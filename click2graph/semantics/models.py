@@ -81,7 +81,7 @@ def make_semantics(
     """
     if mode not in ("auto", "off", "clip"):
         raise ValueError(f"semantics mode must be 'auto', 'off' or 'clip', got {mode!r}")
-    labels = _clean_classes(classes)
+    labels = clean_classes(classes)
     prior = _load_prior(prior_path)
     if mode == "off":
         return SemanticModels(prior=prior)
@@ -98,7 +98,8 @@ def make_semantics(
     return SemanticModels(classifier=classifier, embedder=classifier.embedder, prior=prior)
 
 
-def _clean_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
+def clean_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
+    """The user's words stripped and de-duplicated (None: the OpenPVSG classes); ValueError for fewer than two."""
     if classes is None:
         return OPENPVSG.classes
     words = tuple(dict.fromkeys(c.strip() for c in classes if c and c.strip()))
