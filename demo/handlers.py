@@ -54,9 +54,12 @@ BACKEND = make_segmenter(
     image_size=int(os.environ["CLICK2GRAPH_SAM2_SIZE"]) if os.environ.get("CLICK2GRAPH_SAM2_SIZE") else None,
 )
 # Entity names and predicates: CLIP when its model is found (CLICK2GRAPH_CLIP: a name or a folder;
-# CLICK2GRAPH_SEMANTICS auto|off|clip), a predicate prior when built; else default names, with the reason shown.
+# CLICK2GRAPH_SEMANTICS auto|off|clip; CLICK2GRAPH_CLIP_PRECISION int8|fp32), a predicate prior when built; else
+# default names, with the reason shown.
 SEMANTICS = make_semantics(
-    os.environ.get("CLICK2GRAPH_SEMANTICS", "auto"), model=os.environ.get("CLICK2GRAPH_CLIP") or None
+    os.environ.get("CLICK2GRAPH_SEMANTICS", "auto"),
+    model=os.environ.get("CLICK2GRAPH_CLIP") or None,
+    precision=os.environ.get("CLICK2GRAPH_CLIP_PRECISION") or "int8",
 )
 # Discovery: the trained DIDM when weights/click2graph_learned.pt (or CLICK2GRAPH_LEARNED) exists and SAM 2 runs,
 # else training-free (CLICK2GRAPH_DISCOVERY auto|training-free|learned|heuristic); each tab can switch.

@@ -122,7 +122,7 @@ def test_run_names_entities_with_a_clip_model_and_own_words(ball_touch, tmp_path
     args += ["--no-video", "--semantics", "clip", "--clip-model", str(model_dir), "--classes", "adult, ball,dog"]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "semantics: CLIP labels (3 own words)" in printed and "top 5: " in printed
+    assert "semantics: CLIP int8 labels (3 own words)" in printed and "top 5: " in printed
     graph = SceneGraph.load_json(out / "scene_graph.json")
     assert all(e.label in ("adult", "ball", "dog") and e.label_source == "model" for e in graph.entities)
 

@@ -20,6 +20,7 @@ from click2graph.learned.losses import (
     SchLoss,
     mask_bce_dice_iou,
     match_queries,
+    multimask_loss,
     sample_point_target,
 )
 from click2graph.learned.pooling import masked_average_pool, sine_position_encoding
@@ -227,6 +228,61 @@ def test_mask_bce_dice_iou():
     assert empty["total"] == 0 and empty["total"].requires_grad
     with pytest.raises(ValueError):
         mask_bce_dice_iou(torch.zeros(2, 8, 8), torch.zeros(2, 4, 4))
+
+
+def test_multimask_loss_trains_the_best_candidate_only():
+    target = torch.zeros(2, 8, 8)
+    target[:, 2:6, 2:6] = 1
+    right, wrong = target * 20 - 10, 10 - target * 20
+    candidates = torch.stack([torch.stack([wrong[0], right[0], wrong[0]]), torch.stack([wrong[1]] * 2 + [right[1]])])
+    candidates.requires_grad_(True)
+    out = multimask_loss(candidates, target)
+    assert out["best"].tolist() == [1, 2] and out["total"] < 0.01
+    out["total"].backward()
+    assert candidates.grad[0, 0].abs().sum() == 0 and candidates.grad[1, 2].abs().sum() > 0
+    empty = multimask_loss(torch.zeros(0, 3, 8, 8, requires_grad=True), torch.zeros(0, 8, 8))
+    assert empty["total"] == 0 and empty["total"].requires_grad
+    with pytest.raises(ValueError):
+        multimask_loss(torch.zeros(2, 3, 8, 8), torch.zeros(2, 4, 4))
+
+
+def disk_decoder(size: int = 32, radii=(0.05, 0.1, 0.2), sharpness: float = 40.0):
+    """A differentiable stand-in for SAM 2's decoder: three disks of growing radius around each prompt point."""
+    ys, xs = torch.meshgrid((torch.arange(size) + 0.5) / size, (torch.arange(size) + 0.5) / size, indexing="ij")
+
+    def decode(embed, high_res, prompts):
+        point = prompts[:, 0]  # (N, 2)
+        dist = ((xs[None] - point[:, 0, None, None]) ** 2 + (ys[None] - point[:, 1, None, None]) ** 2).sqrt()
+        logits = torch.stack([sharpness * (r - dist) for r in radii], dim=1)
+        return logits, torch.ones(len(point), len(radii))
+
+    return decode
+
+
+def test_decoded_mask_loss_pulls_a_point_onto_the_object_it_is_matched_to():
+    """The mask term alone moves a matched point from the middle of the frame into the GT object (a disk of
+    radius 0.1 at (0.75, 0.3), 64 px frame; the decoder's logits are at 32 px); the unmatched query does not move."""
+    from click2graph.learned.train import decoded_mask_loss
+
+    h = w = 64
+    yy, xx = np.mgrid[0:h, 0:w]
+    gt = (((xx + 0.5) / w - 0.75) ** 2 + ((yy + 0.5) / h - 0.3) ** 2) < 0.1**2
+    points = torch.tensor([[[0.5, 0.5], [0.2, 0.8]]], requires_grad=True)
+    embed, high_res = torch.zeros(1, 4, 2, 2), [torch.zeros(1, 2, 8, 8)]
+    optimizer = torch.optim.Adam([points], lr=0.02)
+    losses = []
+    for _ in range(150):
+        loss = decoded_mask_loss(disk_decoder(), embed, high_res, [gt[None]], points, [(np.array([0]), np.array([0]))])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    x, y = points[0, 0].tolist()
+    assert gt[int(y * h), int(x * w)], (x, y)
+    assert losses[-1] < 0.5 * losses[0]
+    assert points[0, 1].tolist() == pytest.approx([0.2, 0.8])
+    none = decoded_mask_loss(disk_decoder(), embed, high_res, [gt[None]], points, [(np.array([]), np.array([]))])
+    assert none == 0 and none.requires_grad
 
 
 def test_didm_loss_on_a_batch_with_and_without_objects():

@@ -204,11 +204,54 @@ def test_generated_tokenizer_reads_any_text(tmp_path):
 
 def test_saved_model_round_trips_with_identical_embeddings(tiny, saved_dir):
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in saved_dir.iterdir()}
-    loaded = ClipEmbedder.from_pretrained_dir(saved_dir, batch_size=tiny.batch_size)
+    loaded = ClipEmbedder.from_pretrained_dir(saved_dir, batch_size=tiny.batch_size, precision="fp32")
     images, texts = random_images(5, seed=5), ["a photo of a dog.", "a cropped photo of a vaccum."]
     np.testing.assert_allclose(loaded.embed_images(images), tiny.embed_images(images), atol=1e-6)
     np.testing.assert_allclose(loaded.embed_texts(texts), tiny.embed_texts(texts), atol=1e-6)
     assert loaded.logit_scale == pytest.approx(tiny.logit_scale)
+
+
+def test_loaded_model_runs_int8_by_default_close_to_float32(tiny, saved_dir):
+    import torch
+
+    loaded = ClipEmbedder.from_pretrained_dir(saved_dir, batch_size=tiny.batch_size, text_cache=False)
+    assert loaded.precision == "int8"
+    assert any("quantized" in type(m).__module__ for m in loaded.model.modules())
+    assert not any(type(m) is torch.nn.Linear for m in loaded.model.modules())
+    images, texts = random_images(6, seed=6), ["a photo of a dog.", "a photo of a cat on the floor."]
+    image_cos = (loaded.embed_images(images) * tiny.embed_images(images)).sum(axis=1)
+    text_cos = (loaded.embed_texts(texts) * tiny.embed_texts(texts)).sum(axis=1)
+    assert image_cos.min() > 0.95 and text_cos.min() > 0.95  # tiny random model; ~0.999 at ViT-B/32 size
+    with pytest.raises(ValueError, match="float32"):
+        loaded.save_pretrained(saved_dir.parent / "int8-copy")
+
+
+def test_int8_falls_back_to_float32_when_torch_drops_dynamic_quantization(saved_dir, monkeypatch):
+    import torch
+
+    monkeypatch.delattr(torch.ao.quantization, "quantize_dynamic")
+    loaded = ClipEmbedder.from_pretrained_dir(saved_dir, text_cache=False)
+    assert loaded.precision == "fp32" and any(type(m) is torch.nn.Linear for m in loaded.model.modules())
+
+
+def test_text_embeddings_persist_next_to_the_model(model_copy, monkeypatch):
+    texts = ["a photo of a dog.", "a photo of a cup."]
+    first = ClipEmbedder.from_pretrained_dir(model_copy)
+    expected = first.embed_texts(texts)
+    assert (model_copy / "click2graph_text_int8.npz").is_file()
+
+    second = ClipEmbedder.from_pretrained_dir(model_copy)
+
+    def no_text_model(**kwargs):
+        raise AssertionError("the text model ran for a text already on disk")
+
+    monkeypatch.setattr(second.model, "get_text_features", no_text_model)
+    np.testing.assert_array_equal(second.embed_texts(texts), expected)
+    with pytest.raises(AssertionError, match="already on disk"):
+        second.embed_texts(["a photo of a new word."])
+    # Other numerics do not share the file: fp32 keeps its own.
+    ClipEmbedder.from_pretrained_dir(model_copy, precision="fp32").embed_texts(texts[:1])
+    assert (model_copy / "click2graph_text_fp32.npz").is_file()
 
 
 def truncate(folder: Path) -> None:

@@ -24,8 +24,13 @@ boundary. Our reading, where the paper is silent:
 * **Predicates**: multi-label BCE instead of the paper's CE, because OpenPVSG gives one pair several predicates at
   once and a discovered pair may hold none (all-zero target), which a softmax cannot express without an extra
   class. Summed over predicates and averaged over pairs, so its scale matches a cross-entropy.
-* **Masks** (:func:`mask_bce_dice_iou`) are for masks SAM 2 decodes from the predicted points, if the integrator
-  back-propagates through SAM 2's prompt encoder; SAM 2 stays frozen.
+* **Masks** (:func:`multimask_loss`): each matched query's point is decoded by SAM 2's frozen prompt encoder and
+  mask decoder into its three candidate masks, and the best candidate (lowest BCE + Dice against the GT object's
+  mask, SAM's rule for ambiguous prompts) is trained, at the decoder's 1/4 resolution. The gradient reaches the
+  point through the prompt encoder's Fourier position encoding, so a point that SAM 2 decodes to a wrong mask (on
+  a thin part, at the mean of a non-convex object) is pushed to where it decodes well, which the L2 term alone
+  cannot do. The IoU term of :func:`mask_bce_dice_iou` (MSE of SAM's IoU estimate) is left out here: it would
+  train the points to please SAM 2's frozen IoU head, not to segment better.
 """
 
 from __future__ import annotations
@@ -177,10 +182,8 @@ def mask_bce_dice_iou(
     if pred_logits.shape[0] == 0:
         return {"bce": zero, "dice": zero, "iou": zero, "total": zero}
     target = target.to(pred_logits.dtype)
-    bce = F.binary_cross_entropy_with_logits(pred_logits, target)
-    prob = pred_logits.sigmoid().flatten(1)
+    bce, dice = (x.mean() for x in bce_dice_per_mask(pred_logits, target))
     flat_target = target.flatten(1)
-    dice = (1 - (2 * (prob * flat_target).sum(1) + 1) / (prob.sum(1) + flat_target.sum(1) + 1)).mean()
     iou = zero
     if pred_iou is not None:
         with torch.no_grad():
@@ -191,6 +194,45 @@ def mask_bce_dice_iou(
         iou = F.mse_loss(pred_iou.reshape(-1).to(actual.dtype), actual)
     total = bce_weight * bce + dice_weight * dice + iou_weight * iou
     return {"bce": bce, "dice": dice, "iou": iou, "total": total}
+
+
+def bce_dice_per_mask(pred_logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per mask: mean BCE over pixels and the soft Dice loss (smoothed by 1); float (N, H, W) inputs -> (N,), (N,)."""
+    target = target.to(pred_logits.dtype)
+    bce = F.binary_cross_entropy_with_logits(pred_logits, target, reduction="none").flatten(1).mean(1)
+    prob, flat_target = pred_logits.sigmoid().flatten(1), target.flatten(1)
+    dice = 1 - (2 * (prob * flat_target).sum(1) + 1) / (prob.sum(1) + flat_target.sum(1) + 1)
+    return bce, dice
+
+
+def multimask_loss(candidate_logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """BCE + Dice of the best of each prompt's candidate masks (see the module docstring).
+
+    Args:
+        candidate_logits: float (N, M, H, W), M candidate masks per prompt (SAM 2: 3).
+        target: bool or float (N, H, W), the GT mask each prompt should give, at the logits' size.
+
+    Returns:
+        ``{"bce", "dice", "total", "best"}``: means over the N prompts of the chosen candidates' terms (0 when
+        N = 0) and the chosen candidate per prompt, int (N,).
+    """
+    n, m = candidate_logits.shape[:2]
+    if candidate_logits.ndim != 4 or target.shape != (n, *candidate_logits.shape[2:]):
+        raise ValueError(
+            f"need candidate_logits (N, M, H, W) and target (N, H, W), got {tuple(candidate_logits.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    if n == 0:
+        zero = candidate_logits.sum() * 0
+        return {"bce": zero, "dice": zero, "total": zero, "best": torch.zeros(0, dtype=torch.long)}
+    flat_target = target[:, None].expand(-1, m, -1, -1).reshape(n * m, *target.shape[1:])
+    bce, dice = (
+        x.reshape(n, m) for x in bce_dice_per_mask(candidate_logits.reshape(n * m, *target.shape[1:]), flat_target)
+    )
+    best = (bce + dice).detach().argmin(dim=1)
+    rows = torch.arange(n, device=best.device)
+    bce, dice = bce[rows, best].mean(), dice[rows, best].mean()
+    return {"bce": bce, "dice": dice, "total": bce + dice, "best": best}
 
 
 @dataclass(frozen=True)

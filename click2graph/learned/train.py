@@ -5,10 +5,12 @@ features (frozen; computed once per clip and kept in a bounded cache), the subje
 interacts with on that frame (relations whose span holds), their classes, and the pair's predicates. SAM 2's
 object pointers of subject and objects come from prompting SAM 2 with their GT masks on the frame (what tracking
 from a correct mask gives). Losses (:mod:`click2graph.learned.losses`): DIDM = L2 on Hungarian-matched points
-(targets drawn inside the GT masks by distance-transform weighting) + objectness BCE; SCH = entity cross-entropy +
-multi-label predicate BCE. AdamW with the paper's learning rates (DIDM 5e-5, SCH 5e-4), cosine schedule;
-bf16 autocast on CUDA. A checkpoint (modules, optimiser, scheduler, step) is written every ``save_every`` steps and
-at the end; ``resume`` continues from it. Losses are appended to ``<checkpoint>.log.jsonl``.
+(targets drawn inside the GT masks by distance-transform weighting) + objectness BCE + the mask loss of the
+matched points as SAM 2 decodes them (best of its three candidates, BCE + Dice, back-propagated through SAM 2's
+frozen prompt encoder and mask decoder to the points); SCH = entity cross-entropy + multi-label predicate BCE.
+AdamW with the paper's learning rates (DIDM 5e-5, SCH 5e-4), cosine schedule; bf16 autocast on CUDA. A checkpoint
+(modules, optimiser, scheduler, step) is written every ``save_every`` steps and at the end; ``resume`` continues
+from it. Losses are appended to ``<checkpoint>.log.jsonl``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from click2graph.errors import Click2GraphError
 from click2graph.eval.pvsg import PvsgDataset, PvsgVideo
 from click2graph.learned.checkpoint import load_checkpoint, make_optimizer, make_scheduler, save_checkpoint
 from click2graph.learned.didm import Didm, DidmConfig
 from click2graph.learned.inference import DEFAULT_LEARNED_PATH
-from click2graph.learned.losses import IGNORE_INDEX, DidmLoss, SchLoss
+from click2graph.learned.losses import IGNORE_INDEX, DidmLoss, SchLoss, multimask_loss
 from click2graph.learned.sch import Sch, SchConfig
 from click2graph.masks import resize_mask
 from click2graph.semantics.vocab import OPENPVSG
@@ -47,7 +50,8 @@ class TrainConfig:
     lr_didm: float = 5e-5  # the paper's
     lr_sch: float = 5e-4
     seed: int = 0
-    cache_clips: int = 64  # prepared clips (SAM 2 features etc.) kept in memory
+    cache_clips: int = 32  # prepared clips kept in memory (~130 MB each at 1024 px, ~35 MB at 512)
+    mask_weight: float = 1.0  # L_mask of the decoded points (0: points by L2 alone)
 
 
 @dataclass
@@ -56,6 +60,8 @@ class ClipSample:
 
     feats: torch.Tensor  # (B, C, h, w)
     pos: torch.Tensor  # (B, C, h, w)
+    decoder_embed: torch.Tensor  # float16 (B, C, h, w): SAM 2's mask-decoder input without memory
+    decoder_high_res: list[torch.Tensor]  # float16 [(B, C0, 4h, 4w), (B, C1, 2h, 2w)]
     subject_masks: torch.Tensor  # bool (B, H, W)
     object_masks: list[np.ndarray]  # B bool arrays (M_b, H, W)
     entity_masks: torch.Tensor  # bool (B, K, H, W): subject then objects, padded
@@ -91,6 +97,7 @@ def prepare_clip(segmenter, video: PvsgVideo, frames: Video, subject_id: int, st
     state = segmenter.init_state(clip)
     size = (clip.width, clip.height)
     feats, pos, subjects, objects, entity_rows, label_rows, pair_rows = [], [], [], [], [], [], []
+    embeds, high_res = [], []
     next_id = 1
     for k, t in enumerate(indices):
         orig = frames.orig_index(t)
@@ -101,6 +108,9 @@ def prepare_clip(segmenter, video: PvsgVideo, frames: Video, subject_id: int, st
         f, p = segmenter.frame_features(state, k)
         feats.append(f[0])
         pos.append(p[0])
+        embed, levels = segmenter.decoder_features(state, k)
+        embeds.append(embed[0].half())
+        high_res.append([x[0].half() for x in levels])
         subjects.append(torch.from_numpy(subject))
         objects.append(np.stack(list(masks.values())) if masks else np.zeros((0, *subject.shape), bool))
         ids = [subject_id, *masks]
@@ -135,9 +145,34 @@ def prepare_clip(segmenter, video: PvsgVideo, frames: Video, subject_id: int, st
         for j, (a, o, target) in enumerate(pair_rows[i]):
             subject_ptr[i, j], object_ptr[i, j], targets[i, j], valid[i, j] = a, o, target, True
     return ClipSample(
-        torch.stack(feats), torch.stack(pos), torch.stack(subjects), objects, entity_masks, entity_labels,
-        subject_ptr, object_ptr, targets, valid,
+        torch.stack(feats), torch.stack(pos), torch.stack(embeds), [torch.stack(x) for x in zip(*high_res)],
+        torch.stack(subjects), objects, entity_masks, entity_labels, subject_ptr, object_ptr, targets, valid,
     )  # fmt: skip
+
+
+def decoded_mask_loss(
+    decode: Callable, embed: torch.Tensor, high_res: list[torch.Tensor], object_masks, points: torch.Tensor, indices
+) -> torch.Tensor:
+    """:func:`~click2graph.learned.losses.multimask_loss` of the matched points as the decoder decodes them.
+
+    Args:
+        decode: ``(embed (N, C, h, w), high_res, points (N, 1, 2)) -> (logits (N, M, H', W'), ious)``, e.g.
+            ``Sam2Segmenter.decode_point_logits``.
+        embed, high_res: the decoder's inputs per frame (B rows), moved to the points' device as float32.
+        object_masks: B bool arrays (M_b, H, W), the GT objects; resized to the logits' size by area (soft).
+        points: (B, Q, 2) DIDM points in [0, 1].
+        indices: B ``(query_idx, object_idx)`` matches.
+    """
+    rows = [(b, int(q), int(m)) for b, (qs, ms) in enumerate(indices) for q, m in zip(qs, ms)]
+    if not rows:
+        return points.sum() * 0
+    device = points.device
+    frames = torch.tensor([b for b, _, _ in rows])
+    prompts = torch.stack([points[b, q] for b, q, _ in rows])[:, None].float()  # (N, 1, 2)
+    logits, _ = decode(embed[frames].to(device).float(), [x[frames].to(device).float() for x in high_res], prompts)
+    gt = torch.stack([torch.as_tensor(np.asarray(object_masks[b][m])) for b, _, m in rows]).float()[:, None]
+    gt = F.interpolate(gt, size=logits.shape[-2:], mode="area")[:, 0].to(device)
+    return multimask_loss(logits, gt)["total"]
 
 
 def _class_index(video: PvsgVideo, object_id: int) -> int:
@@ -160,6 +195,7 @@ class Trainer:
     ) -> None:
         if not hasattr(segmenter, "frame_features"):
             raise Click2GraphError(f"training needs the SAM 2 backend, not {segmenter.describe()}")
+        segmenter.predictor.requires_grad_(False)  # frozen: the mask loss only needs gradients for the points
         self.dataset, self.segmenter, self.config = dataset, segmenter, config
         self.queries = training_queries(dataset, split)
         if not self.queries:
@@ -216,14 +252,17 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         with autocast:
             out = self.didm(to(clip.feats), to(clip.subject_masks), to(clip.pos))
-            didm = self.didm_loss(out, clip.object_masks)
+            targets = self.didm_loss.sample_targets(clip.object_masks)
+            indices = self.didm_loss.match(out, clip.object_masks, targets)
+            didm = self.didm_loss(out, clip.object_masks, point_targets=targets, indices=indices)
+            mask = self.mask_loss(clip, out.points, indices)
             entity_logits = self.sch.classify_entities(to(clip.feats), to(clip.entity_masks))
             predicate_logits = self.sch.classify_predicates(to(clip.subject_ptr), to(clip.object_ptr))
             sch = self.sch_loss(
                 entity_logits.float(), to(clip.entity_labels), predicate_logits.float(), to(clip.predicate_targets),
                 to(clip.pair_valid),
             )  # fmt: skip
-            total = didm["total"] + sch["total"]
+            total = didm["total"] + self.config.mask_weight * mask + sch["total"]
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -231,9 +270,18 @@ class Trainer:
         self.step += 1
         return {
             "step": self.step, "total": total.item(), "point": didm["point"].item(),
-            "objectness": didm["objectness"].item(), "entity": sch["entity"].item(),
+            "objectness": didm["objectness"].item(), "mask": mask.item(), "entity": sch["entity"].item(),
             "predicate": sch["predicate"].item(), "lr_didm": self.optimizer.param_groups[0]["lr"],
         }  # fmt: skip
+
+    def mask_loss(self, clip: ClipSample, points: torch.Tensor, indices) -> torch.Tensor:
+        """:func:`decoded_mask_loss` with SAM 2's decoder (0 with ``mask_weight`` 0)."""
+        if self.config.mask_weight == 0:
+            return points.sum() * 0
+        embed, high_res = clip.decoder_embed, clip.decoder_high_res
+        return decoded_mask_loss(
+            self.segmenter.decode_point_logits, embed, high_res, clip.object_masks, points, indices
+        )
 
     def save(self) -> Path:
         return save_checkpoint(

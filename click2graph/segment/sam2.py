@@ -275,6 +275,57 @@ class Sam2Segmenter:
         h, w = sizes[-1]
         return tuple(x[-1].permute(1, 2, 0).reshape(1, -1, h, w).float() for x in (feats, pos))
 
+    def decoder_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """What SAM 2's mask decoder reads for a first prompt on a working frame (no memory): the stride-16
+        embedding with sam2's learned no-memory embedding, float32 (1, C, h, w), and the two high-resolution maps,
+        [(1, C0, 4h, 4w), (1, C1, 2h, 2w)]. Frozen (no gradient), but ordinary tensors, usable in a graph that
+        back-propagates to prompts (:meth:`decode_point_logits`)."""
+        inference = _inference_of(state)
+        model = self.predictor
+        with self._compute():
+            _, _, feats, pos_embeds, sizes = model._get_image_feature(inference, frame_idx, 1)
+            embed = model._prepare_memory_conditioned_features(
+                frame_idx=frame_idx,
+                is_init_cond_frame=True,
+                current_vision_feats=feats,
+                current_vision_pos_embeds=pos_embeds,
+                feat_sizes=sizes,
+                output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
+                num_frames=len(state.video),
+            )
+            high_res = [x.permute(1, 2, 0).reshape(1, x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
+        return embed.float().clone(), [x.float().clone() for x in high_res]  # clone: out of inference mode
+
+    def decode_point_logits(
+        self, embed: torch.Tensor, high_res: Sequence[torch.Tensor], points: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SAM 2's prompt encoder and mask decoder on positive point prompts, differentiable in the points.
+
+        Args:
+            embed: (N, C, h, w) from :meth:`decoder_features` (one row per prompt set).
+            high_res: its two high-resolution maps, N rows each.
+            points: float (N, P, 2) ``(x, y)`` in [0, 1] of the frame; gradients flow back to them (SAM 2's own
+                weights stay as they are: nothing here updates them).
+
+        Returns:
+            The three candidate masks' logits (N, 3, 4h, 4w) before sam2's object-presence gating (so a point off
+            every object still gets a gradient), and the decoder's IoU estimates (N, 3).
+        """
+        model = self.predictor
+        coords = points * model.image_size  # model-input pixels of the square resized frame
+        labels = torch.ones(points.shape[:2], dtype=torch.int32, device=points.device)
+        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+        logits, ious, _, _ = model.sam_mask_decoder(
+            image_embeddings=embed,
+            image_pe=model.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=True,
+            repeat_image=False,
+            high_res_features=list(high_res),
+        )
+        return logits.float(), ious.float()
+
     def object_pointer(self, state: SegmenterState, obj_id: int, frame_idx: int) -> torch.Tensor | None:
         """SAM 2's object pointer of a tracked object on a frame (the mask decoder's object token, projected;
         float32 (C,)), or None where sam2 has no output for it."""

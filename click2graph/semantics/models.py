@@ -48,7 +48,8 @@ class SemanticModels:
         parts = []
         if self.classifier is not None:
             vocabulary = "OpenPVSG classes" if self.labels == OPENPVSG.classes else f"{len(self.labels)} own words"
-            parts.append(f"CLIP labels ({vocabulary}) and zero-shot predicates")
+            precision = getattr(self.embedder, "precision", None)
+            parts.append(f"CLIP{f' {precision}' if precision else ''} labels ({vocabulary}) and zero-shot predicates")
         else:
             parts.append("default names, geometric predicates")
         if self.prior is not None:
@@ -63,6 +64,7 @@ def make_semantics(
     model: str | None = None,
     prior_path: str | Path | None = None,
     allow_download: bool | None = None,
+    precision: str = "int8",
 ) -> SemanticModels:
     """Build the semantic models.
 
@@ -75,18 +77,21 @@ def make_semantics(
         prior_path: a prior built by ``python -m click2graph prior build``; default ``weights/
             predicate_prior.json`` when it exists.
         allow_download: fetch a missing model from the hub; None = only when the hub answers within 2 s.
+        precision: CLIP's "int8" (default, ~2x faster on a CPU) or "fp32" (see ``click2graph.semantics.clip``).
 
     Raises:
         CheckpointError: only for ``mode="clip"``; PriorError for a ``prior_path`` given but unreadable.
     """
     if mode not in ("auto", "off", "clip"):
         raise ValueError(f"semantics mode must be 'auto', 'off' or 'clip', got {mode!r}")
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"CLIP precision must be 'int8' or 'fp32', got {precision!r}")
     labels = clean_classes(classes)
     prior = _load_prior(prior_path)
     if mode == "off":
         return SemanticModels(prior=prior)
     try:
-        classifier = _build_clip(model, labels, allow_download)
+        classifier = _build_clip(model, labels, allow_download, precision)
     except CheckpointError as exc:
         if mode == "clip":
             raise
@@ -120,15 +125,15 @@ def _load_prior(prior_path: str | Path | None) -> PredicatePrior | None:
         return None
 
 
-def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None):
+def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None, precision: str):
     from click2graph.semantics.clip import DEFAULT_CLIP, ClipEmbedder, ClipEntityClassifier
 
     if allow_download is None:
         allow_download = not hub_offline() and hub_reachable()
     try:
-        embedder = ClipEmbedder.load(model or DEFAULT_CLIP, allow_download=allow_download)
+        embedder = ClipEmbedder.load(model or DEFAULT_CLIP, allow_download=allow_download, precision=precision)
     except ImportError as exc:
         raise CheckpointError(
             f"CLIP needs transformers ({exc.name} missing): pip install 'transformers>=5,<6'"
         ) from exc
-    return ClipEntityClassifier(embedder, labels=labels, frames_per_entity=2)  # 4 crops: ~0.3 s per entity on a CPU
+    return ClipEntityClassifier(embedder, labels=labels, frames_per_entity=2)  # 4 crops: ~0.2 s per entity (int8)

@@ -115,15 +115,16 @@ def relate(
     """Relations of the named entities, with the user's predicate renamings and what they teach applied.
 
     ``extra_scorers``: more predicate scorers (e.g. the learned SCH) beside the geometric and zero-shot ones.
-    ``fps``: working frame rate; the zero-shot scorer looks at a pair about twice a second (at most 6 crops per
-    pair, interpolated in between: actions last longer than that, and each crop costs ~0.1 s on a CPU)."""
+    ``fps``: working frame rate; the zero-shot scorer looks at a pair about once a second, at most 4 times
+    (interpolated in between: OpenPVSG's relations mostly last seconds, and each crop costs ~0.06 s on a CPU, so
+    semantics stays within ~15% of the classic backend's time on a 5 s clip; see ``bench semantics``)."""
     scorers = [GeometricScorer(), *extra_scorers]
     if models.embedder is not None:
         from click2graph.semantics.zero_shot import ZeroShotPredicateScorer
 
         if cache.zero_shot is None or cache.zero_shot.embedder is not models.embedder:
-            step = max(1, round(fps / 2))
-            cache.zero_shot = ZeroShotPredicateScorer(models.embedder, frames, frame_step=step, max_samples=6)
+            step = max(1, round(fps))
+            cache.zero_shot = ZeroShotPredicateScorer(models.embedder, frames, frame_step=step, max_samples=4)
         scorers.append(cache.zero_shot)
     relations = build_relations(entities, num_frames=len(frames), scorers=scorers, prior=models.prior, config=config)
     if not renamed and not any(p.kind == "predicate" for p in memory.prototypes):
