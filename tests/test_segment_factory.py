@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from app_process import run_app_once
 
 from click2graph.errors import CheckpointError, Click2GraphWarning
 from click2graph.segment.classic import ClassicSegmenter
@@ -83,46 +84,9 @@ def test_sam2_size_defaults_to_512_on_a_cpu(random_checkpoint):
     assert choice.segmenter.config.image_size == expected
 
 
-APP_SCRIPT = """
-import sys
-from click2graph import synth
-from click2graph.video import write_video
-from demo import handlers
-
-class NoProgress:
-    def __call__(self, fraction, desc=None):
-        pass
-
-clip = synth.render_clip("ball_touch")
-write_video(sys.argv[1], clip.frames[:5], clip.fps)
-print(handlers.status_text())
-state = handlers.new_state()
-state = handlers.on_video(sys.argv[1], state)[5]
-x, y, _ = synth.preset_click("ball_touch")
-state = handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, state)[3]
-handlers.on_build(0, state, NoProgress())
-graph = handlers.STORE.get(state["key"]).data["graph"]
-print("graph backend:", graph.backend, "frames:", graph.video.num_work_frames, "subjects:", len(graph.subjects))
-"""
-
-
 def test_the_app_uses_sam2_end_to_end_with_a_checkpoint(random_checkpoint, tmp_path):
     """The app's module-level backend comes from the environment: run it in a fresh process."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = dict(os.environ, CLICK2GRAPH_CHECKPOINT=str(random_checkpoint), CLICK2GRAPH_SAM2_SIZE="512")
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", APP_SCRIPT, str(tmp_path / "clip.mp4")],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "**Backend:** SAM 2.1 tiny @512" in done.stdout
-    assert "graph backend: SAM 2.1 tiny @512" in done.stdout and "frames: 5 subjects: 1" in done.stdout
+    env = {"CLICK2GRAPH_CHECKPOINT": str(random_checkpoint), "CLICK2GRAPH_SAM2_SIZE": "512"}
+    printed = run_app_once(tmp_path, env)
+    assert "**Backend:** SAM 2.1 tiny @512" in printed
+    assert "graph backend: SAM 2.1 tiny @512" in printed and "frames: 5 subjects: 1" in printed

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_process import run_app_once
 
 from click2graph.errors import CheckpointError
 from click2graph.graph import Entity
@@ -462,40 +463,10 @@ def test_mask_of_another_size_is_an_error(tiny):
         classifier.classify(wrong, frames_rgb())
 
 
-APP_SCRIPT = """
-import sys
-from click2graph import synth
-from click2graph.video import write_video
-from demo import handlers
-
-clip = synth.render_clip("ball_touch")
-write_video(sys.argv[1], clip.frames[:6], clip.fps)
-print(handlers.status_text())
-state = handlers.new_state()
-state = handlers.on_video(sys.argv[1], state)[5]
-x, y, _ = synth.preset_click("ball_touch")
-state = handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, state)[3]
-handlers.on_build(0, state, lambda fraction, desc=None: None)
-graph = handlers.STORE.get(state["key"]).data["graph"]
-for e in graph.entities:
-    print("entity", e.entity_id, e.label_source, repr(e.label), len(e.top5))
-"""
-
-
 def test_the_app_names_entities_with_a_clip_model_from_the_environment(saved_dir, tmp_path):
     """The app's module-level semantics come from the environment: a fresh process with CLICK2GRAPH_CLIP."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, CLICK2GRAPH_CLIP=str(saved_dir), CLICK2GRAPH_BACKEND="classic")
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", APP_SCRIPT, str(tmp_path / "clip.mp4")],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "CLIP int8 labels (OpenPVSG classes) and zero-shot predicates" in done.stdout
-    entities = [line.split(" ", 4) for line in done.stdout.splitlines() if line.startswith("entity ")]
+    printed = run_app_once(tmp_path, {"CLICK2GRAPH_CLIP": str(saved_dir), "CLICK2GRAPH_BACKEND": "classic"}, frames=6)
+    assert "CLIP int8 labels (OpenPVSG classes) and zero-shot predicates" in printed
+    entities = [line.split(" ", 4) for line in printed.splitlines() if line.startswith("entity ")]
     assert entities and all(source == "model" and top5 == "5" for _, _, source, _, top5 in entities)
     assert all(ast.literal_eval(label) in OPENPVSG.classes for _, _, _, label, _ in entities)

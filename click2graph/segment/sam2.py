@@ -228,25 +228,16 @@ class Sam2Segmenter:
     ) -> Candidates:
         """One mask per point from SAM's decoder alone (as a first click would give, without memory), best of its
         three by predicted IoU, which is the score; ``avoid`` pixels are removed from each mask afterwards."""
-        inference = _inference_of(state)
         points = np.asarray(points_xy, np.float32).reshape(-1, 2)
         h, w = state.video.height, state.video.width
         if len(points) == 0:
             return Candidates(masks=np.zeros((0, h, w), bool), scores=np.zeros(0, np.float32))
         model = self.predictor
+        embed, high_res = self.decoder_features(state, frame_idx)
+        k = len(points)
         with self._compute():
-            _, _, feats, pos_embeds, sizes = model._get_image_feature(inference, frame_idx, batch_size=len(points))
-            # An initial conditioning frame without memory: sam2 adds its learned no-memory embedding.
-            pix_feat = model._prepare_memory_conditioned_features(
-                frame_idx=frame_idx,
-                is_init_cond_frame=True,
-                current_vision_feats=feats,
-                current_vision_pos_embeds=pos_embeds,
-                feat_sizes=sizes,
-                output_dict={"cond_frame_outputs": {}, "non_cond_frame_outputs": {}},
-                num_frames=len(state.video),
-            )
-            high_res = [x.permute(1, 2, 0).view(x.size(1), x.size(2), *s) for x, s in zip(feats[:-1], sizes[:-1])]
+            pix_feat = embed.expand(k, -1, -1, -1)
+            high_res = [x.expand(k, -1, -1, -1) for x in high_res]
             coords = torch.from_numpy(points / np.array([w, h], np.float32) * model.image_size)
             point_inputs = {
                 "point_coords": coords[:, None, :].to(self.device),  # (K, 1, 2) model-input pixels
@@ -284,6 +275,7 @@ class Sam2Segmenter:
         model = self.predictor
         with self._compute():
             _, _, feats, pos_embeds, sizes = model._get_image_feature(inference, frame_idx, 1)
+            # An initial conditioning frame without memory: sam2 adds its learned no-memory embedding.
             embed = model._prepare_memory_conditioned_features(
                 frame_idx=frame_idx,
                 is_init_cond_frame=True,
