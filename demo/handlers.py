@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -73,6 +74,16 @@ if LEARNED is not None and LEARNED.didm is not None:
     STRATEGIES["learned"] = DidmDiscovery(LEARNED.didm)
 PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVER, learned=LEARNED)
 CACHE = ExampleCache()  # plain files: results of examples built with their preset click
+
+
+def warm_up() -> None:
+    """Embed the class prompts now (~7 s on 2 cores unless already on disk) rather than in the first user's build;
+    ``app.py`` runs it in a background thread at launch."""
+    classifier = SEMANTICS.classifier
+    if classifier is not None and hasattr(classifier, "label_embeddings"):
+        started = time.perf_counter()
+        classifier.label_embeddings()
+        logger.info("class prompts embedded in %.1f s", time.perf_counter() - started)
 
 
 def new_state() -> dict:

@@ -17,6 +17,7 @@ from demo import handlers
 clip = synth.render_clip("ball_touch")
 write_video(sys.argv[1], clip.frames[: int(sys.argv[2])], clip.fps)
 print(handlers.status_text())
+handlers.warm_up()  # as app.py does in a background thread at launch
 state = handlers.new_state()
 state = handlers.on_video(sys.argv[1], state)[5]
 x, y, _ = synth.preset_click("ball_touch")

@@ -463,6 +463,31 @@ def test_mask_of_another_size_is_an_error(tiny):
         classifier.classify(wrong, frames_rgb())
 
 
+def test_class_prompts_are_embedded_once_when_two_threads_ask(tiny):
+    """The app's warm-up thread and a first request may ask at the same time: one computes, the other waits."""
+    import threading
+    import time
+
+    calls = []
+
+    class SlowEmbedder:
+        logit_scale = tiny.logit_scale
+
+        def embed_texts(self, texts):
+            calls.append(len(texts))
+            time.sleep(0.2)
+            return tiny.embed_texts(texts)
+
+    classifier = ClipEntityClassifier(SlowEmbedder(), labels=["cat", "dog"])
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(classifier.label_embeddings())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(results) == 2 and results[0] is results[1]
+
+
 def test_the_app_names_entities_with_a_clip_model_from_the_environment(saved_dir, tmp_path):
     """The app's module-level semantics come from the environment: a fresh process with CLICK2GRAPH_CLIP."""
     printed = run_app_once(tmp_path, {"CLICK2GRAPH_CLIP": str(saved_dir), "CLICK2GRAPH_BACKEND": "classic"}, frames=6)

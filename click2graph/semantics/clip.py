@@ -34,6 +34,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -613,6 +614,7 @@ class ClipEntityClassifier:
         self.context_pad = context_pad
         self.prompt_names = dict(prompt_names)
         self._label_embeddings: np.ndarray | None = None
+        self._label_lock = threading.Lock()  # a warm-up thread and a request may both ask at once
 
     def prompts(self, label: str) -> list[str]:
         """The prompts for ``label``, one per template."""
@@ -620,11 +622,13 @@ class ClipEntityClassifier:
         return [template.format(word) for template in self.templates]
 
     def label_embeddings(self) -> np.ndarray:
-        """float32 (L, D): per label, the re-normalised mean of its prompt embeddings (computed once)."""
-        if self._label_embeddings is None:
-            texts = [prompt for label in self.labels for prompt in self.prompts(label)]
-            per_prompt = self.embedder.embed_texts(texts).reshape(len(self.labels), len(self.templates), -1)
-            self._label_embeddings = _unit_rows(per_prompt.mean(axis=1))
+        """float32 (L, D): per label, the re-normalised mean of its prompt embeddings (computed once, by whichever
+        thread asks first; the others wait for it)."""
+        with self._label_lock:
+            if self._label_embeddings is None:
+                texts = [prompt for label in self.labels for prompt in self.prompts(label)]
+                per_prompt = self.embedder.embed_texts(texts).reshape(len(self.labels), len(self.templates), -1)
+                self._label_embeddings = _unit_rows(per_prompt.mean(axis=1))
         return self._label_embeddings
 
     def entity_embedding(self, view: EntityView, frames: np.ndarray) -> np.ndarray | None:
