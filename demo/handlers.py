@@ -79,10 +79,9 @@ CACHE = ExampleCache()  # plain files: results of examples built with their pres
 def warm_up() -> None:
     """Embed the class prompts now (~7 s on 2 cores unless already on disk) rather than in the first user's build;
     ``app.py`` runs it in a background thread at launch."""
-    classifier = SEMANTICS.classifier
-    if classifier is not None and hasattr(classifier, "label_embeddings"):
+    if SEMANTICS.classifier is not None:
         started = time.perf_counter()
-        classifier.label_embeddings()
+        SEMANTICS.classifier.label_embeddings()
         logger.info("class prompts embedded in %.1f s", time.perf_counter() - started)
 
 

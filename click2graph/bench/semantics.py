@@ -100,7 +100,8 @@ def compare_precisions(model: str | None, crops: list[np.ndarray], prompts: list
         print(f"same best OpenPVSG class for {np.mean(best['fp32'] == best['int8']):.0%} of the crops")
 
 
-def pair_crops(graph, frames) -> list[np.ndarray]:
+def pair_crops(graph, frames, limit: int) -> list[np.ndarray]:
+    """Up to ``limit`` union crops of the subject with each object, object by object, frame by frame."""
     subject = next(e for e in graph.entities if e.is_subject)
     crops = []
     for obj in (e for e in graph.entities if not e.is_subject):
@@ -108,6 +109,8 @@ def pair_crops(graph, frames) -> list[np.ndarray]:
             a, b = subject.mask(t), obj.mask(t)
             if a is not None and b is not None and (crop := union_crop(frames[t], a, b)) is not None:
                 crops.append(crop)
+                if len(crops) == limit:
+                    return crops
     return crops
 
 
@@ -168,7 +171,7 @@ def main(argv: list[str]) -> int:
         pair_frames += len(sample_frames(copresence_runs(present), scorer.frame_step, scorer.max_samples))
     pair_s = time.perf_counter() - started
 
-    crops = pair_crops(graph, video.frames)[:24]
+    crops = pair_crops(graph, video.frames, limit=24)
     if crops:
         compare_precisions(args.clip_model, crops, scorer.prompts(graph.entities[0].label, graph.entities[-1].label))
 

@@ -370,9 +370,8 @@ class ClipEmbedder:
         self.max_text_tokens = int(config.text_config.max_position_embeddings)
         self.dim = int(config.projection_dim)
         self.logit_scale = float(model.logit_scale.detach().exp())
-        self._text_cache: dict[str, np.ndarray] = {}
         self._text_file = _text_file_for(Path(text_cache_dir), self.precision) if text_cache_dir else None
-        self._text_file_loaded = self._text_file is None
+        self._text_cache: dict[str, np.ndarray] = self._text_file.load() if self._text_file is not None else {}
         self._mean = np.asarray(CLIP_MEAN, np.float32)
         self._std = np.asarray(CLIP_STD, np.float32)
 
@@ -487,9 +486,6 @@ class ClipEmbedder:
         per model folder when the embedder keeps a text file)."""
         import torch
 
-        if not self._text_file_loaded:
-            self._text_cache = {**self._text_file.load(), **self._text_cache}
-            self._text_file_loaded = True
         todo = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
         with torch.inference_mode():
             for start in range(0, len(todo), self.text_batch_size):

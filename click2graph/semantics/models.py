@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from click2graph.errors import CheckpointError, Click2GraphWarning
+from click2graph.semantics.clip import PRECISIONS
 from click2graph.semantics.embedder import ImageTextEmbedder
 from click2graph.semantics.prior import DEFAULT_PRIOR_PATH, PredicatePrior, PriorError
 from click2graph.semantics.vocab import OPENPVSG
@@ -84,8 +85,8 @@ def make_semantics(
     """
     if mode not in ("auto", "off", "clip"):
         raise ValueError(f"semantics mode must be 'auto', 'off' or 'clip', got {mode!r}")
-    if precision not in ("int8", "fp32"):
-        raise ValueError(f"CLIP precision must be 'int8' or 'fp32', got {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"CLIP precision must be one of {PRECISIONS}, got {precision!r}")
     labels = clean_classes(classes)
     prior = _load_prior(prior_path)
     if mode == "off":
