@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -268,7 +269,11 @@ def test_legacy_torch_format_is_read_too(tmp_path, torch):
     """Files from torch.save(_use_new_zipfile_serialization=False) cannot be memory-mapped: read them plainly."""
     path = tmp_path / "old.pt"
     torch.save({"model": fake_state_dict(torch, 96, 12)}, path, _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(path)  # the plain (not memory-mapped) read is the one under test
     validate_checkpoint(path, TINY)
+    assert identify_checkpoint(path) == TINY
+    with pytest.raises(CheckpointError, match=r"holds tiny .*, not small"):  # its shapes are read, not only its format
+        validate_checkpoint(path, next(s for s in CHECKPOINTS if s.name == "small"))
 
 
 def test_explicit_path_with_any_name_is_identified_by_its_shapes(tmp_path, torch, hub):
