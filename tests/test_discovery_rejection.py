@@ -1,0 +1,96 @@
+"""Discovery's own rejection rules, with a decoder that does not honour ``avoid``.
+
+The classic decoder already keeps away from subject and known-object pixels, so tests driving it cannot tell
+whether discovery rejects overlapping candidates itself. Here the decoder behaves like a point decoder that
+ignores ``avoid`` (SAM 2's does not take it): a seed on an object touching the subject comes back merged with the
+subject, and a seed just beside an object (a known one included) comes back as that object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.masks import dilate, mask_iou
+from click2graph.segment import Candidates, SegmenterState
+from click2graph.video import Video
+
+H, W = 120, 160
+SUBJECT, TOUCHING, NEAR = 1, 2, 3
+CONFIG = DiscoveryConfig(subject_cut=False)  # only the decoder's candidates: nothing else can be proposed
+
+
+def _labels() -> np.ndarray:
+    """int (H, W): a subject box, a box touching its right side and a box 6 px below it (0 = background)."""
+    labels = np.zeros((H, W), int)
+    labels[40:80, 40:70] = SUBJECT
+    labels[45:70, 70:90] = TOUCHING
+    labels[86:100, 35:75] = NEAR
+    return labels
+
+
+SNAP_PX = 6
+
+
+class LeakyDecoder:
+    """Decodes a point to the labelled region under it, or to an object within ``SNAP_PX`` of a background point;
+    a region touching the subject comes with the subject."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
+        self.subject = labels == SUBJECT
+        self.merged = 0  # masks returned that include the subject
+        self.decoded: list[int] = []  # label of each decoded point
+
+    def _label_at(self, x: int, y: int) -> int:
+        label = int(self.labels[y, x])
+        if label:
+            return label
+        window = self.labels[max(0, y - SNAP_PX) : y + SNAP_PX + 1, max(0, x - SNAP_PX) : x + SNAP_PX + 1]
+        nearby = window[(window != 0) & (window != SUBJECT)]
+        return int(np.bincount(nearby).argmax()) if nearby.size else 0
+
+    def decode_candidates(self, state, frame_idx, points_xy, *, avoid=None) -> Candidates:
+        masks = []
+        for x, y in np.asarray(points_xy).reshape(-1, 2):
+            label = self._label_at(int(x), int(y))
+            self.decoded.append(label)
+            mask = self.labels == label if label else np.zeros_like(self.subject)
+            if label != SUBJECT and (mask & dilate(self.subject, 1)).any():
+                mask = mask | self.subject
+                self.merged += 1
+            masks.append(mask)
+        return Candidates(masks=np.stack(masks), scores=np.full(len(masks), 0.9, np.float32))
+
+
+@pytest.fixture
+def scene():
+    labels = _labels()
+    colours = np.array([[128, 128, 128], [200, 30, 30], [30, 40, 200], [30, 190, 40]], np.uint8)
+    frame = colours[labels]
+    video = Video.from_frames(np.stack([frame, frame]), fps=10.0)
+    return LeakyDecoder(labels), SegmenterState(video=video), labels
+
+
+def test_candidates_swallowing_the_subject_are_rejected(scene):
+    decoder, state, labels = scene
+    subject = labels == SUBJECT
+    proposals = discover_objects(decoder, state, subject, 0, config=CONFIG)
+    assert decoder.merged > 0, "no seed fell on the touching box: the test would prove nothing"
+    for p in proposals:
+        assert (p.mask & subject).sum() <= CONFIG.max_subject_overlap * p.mask.sum()
+    # The separate box is still found: the rejection is of overlap, not of everything near the subject.
+    assert any(mask_iou(p.mask, labels == NEAR) > 0.9 for p in proposals)
+
+
+def test_candidates_repeating_a_known_object_are_rejected(scene):
+    decoder, state, labels = scene
+    near = labels == NEAR
+    first = discover_objects(decoder, state, labels == SUBJECT, 0, config=CONFIG)
+    assert any(mask_iou(p.mask, near) > 0.9 for p in first)  # proposed while unknown
+    decoder.decoded.clear()
+    proposals = discover_objects(decoder, state, labels == SUBJECT, 0, known_masks=[near], config=CONFIG)
+    assert NEAR in decoder.decoded, "no seed decoded to the known box: the test would prove nothing"
+    assert all(mask_iou(p.mask, near) <= CONFIG.max_known_overlap for p in proposals)
+    assert all((p.mask & near).sum() <= CONFIG.max_known_overlap * p.mask.sum() for p in proposals)
