@@ -4,13 +4,21 @@ import logging
 import os
 import threading
 
-from demo import handlers
-from demo.app import build_demo
+from demo import runtime
+
+# Every temporary file of this process, Gradio's cache included, lives in one folder that is removed at exit
+# (SIGTERM too) and, after a crash, at the next start. Set before Gradio is imported: it reads it at import.
+os.environ.setdefault("GRADIO_TEMP_DIR", str(runtime.run_dir() / "gradio"))
+
+from demo import handlers  # noqa: E402
+from demo.app import build_demo  # noqa: E402
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    runtime.exit_on_sigterm()
     threading.Thread(target=handlers.warm_up, name="warm-up", daemon=True).start()
-    build_demo().queue(default_concurrency_limit=1, max_size=16).launch(
+    build_demo().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=f"{handlers.MAX_UPLOAD_MB}mb",
     )

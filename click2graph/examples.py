@@ -1,27 +1,19 @@
-"""Example clips for the demo and a lazy, per-process cache of their results.
+"""Example clips: the bundled ones and a deployment's own, with their preset clicks.
 
 Examples come from the bundled ``examples/`` folder (``manifest.json`` with a preset click per clip) plus any
 folders named in the environment variable ``CLICK2GRAPH_EXAMPLES_DIR`` (``os.pathsep``-separated). A folder's
 ``manifest.json`` is optional: without it every video file in the folder is an example with no preset click.
-
-:class:`ExampleCache` stores the exports of the first build of an example with its preset click (plain files,
-keyed by example, click, file and backend), so later visitors get the result at once without tracking.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from click2graph.export import EXPORT_FILES
-from click2graph.graph import SceneGraph
 from click2graph.prompts import Click
 
 logger = logging.getLogger(__name__)
@@ -90,48 +82,3 @@ def examples_in(folder: str | Path) -> list[Example]:
             )
         )
     return examples
-
-
-class ExampleCache:
-    """Exports of example runs, stored as plain files under ``root/<key>/`` (names as in ``EXPORT_FILES``).
-
-    The key covers the example's name, preset click, file size and mtime, and the backend description, so a
-    changed clip or another backend never serves a stale result. Writes are atomic (a temporary folder renamed
-    into place), so concurrent first builds of the same example are harmless.
-    """
-
-    def __init__(self, root: str | Path | None = None) -> None:
-        # By default the cache lives as long as the process: a restarted server (new code) never serves results
-        # of an older version, and the folder is removed at exit.
-        self._tmp = None if root else tempfile.TemporaryDirectory(prefix="click2graph-example-cache-")
-        self.root = Path(root) if root else Path(self._tmp.name)
-
-    def key(self, example: Example, backend: str) -> str:
-        stat = example.path.stat()
-        text = json.dumps([example.name, example.click, stat.st_size, stat.st_mtime_ns, backend])
-        return f"{example.name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
-
-    def load(self, example: Example, backend: str, out_dir: str | Path) -> tuple[SceneGraph, dict[str, Path]] | None:
-        """Copy a cached result into ``out_dir`` and return ``(graph, {kind: path})``, or None on a miss."""
-        cached = self.root / self.key(example, backend)
-        if not all((cached / name).exists() for name in EXPORT_FILES.values()):
-            return None
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {kind: Path(shutil.copy2(cached / name, out / name)) for kind, name in EXPORT_FILES.items()}
-        logger.info("example %r served from the cache %s", example.name, cached)
-        return SceneGraph.load_json(paths["graph"]), paths
-
-    def store(self, example: Example, backend: str, paths: dict[str, Path]) -> None:
-        """Keep copies of an example run's exports (``{kind: path}`` as returned by ``export_all``)."""
-        target = self.root / self.key(example, backend)
-        if target.exists():
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
-        for kind, name in EXPORT_FILES.items():
-            shutil.copy2(paths[kind], staging / name)
-        try:
-            staging.rename(target)
-        except OSError:  # another process or thread stored the same example first
-            shutil.rmtree(staging, ignore_errors=True)

@@ -48,7 +48,7 @@ class VideoMeta:
     @classmethod
     def from_video(cls, video) -> "VideoMeta":
         return cls(
-            source=video.info.source,
+            source=Path(video.info.source).name,  # the file name only: exports never carry a server's paths
             width=video.info.width,
             height=video.info.height,
             fps=float(video.info.fps),

@@ -258,6 +258,21 @@ class Pipeline:
             session.labels[obj_id] = label
         return obj_id
 
+    def promote_object(self, session: Session, obj_id: int, prompts: Sequence[Prompt]) -> int:
+        """Make a tracked object a subject of its own (the user prompted it as a new subject): it keeps its id and
+        its track, relates to the other subjects as a subject, and its own objects are discovered at the next
+        :meth:`build`. Returns its id."""
+        if obj_id not in session.state.objects or obj_id in session.subjects:
+            raise PromptError(f"there is no tracked object {obj_id}")
+        for record in session.subjects.values():
+            if obj_id in record.object_ids:
+                record.object_ids.remove(obj_id)
+                record.discovery_points.pop(obj_id, None)
+                record.discovery_frames.pop(obj_id, None)
+        session.added_objects.pop(obj_id, None)
+        session.subjects[obj_id] = SubjectRecord(obj_id, list(prompts), tracked=True)
+        return obj_id
+
     def drop_object(self, session: Session, obj_id: int) -> None:
         """Remove a discovered or added object; it is not proposed again in this session."""
         if obj_id in session.state.objects:

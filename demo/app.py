@@ -7,11 +7,16 @@ import gradio as gr
 
 from click2graph.semantics.vocab import OPENPVSG
 from demo import handlers, views
+from demo.page import FIELDS, as_outputs
 
 INTRO = """# Click2Graph
 Click a subject in a video: it is segmented and tracked through the clip, the objects it interacts with are
 found and tracked too, and their relations over time form a **temporal scene graph**. Pick an example to see a
 result at once, or upload your own clip."""
+
+MAX_WAITING_BUILDS = 16  # builds waiting for their turn inside handlers.BUILDS (more wait in Gradio's queue)
+# Gradio's file cache (previews, downloads, uploads): every 10 minutes, files older than an hour go.
+CACHE_CLEANUP = (600, 3600)
 
 CELLS = {
     "video": "### 1 · Video\nThe clip is decoded into *working frames*: long or large inputs are trimmed and "
@@ -31,9 +36,10 @@ CELLS = {
 
 
 def build_demo() -> gr.Blocks:
-    """The page with its queue configured (build events share a small concurrency limit; clicks stay light)."""
-    with gr.Blocks(title="Click2Graph") as demo:
-        state = gr.State(handlers.new_state, delete_callback=handlers.on_unload)  # removes the user's files
+    """The page, its wiring and its queue: builds take turns in ``handlers.BUILDS`` (the waiting ones are told
+    their place); clicks, frame changes and undo run beside them."""
+    with gr.Blocks(title="Click2Graph", delete_cache=CACHE_CLEANUP) as demo:
+        key = gr.State(None, delete_callback=handlers.on_unload)  # the tab's visit key, set when it opens a video
         gr.Markdown(INTRO)
         gr.Markdown(handlers.status_text(), elem_id="status-line")
 
@@ -49,7 +55,7 @@ def build_demo() -> gr.Blocks:
                     label="…or pick an example (preset click, result cached)",
                     elem_id="example-picker",
                 )
-                video_info = gr.Markdown(f"**Limits:** {handlers.POLICY.describe()}", elem_id="video-info")
+                video_info = gr.Markdown(handlers.limits_text(), elem_id="video-info")
 
         gr.Markdown(CELLS["prompt"])
         with gr.Row():
@@ -59,11 +65,13 @@ def build_demo() -> gr.Blocks:
                     interactive=False,
                     type="numpy",
                     elem_id="frame-image",
-                    format="png",
+                    format="jpeg",  # a click's preview is ~10x smaller than as PNG (Gradio keeps each one a while)
                 )
                 with gr.Row():
                     prev_frame = gr.Button("◀", scale=0, min_width=50, elem_id="prev-frame")
-                    frame_slider = gr.Slider(0, 1, step=1, value=0, label="Working frame", elem_id="frame-slider")
+                    frame_slider = gr.Slider(
+                        0, 1, step=1, value=0, label="Working frame", elem_id="frame-slider", interactive=False
+                    )
                     next_frame = gr.Button("▶", scale=0, min_width=50, elem_id="next-frame")
             with gr.Column(scale=2):
                 click_mode = gr.Radio(
@@ -76,14 +84,16 @@ def build_demo() -> gr.Blocks:
                     elem_id="subject-picker",
                 )
                 with gr.Row():
-                    undo = gr.Button("Undo last click", elem_id="undo-button")
+                    undo = gr.Button("Undo", elem_id="undo-button")
                     clear = gr.Button("Clear subject", elem_id="clear-button")
                     reset = gr.Button("Reset all", elem_id="reset-button")
-                prompt_info = gr.Markdown("Open a video first.", elem_id="prompt-info")
+                prompt_info = gr.Markdown(views.START, elem_id="prompt-info")
 
         gr.Markdown(CELLS["track"])
         with gr.Row():
-            build = gr.Button("Build scene graph", variant="primary", elem_id="build-button", scale=3)
+            build_button = gr.Button(
+                "Build scene graph", variant="primary", elem_id="build-button", scale=3, interactive=False
+            )
             discovery_pick = gr.Radio(
                 list(handlers.STRATEGIES),
                 value=handlers.strategy_name(handlers.DISCOVER),
@@ -91,6 +101,7 @@ def build_demo() -> gr.Blocks:
                 elem_id="discovery-pick",
                 scale=2,
             )
+        build_status = gr.Markdown(views.START, elem_id="build-status", min_height=40)
         with gr.Row():
             overlay = gr.Video(label="Tracked subject and objects", elem_id="overlay-video", loop=True, height=320)
             entity_gallery = gr.Gallery(label="Entities", columns=4, height=320, elem_id="entity-gallery")
@@ -102,7 +113,12 @@ def build_demo() -> gr.Blocks:
             class_pick = gr.Dropdown(
                 list(OPENPVSG.classes), value=None, label="OpenPVSG class (optional)", elem_id="relabel-class"
             )
-            relabel_text = gr.Textbox(label="New label", placeholder="free text or a class", elem_id="relabel-text")
+            relabel_text = gr.Textbox(
+                label="New label",
+                placeholder="free text or a class",
+                elem_id="relabel-text",
+                max_length=handlers.MAX_LABEL_CHARS,
+            )
             with gr.Column(min_width=120):
                 relabel = gr.Button("Relabel", elem_id="relabel-button")
                 drop = gr.Button("Drop object", variant="stop", elem_id="drop-button")
@@ -116,12 +132,13 @@ def build_demo() -> gr.Blocks:
                 elem_id="predicate-pick",
             )
             rename_predicate = gr.Button("Correct predicate", elem_id="rename-predicate-button", min_width=120)
-        with gr.Row():
+        with gr.Row(visible=handlers.SEMANTICS.classifier is not None):  # own words need the CLIP model
             class_words = gr.Textbox(
                 label="Name entities with your own words",
                 placeholder="e.g. person, dog, frisbee (empty: the 126 OpenPVSG classes)",
                 elem_id="class-words",
                 scale=4,
+                max_length=handlers.MAX_WORDS_CHARS,
             )
             use_words = gr.Button("Use these words", elem_id="class-words-button", min_width=120)
 
@@ -140,80 +157,83 @@ def build_demo() -> gr.Blocks:
             click_positive = gr.Checkbox(value=True, label="positive")
             click_api, add_object_api = gr.Button("click"), gr.Button("add object")
 
-        # -- wiring ------------------------------------------------------------------------------------------------
-        results = [
-            overlay,
-            timeline,
-            graph_plot,
-            entity_table,
-            entity_gallery,
-            entity_pick,
-            relation_pick,
-            downloads,
-            snippet,
-            frame_image,
-            state,
-        ]  # what every build/edit returns (views.results + frame image + state)
-        prompt_outputs = [frame_image, subject_pick, prompt_info, state]  # what every prompt edit returns
-        video_outputs = [frame_image, frame_slider, video_info, subject_pick, prompt_info, state, *results[:-2]]
-        heavy = {"concurrency_limit": handlers.BUILD_CONCURRENCY, "concurrency_id": "heavy"}
+        # -- wiring: every event's outputs are all of page.FIELDS; a handler's Update says which ones change ----
+        components = locals()
+        outputs = [components[name] for name in FIELDS]
+        # Light events show their status (and an error) on the prompt line only; builds on the build line only:
+        # an error is one notice, and every other panel keeps what it showed.
+        light = {"outputs": outputs, "show_progress_on": [prompt_info], "preprocess": False}
+        heavy = {
+            "outputs": outputs,
+            "show_progress_on": [build_status],
+            "preprocess": False,
+            "concurrency_limit": handlers.BUILD_CONCURRENCY + MAX_WAITING_BUILDS,  # the waiting ones see their turn
+            "concurrency_id": "build",
+        }
 
         # 1. a new video or an example (an example builds at once, from the cache when it can)
-        video_in.upload(handlers.on_video, [video_in, state], video_outputs, api_name="upload_video")
+        video_in.upload(
+            as_outputs(handlers.on_video),
+            [video_in, key],
+            outputs,
+            show_progress_on=[prompt_info],
+            api_name="upload_video",
+        ).then(  # the video input shows the visit's video, also when the upload was refused
+            as_outputs(handlers.on_video_shown),
+            [video_in, key],
+            outputs,
+            api_visibility="private",
+            show_progress="hidden",
+        )
         example_pick.input(
-            handlers.on_example, [example_pick, state], [video_in, *video_outputs], api_name="load_example"
-        ).success(handlers.on_example_build, [frame_slider, state], results, api_visibility="private", **heavy)
+            as_outputs(handlers.on_example), [example_pick, key], api_name="load_example", **light
+        ).success(as_outputs(handlers.on_example_build), [frame_slider, key], api_visibility="private", **heavy)
         # 2. frame choice: the frame image, the timeline cursor and the graph view follow the slider
         frame_slider.change(
-            handlers.on_frame,
-            [frame_slider, state],
-            [frame_image, timeline, graph_plot],
+            as_outputs(handlers.on_frame),
+            [frame_slider, key],
             trigger_mode="always_last",
-            show_progress="hidden",
             api_name="frame",
+            **{**light, "show_progress": "hidden"},
         )
-        prev_frame.click(handlers.on_prev, [frame_slider, state], [frame_slider], api_visibility="private")
-        next_frame.click(handlers.on_next, [frame_slider, state], [frame_slider], api_visibility="private")
+        prev_frame.click(as_outputs(handlers.on_prev), [frame_slider, key], api_visibility="private", **light)
+        next_frame.click(as_outputs(handlers.on_next), [frame_slider, key], api_visibility="private", **light)
         # 2. prompts: image clicks, their numeric twins, undo / clear / reset, the subject selector
         frame_image.select(
-            handlers.on_image_select, [click_mode, frame_slider, state], prompt_outputs, api_visibility="private"
+            as_outputs(handlers.on_image_select), [click_mode, frame_slider, key], api_visibility="private", **light
         )
         click_api.click(
-            handlers.on_click_xy,
-            [click_x, click_y, click_positive, frame_slider, click_mode, state],
-            prompt_outputs,
+            as_outputs(handlers.on_click_xy),
+            [click_x, click_y, click_positive, frame_slider, click_mode, key],
             api_name="click",
+            **light,
         )
         add_object_api.click(
-            handlers.on_add_object_xy, [click_x, click_y, frame_slider, state], prompt_outputs, api_name="add_object"
+            as_outputs(handlers.on_add_object_xy), [click_x, click_y, frame_slider, key], api_name="add_object", **light
         )
-        undo.click(handlers.on_undo, [frame_slider, state], prompt_outputs, api_name="undo")
-        clear.click(handlers.on_clear, [frame_slider, state], prompt_outputs, api_name="clear")
-        reset.click(handlers.on_reset, [frame_slider, state], [*prompt_outputs, *results[:-2]], api_name="reset")
+        undo.click(as_outputs(handlers.on_undo), [frame_slider, key], api_name="undo", **light)
+        clear.click(as_outputs(handlers.on_clear), [frame_slider, key], api_name="clear", **light)
+        reset.click(as_outputs(handlers.on_reset), [frame_slider, key], api_name="reset", **light)
         subject_pick.input(
-            handlers.on_subject,
-            [subject_pick, frame_slider, state],
-            [frame_image, frame_slider, prompt_info, state],
-            api_name="subject",
+            as_outputs(handlers.on_subject), [subject_pick, frame_slider, key], api_name="subject", **light
         )
         # 3. build, and corrections that recompute only what changed
-        build.click(handlers.on_build, [frame_slider, state], results, api_name="build", **heavy)
+        build_button.click(as_outputs(handlers.on_build), [frame_slider, key], api_name="build", **heavy)
         class_pick.input(handlers.on_class_pick, [class_pick], [relabel_text], api_visibility="private")
         relabel.click(
-            handlers.on_relabel, [entity_pick, relabel_text, frame_slider, state], results, api_name="relabel", **heavy
+            as_outputs(handlers.on_relabel), [entity_pick, relabel_text, frame_slider, key], api_name="relabel", **heavy
         )
-        drop.click(handlers.on_drop, [entity_pick, frame_slider, state], results, api_name="drop", **heavy)
+        drop.click(as_outputs(handlers.on_drop), [entity_pick, frame_slider, key], api_name="drop", **heavy)
         rename_predicate.click(
-            handlers.on_rename_predicate,
-            [relation_pick, predicate_pick, frame_slider, state],
-            results,
+            as_outputs(handlers.on_rename_predicate),
+            [relation_pick, predicate_pick, frame_slider, key],
             api_name="rename_predicate",
             **heavy,
         )
         discovery_pick.input(
-            handlers.on_discovery, [discovery_pick, frame_slider, state], results, api_name="discovery", **heavy
+            as_outputs(handlers.on_discovery), [discovery_pick, frame_slider, key], api_name="discovery", **heavy
         )
         use_words.click(
-            handlers.on_class_words, [class_words, frame_slider, state], results, api_name="class_words", **heavy
+            as_outputs(handlers.on_class_words), [class_words, frame_slider, key], api_name="class_words", **heavy
         )
-    return demo.queue(default_concurrency_limit=4, max_size=32)
+    return demo.queue(default_concurrency_limit=8, max_size=64)

@@ -1,24 +1,24 @@
-"""Event handlers: read the small UI state, call the library, turn the result into component values.
+"""Event handlers: check the inputs, change the tab's visit, return an :class:`~demo.page.Update`.
 
-The UI state (``gr.State``) is a plain dict, all keys declared in :func:`new_state`. Heavy objects (the decoded
-video, the pipeline session, the scene graph, export paths) live in the server-side
-:class:`click2graph.sessions.SessionStore` under ``state["key"]``, next to the user's private export folder.
-Each handler returns its outputs in the order of the ``outputs=[...]`` list it is wired to in ``demo.app``.
+The tab's ``gr.State`` holds only the key of its visit (None until it opens a video); the visit itself (video,
+prompt history, pipeline session, result) lives in :data:`STORE` on the server. Clicks change the prompts and the
+preview under the visit's short lock; builds take turns in :data:`BUILDS` and bring the pipeline session in
+line with the prompts, so a click never waits for a build.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import time
-from pathlib import Path
 
 import gradio as gr
 
 from click2graph.discovery import discover_objects
 from click2graph.errors import Click2GraphError, PromptError
-from click2graph.examples import ExampleCache, load_examples
+from click2graph.examples import load_examples
 from click2graph.export import export_all
 from click2graph.learned.inference import (
     DEFAULT_LEARNED_PATH,
@@ -28,24 +28,43 @@ from click2graph.learned.inference import (
     strategy_name,
 )
 from click2graph.pipeline import Pipeline
-from click2graph.prompts import Box, Click, prompt_from_dict
+from click2graph.prompts import Box, Click
 from click2graph.segment.factory import make_segmenter
 from click2graph.semantics.models import make_semantics
-from click2graph.semantics.prototypes import PrototypeMemory
-from click2graph.sessions import SessionStore
 from click2graph.video import VideoPolicy, load_video
-from click2graph.viz import graph_figure, timeline_figure
-from demo import views
+from demo import runtime, views
+from demo.build_queue import BuildQueue
+from demo.example_cache import ExampleCache
+from demo.page import Update
+from demo.store import StoreLimits, VisitStore
+from demo.visit import (
+    Prompts,
+    Result,
+    Visit,
+    apply_prompts,
+    assign_shown_ids,
+    internal_id,
+    new_visit,
+    renumbered,
+    update_preview,
+)
 
 logger = logging.getLogger(__name__)
 
 POSITIVE, NEGATIVE, BOX, ADD_OBJECT = "positive", "negative", "box", "add object"
 CLICK_MODES = [POSITIVE, NEGATIVE, BOX, ADD_OBJECT]
-# Heavy steps (build, relabel, drop) run this many at a time per process; clicks are light and run beside them.
-BUILD_CONCURRENCY = int(os.environ.get("CLICK2GRAPH_BUILD_CONCURRENCY", "1"))
+# Builds run this many at a time per process (the rest wait their turn, told how many are ahead); clicks, frame
+# changes and undo run beside them.
+BUILD_CONCURRENCY = max(1, int(os.environ.get("CLICK2GRAPH_BUILD_CONCURRENCY", "1")))
+MAX_UPLOAD_MB = max(1, int(os.environ.get("CLICK2GRAPH_MAX_UPLOAD_MB", "200")))
+MAX_LABEL_CHARS = 60  # an entity label or a predicate (OpenPVSG's longest class name has 17)
+MAX_WORDS = 64  # own class words
+MAX_WORDS_CHARS = 1000
 
 POLICY = VideoPolicy()
-STORE = SessionStore()  # per-user data keyed by a random per-tab key; no user state in this module itself
+STORE: VisitStore[Visit] = VisitStore(runtime.run_dir() / "visits", StoreLimits.from_env())
+CACHE = ExampleCache(runtime.run_dir() / "example-cache")
+BUILDS = BuildQueue(BUILD_CONCURRENCY)
 # One segmenter per process: SAM 2 when installed and a checkpoint is found (CLICK2GRAPH_CHECKPOINT: a name or a
 # file, default tiny; CLICK2GRAPH_SAM2_SIZE 512|1024, default 1024 with a GPU and 512 on a CPU; CLICK2GRAPH_BACKEND
 # auto|classic|sam2), else classic.
@@ -73,7 +92,6 @@ STRATEGIES = {"training-free": discover_objects, "heuristic": HeuristicDiscovery
 if LEARNED is not None and LEARNED.didm is not None:
     STRATEGIES["learned"] = DidmDiscovery(LEARNED.didm)
 PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVER, learned=LEARNED)
-CACHE = ExampleCache()  # plain files: results of examples built with their preset click
 
 
 def warm_up() -> None:
@@ -85,31 +103,25 @@ def warm_up() -> None:
         logger.info("class prompts embedded in %.1f s", time.perf_counter() - started)
 
 
-def new_state() -> dict:
-    """The per-tab UI state: small plain data only."""
-    return {
-        "key": STORE.new_key(),  # SessionStore key of this tab's heavy data and export folder
-        "subject": views.NEW_SUBJECT,  # subject id that clicks go to (NEW_SUBJECT: id given at the first click)
-        "prompts": {},  # subject id -> [Click/Box dicts], original pixels and original frame index
-        "corner": None,  # [x, y, frame] of a box's first corner (original pixels) until the second click
-        "example": None,  # name of the loaded example while its preset click is untouched (the cache applies)
-        "video_name": "",  # file name, for the code snippet
-    }
-
-
 def user_errors(handler):
-    """Show library errors as readable notices and anything unexpected as a short message, never a trace."""
+    """Show library errors as one readable notice and anything unexpected as a short message, never a trace.
+
+    The page keeps what it shows: an error returns no outputs, and events show their status on one panel only.
+    """
 
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
+        except gr.Error:
+            raise
         except Click2GraphError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception as exc:
             logger.exception("unexpected error in %s", handler.__name__)
             raise gr.Error(
-                f"Something went wrong ({type(exc).__name__}: {exc}). Try again or reload the page."
+                f"Something went wrong ({type(exc).__name__}: {str(exc)[:200]}). Try again or reload the page.",
+                print_exception=False,
             ) from None
 
     return wrapped
@@ -120,8 +132,12 @@ def status_text() -> str:
     return (
         f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · **Discovery:** {discovery}"
         + (f" ({DISCOVERY_NOTICE})" if DISCOVERY_NOTICE else "")
-        + f" · heavy steps run {BUILD_CONCURRENCY} at a time on this server"
+        + f" · builds run {BUILD_CONCURRENCY} at a time on this server"
     )
+
+
+def limits_text() -> str:
+    return f"**Limits:** {POLICY.describe()} Uploads up to {MAX_UPLOAD_MB} MB."
 
 
 def cache_key() -> str:
@@ -133,185 +149,256 @@ def example_names() -> list[str]:
     return [e.name for e in load_examples()]
 
 
+# -- inputs ----------------------------------------------------------------------------------------------------
+
+
+def number(value, name: str) -> float:
+    """``value`` as a finite number, or a PromptError naming the field (API clients send anything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise PromptError(f"{name} must be a number, got {_short(value)}")
+    try:
+        result = float(value)
+    except ValueError:
+        raise PromptError(f"{name} must be a number, got {_short(value)}") from None
+    if not math.isfinite(result):
+        raise PromptError(f"{name} must be a finite number, got {_short(value)}")
+    return result
+
+
+def text(value, name: str, max_chars: int) -> str:
+    """``value`` as stripped text of at most ``max_chars`` characters, or a PromptError naming the field."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PromptError(f"{name} must be text, got {_short(value)}")
+    if len(value) > max_chars:
+        raise PromptError(f"{name} is too long ({len(value):,} characters; at most {max_chars})")
+    return value.strip()
+
+
+def _short(value) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def frame_of(visit: Visit, value) -> int:
+    return views.clamp_frame(visit.video, round(number(value, "frame_idx")))
+
+
+def visit_of(key) -> Visit:
+    visit = STORE.get(key)
+    if visit is None:
+        raise PromptError("open a video first (upload one or pick an example); an idle page is closed after a while")
+    return visit
+
+
 # -- 1. video --------------------------------------------------------------------------------------------------
 
 
 @user_errors
-def on_video(path: str | None, state: dict):
+def on_video(path: str | None, key: str | None) -> Update:
     """A video was uploaded: decode it with the policy (trim/downsize, never reject) and show its first frame."""
     if not path:
-        raise Click2GraphError("no video received: upload a video file (mp4, webm, mov, ...)")
-    video = load_video(path, POLICY)
-    stored = STORE.get(state["key"])
-    with stored.lock:
-        # The user's corrections and own words carry over to the next video of this tab.
-        memory, classes = stored.data.get("memory") or PrototypeMemory(), stored.data.get("classes")
-        discovery = stored.data.get("discovery")
-        stored.data.clear()
-        stored.data.update(memory=memory, classes=classes, discovery=discovery)
-        stored.data["session"] = session = PIPELINE.open(video, memory=memory)
-        if classes:
-            PIPELINE.set_classes(session, classes)
-        if discovery:
-            PIPELINE.set_discovery(session, STRATEGIES[discovery])
-    ui = dict(new_state(), key=state["key"], video_name=Path(path).name)
-    info = f"**Using:** {video.describe()}. " + " ".join(video.notes)
+        raise PromptError("no video received: upload a video file (mp4, webm, mov, ...)")
+    return _open(str(path), key)
+
+
+def _open(path: str, key: str | None, example: str | None = None, prompts: Prompts = Prompts()) -> Update:
+    previous = STORE.get(key)
+    if previous is not None and previous.busy:
+        raise PromptError("your build is still running: wait for it to finish before opening another video")
+    video = load_video(path, POLICY)  # a failure leaves the tab's visit as it was
+
+    visit = STORE.open(key, lambda new_key, folder, old: new_visit(PIPELINE, new_key, folder, video, path, old))
+    with visit.lock:
+        if prompts.subjects:
+            update_preview(PIPELINE, visit, prompts)
+            visit.history, visit.subject, visit.example = [prompts], prompts.numbers[0], example
+    if visit.settings.classes:
+        PIPELINE.set_classes(visit.session, list(visit.settings.classes))
+    if visit.settings.discovery:
+        PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
+    frame_idx = video.work_index(prompts.subjects[0][1][0].frame_idx) if prompts.subjects else 0
+    message = "Preset click applied: building the scene graph…" if prompts.subjects else ""
     return (
-        video.frames[0],  # frame image
-        gr.update(maximum=len(video) - 1, value=0),  # frame slider
-        info,  # video info
-        views.subject_choices(session, ui),  # subject selector
-        views.prompt_info(ui),  # prompt info
-        ui,  # state
-        *views.no_results(),
+        views.no_results()
+        .merged(views.prompt_update(visit, frame_idx, message))
+        .merged(
+            Update(
+                key=visit.key,
+                video_in=path,
+                frame_slider=views.frame_slider(video, frame_idx),
+                video_info=f"**Using:** {video.describe()}. " + " ".join(video.notes),
+            )
+        )
     )
 
 
 @user_errors
-def on_example(name: str, state: dict):
-    """Load an example clip and apply its preset click (if it has one)."""
+def on_example(name, key: str | None) -> Update:
+    """Open an example clip with its preset click (if it has one); the chained build follows."""
     example = next((e for e in load_examples() if e.name == name), None)
     if example is None:
-        raise Click2GraphError(f"unknown example {name!r}; examples: {example_names()}")
-    frame_image, slider, info, subject, _, ui, *results = on_video(str(example.path), state)
-    if not example.prompts:
-        return str(example.path), frame_image, slider, info, subject, views.prompt_info(ui), ui, *results
-    stored = _stored(ui)
-    ui = _set_prompts(stored, ui, 1, [p.to_dict() for p in example.prompts])
-    ui["example"] = example.name
-    session = stored.data["session"]
-    frame_idx = session.video.work_index(example.click[2])
-    message = "Preset click applied: press **Build scene graph** (or click to refine)."
-    return (
-        str(example.path),
-        views.frame_view(session, None, ui, frame_idx),
-        gr.update(value=frame_idx),
-        info,
-        views.subject_choices(session, ui),
-        views.prompt_info(ui, message),
-        ui,
-        *results,
-    )
+        raise PromptError(f"unknown example {_short(name)}; examples: {', '.join(example_names())}")
+    prompts = Prompts(((1, tuple(example.prompts)),)) if example.prompts else Prompts()
+    return _open(str(example.path), key, example.name, prompts)
+
+
+def on_video_shown(shown: str | None, key: str | None) -> Update:
+    """After an upload: a refused one is replaced by the visit's video (or nothing), so tab and server agree."""
+    visit = STORE.get(key)
+    source = visit.source if visit is not None else None
+    return Update() if shown == source else Update(video_in=source)
 
 
 # -- 2. prompt -------------------------------------------------------------------------------------------------
 
 
 @user_errors
-def on_frame(frame_idx: int, state: dict):
+def on_frame(frame_idx, key: str | None) -> Update:
     """The frame slider moved: show that frame and move the timeline cursor and the graph view to it."""
-    stored = STORE.get(state["key"])
-    session, graph = stored.data.get("session"), stored.data.get("graph")
-    if session is None:
-        return None, gr.update(), gr.update()
-    frame_idx = min(max(int(frame_idx), 0), len(session.video) - 1)
-    image = views.frame_view(session, graph, state, frame_idx)
-    if graph is None:
-        return image, gr.update(), gr.update()
-    return image, timeline_figure(graph, frame_idx), graph_figure(graph, frame_idx)
+    visit = STORE.get(key)
+    if visit is None:
+        return Update()
+    frame_idx = frame_of(visit, frame_idx)
+    with visit.lock:
+        graph = visit.result.graph if visit.result is not None else None
+        return Update(frame_image=views.frame_view(visit, frame_idx)).merged(views.graph_at(graph, frame_idx))
 
 
 @user_errors
-def on_prev(frame_idx: int, state: dict):
-    """The previous-frame button: the slider's new value (its change event redraws the frame)."""
-    return max(int(frame_idx) - 1, 0)
+def on_prev(frame_idx, key: str | None) -> Update:
+    """The ◀ button: the slider's new value (its change event redraws the frame)."""
+    visit = visit_of(key)
+    return Update(frame_slider=views.clamp_frame(visit.video, frame_of(visit, frame_idx) - 1))
 
 
 @user_errors
-def on_next(frame_idx: int, state: dict):
-    """The next-frame button: the slider's new value (its change event redraws the frame)."""
-    return min(int(frame_idx) + 1, len(_stored(state).data["session"].video) - 1)
+def on_next(frame_idx, key: str | None) -> Update:
+    """The ▶ button: the slider's new value (its change event redraws the frame)."""
+    visit = visit_of(key)
+    return Update(frame_slider=views.clamp_frame(visit.video, frame_of(visit, frame_idx) + 1))
 
 
 @user_errors
-def on_click_xy(x: float, y: float, positive: bool, frame_idx: int, mode: str, state: dict):
+def on_click_xy(x, y, positive, frame_idx, mode, key: str | None) -> Update:
     """A click at working-frame pixel (x, y) of ``frame_idx`` (the image click, or its numeric API twin).
 
     ``mode``: "positive"/"negative" add a click to the current subject (``positive`` False also makes it
     negative), "box" takes two clicks as opposite corners, "add object" adds an object the discovery missed.
     """
-    stored = _stored(state)
-    session = stored.data["session"]
-    video, frame_idx = session.video, int(frame_idx)
-    if not (0 <= x < video.width and 0 <= y < video.height and 0 <= frame_idx < len(video)):
-        raise PromptError(
-            f"click ({x:g}, {y:g}) on frame {frame_idx} is outside the {video.width}x{video.height} "
-            f"frames 0..{len(video) - 1}"
-        )
+    visit = visit_of(key)
+    x, y, frame_idx = number(x, "x"), number(y, "y"), frame_of(visit, frame_idx)
+    if mode not in CLICK_MODES:
+        raise PromptError(f"mode must be one of {', '.join(CLICK_MODES)}; got {_short(mode)}")
+    video = visit.video
+    if not (0 <= x < video.width and 0 <= y < video.height):
+        raise PromptError(f"click ({x:g}, {y:g}) is outside the {video.width}x{video.height} frame")
     x_orig, y_orig = video.to_orig_xy(x, y)
-    frame_orig, message = video.orig_index(frame_idx), ""
-    subject_id = state["subject"] or session.next_id()
-    earlier = [p for p in state["prompts"].get(subject_id, []) if video.work_index(p["frame_idx"]) == frame_idx]
-    if mode == ADD_OBJECT:
-        ui, message = _add_object(stored, state, Click(x_orig, y_orig, frame_idx=frame_orig))
-    elif mode == BOX and not (state["corner"] and video.work_index(state["corner"][2]) == frame_idx):
-        ui = dict(state, corner=[x_orig, y_orig, frame_orig])
-    elif mode == BOX:
-        (x0, y0, _), corner = state["corner"], (x_orig, y_orig)
-        box = Box(min(x0, corner[0]), min(y0, corner[1]), max(x0, corner[0]), max(y0, corner[1]), frame_idx=frame_orig)
-        ui = _set_prompts(stored, state, subject_id, [p for p in earlier if p["type"] == "click"] + [box.to_dict()])
-    else:
-        click = Click(x_orig, y_orig, frame_idx=frame_orig, positive=bool(positive) and mode != NEGATIVE)
-        ui = _set_prompts(stored, state, subject_id, earlier + [click.to_dict()])
-    return (
-        views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
-        views.subject_choices(session, ui),
-        views.prompt_info(ui, message),
-        ui,
-    )  # selector, info, state
+    frame_orig = video.orig_index(frame_idx)
+    with visit.lock:
+        prompts, number_ = visit.prompts, visit.subject or visit.prompts.new_number()
+        same_frame = tuple(p for p in prompts.of(number_) if video.work_index(p.frame_idx) == frame_idx)
+        message = ""
+        if mode == ADD_OBJECT:
+            if visit.subject not in prompts.numbers:
+                raise PromptError("prompt a subject first: objects are added to the subject selected under Subject")
+            new = prompts.with_object(visit.subject, Click(x_orig, y_orig, frame_idx=frame_orig))
+            message = "Object added: press **Build scene graph** to track it (only it)."
+        elif mode == BOX and not (visit.corner and video.work_index(visit.corner[2]) == frame_idx):
+            visit.corner = (x_orig, y_orig, frame_orig)
+            return views.prompt_update(visit, frame_idx)
+        elif mode == BOX:
+            (x0, y0, _), x1, y1 = visit.corner, x_orig, y_orig
+            box = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), frame_idx=frame_orig)
+            new = prompts.with_subject(number_, tuple(p for p in same_frame if isinstance(p, Click)) + (box,))
+        else:
+            click = Click(x_orig, y_orig, frame_idx=frame_orig, positive=bool(positive) and mode != NEGATIVE)
+            new = prompts.with_subject(number_, same_frame + (click,))
+        masks = update_preview(PIPELINE, visit, new)
+        visit.push(new)
+        visit.corner, visit.example = None, None
+        if mode != ADD_OBJECT:
+            visit.subject = number_
+            message = _tiny_mask_notice(masks.get(number_))
+        return views.prompt_update(visit, frame_idx, message)
 
 
-def on_image_select(mode: str, frame_idx: int, state: dict, evt: gr.SelectData):
+def _tiny_mask_notice(mask) -> str:
+    if mask is None or mask.sum() >= 0.001 * mask.size:
+        return ""
+    return f"The mask is tiny ({int(mask.sum())} pixels): did the click land on the subject?"
+
+
+def on_image_select(mode, frame_idx, key: str | None, evt: gr.SelectData) -> Update:
     """The user clicked the frame image (``evt.index`` = pixel of the displayed working frame)."""
     x, y = evt.index
-    return on_click_xy(float(x), float(y), True, frame_idx, mode, state)
+    return on_click_xy(x, y, True, frame_idx, mode, key)
 
 
-def on_add_object_xy(x: float, y: float, frame_idx: int, state: dict):
+def on_add_object_xy(x, y, frame_idx, key: str | None) -> Update:
     """API twin of an "add object" click at working-frame pixel (x, y)."""
-    return on_click_xy(x, y, True, frame_idx, ADD_OBJECT, state)
+    return on_click_xy(x, y, True, frame_idx, ADD_OBJECT, key)
 
 
 @user_errors
-def on_undo(frame_idx: int, state: dict):
-    """Remove the current subject's last click or box (or a pending box corner)."""
-    stored = _stored(state)
-    if state["corner"]:
-        ui = dict(state, corner=None)
-    else:
-        ui = _set_prompts(stored, state, state["subject"], state["prompts"].get(state["subject"], [])[:-1])
-    return _prompt_outputs(stored, ui, frame_idx)
+def on_undo(frame_idx, key: str | None) -> Update:
+    """Take back the last prompt change (or a pending box corner)."""
+    visit = visit_of(key)
+    with visit.lock:
+        if visit.corner:
+            visit.corner = None
+        elif len(visit.history) > 1:
+            update_preview(PIPELINE, visit, visit.history[-2])
+            visit.undo()
+            if visit.subject not in visit.prompts.numbers:
+                visit.subject = visit.prompts.numbers[-1] if visit.prompts.numbers else views.NEW_SUBJECT
+        return _after_prompt_change(visit, frame_of(visit, frame_idx))
 
 
 @user_errors
-def on_clear(frame_idx: int, state: dict):
-    """Remove every prompt of the current subject (and the subject with them)."""
-    stored = _stored(state)
-    return _prompt_outputs(stored, _set_prompts(stored, state, state["subject"], []), frame_idx)
+def on_clear(frame_idx, key: str | None) -> Update:
+    """Remove the current subject (its clicks and the objects added to it)."""
+    visit = visit_of(key)
+    with visit.lock:
+        new = visit.prompts.with_subject(visit.subject, ())
+        update_preview(PIPELINE, visit, new)
+        visit.push(new)
+        visit.subject, visit.corner = views.NEW_SUBJECT, None
+        return _after_prompt_change(visit, frame_of(visit, frame_idx))
 
 
 @user_errors
-def on_reset(frame_idx: int, state: dict):
-    """Start over on the same video: no subjects, no objects, no results."""
-    stored = _stored(state)
-    with stored.lock:
-        video = stored.data["session"].video
-        stored.data.clear()
-        stored.data["session"] = PIPELINE.open(video)
-    ui = dict(new_state(), key=state["key"], video_name=state["video_name"])
-    return (*_prompt_outputs(stored, ui, frame_idx), *views.no_results())
+def on_reset(frame_idx, key: str | None) -> Update:
+    """Start over on the same video: no subjects, no objects, no results (own words and corrections stay)."""
+    visit = visit_of(key)
+    if visit.busy:
+        raise PromptError("your build is still running: reset when it has finished")
+
+    def make(same_key, folder, old):
+        return new_visit(PIPELINE, same_key, folder, old.video, old.source, old)
+
+    visit = STORE.open(key, make)
+    if visit.settings.classes:
+        PIPELINE.set_classes(visit.session, list(visit.settings.classes))
+    if visit.settings.discovery:
+        PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
+    return views.no_results().merged(views.prompt_update(visit, frame_of(visit, frame_idx)))
 
 
 @user_errors
-def on_subject(subject_id: int, frame_idx: int, state: dict):
+def on_subject(subject, frame_idx, key: str | None) -> Update:
     """The subject selector changed: later clicks go to that subject; show its prompt frame."""
-    stored = _stored(state)
-    ui = dict(state, subject=int(subject_id or views.NEW_SUBJECT), corner=None)
-    prompts = ui["prompts"].get(ui["subject"])
-    if prompts:
-        frame_idx = stored.data["session"].video.work_index(prompts[0]["frame_idx"])
-    image, _, info, ui = _prompt_outputs(stored, ui, frame_idx)
-    return image, gr.update(value=frame_idx), info, ui
+    visit = visit_of(key)
+    with visit.lock:
+        chosen = int(number(subject if subject is not None else views.NEW_SUBJECT, "subject"))
+        visit.subject = chosen if chosen in visit.prompts.numbers else views.NEW_SUBJECT
+        visit.corner = None
+        prompts = visit.prompts.of(visit.subject)
+        frame_idx = visit.video.work_index(prompts[0].frame_idx) if prompts else frame_of(visit, frame_idx)
+        return views.prompt_update(visit, frame_idx).merged(
+            Update(frame_slider=views.frame_slider(visit.video, frame_idx))
+        )
 
 
 def on_class_pick(label: str | None):
@@ -319,196 +406,267 @@ def on_class_pick(label: str | None):
     return label or ""
 
 
+def _after_prompt_change(visit: Visit, frame_idx: int) -> Update:
+    update = views.prompt_update(visit, frame_idx)
+    if visit.result is not None and not visit.outdated:  # undo back to the built prompts: the result is current
+        update = update.merged(views.result_update(visit, frame_idx))
+    return update
+
+
 # -- 3./4./5. build, scene graph, corrections, export ----------------------------------------------------------
 
 
 @user_errors
-def on_build(frame_idx: int, state: dict, progress=gr.Progress()):
-    """Track (both directions), discover, relate and export what is not up to date; an untouched example comes
-    from the cache when a visitor built it before."""
-    stored = _stored(state)
-    session = stored.data["session"]
-    if not session.subjects:
+def on_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+    """Track (both directions), discover, relate and export what is not up to date. Prompts unchanged since the
+    last build: the result as it is. An untouched example: from the cache when a visitor built it before."""
+    visit = visit_of(key)
+    frame_idx = frame_of(visit, frame_idx)
+    target = visit.prompts
+    if not target.subjects:
         raise PromptError("no subject yet: click on the subject in the frame (or draw a box) first")
-    example = next((e for e in load_examples() if e.name == state["example"]), None)
-    with stored.lock:
-        own = stored.data["classes"] or stored.data["discovery"]  # the cache holds default-settings results only
-        cached = CACHE.load(example, cache_key(), stored.folder) if example and not own else None
+    if visit.result is not None and visit.built == target:
+        return views.result_update(visit, frame_idx)
+    with _building(visit, progress):
+        example = next((e for e in load_examples() if e.name == visit.example), None)
+        own = visit.settings.classes or visit.settings.discovery  # the cache holds default-settings results only
+        cached = CACHE.load(example, cache_key(), visit.folder) if example and not own else None
         if cached:
-            stored.data["graph"], stored.data["paths"] = cached
+            graph, paths = cached
+            visit.result, visit.built = Result(graph, paths, cached=True), target
         else:
-            _build_and_export(stored, progress)
-            if example and not own:
-                CACHE.store(example, cache_key(), stored.data["paths"])
-    return _result_outputs(stored, state, frame_idx)
+            _build(visit, target, progress)
+            if example and not own and visit.example == example.name:
+                CACHE.store(example, cache_key(), visit.result.paths)
+    return views.result_update(visit, frame_idx)
 
 
-def on_example_build(frame_idx: int, state: dict, progress=gr.Progress()):
-    """Right after an example with a preset click loads: build at once (from the cache when it can)."""
-    if not state["example"]:
-        return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
-    return on_build(frame_idx, state, progress)
-
-
-@user_errors
-def on_relabel(entity_id: int | None, label: str, frame_idx: int, state: dict, progress=gr.Progress()):
-    """Give an entity a new label (free text or an OpenPVSG class); no tracking is redone."""
-    stored = _stored(state)
-    with stored.lock:
-        _require_entity(stored, entity_id, progress)
-        PIPELINE.relabel(stored.data["session"], int(entity_id), label or "")
-        _build_and_export(stored, progress)
-    return _result_outputs(stored, dict(state, example=None), frame_idx)
+def on_example_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+    """Right after an example with a preset click opens: build at once (from the cache when it can)."""
+    visit = STORE.get(key)
+    if visit is None or not visit.example or not visit.prompts.subjects:
+        return Update()
+    return on_build(frame_idx, key, progress)
 
 
 @user_errors
-def on_drop(entity_id: int | None, frame_idx: int, state: dict, progress=gr.Progress()):
-    """Drop a discovered or added object; it is not proposed again and nothing else is re-tracked."""
-    stored = _stored(state)
-    with stored.lock:
-        entity = _require_entity(stored, entity_id, progress)
+def on_relabel(entity_id, label, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+    """Give an entity a new label (free text or an OpenPVSG class); nothing is tracked again."""
+    visit = visit_of(key)
+    label = text(label, "the label", MAX_LABEL_CHARS)
+    if not label:
+        raise PromptError("a label cannot be empty")
+    with _editing(visit, progress) as (graph, held):
+        shown = _entity_id(graph, entity_id)
+        visit.labels[shown] = label
+        if held:
+            PIPELINE.relabel(visit.session, internal_id(visit, shown), label)
+        else:
+            graph.relabel(shown, label)
+    return views.result_update(visit, frame_of(visit, frame_idx))
+
+
+@user_errors
+def on_drop(entity_id, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+    """Drop a discovered or added object; it is not proposed again and nothing else is tracked again."""
+    visit = visit_of(key)
+    with _editing(visit, progress) as (graph, held):
+        shown = _entity_id(graph, entity_id)
+        entity = graph.entity(shown)
         if entity.is_subject:
-            raise PromptError(f"#{entity.entity_id} is a subject: pick it under Subject and press Clear to remove it")
-        PIPELINE.drop_object(stored.data["session"], entity.entity_id)
-        _build_and_export(stored, progress)
-    return _result_outputs(stored, dict(state, example=None), frame_idx)
+            raise PromptError(f"#{shown} is a subject: pick it under Subject and press Clear to remove it")
+        if held:
+            PIPELINE.drop_object(visit.session, internal_id(visit, shown))
+        else:  # a cached result: the session learns the object's masks so a later build does not propose it
+            visit.session.dropped[visit.session.next_id()] = dict(entity.masks)
+            graph.drop_entity(shown)
+    return views.result_update(visit, frame_of(visit, frame_idx))
 
 
 @user_errors
-def on_rename_predicate(
-    relation: str | None, predicate: str | None, frame_idx: int, state: dict, progress=gr.Progress()
-):
+def on_rename_predicate(relation, predicate, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Correct a relation's predicate; look-alike pairs (here and in this tab's later videos) follow."""
-    stored = _stored(state)
-    if not relation or "graph" not in stored.data:
-        raise PromptError("build the scene graph first, then pick a relation")
-    if not (predicate or "").strip():
+    visit = visit_of(key)
+    new = text(predicate, "the predicate", MAX_LABEL_CHARS)
+    if not new:
         raise PromptError("pick or type the right predicate")
-    with stored.lock:
-        PIPELINE.rename_predicate(stored.data["session"], *views.parse_relation_key(relation), predicate)
-        _build_and_export(stored, progress)
-    return _result_outputs(stored, dict(state, example=None), frame_idx)
+    with _editing(visit, progress) as (graph, held):
+        subject_id, object_id, old = _relation(graph, relation)
+        visit.renamed[(subject_id, object_id, old)] = new
+        if held:
+            PIPELINE.rename_predicate(
+                visit.session, internal_id(visit, subject_id), internal_id(visit, object_id), old, new
+            )
+        else:
+            for r in graph.relations:
+                if (r.subject_id, r.object_id, r.predicate) == (subject_id, object_id, old):
+                    r.predicate, r.sources = new, ["user"]
+    return views.result_update(visit, frame_of(visit, frame_idx))
 
 
 @user_errors
-def on_class_words(words: str, frame_idx: int, state: dict, progress=gr.Progress()):
+def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Name entities with the user's own comma-separated words (empty: the OpenPVSG classes)."""
-    stored = _stored(state)
-    classes = [w for w in (words or "").split(",") if w.strip()] or None
-    with stored.lock:
-        PIPELINE.set_classes(stored.data["session"], classes)
-        stored.data["classes"] = classes
-        if "graph" not in stored.data:
-            gr.Info("Words saved: the next build names entities with them.")
-            return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
-        _build_and_export(stored, progress)
-    return _result_outputs(stored, dict(state, example=None), frame_idx)
+    visit = visit_of(key)
+    if SEMANTICS.classifier is None:
+        raise PromptError(f"own class names need the CLIP model, which this server does not have ({SEMANTICS.notice})")
+    words = text(words, "the class words", MAX_WORDS_CHARS)
+    classes = [w.strip() for w in words.split(",") if w.strip()]
+    if len(classes) > MAX_WORDS or any(len(w) > MAX_LABEL_CHARS for w in classes):
+        raise PromptError(f"give at most {MAX_WORDS} words of at most {MAX_LABEL_CHARS} characters each")
+    with visit.lock:
+        PIPELINE.set_classes(visit.session, classes or None)
+        visit.settings.classes = tuple(classes) or None
+    return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "Words saved: the next build uses them.")
 
 
 @user_errors
-def on_discovery(name: str, frame_idx: int, state: dict, progress=gr.Progress()):
+def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Switch this tab's discovery strategy; objects are rediscovered (subject tracks are kept)."""
     if name not in STRATEGIES:
-        raise PromptError(f"unknown discovery {name!r}; available here: {', '.join(STRATEGIES)}")
-    stored = _stored(state)
-    with stored.lock:
-        PIPELINE.set_discovery(stored.data["session"], STRATEGIES[name])
-        stored.data["discovery"] = None if STRATEGIES[name] is DISCOVER else name
-        if "graph" not in stored.data:
-            return tuple(gr.skip() for _ in range(len(views.no_results()) + 2))
-        _build_and_export(stored, progress)
-    return _result_outputs(stored, dict(state, example=None), frame_idx)
+        raise PromptError(f"unknown discovery {_short(name)}; available here: {', '.join(STRATEGIES)}")
+    visit = visit_of(key)
+    with visit.lock:
+        PIPELINE.set_discovery(visit.session, STRATEGIES[name])
+        visit.settings.discovery = None if STRATEGIES[name] is DISCOVER else name
+    return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "The next build discovers objects anew.")
 
 
-def on_unload(state: dict) -> None:
-    """The tab's state is deleted: remove its server-side data and export folder."""
-    STORE.close(state["key"])
+def on_unload(key: str | None) -> None:
+    """The tab's state is deleted: remove its visit and export folder."""
+    STORE.close(key)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
 
 
-def _stored(state: dict):
-    stored = STORE.get(state["key"])
-    if "session" not in stored.data:
-        raise Click2GraphError("open a video first (upload one or pick an example)")
-    return stored
+class _building:
+    """Context of a build: wait for a turn (reporting the builds ahead), hold the visit's build lock, mark the
+    visit busy (never removed to make room meanwhile)."""
 
+    def __init__(self, visit: Visit, progress) -> None:
+        self.visit, self.progress = visit, progress
 
-def _set_prompts(stored, state: dict, subject_id: int, prompts: list[dict]) -> dict:
-    """Give ``subject_id`` exactly ``prompts`` (none: remove the subject); on a failed prompt keep the old ones."""
-    session = stored.data["session"]
-    old = state["prompts"].get(subject_id, [])
-    with stored.lock:
+    def __enter__(self):
+        if not self.visit.build_lock.acquire(blocking=False):
+            raise PromptError("your build is already running: its result will show here when it is done")
+        self.visit.building += 1
+        self._turn = BUILDS.turn(lambda ahead: self.progress(0.0, desc=f"waiting: {_builds(ahead)} ahead of yours"))
         try:
-            if prompts:
-                PIPELINE.prompt_subject(session, [prompt_from_dict(p) for p in prompts], subject_id=subject_id)
-            elif subject_id in session.subjects:
-                PIPELINE.remove_subject(session, subject_id)
-        except Click2GraphError:
-            if old and subject_id not in session.subjects:
-                PIPELINE.prompt_subject(session, [prompt_from_dict(p) for p in old], subject_id=subject_id)
+            self._turn.__enter__()
+        except BaseException:
+            self._release()
             raise
-        stored.data.pop("graph", None)
-    all_prompts = {k: v for k, v in state["prompts"].items() if k != subject_id}
-    if prompts:
-        all_prompts[subject_id] = prompts
-    subject = subject_id if prompts else (state["subject"] if state["subject"] in all_prompts else views.NEW_SUBJECT)
-    return dict(state, subject=subject, prompts=all_prompts, corner=None, example=None)
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self._turn.__exit__(*exc_info)
+        finally:
+            self._release()
+
+    def _release(self):
+        self.visit.building -= 1
+        self.visit.last_used = time.monotonic()
+        self.visit.build_lock.release()
 
 
-def _add_object(stored, state: dict, click: Click) -> tuple[dict, str]:
-    session = stored.data["session"]
-    if state["subject"] not in session.subjects:
-        raise PromptError("prompt a subject first: objects are added to the subject selected under Subject")
-    with stored.lock:
-        obj_id = PIPELINE.add_object(session, [click], subject_id=state["subject"])
-        stored.data.pop("graph", None)
-    return dict(state, example=None), f"Object #{obj_id} added: press **Build scene graph** to track it (only it)."
+def _builds(n: int) -> str:
+    return "1 build" if n == 1 else f"{n} builds"
 
 
-def _require_entity(stored, entity_id: int | None, progress):
-    """The entity ``entity_id`` of the up-to-date graph (a cached example's session is tracked first)."""
-    if entity_id is None or "graph" not in stored.data:
-        raise PromptError("build the scene graph first, then pick an entity")
-    if not stored.data["session"].subjects or any(
-        not (r.tracked and r.discovered) for r in stored.data["session"].subjects.values()
-    ):
-        _build_and_export(stored, progress)
-    graph = stored.data["graph"]
-    if int(entity_id) not in {e.entity_id for e in graph.entities}:
+class _editing(_building):
+    """Context of a correction to the shown result: yields ``(graph, held)``; ``held`` means the pipeline session
+    holds the result (a corrected graph is assembled again from it), otherwise the shown graph is edited in place.
+    Both export the corrected result."""
+
+    def __enter__(self):
+        if self.visit.result is None:
+            raise PromptError("build the scene graph first, then pick an entity or a relation")
+        super().__enter__()
+        self.held = not self.visit.result.cached and self.visit.applied == self.visit.built
+        return self.visit.result.graph, self.held
+
+    def __exit__(self, exc_type, *rest):
+        try:
+            if exc_type is None:
+                visit = self.visit
+                if self.held:
+                    graph = _shown_graph(visit, PIPELINE.build(visit.session))
+                else:
+                    graph = visit.result.graph
+                _export(visit, graph, self.progress, time.perf_counter(), visit.built, cached=visit.result.cached)
+        finally:
+            super().__exit__(exc_type, *rest)
+
+
+def _build(visit: Visit, target: Prompts, progress) -> None:
+    """Bring the session in line with ``target``, track what changed, and keep the result with shown ids."""
+    started = time.perf_counter()
+    with visit.lock:
+        apply_prompts(PIPELINE, visit, target)
+    graph = PIPELINE.build(visit.session, progress=lambda f, d: progress(0.8 * f, desc=d))
+    if not any(e.frames for e in graph.subjects):
+        raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
+    previous = visit.result.graph if visit.result is not None else None
+    visit.shown_ids = assign_shown_ids(graph, visit.shown_ids, previous)
+    if _carry_corrections(visit):
+        graph = PIPELINE.graph(visit.session)
+    _export(visit, renumbered(graph, visit.shown_ids), progress, started, target)
+
+
+def _shown_graph(visit: Visit, graph):
+    visit.shown_ids = assign_shown_ids(graph, visit.shown_ids, visit.result.graph if visit.result else None)
+    return renumbered(graph, visit.shown_ids)
+
+
+def _carry_corrections(visit: Visit) -> bool:
+    """Give the session the visitor's labels and predicate corrections of entities found again under new pipeline
+    ids; True when something had to be carried over."""
+    session, changed = visit.session, False
+    for shown, label in visit.labels.items():
+        pipeline_id = internal_id(visit, shown)
+        if pipeline_id is not None and session.labels.get(pipeline_id) != label:
+            session.labels[pipeline_id] = label
+            changed = True
+    for (subject, obj, predicate), new in visit.renamed.items():
+        key = (internal_id(visit, subject), internal_id(visit, obj), predicate)
+        if None not in key and session.renamed.get(key) != new:
+            session.renamed[key] = new
+            changed = True
+    return changed
+
+
+def _export(visit: Visit, graph, progress, started: float, built: Prompts, cached: bool = False) -> None:
+    paths = export_all(graph, visit.video, visit.folder, progress=lambda f, d: progress(0.8 + 0.2 * f, desc=d))
+    visit.result = Result(graph, paths, seconds=time.perf_counter() - started, cached=cached)
+    visit.built = built
+
+
+def _rebuild_if_shown(visit: Visit, frame_idx: int, progress, message: str) -> Update:
+    if visit.result is None:
+        gr.Info(message)
+        return Update()
+    visit.built = None  # the result no longer matches the settings: build again
+    return on_build(frame_idx, visit.key, progress)
+
+
+def _entity_id(graph, value) -> int:
+    if value is None:
+        raise PromptError("pick an entity first")
+    entity_id = int(number(value, "entity"))
+    if entity_id not in {e.entity_id for e in graph.entities}:
         raise PromptError(
             f"entity #{entity_id} is not in the scene graph; entities: {[e.entity_id for e in graph.entities]}"
         )
-    return graph.entity(int(entity_id))
+    return entity_id
 
 
-def _build_and_export(stored, progress) -> None:
-    session = stored.data["session"]
-    graph = PIPELINE.build(session, progress=lambda f, d: progress(0.8 * f, desc=d))
-    if not any(e.frames for e in graph.subjects):
-        raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
-    paths = export_all(graph, session.video, stored.folder, progress=lambda f, d: progress(0.8 + 0.2 * f, desc=d))
-    stored.data.update(graph=graph, paths=paths)
-
-
-def _prompt_outputs(stored, ui: dict, frame_idx: int) -> tuple:
-    session = stored.data["session"]
-    frame_idx = min(max(int(frame_idx), 0), len(session.video) - 1)
-    return (
-        views.frame_view(session, stored.data.get("graph"), ui, frame_idx),  # frame image
-        views.subject_choices(session, ui),
-        views.prompt_info(ui),
-        ui,
-    )  # subject selector, info, state
-
-
-def _result_outputs(stored, ui: dict, frame_idx: int) -> tuple:
-    session, graph = stored.data["session"], stored.data["graph"]
-    frame_idx = min(max(int(frame_idx), 0), len(session.video) - 1)
-    snippet = views.python_snippet(ui["video_name"], ui["prompts"])
-    return (
-        *views.results(graph, session.video.frames, stored.data["paths"], frame_idx, snippet),
-        views.frame_view(session, graph, ui, frame_idx),
-        ui,
-    )  # frame image, state
+def _relation(graph, value) -> tuple[int, int, str]:
+    if not value:
+        raise PromptError("pick a relation first")
+    parts = str(value).split("|", 2)
+    key = (int(number(parts[0], "relation")), int(number(parts[1], "relation")), parts[2]) if len(parts) == 3 else None
+    if key is None or key not in {(r.subject_id, r.object_id, r.predicate) for r in graph.relations}:
+        raise PromptError(f"there is no relation {_short(value)} in the scene graph")
+    return key

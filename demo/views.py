@@ -1,19 +1,17 @@
-"""Turn library results into component values: the prompt frame, the result panel, texts. Drawing only.
+"""Turn a visit into what the page shows: the prompt frame, the results, texts. Drawing only.
 
-Nothing here changes a session; every function reads plain data (the UI state dict, a ``Session``, a
-``SceneGraph``) and returns images, figures, rows or Markdown.
+Nothing here changes a visit; every function reads plain data (a :class:`~demo.visit.Visit`, a ``SceneGraph``)
+and returns images, figures, rows, Markdown or an :class:`~demo.page.Update`.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
 from click2graph.graph import SceneGraph
-from click2graph.pipeline import Session
-from click2graph.prompts import prompt_from_dict
+from click2graph.prompts import Box, Click, Prompt
+from click2graph.video import Video
 from click2graph.viz import (
     MaskOverlay,
     OverlayItem,
@@ -25,73 +23,111 @@ from click2graph.viz import (
     render_frame,
     timeline_figure,
 )
+from demo.page import Update
+from demo.visit import Prompts, Visit, preview_masks
 
 ENTITY_HEADERS = ["id", "label", "confidence", "label from", "top 5", "kind", "first frame", "last frame", "frames"]
 KIND = {"prompt": "subject", "discovery": "discovered", "added": "added by click"}
-NEW_SUBJECT = 0  # subject selector value of a subject whose id is given at its first click
+NEW_SUBJECT = 0  # subject selector value of a subject not clicked yet
+START = "**1 ·** pick an example or upload a video above."
 
 
-def frame_view(session: Session, graph: SceneGraph | None, ui: dict, frame_idx: int) -> np.ndarray:
+def clamp_frame(video: Video, frame_idx: int) -> int:
+    return min(max(int(frame_idx), 0), len(video) - 1)
+
+
+def frame_view(visit: Visit, frame_idx: int) -> np.ndarray:
     """Working frame ``frame_idx`` with what is known there, plus the current subject's clicks or box.
 
-    With a built graph the labelled entities are drawn; before (or after an edit) the segmenter's current masks.
+    An up-to-date result shows its labelled entities; otherwise the masks of the prompts (the preview).
     """
-    video = session.video
+    video = visit.video
     frame = video.frames[frame_idx]
-    if graph is not None:
-        frame = render_frame(graph, frame, frame_idx, show_relations=False)
+    if visit.result is not None and not visit.outdated:
+        frame = render_frame(visit.result.graph, frame, frame_idx, show_relations=False)
     else:
-        items = [
-            OverlayItem(i, "", m, i in session.subjects)
-            for i in session.state.obj_ids
-            if (m := session.state.mask(i, frame_idx)) is not None and m.any()
-        ]
+        items = [OverlayItem(i, "", mask, is_subject) for i, mask, is_subject in preview_masks(visit, frame_idx)]
         frame = MaskOverlay(show_labels=False).annotate(frame, items)
     points, labels, box = [], [], None
-    for data in ui["prompts"].get(ui["subject"], []):
-        prompt = prompt_from_dict(data)
+    for prompt in visit.prompts.of(visit.subject):
         if video.work_index(prompt.frame_idx) != frame_idx:
             continue
-        if data["type"] == "click":
+        if isinstance(prompt, Click):
             points.append(video.to_work_xy(prompt.x, prompt.y))
             labels.append(int(prompt.positive))
         else:
             box = (*video.to_work_xy(prompt.x0, prompt.y0), *video.to_work_xy(prompt.x1, prompt.y1))
-    corner = ui.get("corner")
-    if corner and video.work_index(corner[2]) == frame_idx:
-        points.append(video.to_work_xy(corner[0], corner[1]))
+    if visit.corner and video.work_index(visit.corner[2]) == frame_idx:
+        points.append(video.to_work_xy(visit.corner[0], visit.corner[1]))
         labels.append(1)
     return mask_preview(frame, None, points, labels, box)
 
 
-def subject_choices(session: Session | None, ui: dict) -> dict:
+def frame_slider(video: Video, frame_idx: int) -> dict:
+    """The slider for ``video``: its range always comes with its value (a 1-frame clip shows a fixed slider)."""
+    last = len(video) - 1
+    return gr.update(minimum=0, maximum=max(last, 1), value=clamp_frame(video, frame_idx), interactive=last > 0)
+
+
+def subject_choices(visit: Visit | None) -> dict:
     """Choices of the subject selector: each prompted subject, then a new one (value ``NEW_SUBJECT``)."""
-    ids = sorted(session.subjects) if session is not None else []
-    choices = [(f"subject {i}", i) for i in ids]
-    choices.append(("+ new subject" if ids else "subject 1", NEW_SUBJECT))
-    value = ui["subject"] if ui["subject"] in ids else NEW_SUBJECT
+    numbers = visit.prompts.numbers if visit is not None else []
+    choices = [(f"subject {n}", n) for n in numbers]
+    choices.append(("+ new subject" if numbers else "subject 1", NEW_SUBJECT))
+    value = visit.subject if visit is not None and visit.subject in numbers else NEW_SUBJECT
     return gr.update(choices=choices, value=value)
 
 
-def prompt_info(ui: dict, message: str = "") -> str:
+def prompt_info(visit: Visit, message: str = "") -> str:
     """One line about the current subject's prompts, then ``message`` (a hint or what just happened)."""
-    prompts = ui["prompts"].get(ui["subject"], [])
-    name = f"Subject {ui['subject']}" if ui["subject"] else "New subject"
+    prompts = visit.prompts.of(visit.subject)
+    name = f"Subject {visit.subject}" if visit.subject else "New subject"
     if prompts:
-        clicks = [p for p in prompts if p["type"] == "click"]
-        positive = sum(p["positive"] for p in clicks)
-        boxes = len(prompts) - len(clicks)
-        parts = [f"{positive} positive / {len(clicks) - positive} negative clicks"] + (["a box"] if boxes else [])
-        text = f"**{name}:** {', '.join(parts)} on original frame {prompts[0]['frame_idx']}."
+        clicks = [p for p in prompts if isinstance(p, Click)]
+        positive = sum(p.positive for p in clicks)
+        parts = [f"{positive} positive / {len(clicks) - positive} negative clicks"]
+        parts += ["a box"] if any(isinstance(p, Box) for p in prompts) else []
+        text = f"**{name}:** {', '.join(parts)} on original frame {prompts[0].frame_idx}."
     else:
         text = f"**{name}:** no prompt yet: click on it in the frame (or pick the box mode)."
-    if ui.get("corner"):
+    if visit.corner:
         text += " Box: first corner set, click the opposite corner."
     return f"{text} {message}".strip()
 
 
-def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame_idx: int, snippet: str) -> tuple:
-    """Values of the result components, in the order of ``demo.app.RESULT_OUTPUTS``."""
+def build_status(visit: Visit | None) -> str:
+    """What the result panel holds: nothing yet, an up-to-date result, or one that predates the last edits."""
+    if visit is None:
+        return START
+    if visit.result is None:
+        return (
+            "**3 ·** press **Build scene graph** once the subject's mask looks right."
+            if visit.prompts.subjects
+            else "**2 ·** click the subject in the frame, then build."
+        )
+    seconds = "from the example cache" if visit.result.cached else f"built in {visit.result.seconds:.1f} s"
+    if visit.outdated:
+        return f"⚠️ **Outdated:** these results predate your last prompt changes ({seconds}); press **Build**."
+    return f"✅ Scene graph up to date ({seconds})."
+
+
+def prompt_update(visit: Visit, frame_idx: int, message: str = "") -> Update:
+    """What a prompt edit changes on the page."""
+    return Update(
+        frame_image=frame_view(visit, clamp_frame(visit.video, frame_idx)),
+        subject_pick=subject_choices(visit),
+        prompt_info=prompt_info(visit, message),
+        build_button=gr.update(interactive=bool(visit.prompts.subjects)),
+        build_status=build_status(visit),
+    )
+
+
+def result_update(visit: Visit, frame_idx: int) -> Update:
+    """The result panels, cells 3-5, for the visit's result (or empty ones)."""
+    if visit.result is None:
+        return no_results().merged(Update(build_status=build_status(visit)))
+    graph, paths = visit.result.graph, visit.result.paths
+    frame_idx = clamp_frame(visit.video, frame_idx)
     names = entity_names(graph)
     rows = [
         [
@@ -110,28 +146,47 @@ def results(graph: SceneGraph, frames: np.ndarray, paths: dict[str, Path], frame
     gallery = [
         (thumb, f"#{e.entity_id} {names[e.entity_id]} · frames {e.first_frame}-{e.last_frame}")
         for e in graph.entities
-        if (thumb := entity_thumbnail(graph, frames, e.entity_id)) is not None
+        if (thumb := entity_thumbnail(graph, visit.video.frames, e.entity_id)) is not None
     ]
     choices = [(f"#{e.entity_id} {names[e.entity_id]}", e.entity_id) for e in graph.entities]
     objects = [e.entity_id for e in graph.entities if not e.is_subject]
     relations = [(relation_name(r, names), relation_key(r)) for r in graph.ranked_relations()]
-    return (
-        str(paths["video"]),  # overlay video
-        timeline_figure(graph, frame_idx),  # timeline plot
-        graph_figure(graph, frame_idx),  # graph plot
-        rows,  # entity table
-        gallery,  # entity gallery
-        gr.update(choices=choices, value=objects[0] if objects else choices[0][1]),  # relabel/drop entity
-        gr.update(choices=relations, value=relations[0][1] if relations else None),  # predicate correction
-        [str(paths[kind]) for kind in ("graph", "masks", "video", "timeline")],  # downloads
-        snippet,  # code snippet
+    return Update(
+        frame_image=frame_view(visit, frame_idx),
+        build_status=build_status(visit),
+        overlay=str(paths["video"]),
+        timeline=timeline_figure(graph, frame_idx),
+        graph_plot=graph_figure(graph, frame_idx),
+        entity_table=rows,
+        entity_gallery=gallery,
+        entity_pick=gr.update(choices=choices, value=objects[0] if objects else choices[0][1] if choices else None),
+        relation_pick=gr.update(choices=relations, value=relations[0][1] if relations else None),
+        downloads=[str(paths[kind]) for kind in ("graph", "masks", "video", "timeline")],
+        snippet=python_snippet(visit.source_name, visit.prompts),
     )
 
 
-def no_results() -> tuple:
+def no_results() -> Update:
     """Empty result components (a new video, a reset)."""
     empty = gr.update(choices=[], value=None)
-    return None, None, None, [], [], empty, empty, None, ""
+    return Update(
+        overlay=None,
+        timeline=None,
+        graph_plot=None,
+        entity_table=[],
+        entity_gallery=[],
+        entity_pick=empty,
+        relation_pick=empty,
+        downloads=None,
+        snippet="",
+    )
+
+
+def graph_at(graph: SceneGraph | None, frame_idx: int) -> Update:
+    """The timeline cursor and the graph view at ``frame_idx``."""
+    if graph is None:
+        return Update()
+    return Update(timeline=timeline_figure(graph, frame_idx), graph_plot=graph_figure(graph, frame_idx))
 
 
 def relation_key(relation) -> str:
@@ -139,12 +194,7 @@ def relation_key(relation) -> str:
     return f"{relation.subject_id}|{relation.object_id}|{relation.predicate}"
 
 
-def parse_relation_key(key: str) -> tuple[int, int, str]:
-    subject_id, object_id, predicate = key.split("|", 2)
-    return int(subject_id), int(object_id), predicate
-
-
-def python_snippet(video_name: str, prompts: dict[int, list[dict]]) -> str:
+def python_snippet(video_name: str, prompts: Prompts) -> str:
     """The same run from Python, with the prompts of every subject (original pixels and frame indices)."""
     lines = [
         "from click2graph.pipeline import Pipeline",
@@ -155,16 +205,16 @@ def python_snippet(video_name: str, prompts: dict[int, list[dict]]) -> str:
         "pipeline = Pipeline()  # the backend in the status line",
         "session = pipeline.open(video)",
     ]
-    for subject_id, subject_prompts in sorted(prompts.items()):
+    for number, subject_prompts in prompts.subjects:
         args = ", ".join(_prompt_code(p) for p in subject_prompts)
-        lines.append(f"pipeline.prompt_subject(session, [{args}], subject_id={subject_id})")
+        lines.append(f"pipeline.prompt_subject(session, [{args}], subject_id={number})")
     lines += ["graph = pipeline.build(session)", 'graph.save_json("scene_graph.json")']
     return "\n".join(lines)
 
 
-def _prompt_code(data: dict) -> str:
-    if data["type"] == "box":
-        x0, y0, x1, y1 = (round(v, 1) for v in data["xyxy"])
-        return f"Box({x0:g}, {y0:g}, {x1:g}, {y1:g}, frame_idx={data['frame_idx']})"
-    positive = "" if data["positive"] else ", positive=False"
-    return f"Click({round(data['x'], 1):g}, {round(data['y'], 1):g}, frame_idx={data['frame_idx']}{positive})"
+def _prompt_code(prompt: Prompt) -> str:
+    if isinstance(prompt, Box):
+        x0, y0, x1, y1 = (round(v, 1) for v in prompt.xyxy)
+        return f"Box({x0:g}, {y0:g}, {x1:g}, {y1:g}, frame_idx={prompt.frame_idx})"
+    positive = "" if prompt.positive else ", positive=False"
+    return f"Click({round(prompt.x, 1):g}, {round(prompt.y, 1):g}, frame_idx={prompt.frame_idx}{positive})"

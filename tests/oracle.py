@@ -22,7 +22,8 @@ class OracleSegmenter:
 
     def __init__(self, labels: np.ndarray) -> None:
         self.labels = labels  # int (T, H, W), 0 = background
-        self.bound: dict[int, int] = {}  # obj_id -> label
+        self.bound: dict[int, int] = {}  # obj_id -> label of its latest binding (in any state), for tests to read
+        self._labels: dict[tuple[int, int], int] = {}  # (id(state), obj_id) -> label: states never share objects
         self.propagated_frames = 0  # frames yielded by propagate(), to check what was re-tracked
 
     def describe(self) -> str:
@@ -44,7 +45,7 @@ class OracleSegmenter:
             label = int(values[np.argmax(counts * (values > 0))])
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts[prompt.frame_idx] = prompt
-        return self._bind(track, label, prompt.frame_idx)
+        return self._bind(state, track, label, prompt.frame_idx)
 
     def add_mask(self, state, obj_id, frame_idx, mask) -> np.ndarray:
         labels = self.labels[frame_idx]
@@ -52,19 +53,19 @@ class OracleSegmenter:
         label = int(values[np.argmax(counts * (values > 0))]) if len(values) else 0
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts.pop(frame_idx, None)
-        result = self._bind(track, label, frame_idx)
+        result = self._bind(state, track, label, frame_idx)
         track.mask_prompts[frame_idx] = track.masks[frame_idx]
         return result
 
-    def _bind(self, track: ObjectTrack, label: int, frame_idx: int) -> np.ndarray:
-        self.bound[track.obj_id] = label
+    def _bind(self, state, track: ObjectTrack, label: int, frame_idx: int) -> np.ndarray:
+        self.bound[track.obj_id] = self._labels[id(state), track.obj_id] = label
         mask = self.labels[frame_idx] == label if label else np.zeros(self.labels.shape[1:], bool)
         track.set_mask(frame_idx, mask)
         return mask
 
     def remove_object(self, state, obj_id) -> None:
         state.objects.pop(obj_id, None)
-        self.bound.pop(obj_id, None)
+        self._labels.pop((id(state), obj_id), None)
 
     def propagate(
         self, state, *, obj_ids: Sequence[int] | None = None, reverse: bool = False
@@ -78,7 +79,7 @@ class OracleSegmenter:
             active = [i for i in ids if (t <= starts[i] if reverse else t >= starts[i])]
             if not active:
                 continue
-            masks = np.stack([self.labels[t] == self.bound[i] for i in active])
+            masks = np.stack([self.labels[t] == self._labels[id(state), i] for i in active])
             for i, m in zip(active, masks):
                 state.track(i).set_mask(t, m)
             self.propagated_frames += 1
