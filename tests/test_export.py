@@ -84,7 +84,7 @@ def test_every_annotation_decodes_to_the_entity_mask_at_the_original_size(graph)
         (t, t * FRAME_STEP, width, height) for t in range(NUM_FRAMES)
     ]
     names = {c["id"]: c["name"] for c in coco["categories"]}
-    assert sorted(names.values()) == ["ball", "person"]
+    assert sorted(names.values()) == ["ball", "person"] and sorted(names) == [1, 2]  # COCO keeps 0 for background
     found = {}
     for ann in coco["annotations"]:
         rle = ann["segmentation"]
@@ -130,3 +130,15 @@ def test_exported_files_load_in_pycocotools_coco_api_and_back_as_a_graph(graph, 
         for t in entity.frames:
             np.testing.assert_array_equal(entity.mask(t), _shape(t, kind))
     assert "<html" in paths["timeline"].read_text().lower()
+
+
+def test_export_all_writes_the_overlay_by_default_and_reports_progress(graph, tmp_path):
+    av = pytest.importorskip("av")
+    frames = np.full((NUM_FRAMES, WORK_WH[1], WORK_WH[0], 3), 90, np.uint8)
+    reports = []
+    paths = export_all(graph, Video.from_frames(frames, fps=10.0), tmp_path, progress=lambda f, d: reports.append(f))
+    assert paths.keys() == EXPORT_FILES.keys() and paths["video"].name == EXPORT_FILES["video"]
+    with av.open(str(paths["video"])) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(decoded) == NUM_FRAMES and decoded[0].shape == (WORK_WH[1], WORK_WH[0], 3)
+    assert reports and reports == sorted(reports) and reports[0] < 1.0 and reports[-1] == 1.0
