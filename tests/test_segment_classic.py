@@ -142,9 +142,11 @@ def test_davis_bmx_survives_the_occluding_tree(davis_root):
     assert result.ious[40:50].mean() >= 0.3  # re-acquired after the tree
 
 
-def test_more_positive_clicks_add_the_parts_they_land_on():
-    """A click on the shirt of a standing person finds the shirt; clicks on the head and a leg add those parts
-    (each positive click says "this is part of the object"), as a user refines a mask in the app."""
+def test_click_on_a_still_person_and_more_clicks_on_its_parts():
+    """A click on the shirt of a standing (still) person finds the person from the frame alone; clicks on the
+    head and a leg keep the whole person (each positive click says "this is part of the object").
+    (Before the static candidates, one click found only the shirt and the test asked the extra clicks to add
+    the parts.)"""
     from click2graph import synth
 
     clip = synth.render_clip("ball_on_table")
@@ -157,4 +159,18 @@ def test_more_positive_clicks_add_the_parts_they_land_on():
     ys, xs = np.nonzero(person)
     leg, head = (xs[ys.argmax()], ys.max() - 10), (xs[ys.argmin()], ys.min() + 8)
     three = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, [(x, y), leg, head]))
-    assert mask_iou(three, person) > max(0.7, mask_iou(one, person) + 0.15)
+    assert mask_iou(one, person) > 0.7
+    assert mask_iou(three, person) > 0.7
+    assert three[leg[1], leg[0]] and three[head[1], head[0]]
+
+
+def test_davis_click_on_a_subject_the_camera_follows(davis_root):
+    """The rhino walks slowly and the camera follows it: its motion region collapses to a sliver, so the click's
+    mask must come from the frame alone (measured IoU 0.72; 0.002 when only motion gave the extent)."""
+    from click2graph.bench.tracking import load_davis, simulated_prompt
+
+    video, gt = load_davis(davis_root, "rhino", max_frames=2)
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+    mask = segmenter.add_prompt(state, 1, simulated_prompt(gt[0], "click"))
+    assert mask_iou(mask, gt[0]) >= 0.5

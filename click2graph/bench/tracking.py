@@ -1,10 +1,12 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
-``python -m click2graph.bench tracking [--seq bmx-trees tennis] [--prompt click|box] [--max-side N]``
+``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]``
 
-Protocol: one simulated click on frame 0 (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
-of its distance transform) or the ground-truth box of frame 0; then forward propagation. J is the mean region IoU
-against the per-frame ground truth (values > 0), computed in working pixels.
+Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
+of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
+the mean region IoU against the per-frame ground truth (values > 0), computed in working pixels; "J end" is the
+mean over the last tenth of the frames (drift). The default sequences are the development set, every clip in
+``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -24,7 +26,21 @@ from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video, VideoPolicy, load_video
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-SEQUENCES = ("bmx-trees", "tennis")
+SEQUENCES = (  # the development set
+    "bmx-trees",
+    "breakdance-flare",
+    "car-shadow",
+    "dance-jump",
+    "dog-agility",
+    "flamingo",
+    "lucia",
+    "mallard-water",
+    "motocross-bumps",
+    "rhino",
+    "scooter-black",
+    "tennis",
+)
+PROMPTS = ("click", "box", "mask")
 
 
 @dataclass(frozen=True)
@@ -41,8 +57,9 @@ class TrackingResult:
         return float(self.ious.mean())
 
     @property
-    def j_tracked(self) -> float:
-        return float(self.ious[1:].mean()) if len(self.ious) > 1 else float("nan")
+    def j_end(self) -> float:
+        """Mean IoU over the last tenth of the frames (at least one): what drift leaves at the end."""
+        return float(self.ious[-max(1, len(self.ious) // 10) :].mean())
 
 
 def load_davis(root: Path, seq: str, *, max_side: int | None = None, max_frames: int | None = None):
@@ -81,7 +98,10 @@ def run_sequence(
     video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
     state = segmenter.init_state(video)
     start = time.perf_counter()
-    segmenter.add_prompt(state, 1, simulated_prompt(gt[0], prompt))
+    if prompt == "mask":
+        segmenter.add_mask(state, 1, 0, gt[0])
+    else:
+        segmenter.add_prompt(state, 1, simulated_prompt(gt[0], prompt))
     prompt_s = time.perf_counter() - start
     start = time.perf_counter()
     steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
@@ -90,10 +110,24 @@ def run_sequence(
     return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
 
 
+def _table(results: list[TrackingResult]) -> str:
+    """Markdown table of per-sequence scores plus their mean."""
+    rows = ["| sequence | frame-0 IoU | J | J end | fps | prompt s |", "|---|---|---|---|---|---|"]
+    for r in results:
+        rows.append(f"| {r.seq} | {r.ious[0]:.3f} | {r.j_all:.3f} | {r.j_end:.3f} | {r.fps:.1f} | {r.prompt_s:.2f} |")
+    mean = lambda values: float(np.mean(values))  # noqa: E731
+    rows.append(
+        f"| **mean** | {mean([r.ious[0] for r in results]):.3f} | {mean([r.j_all for r in results]):.3f} "
+        f"| {mean([r.j_end for r in results]):.3f} | {mean([r.fps for r in results]):.1f} "
+        f"| {mean([r.prompt_s for r in results]):.2f} |"
+    )
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m click2graph.bench tracking", description=__doc__.split("\n")[0])
-    parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names")
-    parser.add_argument("--prompt", choices=("click", "box"), default="click")
+    parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names (default: dev set)")
+    parser.add_argument("--prompt", nargs="+", choices=PROMPTS, default=list(PROMPTS))
     parser.add_argument("--max-side", type=int, default=None, help="working-frame longest side (default: 854)")
     parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames (quick runs)")
     args = parser.parse_args(argv)
@@ -109,22 +143,21 @@ def main(argv: list[str]) -> int:
         )
         return 2
     segmenter = ClassicSegmenter()
-    run_sequence(root, args.seq[0], prompt=args.prompt, max_side=args.max_side, max_frames=3, segmenter=segmenter)
-    results = []
-    for seq in args.seq:
-        res = run_sequence(
-            root, seq, prompt=args.prompt, max_side=args.max_side, max_frames=args.max_frames, segmenter=segmenter
-        )
-        results.append(res)
-        print(
-            f"{seq}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J(1..N) {res.j_tracked:.3f}  "
-            f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)"
-        )
-    print(f"\n{segmenter.describe()}; prompt={args.prompt}, max_side={args.max_side or 'original'}")
-    print("| sequence | frame-0 IoU | J | J excl. prompt | fps | prompt s |\n|---|---|---|---|---|---|")
-    for res in results:
-        print(
-            f"| {res.seq} | {res.ious[0]:.3f} | {res.j_all:.3f} | {res.j_tracked:.3f} | {res.fps:.1f} "
-            f"| {res.prompt_s:.2f} |"
-        )
+    run_sequence(root, args.seq[0], prompt="click", max_side=args.max_side, max_frames=3, segmenter=segmenter)
+    tables = []
+    for prompt in args.prompt:
+        results = []
+        for seq in args.seq:
+            res = run_sequence(
+                root, seq, prompt=prompt, max_side=args.max_side, max_frames=args.max_frames, segmenter=segmenter
+            )
+            results.append(res)
+            print(
+                f"{prompt} {seq}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J end {res.j_end:.3f}  "
+                f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)",
+                flush=True,
+            )
+        tables.append(f"\nprompt={prompt}, max_side={args.max_side or 'original'}\n{_table(results)}")
+    print(f"\n{segmenter.describe()}")
+    print("\n".join(tables))
     return 0
