@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 import warnings
@@ -43,32 +44,53 @@ examples:
   python -m click2graph eval data/pvsg --predictions other_method_graphs/"""
 
 
-def _parse_point(text: str, *, positive: bool) -> Click:
-    parts = text.split(",")
-    if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"expected X,Y or X,Y,FRAME, got {text!r}")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``error: ...``, exit code 2), like every other CLI error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _coordinates(parts: list[str], names: str, text: str) -> tuple[list[float], int]:
+    """Finite pixel coordinates and the frame (default 0) of a ``--click`` or ``--box`` value."""
+    count = len(names.split(","))
+    if len(parts) not in (count, count + 1):
+        raise argparse.ArgumentTypeError(f"expected {names} or {names},FRAME, got {text!r}")
     try:
-        x, y = float(parts[0]), float(parts[1])
-        frame = int(parts[2]) if len(parts) == 3 else 0
+        values = [float(v) for v in parts[:count]]
+        frame = int(parts[count]) if len(parts) > count else 0
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers in X,Y[,FRAME], got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected numbers in {names}[,FRAME], got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"coordinates must be finite numbers, got {text!r}")
+    if frame < 0:
+        raise argparse.ArgumentTypeError(f"FRAME must be >= 0, got {text!r}")
+    return values, frame
+
+
+def _parse_point(text: str, *, positive: bool) -> Click:
+    (x, y), frame = _coordinates(text.split(","), "X,Y", text)
     return Click(x, y, frame_idx=frame, positive=positive)
 
 
 def _parse_box(text: str) -> Box:
-    parts = text.split(",")
-    if len(parts) not in (4, 5):
-        raise argparse.ArgumentTypeError(f"expected X0,Y0,X1,Y1 or X0,Y0,X1,Y1,FRAME, got {text!r}")
-    try:
-        x0, y0, x1, y1 = (float(v) for v in parts[:4])
-        frame = int(parts[4]) if len(parts) == 5 else 0
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers in X0,Y0,X1,Y1[,FRAME], got {text!r}") from None
+    (x0, y0, x1, y1), frame = _coordinates(text.split(","), "X0,Y0,X1,Y1", text)
     return Box(x0, y0, x1, y1, frame_idx=frame)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 def _optional_float(text: str) -> float | None:
-    return None if text.lower() in ("none", "0", "off") else float(text)
+    """A positive limit, or None for 'none', 'off' or 0 (no limit)."""
+    return None if text.lower() in ("none", "0", "off") else _positive_float(text)
 
 
 def _add_backend_args(parser: argparse.ArgumentParser) -> None:
@@ -174,12 +196,12 @@ def _semantics(args: argparse.Namespace):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m click2graph",
         description="Click2Graph: one click on a subject -> a temporal panoptic video scene graph.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser(
         "run",
@@ -235,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits.add_argument(
         "--folder-fps",
-        type=float,
+        type=_positive_float,
         default=defaults.folder_fps,
         metavar="FPS",
         help=f"frame rate of a folder of frames (default {defaults.folder_fps:g})",
@@ -303,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="SAM 2.1 checkpoints and CLIP models are looked for in weights/, then in the Hugging Face hub "
         "cache, then downloaded when online (see weights/README.md).",
     )
-    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True, parser_class=_Parser)
     weights_list = weights_commands.add_parser("list", help="the supported checkpoints and where each is found now")
     weights_download = weights_commands.add_parser(
         "download", help="download a checkpoint from the Hugging Face hub into a folder (default weights/)"
@@ -323,7 +345,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from click2graph.export import export_all
+    from click2graph.export import EXPORT_FILES, export_all
     from click2graph.pipeline import PipelineConfig
     from click2graph.segment.factory import make_segmenter
     from click2graph.video import load_video
@@ -341,6 +363,7 @@ def run_command(args: argparse.Namespace) -> int:
         if args.max_objects < 0:
             raise Click2GraphError(f"--max-objects must be >= 0, got {args.max_objects}")
         config = replace(config, discovery=replace(config.discovery, max_objects=args.max_objects))
+    _check_writable(args.out)
 
     stage = {"start": 0.0, "span": 1.0}
     started = time.perf_counter()
@@ -360,14 +383,44 @@ def run_command(args: argparse.Namespace) -> int:
         )
         pipeline, semantics = _pipeline(args, choice.segmenter, config)
         session = pipeline.open(video)
-        pipeline.prompt_subject(session, prompts, label=args.label)
+        mask = pipeline.prompt_subject(session, prompts, label=args.label)
+        _warn_if_tiny(mask)
         stage.update(start=0.1, span=0.7)
         graph = pipeline.build(session, progress=progress)
         stage.update(start=0.8, span=0.2)
+        if args.no_video:  # an overlay left by an earlier run would not show this graph
+            (args.out / EXPORT_FILES["video"]).unlink(missing_ok=True)
         paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
     if not args.quiet:
         _print_summary(graph, video, choice.describe(), semantics, paths, time.perf_counter() - started)
     return 0
+
+
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` and write a file in it now, so that an unwritable --out fails before the build."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise Click2GraphError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
+
+
+# A subject mask below this fraction of the frame is a speck: typically a click on flat background, which tracks
+# as nothing. 0.05% of a 854x480 frame is 205 pixels, a 14x14 patch.
+TINY_MASK_FRACTION = 0.0005
+
+
+def _warn_if_tiny(mask) -> None:
+    area, total = int(mask.sum()), int(mask.size)
+    if area < TINY_MASK_FRACTION * total:
+        print(
+            f"warning: the subject's mask is tiny ({area} pixels, {100 * area / total:.3f}% of the frame): the click "
+            "may be on background; click inside the subject or give a --box",
+            file=sys.stderr,
+        )
 
 
 def _print_summary(graph, video, backend: str, semantics: str, paths, seconds: float) -> None:
@@ -413,9 +466,11 @@ def eval_command(args: argparse.Namespace) -> int:
         video_ids = [v for v in args.videos]
     if not video_ids:
         raise Click2GraphError(f"split {args.split!r} of {pvsg_json} has no annotated video")
+    _check_media(dataset, video_ids, frames=args.predictions is None)
 
     out = args.out
     if args.predictions is not None:
+        _check_predictions(args.predictions, video_ids)
         per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
         prompt, name = "given", "table_predictions"
     else:
@@ -440,8 +495,6 @@ def eval_command(args: argparse.Namespace) -> int:
             for seed in protocol.seeds_for(args.prompt, args.seeds)
         }
         prompt, name = args.prompt, f"table_{args.prompt}"
-    if not any(per_seed.values()):
-        raise Click2GraphError("nothing to score: no scene graph found for the selected videos")
     rows = protocol.summarize(per_seed, prompt)
     print(protocol.markdown_table(rows))
     for path in protocol.write_table(rows, out, name):
@@ -452,6 +505,28 @@ def eval_command(args: argparse.Namespace) -> int:
         path.write_text(comparison + "\n")
         print(f"\ndiscovery strategies compared (as the paper's Table 4):\n{comparison}\nwrote {path}")
     return 0
+
+
+def _check_media(dataset, video_ids: list[str], *, frames: bool) -> None:
+    """Without GT masks every score is 0, without frames nothing runs: refuse instead of printing zeros."""
+    missing = [path for vid in video_ids for path in dataset.videos[vid].missing_media(frames=frames)]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise Click2GraphError(
+            f"the dataset lacks {', '.join(missing[:3])}{more}: masks/<video_id>/ (palette PNGs)"
+            + (" and frames/<video_id>/ or videos/<video_id>.mp4" if frames else "")
+            + " must lie beside pvsg.json (or under its source folder)"
+        )
+
+
+def _check_predictions(folder: Path, video_ids: list[str]) -> None:
+    if not folder.is_dir():
+        raise Click2GraphError(f"--predictions {folder} is not a folder")
+    if not any((folder / f"{vid}.json").is_file() or (folder / vid).is_dir() for vid in video_ids):
+        raise Click2GraphError(
+            f"nothing to score: {folder} holds no <video_id>.json or <video_id>/subject_<id>.json for the "
+            f"selected videos ({', '.join(video_ids[:3])}{', ...' if len(video_ids) > 3 else ''})"
+        )
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -496,16 +571,12 @@ def weights_command(args: argparse.Namespace) -> int:
     import importlib.util
 
     from click2graph.semantics.clip import CLIP_MODELS, download_clip, find_clip_spec, resolve_clip
-    from click2graph.weights import CHECKPOINTS, download_checkpoint, get_spec, resolve_checkpoint, validate_checkpoint
+    from click2graph.weights import CHECKPOINTS, checkpoint_status, download_checkpoint, get_spec, validate_checkpoint
 
     if args.weights_command == "list":
         print(f"{'name':10s} {'params':>7s} {'size':>7s}  {'file':26s} {'hub id':32s} found")
         for spec in CHECKPOINTS:
-            try:
-                found = resolve_checkpoint(spec.name, weights_dir=args.dir, allow_download=False)
-                where = f"{found.path} ({found.source})"
-            except Click2GraphError:
-                where = "not found"
+            where = checkpoint_status(spec, args.dir)
             print(
                 f"{spec.name:10s} {spec.params_m:6.1f}M {spec.size_mb:5d}MB  {spec.filename:26s} {spec.hub_id:32s} "
                 f"{where}"

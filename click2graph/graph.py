@@ -141,6 +141,9 @@ class SceneGraph:
     relations: list[Relation] = field(default_factory=list)
     backend: str = ""
     video_id: str = ""
+    # Every point discovery proposed, kept or not: [subject_id, working frame, x, y] (working pixels); the PLR metric
+    # is defined over all of them.
+    proposed_points: list[list[float]] = field(default_factory=list)
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -232,6 +235,7 @@ class SceneGraph:
                 "version": FORMAT_VERSION,
                 "backend": self.backend,
                 "video": asdict(self.video),
+                "proposed_points": self.proposed_points,
                 "relation_info": [
                     {
                         "score": r.score,
@@ -296,6 +300,7 @@ class SceneGraph:
             relations=relations,
             backend=extras.get("backend", ""),
             video_id=data.get("video_id", ""),
+            proposed_points=[[float(v) for v in p] for p in extras.get("proposed_points", [])],
         )
 
     def save_json(self, path: str | Path) -> Path:

@@ -77,6 +77,7 @@ class SubjectRecord:
     object_ids: list[int] = field(default_factory=list)
     discovery_points: dict[int, list[list[float]]] = field(default_factory=dict)  # obj_id -> prompt points (work px)
     discovery_frames: dict[int, int] = field(default_factory=dict)  # obj_id -> keyframe where it was found
+    proposed_points: list[list[float]] = field(default_factory=list)  # [keyframe, x, y] of every proposal (work px)
 
 
 @dataclass
@@ -434,12 +435,14 @@ class Pipeline:
             relations=relations,
             backend=self.segmenter.describe(),
             video_id=_video_id(video),
+            proposed_points=[[r.subject_id, *p] for r in session.subjects.values() for p in r.proposed_points],
         )
 
     # -- internals ------------------------------------------------------------------------------------------
 
     def _discover(self, session: Session, record: SubjectRecord, report: ProgressFn) -> None:
         state, video = session.state, session.video
+        record.proposed_points.clear()
         subject = state.track(record.subject_id)
         present = sorted(t for t in subject.masks if state.mask(record.subject_id, t).any())
         if not present:
@@ -468,6 +471,9 @@ class Pipeline:
                 subject_points_xy=anchors,
                 config=self.config.discovery,
             )
+            record.proposed_points += [
+                [t, *map(float, xy)] for p in proposals for xy in np.reshape(p.points_xy, (-1, 2))
+            ]
             # At most one object may claim subject pixels per keyframe (the best ranked): a second claim is more
             # often a false split of the subject itself (measured on bmx-trees: it took part of the rider's head).
             first_claim = next((k for k, p in enumerate(proposals) if p.claims_subject), None)

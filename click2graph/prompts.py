@@ -7,6 +7,7 @@ in working-frame pixels, which is what a :class:`~click2graph.segment.VideoSegme
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence, Union
 
@@ -101,6 +102,9 @@ class FramePrompt:
 
 def validate_prompt(prompt: Prompt, info: VideoInfo) -> None:
     """Raise :class:`PromptError` (with the valid range) if ``prompt`` does not fit the original video."""
+    coordinates = (prompt.x, prompt.y) if isinstance(prompt, Click) else getattr(prompt, "xyxy", ())
+    if not all(math.isfinite(float(v)) for v in coordinates):
+        raise PromptError(f"prompt coordinates must be finite numbers, got {tuple(coordinates)}")
     if not 0 <= prompt.frame_idx < info.num_frames:
         raise PromptError(f"frame {prompt.frame_idx} does not exist: the video has frames 0..{info.num_frames - 1}")
     w, h = info.width, info.height
@@ -122,21 +126,41 @@ def validate_prompt(prompt: Prompt, info: VideoInfo) -> None:
         raise PromptError(f"unknown prompt {prompt!r}; expected Click or Box")
 
 
+def working_frame_of(frame_idx: int, video: Video) -> int:
+    """The working frame that stands for original frame ``frame_idx``: the nearest one, as long as no more than one
+    sampling step away (a frame the fps limit skipped); a frame past the trimmed end or before the first working
+    frame is refused.
+
+    Raises:
+        PromptError: the frame lies outside the working frames, with their range.
+    """
+    orig = np.asarray(video.frame_indices_orig)
+    step = int(np.max(np.diff(orig))) if len(orig) > 1 else 1
+    if not orig[0] - step < frame_idx < orig[-1] + step:
+        raise PromptError(
+            f"frame {frame_idx} is outside the frames in use: original frames {int(orig[0])}..{int(orig[-1])} "
+            f"({len(orig)} working frames{', the clip was trimmed' if video.trimmed else ''}); prompt a frame in "
+            "that range, or allow a longer duration"
+        )
+    return video.work_index(frame_idx)
+
+
 def to_frame_prompts(prompts: Sequence[Prompt], video: Video) -> list[FramePrompt]:
     """Validate prompts and group them per working frame, in working pixels.
 
-    A prompt on an original frame that was not sampled lands on the nearest working frame. At most one box per
-    frame is allowed (the last one wins, as in the SAM 2 demo).
+    A prompt on an original frame that was not sampled lands on the nearest working frame; one outside the working
+    frames (past a trimmed end) is refused. At most one box per frame is allowed (the last one wins, as in the
+    SAM 2 demo).
 
     Raises:
-        PromptError: no prompts, or a prompt outside the video.
+        PromptError: no prompts, or a prompt outside the video or its working frames.
     """
     if not prompts:
         raise PromptError("no prompt given: click on the subject or draw a box around it")
     by_frame: dict[int, dict] = {}
     for prompt in prompts:
         validate_prompt(prompt, video.info)
-        frame_idx = video.work_index(prompt.frame_idx)
+        frame_idx = working_frame_of(prompt.frame_idx, video)
         entry = by_frame.setdefault(frame_idx, {"points": [], "labels": [], "box": None})
         if isinstance(prompt, Click):
             x, y = video.to_work_xy(prompt.x, prompt.y)

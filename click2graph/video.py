@@ -28,8 +28,14 @@ logger = logging.getLogger(__name__)
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 REENCODE_HINT = "re-encode it with: ffmpeg -i INPUT -c:v libx264 -pix_fmt yuv420p OUTPUT.mp4"
+DOWNSCALE_HINT = "downscale it first, e.g. ffmpeg -i INPUT -vf scale=1920:-2 OUTPUT.mp4"
+# FFmpeg decoders that render text files (ANSI art, BIN, XBIN, iCEDraw) as pictures: any text file "plays" as a
+# video of its characters, so a stream decoded by one of them is refused as not a video.
+TEXT_DECODERS = frozenset({"ansi", "bintext", "xbin", "idf"})
 
 ProgressFn = Callable[[float, str], None]
+# Declared lengths come from durations rounded to whole frames: one frame less than declared is not a loss.
+FRAME_COUNT_SLACK = 1
 
 
 @dataclass(frozen=True)
@@ -234,8 +240,7 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
     files = list_frame_files(folder)
     if not files:
         raise VideoError(f"{folder} holds no numbered .jpg/.jpeg/.png frames (expected names like 00000.jpg)")
-    with Image.open(files[0]) as first:
-        width, height = first.size
+    width, height = _image_size(files[0], policy)
     _check_input_size(width, height, policy, str(folder))
     info = VideoInfo(width=width, height=height, fps=policy.folder_fps, num_frames=len(files), source=str(folder))
     sampler = _Sampler(policy, policy.folder_fps)
@@ -251,6 +256,8 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
         try:
             with Image.open(file) as img:
                 rgb = np.asarray(img.convert("RGB"))
+        except Image.DecompressionBombError as exc:
+            raise VideoError(f"Frame {file} is too large to read ({exc}); {DOWNSCALE_HINT}") from exc
         except (OSError, ValueError) as exc:
             raise VideoError(f"Cannot read frame {file}: {exc}") from exc
         if rgb.shape[:2] != (height, width):
@@ -260,6 +267,23 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
         if progress:
             progress(min(1.0, (i + 1) / len(files)), "reading frames")
     return _make_video(frames, indices, info, sampler.output_fps(), trimmed)
+
+
+def _image_size(file: Path, policy: VideoPolicy) -> tuple[int, int]:
+    """(width, height) of a frame file, read from its header.
+
+    PIL refuses to open an image of more than twice its own pixel limit (a "decompression bomb") before our size
+    check could say so; such a frame is reported as too large like any other oversized input.
+    """
+    try:
+        with Image.open(file) as img:
+            return img.size
+    except Image.DecompressionBombError as exc:
+        raise VideoError(
+            f"{file} is larger than this app accepts ({policy.max_input_pixels} pixels): {exc}; {DOWNSCALE_HINT}"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise VideoError(f"Cannot read frame {file}: {exc}") from exc
 
 
 def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | None) -> Video:
@@ -273,15 +297,18 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
         if not container.streams.video:
             raise VideoError(f"{path.name} has no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context.name in TEXT_DECODERS:
+            raise VideoError(
+                f"{path.name} is text, not a video (FFmpeg would only draw its characters): give a video file "
+                "(mp4, webm, mov, avi, ...) or a folder of numbered frames"
+            )
         stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         if not width or not height:
             raise VideoError(f"{path.name}: the video stream has no frame size; {REENCODE_HINT}")
         _check_input_size(width, height, policy, path.name)
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
-        num_frames = int(stream.frames or 0)
-        if not num_frames and stream.duration and stream.time_base:
-            num_frames = int(round(float(stream.duration * stream.time_base) * fps))
+        num_frames = _declared_frames(container, stream, fps)
         sampler = _Sampler(policy, fps)
         size_wh = working_size_wh(width, height, policy.max_side)
         expected = num_frames or None
@@ -311,20 +338,40 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
         except av.error.FFmpegError as exc:
             if not frames:
                 raise VideoError(f"Cannot decode {path.name} ({exc}); {REENCODE_HINT}") from exc
-            logger.warning(
-                "%s: decoding stopped at frame %d (%s); keeping %d frames", path.name, decoded, exc, len(frames)
-            )
+            logger.info("%s: decoding stopped at frame %d (%s)", path.name, decoded, exc)
     if not frames:
         raise VideoError(f"{path.name} contains no decodable frames; {REENCODE_HINT}")
     info = VideoInfo(width=width, height=height, fps=fps, num_frames=max(num_frames, decoded), source=str(path))
-    return _make_video(frames, indices, info, sampler.output_fps(), trimmed)
+    video = _make_video(frames, indices, info, sampler.output_fps(), trimmed)
+    if not trimmed and decoded < num_frames - FRAME_COUNT_SLACK:
+        note = (
+            f"{path.name}: only {decoded} of the {num_frames} frames the file declares could be read (the file is "
+            f"probably truncated or damaged); using those {decoded}"
+        )
+        video.notes.append(note)
+        logger.warning(note)
+    return video
+
+
+def _declared_frames(container, stream, fps: float) -> int:
+    """How many frames the container says the stream has: its frame count, else its duration (stream, then
+    container) times the frame rate; 0 when it says nothing."""
+    import av
+
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base:
+        return int(round(float(stream.duration * stream.time_base) * fps))
+    if container.duration:
+        return int(round(container.duration / av.time_base * fps))
+    return 0
 
 
 def _check_input_size(width: int, height: int, policy: VideoPolicy, name: str) -> None:
     if width * height > policy.max_input_pixels:
         raise VideoError(
             f"{name} is {width}x{height}, larger than this app accepts ({policy.max_input_pixels} pixels); "
-            "downscale it first, e.g. ffmpeg -i INPUT -vf scale=1920:-2 OUTPUT.mp4"
+            + DOWNSCALE_HINT
         )
 
 

@@ -11,6 +11,7 @@ mismatched file into a ``CheckpointError`` before SAM2 tries to build a model fr
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import pickle
@@ -253,6 +254,24 @@ def validate_checkpoint(path: Path, spec: CheckpointSpec) -> None:
             f"{spec.filename} (python -m click2graph weights download {spec.name})"
         )
     logger.info("checked %s: %s (%d channels, %d blocks)", path, spec.title, embed_dim, blocks)
+
+
+def checkpoint_status(spec: CheckpointSpec, weights_dir: Path = WEIGHTS_DIR) -> str:
+    """Where a checkpoint is found without downloading, checked (``weights list``): ``PATH (source)``,
+    ``not found``, or ``unusable (source): reason`` for a file that is there but corrupt or of another
+    model, so a damaged download is never listed as found."""
+    try:
+        found = resolve_checkpoint(spec.name, weights_dir=weights_dir, allow_download=False)
+    except CheckpointError:
+        return "not found"
+    where = f"{found.path} ({found.source})"
+    if importlib.util.find_spec("torch") is None:
+        return f"{where}, not checked: PyTorch is not installed"
+    try:
+        validate_checkpoint(found.path, spec)
+    except CheckpointError as exc:
+        return f"unusable ({found.source}): {exc}"
+    return where
 
 
 def hub_offline() -> bool:

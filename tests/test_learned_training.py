@@ -48,9 +48,15 @@ def segmenter():
 
 @pytest.fixture(scope="module")
 def trained(dataset, segmenter, tmp_path_factory):
-    """A trainer overfitted on one 4-frame clip of each generated video (subject 1, frames where it interacts)."""
+    """A trainer overfitted on one 4-frame clip of each generated video (subject 1, frames where it interacts).
+
+    Points are trained by the L2 term alone (``mask_weight=0``): SAM 2 has random weights here, so the mask term's
+    gradient says nothing about where the objects are and only adds a pull whose direction depends on the CPU's
+    kernels. ``test_the_mask_term_reaches_the_points`` checks that term's plumbing instead."""
     checkpoint = tmp_path_factory.mktemp("learned") / "learned.pt"
-    config = TrainConfig(steps=300, clip_frames=4, save_every=1000, lr_didm=3e-3, lr_sch=1e-3, seed=1)
+    config = TrainConfig(
+        steps=200, clip_frames=4, save_every=1000, lr_didm=3e-3, lr_sch=1e-3, seed=1, mask_weight=0.0
+    )
     trainer = Trainer(dataset, segmenter, split="val", config=config, checkpoint=checkpoint, load_frames=load_frames)
     clips = []
     for vid in dataset.video_ids("val"):
@@ -87,9 +93,6 @@ def test_training_drives_the_losses_down_and_overfits_two_clips(trained):
     first = np.mean([h["total"] for h in history[:4]])
     last = np.mean([h["total"] for h in history[-4:]])
     assert last < 0.3 * first, (first, last)
-    # The mask term runs on every step (random SAM 2 decodes masks unrelated to the objects, so it cannot fall
-    # much here: test_learned_modules checks that it moves points onto objects with a decoder that can).
-    assert all(np.isfinite(h["mask"]) and h["mask"] > 0 for h in history)
     trainer.didm.eval()
     with torch.no_grad():
         for clip, tolerance in zip(clips, (0.0, 0.05)):
@@ -103,12 +106,30 @@ def test_training_drives_the_losses_down_and_overfits_two_clips(trained):
             assert np.mean(near) >= 0.75, near
 
 
+def test_the_mask_term_reaches_the_points(dataset, segmenter, trained, tmp_path):
+    """With ``mask_weight`` 1 a training step computes the decoded-mask loss and its gradient reaches DIDM's points
+    (random SAM 2 decodes masks unrelated to the objects, so only the plumbing is checked here:
+    test_learned_modules checks that the term moves points onto objects with a decoder that can)."""
+    _, clips, _ = trained
+    config = TrainConfig(steps=2, clip_frames=4, save_every=1000, seed=1)
+    checkpoint = tmp_path / "learned.pt"
+    trainer = Trainer(dataset, segmenter, split="val", config=config, checkpoint=checkpoint, load_frames=load_frames)
+    clip = clips[0]
+    out = trainer.didm(clip.feats, clip.subject_masks, clip.pos)
+    targets = trainer.didm_loss.sample_targets(clip.object_masks)
+    indices = trainer.didm_loss.match(out, clip.object_masks, targets)
+    loss = trainer.mask_loss(clip, out.points, indices)
+    (grad,) = torch.autograd.grad(loss, out.points)
+    assert torch.isfinite(loss) and loss > 0 and grad.abs().sum() > 0
+    assert np.isfinite(trainer.train_step(clip)["mask"])
+
+
 def test_a_checkpoint_resumes_and_loads_for_inference(trained, dataset, segmenter):
     trainer, clips, _ = trained
     again = Trainer(
         dataset, segmenter, split="val", config=trainer.config, checkpoint=trainer.checkpoint, load_frames=load_frames
     )
-    assert again.resume() and again.step == trainer.step == 300
+    assert again.resume() and again.step == trainer.step == 200
     assert again.scheduler.last_epoch == trainer.scheduler.last_epoch
     learned = load_learned(trainer.checkpoint)
     with torch.no_grad():

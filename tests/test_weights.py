@@ -231,15 +231,20 @@ def test_download_into_the_folder(tmp_path, hub, monkeypatch):
     ]
 
 
-def test_cli_list_shows_where_each_is_found(tmp_path, hub, capsys):
-    found = touch(tmp_path / "sam2.1_hiera_small.pt")
+def test_cli_list_shows_where_each_is_found_and_checks_it(tmp_path, hub, torch, capsys):
+    """A file that is there but corrupt, or of another size, is listed as unusable with the reason, never found."""
+    found = save_checkpoint(torch, tmp_path / "sam2.1_hiera_small.pt", 96, 16)
+    touch(tmp_path / "sam2.1_hiera_tiny.pt")
+    save_checkpoint(torch, tmp_path / "sam2.1_hiera_large.pt", 96, 12)  # holds tiny
     assert main(["weights", "list", "--dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     from click2graph.semantics.clip import CLIP_MODELS
 
     assert len(lines) == 1 + len(CHECKPOINTS) + len(CLIP_MODELS)
     assert lines[2].startswith("small") and lines[2].endswith(f"{found} (weights_dir)")
-    assert lines[1].endswith("not found")
+    assert lines[1].startswith("tiny") and "unusable (weights_dir)" in lines[1] and "corrupt" in lines[1]
+    assert lines[3].endswith("not found")
+    assert lines[4].startswith("large") and "unusable" in lines[4] and "holds tiny" in lines[4]
     assert lines[-1].startswith(CLIP_MODELS[-1].name) and lines[-1].endswith("not found")
 
 

@@ -13,8 +13,19 @@ For each query:
    an interrupted batch resumes; a query whose prompt segments nothing is recorded as ``.failed`` = no
    predictions).
 3. **Score** the graph (:func:`score_graph`) against the query's GT triplets (the relations of that subject):
-   its relations ranked by score are the predictions (R@K, mR@K, SpIR@K of :mod:`click2graph.eval.metrics`), the
-   prompt points of its discovered objects the PLR points (inside = on any GT object related to the subject).
+   its relations ranked by score are the predictions (R@K, mR@K, SpIR@K of :mod:`click2graph.eval.metrics`).
+   PLR, as the paper defines it, counts every point discovery proposed (``SceneGraph.proposed_points``: also those
+   of proposals that the per-keyframe cap, an implausible track or the relation filter dropped) that lies on any
+   GT object related to the subject; ``PLR-kept`` counts only the prompt points of the objects the graph kept (the
+   figure reported before, higher since the filters remove misses). A graph that records no proposed points
+   (written before they were recorded, or by another tool) has only its kept points to count, for both.
+
+Scoring a folder counts exactly as OpenPVSG's ``tools/rel_test_full.py``: every GT relation of every video of the
+split is in the denominator, so a video or query without a prediction file counts as missed (and is named in a
+warning); GT relations whose predicate is not one of the 57 are dropped when the annotation is loaded
+(:func:`click2graph.eval.pvsg.load_pvsg`). Predicted masks are brought from working to original size by sampling
+the working pixel under each original pixel's centre (``cv2.INTER_NEAREST_EXACT``; plain ``INTER_NEAREST``
+shifts a mask by up to a working pixel to the top-left).
 
 A seed's metrics aggregate all queries of a data source (micro, as the official code over videos); the table
 gives mean ± std (sample std, ddof=1) over seeds per source and overall, beside the published Table 3.
@@ -30,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Literal, Sequence
 
+import cv2
 import numpy as np
 
 from click2graph.errors import Click2GraphError
@@ -44,8 +56,9 @@ from click2graph.eval.metrics import (
     plr_percent,
     prompt_localization_recall,
 )
+from click2graph.eval.predictions import load_prediction
 from click2graph.eval.pvsg import PvsgDataset, PvsgVideo
-from click2graph.graph import SceneGraph
+from click2graph.graph import SceneGraph, VideoMeta
 from click2graph.masks import bbox_xyxy, resize_mask, rle_decode
 from click2graph.prompts import Box, Click
 from click2graph.video import Video, VideoPolicy, load_video
@@ -175,7 +188,17 @@ class _PredictedMasks:
     def __call__(self, entity_id: int, frame: int) -> np.ndarray | None:
         work = self.work_of.get(frame)
         rle = self.masks.get(entity_id, {}).get(work) if work is not None else None
-        return None if rle is None else resize_mask(rle_decode(rle), self.size)
+        return None if rle is None else to_original_size(rle_decode(rle), self.size)
+
+
+def to_original_size(mask: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """A working-size mask at the original size: each original pixel takes the working pixel under its centre
+    (``INTER_NEAREST_EXACT``; ``INTER_NEAREST`` samples the top-left corner and shifts the mask by up to a working
+    pixel to the top-left, which costs a small object several IoU points)."""
+    width, height = size_wh
+    if mask.shape == (height, width):
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
 
 
 def pred_triplets(graph: SceneGraph) -> list[PredTriplet]:
@@ -196,17 +219,27 @@ def pred_triplets(graph: SceneGraph) -> list[PredTriplet]:
     ]
 
 
-def discovery_points(graph: SceneGraph) -> list[tuple[int, float, float]]:
-    """Prompt points of the discovered objects as (original frame, x, y) in original pixels."""
-    meta = graph.video
-    sx, sy = meta.width / meta.work_width, meta.height / meta.work_height
+def _to_original(meta: VideoMeta, frame: int, x: float, y: float) -> tuple[int, float, float]:
+    """A working-frame point as (original frame, x, y) in original pixels."""
+    return meta.frame_indices_orig[frame], x * meta.width / meta.work_width, y * meta.height / meta.work_height
+
+
+def kept_points(graph: SceneGraph) -> list[tuple[int, float, float]]:
+    """Prompt points of the discovered objects the graph kept, as (original frame, x, y) in original pixels."""
     points = []
     for entity in graph.entities:
         for prompt in entity.prompts:
             if prompt.get("type") == "discovery" and prompt.get("frame_idx") is not None:
-                frame = meta.frame_indices_orig[prompt["frame_idx"]]
-                points += [(frame, x * sx, y * sy) for x, y in prompt.get("points_xy", [])]
+                points += [_to_original(graph.video, prompt["frame_idx"], x, y) for x, y in prompt.get("points_xy", [])]
     return points
+
+
+def proposed_points(graph: SceneGraph) -> list[tuple[int, float, float]]:
+    """Every point discovery proposed (kept or not), as (original frame, x, y) in original pixels; the kept points
+    when the graph records no proposals (module docstring)."""
+    if not graph.proposed_points:
+        return kept_points(graph)
+    return [_to_original(graph.video, int(frame), x, y) for _, frame, x, y in graph.proposed_points]
 
 
 @dataclass(frozen=True)
@@ -214,7 +247,8 @@ class QueryScore:
     video_id: str
     subject_id: int | None  # None: the whole video's GT
     scores: VideoScores
-    plr: tuple[int, int]  # (points inside, points)
+    plr: tuple[int, int]  # (points inside, points) over every proposed discovery point
+    plr_kept: tuple[int, int] = (0, 0)  # the same over the prompt points of the kept objects only
 
 
 def score_graph(
@@ -235,8 +269,15 @@ def score_graph(
             return None
         return np.isin(video.panoptic(frame), list(partners))
 
-    points = discovery_points(graph) if graph is not None else []
-    return QueryScore(video.video_id, subject_id, scores, prompt_localization_recall(points, partner_mask))
+    if graph is None:
+        return QueryScore(video.video_id, subject_id, scores, (0, 0))
+    return QueryScore(
+        video.video_id,
+        subject_id,
+        scores,
+        prompt_localization_recall(proposed_points(graph), partner_mask),
+        prompt_localization_recall(kept_points(graph), partner_mask),
+    )
 
 
 # -- batch runs ---------------------------------------------------------------------------------------------------
@@ -295,25 +336,39 @@ def _done(path: Path) -> bool:
 def score_folder(
     dataset: PvsgDataset, folder: Path, video_ids: Sequence[str], ks: Sequence[int] = DEFAULT_KS
 ) -> list[tuple[str, QueryScore]]:
-    """Score saved graphs: ``folder/<video_id>.json`` (whole video) and ``folder/<video_id>/subject_<id>.json``.
+    """Score saved graphs: ``folder/<video_id>.json`` (whole video) or ``folder/<video_id>/subject_<id>.json``
+    (one query per GT subject; ``subject_<id>.failed`` = a run that predicted nothing).
 
-    Returns (source, score) per graph found, plus a failed query (``subject_<id>.failed``) as no predictions.
-    Videos of ``video_ids`` with no file are skipped with a warning (their GT is not counted).
+    Every GT relation of ``video_ids`` is counted, as OpenPVSG does: a video, or a GT subject of a per-subject
+    folder, without a file scores as no predictions, and the missing files are named in one warning.
+
+    Raises:
+        PredictionError: a file that exists is not a scoreable scene graph.
     """
     folder = Path(folder)
-    results = []
+    per_subject = any((folder / vid).is_dir() for vid in video_ids)
+    results, missing = [], []
     for vid in video_ids:
         video = dataset.videos[vid]
         whole = folder / f"{vid}.json"
-        found = [(whole, None)] if whole.is_file() else []
-        for path in sorted((folder / vid).glob("subject_*")) if (folder / vid).is_dir() else []:
-            if path.suffix in (".json", ".failed"):
-                found.append((path, int(path.stem.split("_", 1)[1])))
-        if not found:
-            logger.warning("no predictions for video %s in %s", vid, folder)
-        for path, subject_id in found:
-            graph = SceneGraph.load_json(path) if path.suffix == ".json" else None
-            results.append((video.source, score_graph(graph, video, subject_id, ks)))
+        if whole.is_file():
+            results.append((video.source, score_graph(load_prediction(whole), video, None, ks)))
+            continue
+        if not per_subject:
+            missing.append(whole.name)
+            results.append((video.source, score_graph(None, video, None, ks)))
+            continue
+        for sid in subjects_of(video):
+            path = folder / vid / f"subject_{sid}.json"
+            graph = load_prediction(path) if path.is_file() else None
+            if graph is None and not path.with_suffix(".failed").is_file():
+                missing.append(str(path.relative_to(folder)))
+            results.append((video.source, score_graph(graph, video, sid, ks)))
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        logger.warning(
+            "%d prediction file(s) missing in %s, their ground truth counted as missed: %s", len(missing), folder, shown
+        )
     return results
 
 
@@ -334,7 +389,7 @@ class Row:
 
 
 def metric_names(ks: Sequence[int]) -> list[str]:
-    return [f"R@{k}" for k in ks] + [f"mR@{k}" for k in ks] + [f"SpIR@{k}" for k in ks] + ["PLR"]
+    return [f"R@{k}" for k in ks] + [f"mR@{k}" for k in ks] + [f"SpIR@{k}" for k in ks] + ["PLR", "PLR-kept"]
 
 
 def seed_metrics(scores: Sequence[QueryScore], ks: Sequence[int]) -> dict[str, float]:
@@ -343,6 +398,7 @@ def seed_metrics(scores: Sequence[QueryScore], ks: Sequence[int]) -> dict[str, f
     values = {f"R@{k}": m.recall[k] for k in ks} | {f"mR@{k}": m.mean_recall[k] for k in ks}
     values |= {f"SpIR@{k}": m.spir[k] for k in ks}
     values["PLR"] = plr_percent(s.plr for s in scores)
+    values["PLR-kept"] = plr_percent(s.plr_kept for s in scores)
     return values
 
 

@@ -8,7 +8,11 @@ Layouts read (``ROOT`` is the folder holding ``pvsg.json``)::
     .../frames/<video_id>/0000.png, .../videos/<video_id>.mp4 beside the masks
 
 Mask pixels hold the ``object_id`` (0 = void/background). Relations are
-``[subject_id, object_id, predicate, [[start, end], ...]]`` with inclusive frame spans.
+``[subject_id, object_id, predicate, [[start, end], ...]]`` with inclusive frame spans. As OpenPVSG's own
+annotation loader (``PVSGRelationAnnotation``) does, a relation whose predicate is not one of the file's
+``relations`` (the 57 predicates) is dropped from the ground truth.
+
+A file that does not have this layout raises :class:`DatasetError` with what is wrong and where.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from click2graph.errors import Click2GraphError
 from click2graph.video import list_frame_files
+
+
+class DatasetError(Click2GraphError):
+    """A ``pvsg.json`` (or the folders beside it) does not have the OpenPVSG layout."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,13 @@ class PvsgVideo:
     def video_path(self) -> Path:
         return self.folder / "videos" / f"{self.video_id}.mp4"
 
+    def missing_media(self, *, frames: bool) -> list[str]:
+        """What scoring (masks) or running (also frames: a frame folder or the video file) would lack, as paths."""
+        missing = [] if _mask_files(self.mask_dir) else [f"{self.mask_dir}/"]
+        if frames and not (self.frame_dir.is_dir() or self.video_path.is_file()):
+            missing.append(f"{self.frame_dir}/ or {self.video_path}")
+        return missing
+
     def category(self, object_id: int) -> str:
         for obj in self.objects:
             if obj["object_id"] == object_id:
@@ -93,11 +109,32 @@ class PvsgDataset:
 
 
 def load_pvsg(path: str | Path) -> PvsgDataset:
-    """Read ``pvsg.json`` (path to the file or to the folder holding it)."""
+    """Read ``pvsg.json`` (path to the file or to the folder holding it).
+
+    Raises:
+        DatasetError: the file is not JSON or lacks a part of the OpenPVSG layout (the message names it).
+    """
     path = Path(path)
     json_path = path / "pvsg.json" if path.is_dir() else path
-    data = json.loads(json_path.read_text())
-    root = json_path.parent
+    try:
+        data = json.loads(json_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{json_path} is not valid JSON ({exc})") from None
+    try:
+        return _parse(data, json_path.parent)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise DatasetError(
+            f"{json_path} does not have the OpenPVSG layout ({what}); expected keys objects (thing, stuff), "
+            "relations, split and data (video_id, meta, objects, relations)"
+        ) from None
+
+
+def _parse(data: dict, root: Path) -> PvsgDataset:
+    if not isinstance(data, dict):
+        raise TypeError(f"the top level is a {type(data).__name__}, not an object")
+    predicates = [str(p) for p in data["relations"]]
+    known = set(predicates)
     source_of = {vid: source for source, parts in data["split"].items() for ids in parts.values() for vid in ids}
     videos = {}
     for entry in data["data"]:
@@ -112,17 +149,29 @@ def load_pvsg(path: str | Path) -> PvsgDataset:
             relations=[
                 GtRelation(int(s), int(o), p, tuple((int(a), int(b)) for a, b in spans))
                 for s, o, p, spans in entry["relations"]
+                if p in known  # OpenPVSG drops relations outside its predicate list from the ground truth
             ],
             folder=folder,
         )
+        _check_video(videos[vid])
     return PvsgDataset(
         root=root,
-        thing_classes=data["objects"]["thing"],
-        stuff_classes=data["objects"]["stuff"],
-        predicates=data["relations"],
+        thing_classes=list(data["objects"]["thing"]),
+        stuff_classes=list(data["objects"]["stuff"]),
+        predicates=predicates,
         split=data["split"],
         videos=videos,
     )
+
+
+def _check_video(video: PvsgVideo) -> None:
+    """The parts of an entry that scoring reads later: its frame count and the objects its relations name."""
+    if video.num_frames < 1:
+        raise ValueError(f"video {video.video_id}: meta num_frames is {video.num_frames}")
+    ids = {int(obj["object_id"]) for obj in video.objects if str(obj["category"])}
+    unknown = sorted({i for rel in video.relations for i in (rel.subject_id, rel.object_id)} - ids)
+    if unknown:
+        raise ValueError(f"video {video.video_id}: relations name objects {unknown} that are not in its objects")
 
 
 @lru_cache(maxsize=32)
