@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import numbers
 import os
 import time
 
@@ -154,7 +155,7 @@ def example_names() -> list[str]:
 
 def number(value, name: str) -> float:
     """``value`` as a finite number, or a PromptError naming the field (API clients send anything)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
         raise PromptError(f"{name} must be a number, got {_short(value)}")
     try:
         result = float(value)

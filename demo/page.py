@@ -53,7 +53,8 @@ class Update:
 
 
 FIELDS = [f.name for f in fields(Update)]
-API_FIELDS = [f for f in FIELDS if f != "key"]  # what a gradio_client call returns (states are not sent)
+# What a gradio_client call returns: Gradio sends no states and no buttons to API clients.
+API_FIELDS = [f for f in FIELDS if f not in ("key", "build_button")]
 
 
 def as_outputs(handler):

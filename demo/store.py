@@ -103,12 +103,13 @@ class VisitStore(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, key: str | None) -> V | None:
-        """The visit of ``key`` (marked as used now), or None if the tab never opened a video or it expired."""
-        with self._lock:
-            visit = self._visits.get(key) if isinstance(key, str) else None
-            if visit is not None:
-                visit.last_used = time.monotonic()
-            return visit
+        """The visit of ``key`` (marked as used now), or None if the tab never opened a video or it expired.
+
+        Takes no lock (a dict read is atomic), so no visitor waits while another one's visit is being opened."""
+        visit = self._visits.get(key) if isinstance(key, str) else None
+        if visit is not None:
+            visit.last_used = time.monotonic()
+        return visit
 
     def open(self, key: str | None, make: Callable[[str, Path, V | None], V]) -> V:
         """A visitor opened a video: ``make(key, folder, previous_visit_or_None)`` becomes their visit.
@@ -127,6 +128,8 @@ class VisitStore(Generic[V]):
             else:
                 folder = previous.folder
             visit = make(key, folder, previous)
+            if previous is not None and visit is not previous:
+                previous.close()  # its folder now belongs to the new visit
             visit.last_used = time.monotonic()
             self._visits[key] = visit
             return visit

@@ -1,13 +1,14 @@
 """The demo's event handlers, called directly, on the bundled examples with an oracle segmenter (fast, exact).
 
-The oracle reads the synthetic clip's label maps, so these tests check the UI flow (prompts, builds, edits,
-caching, sessions, errors) and what each edit re-tracks, not segmentation quality.
+The oracle reads the synthetic clip's label maps, so these tests check the visitor's paths (prompts, builds,
+edits, undo, reset, caching, errors) and what each step re-tracks, not segmentation quality.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +18,21 @@ from oracle import OracleSegmenter
 gr = pytest.importorskip("gradio")
 
 from click2graph import synth
-from click2graph.examples import EXAMPLES_ENV, ExampleCache, load_examples
+from click2graph.examples import EXAMPLES_ENV, load_examples
 from click2graph.pipeline import Pipeline
-from click2graph.sessions import SessionStore
-from click2graph.viz import FRAME_MARKER_NAME
+from click2graph.video import write_video
+from click2graph.viz import FRAME_MARKER_NAME, entity_color
 from demo import handlers, views
+from demo.build_queue import BuildQueue
+from demo.example_cache import ExampleCache
+from demo.page import SKIP, Update
+from demo.store import VisitStore
 
 CLIP = "ball_touch"  # subject = label 1 (a person), the ball = label 2
 
 
-class NoProgress:
+def no_progress(fraction, desc=None):
     """Stands in for gr.Progress outside a running app."""
-
-    def __call__(self, fraction, desc=None):
-        pass
 
 
 class Recorder:
@@ -45,9 +47,6 @@ class Recorder:
         self.calls.append(sorted(obj_ids if obj_ids is not None else state.obj_ids))
         return self._propagate(state, obj_ids=obj_ids, reverse=reverse)
 
-    def tracked_ids(self) -> set[int]:
-        return {i for call in self.calls for i in call}
-
 
 @pytest.fixture(scope="module")
 def clip():
@@ -56,20 +55,14 @@ def clip():
 
 @pytest.fixture()
 def app(clip, tmp_path, monkeypatch):
-    """The handlers with an oracle pipeline, a private session store and a private example cache."""
+    """The handlers with an oracle pipeline, a private visit store, example cache and build queue."""
     segmenter = OracleSegmenter(clip.labels)
     recorder = Recorder(segmenter)
     monkeypatch.setattr(handlers, "PIPELINE", Pipeline(segmenter))
-    monkeypatch.setattr(handlers, "STORE", SessionStore(root=tmp_path / "sessions"))
+    monkeypatch.setattr(handlers, "STORE", VisitStore(tmp_path / "visits"))
     monkeypatch.setattr(handlers, "CACHE", ExampleCache(tmp_path / "cache"))
+    monkeypatch.setattr(handlers, "BUILDS", BuildQueue(1))
     return recorder
-
-
-@pytest.fixture()
-def state(app):
-    state = handlers.new_state()
-    yield state
-    handlers.on_unload(state)
 
 
 def pixel_of(clip, label: int, frame: int = 0) -> tuple[float, float]:
@@ -79,193 +72,333 @@ def pixel_of(clip, label: int, frame: int = 0) -> tuple[float, float]:
     return float(xs[k]), float(ys[k])
 
 
-def load(state: dict) -> dict:
-    return handlers.on_example(CLIP, state)[6]
+def open_example(key=None) -> tuple[Update, str]:
+    update = handlers.on_example(CLIP, key)
+    return update, update.key
 
 
-def build(state: dict, frame: int = 0) -> tuple:
-    return handlers.on_build(frame, state, progress=NoProgress())
+def build(key: str, frame: int = 0) -> Update:
+    return handlers.on_build(frame, key, progress=no_progress)
 
 
-def session_of(state: dict):
-    return handlers.STORE.get(state["key"]).data["session"]
+def visit_of(key: str):
+    return handlers.STORE.get(key)
 
 
-def test_example_loads_with_its_preset_click_and_builds(state):
-    video_path, preview, _slider, info, _subject, _text, state, *_ = handlers.on_example(CLIP, state)
-    frame = session_of(state).video.frames[0]
-    assert Path(video_path).name == f"{CLIP}.mp4" and "working frames" in info
-    assert preview.shape == frame.shape and not np.array_equal(preview, frame)  # mask and click drawn at once
-    assert state["prompts"] == {1: [load_examples()[0].prompts[0].to_dict()]} and state["example"] == CLIP
-
-    overlay, timeline, graph_fig, rows, gallery, _entity, _relation, files, snippet, _image, state = build(
-        state, frame=5
-    )
-    assert Path(overlay).suffix == ".mp4" and Path(overlay).stat().st_size > 0
-    assert timeline.data and any(s.name == FRAME_MARKER_NAME and s.x0 == 5 for s in timeline.layout.shapes)
-    assert graph_fig.data and rows[0][:2] == [1, "subject"] and len(gallery) == len(rows)
-    assert {Path(f).name for f in files} == {"scene_graph.json", "masks_coco.json", "overlay.mp4", "timeline.html"}
-    graph_json = json.loads(next(Path(f) for f in files if f.endswith(".json") and "scene" in f).read_text())
-    assert graph_json["relations"] and all(Path(f).parent == handlers.STORE.get(state["key"]).folder for f in files)
-    assert "prompt_subject(session, [Click(" in snippet
-
-    _image, timeline, graph_fig = handlers.on_frame(20, state)  # the slider moves: cursor and graph follow
-    assert any(s.name == FRAME_MARKER_NAME and s.x0 == 20 for s in timeline.layout.shapes)
+def click(key, xy, mode="positive", frame=0) -> Update:
+    return handlers.on_click_xy(xy[0], xy[1], mode != "negative", frame, mode, key)
 
 
-def test_click_negative_undo_clear(state, clip):
-    state = load(state)
-    state = handlers.on_clear(0, state)[3]
-    assert state["prompts"] == {} and not session_of(state).subjects  # clear removes the subject with its clicks
-    x, y = pixel_of(clip, 1)
-    _image, _subject, info, state = handlers.on_click_xy(x, y, True, 0, "positive", state)
-    assert 1 in session_of(state).subjects and "1 positive / 0 negative" in info
-    bx, by = pixel_of(clip, 2)
-    state = handlers.on_click_xy(bx, by, True, 0, "negative", state)[3]
-    assert [p["positive"] for p in state["prompts"][1]] == [True, False]
-    state = handlers.on_undo(0, state)[3]
-    assert [p["positive"] for p in state["prompts"][1]] == [True]
-    state = handlers.on_undo(0, state)[3]
-    assert state["prompts"] == {} and not session_of(state).subjects
-
-
-def test_box_mode_takes_two_corners(state, clip):
-    state = handlers.on_clear(0, load(state))[3]
+def test_example_opens_with_its_preset_click_and_builds(app, clip):
+    update, key = open_example()
+    frame = visit_of(key).video.frames[0]
+    assert Path(update.video_in).name == f"{CLIP}.mp4" and "working frames" in update.video_info
+    assert update.frame_slider["maximum"] == len(clip.frames) - 1  # the whole clip can be scrubbed
+    # the preset click's mask is drawn at once, in the subject's colour, away from the click marker
     ys, xs = np.nonzero(clip.labels[0] == 1)
-    state = handlers.on_click_xy(xs.min() - 2, ys.min() - 2, True, 0, "box", state)[3]
-    assert state["corner"] and not session_of(state).subjects  # first corner only: nothing segmented yet
-    _image, _, info, state = handlers.on_click_xy(xs.max() + 2, ys.max() + 2, True, 0, "box", state)
-    assert state["corner"] is None and state["prompts"][1][0]["type"] == "box" and "a box" in info
-    assert 1 in session_of(state).subjects
+    far = np.argmax((xs - 113) ** 2 + (ys - 143) ** 2)
+    drawn, original = update.frame_image[ys[far], xs[far]].astype(int), frame[ys[far], xs[far]].astype(int)
+    assert np.abs(drawn - original).sum() > 40  # the mask fill changed the pixel
+    colour = np.asarray(entity_color(1), float)
+    assert np.linalg.norm(drawn - colour) < np.linalg.norm(original - colour)  # towards the subject's colour
+    background = update.frame_image[2, 2].astype(int)  # a corner far from any mask is untouched
+    assert np.abs(background - frame[2, 2].astype(int)).sum() < 25
+    assert visit_of(key).prompts.of(1) == tuple(load_examples()[0].prompts) and visit_of(key).example == CLIP
+
+    update = build(key, frame=5)
+    assert Path(update.overlay).suffix == ".mp4" and Path(update.overlay).stat().st_size > 0
+    timeline = update.timeline
+    assert timeline.data and any(s.name == FRAME_MARKER_NAME and s.x0 == 5 for s in timeline.layout.shapes)
+    assert update.graph_plot.data and update.entity_table[0][:2] == [1, "subject"]
+    assert len(update.entity_gallery) == len(update.entity_table)
+    names = {Path(f).name for f in update.downloads}
+    assert names == {"scene_graph.json", "masks_coco.json", "overlay.mp4", "timeline.html"}
+    graph_json = json.loads(next(Path(f) for f in update.downloads if f.endswith("scene_graph.json")).read_text())
+    assert graph_json["relations"] and all(Path(f).parent == visit_of(key).folder for f in update.downloads)
+    assert graph_json["video_path"] == f"{CLIP}.mp4"  # the file name, never the server's path
+    assert graph_json["click2graph"]["video"]["source"] == f"{CLIP}.mp4"
+    assert "prompt_subject(session, [Click(" in update.snippet and "up to date" in update.build_status
+
+    update = handlers.on_frame(20, key)  # the slider moves: cursor and graph follow
+    assert any(s.name == FRAME_MARKER_NAME and s.x0 == 20 for s in update.timeline.layout.shapes)
 
 
-def test_edits_update_the_graph_without_retracking(state, app, clip):
-    state = load(state)
-    state = build(state)[-1]
+def test_click_negative_undo_clear(app, clip):
+    _, key = open_example()
+    handlers.on_clear(0, key)
+    assert visit_of(key).prompts.subjects == ()  # clear removes the subject with its clicks
+    update = click(key, pixel_of(clip, 1))
+    assert visit_of(key).prompts.numbers == [1] and "1 positive / 0 negative" in update.prompt_info
+    click(key, pixel_of(clip, 2), "negative")
+    assert [p.positive for p in visit_of(key).prompts.of(1)] == [True, False]
+    handlers.on_undo(0, key)
+    assert [p.positive for p in visit_of(key).prompts.of(1)] == [True]
+    update = handlers.on_undo(0, key)
+    assert visit_of(key).prompts.subjects == () and update.build_button["interactive"] is False
+
+
+def test_box_mode_takes_two_corners(app, clip):
+    _, key = open_example()
+    handlers.on_clear(0, key)
+    ys, xs = np.nonzero(clip.labels[0] == 1)
+    click(key, (xs.min() - 2, ys.min() - 2), "box")
+    assert visit_of(key).corner and not visit_of(key).prompts.subjects  # first corner only: nothing segmented yet
+    update = click(key, (xs.max() + 2, ys.max() + 2), "box")
+    visit = visit_of(key)
+    assert visit.corner is None and type(visit.prompts.of(1)[0]).__name__ == "Box" and "a box" in update.prompt_info
+
+
+def test_corrections_update_the_graph_without_retracking(app, clip):
+    _, key = open_example()
+    build(key)
     tracked_before = len(app.calls)
-    outputs = handlers.on_relabel(1, "adult", 0, state, progress=NoProgress())
-    rows, timeline = outputs[3], outputs[1]
-    assert rows[0][1] == "adult" and rows[0][3] == "user"
-    assert any("adult" in str(bar.y[0]) for bar in timeline.data)  # the lanes use the new label
+    update = handlers.on_relabel(1, "adult", 0, key, progress=no_progress)
+    assert update.entity_table[0][1] == "adult" and update.entity_table[0][3] == "user"
+    assert any("adult" in str(bar.y[0]) for bar in update.timeline.data)  # the lanes use the new label
     assert len(app.calls) == tracked_before  # a relabel re-tracks nothing
 
-    ball = next(r[0] for r in rows if r[5] == "discovered")
-    rows = handlers.on_drop(ball, 0, outputs[-1], progress=NoProgress())[3]
-    assert ball not in [r[0] for r in rows] and len(app.calls) == tracked_before  # a drop re-tracks nothing
+    ball = next(r[0] for r in update.entity_table if r[5] == "discovered")
+    update = handlers.on_drop(ball, 0, key, progress=no_progress)
+    assert ball not in [r[0] for r in update.entity_table] and len(app.calls) == tracked_before
 
-    x, y = pixel_of(clip, 2)
-    _image, _, info, state = handlers.on_add_object_xy(x, y, 0, state)
-    assert "added" in info
-    rows = build(state)[3]
+    update = handlers.on_add_object_xy(*pixel_of(clip, 2), 0, key)
+    assert "added" in update.prompt_info and "Outdated" in update.build_status
+    rows = build(key).entity_table
     added = next(r[0] for r in rows if r[5] == "added by click")
-    assert {i for call in app.calls[tracked_before:] for i in call} == {added}  # only the new object is tracked
+    assert {i for call in app.calls[tracked_before:] for i in call} == set(visit_of(key).added_ids.values())
+    assert rows[0][1] == "adult" and added == 2  # the label stays; ids shown stay dense
 
 
-def test_second_subject_adds_its_subgraph(state, app, clip):
-    state = build(load(state))[-1]
-    tracked_before = len(app.calls)
-    _image, _slider, info, state = handlers.on_subject(views.NEW_SUBJECT, 0, state)
-    assert "New subject" in info
-    x, y = pixel_of(clip, 2)
-    state = handlers.on_click_xy(x, y, True, 0, "positive", state)[3]
-    second = state["subject"]
-    assert second not in (views.NEW_SUBJECT, 1) and set(state["prompts"]) == {1, second}
-    rows = build(state)[3]
-    assert {r[0] for r in rows if r[5] == "subject"} == {1, second}
-    assert 1 not in {i for call in app.calls[tracked_before:] for i in call}  # the first subject is not re-tracked
+def test_undo_back_to_the_built_prompts_reuses_the_result(app, clip):
+    _, key = open_example()
+    build(key)
+    handlers.on_relabel(2, "ball", 0, key, progress=no_progress)
+    tracked = len(app.calls)
+    update = click(key, pixel_of(clip, 2), "negative")
+    assert "Outdated" in update.build_status  # the panels say they predate the edit
+    update = handlers.on_undo(0, key)
+    assert "up to date" in update.build_status and update.entity_table[1][1] == "ball"
+    update = build(key)
+    assert len(app.calls) == tracked and [r[:2] for r in update.entity_table] == [[1, "subject"], [2, "ball"]]
 
 
-def test_errors_are_readable_messages(state, clip, tmp_path):
-    with pytest.raises(gr.Error, match="open a video first"):
-        handlers.on_click_xy(10, 10, True, 0, "positive", state)
+def test_a_rebuild_keeps_the_ids_and_labels_of_what_it_finds_again(app, clip):
+    _, key = open_example()
+    build(key)
+    handlers.on_relabel(2, "ball", 0, key, progress=no_progress)
+    handlers.on_relabel(1, "adult", 0, key, progress=no_progress)
+    click(key, pixel_of(clip, 1, frame=0)[:1] + (pixel_of(clip, 1)[1] + 10,))  # a second click: re-track, rediscover
+    update = build(key)
+    assert visit_of(key).session.subjects[1].prompts and len(visit_of(key).prompts.of(1)) == 2
+    assert [r[:2] for r in update.entity_table] == [[1, "adult"], [2, "ball"]]  # same ids, labels kept
+    graph_json = json.loads(next(Path(f) for f in update.downloads if f.endswith("scene_graph.json")).read_text())
+    assert {o["object_id"]: o["category"] for o in graph_json["objects"]} == {1: "adult", 2: "ball"}
+
+
+def test_relabel_after_a_cached_example_tracks_nothing(app):
+    _, first = open_example()
+    files = build(first).downloads
+    tracked = len(app.calls)
+    _, second = open_example()
+    update = build(second)
+    assert len(app.calls) == tracked and "cache" in update.build_status  # served from the cache
+    assert Path(update.downloads[0]).read_text() == Path(files[0]).read_text()
+    assert Path(update.downloads[0]).parent == visit_of(second).folder
+    update = handlers.on_relabel(1, "adult", 0, second, progress=no_progress)
+    assert update.entity_table[0][1] == "adult" and len(app.calls) == tracked  # still nothing tracked
+    ball = next(r[0] for r in update.entity_table if r[5] == "discovered")
+    update = handlers.on_drop(ball, 0, second, progress=no_progress)
+    assert ball not in [r[0] for r in update.entity_table] and len(app.calls) == tracked
+
+
+def test_a_second_subject_on_a_discovered_object_promotes_it(app, clip):
+    _, key = open_example()
+    build(key)
+    handlers.on_subject(views.NEW_SUBJECT, 0, key)
+    update = click(key, pixel_of(clip, 2))
+    assert "Subject 2" in update.prompt_info and update.subject_pick["choices"][1] == ("subject 2", 2)
+    tracked = len(app.calls)
+    update = build(key)
+    rows = update.entity_table
+    assert [(r[0], r[5]) for r in rows] == [(1, "subject"), (2, "subject")]  # the ball, now a subject, kept id 2
+    assert 1 not in {i for call in app.calls[tracked:] for i in call}  # the first subject is not re-tracked
+    pairs = [tuple(key.split("|")[:2]) for _, key in update.relation_pick["choices"]]
+    assert len(pairs) == len(set(zip(pairs, [k for _, k in update.relation_pick["choices"]])))  # no duplicates
+    assert ("1", "2") in pairs
+
+
+def test_second_subject_adds_its_subgraph_with_dense_names(app, clip):
+    _, key = open_example()
+    handlers.on_clear(0, key)
+    click(key, pixel_of(clip, 1))
+    handlers.on_subject(views.NEW_SUBJECT, 0, key)
+    update = click(key, pixel_of(clip, 2))
+    assert visit_of(key).prompts.numbers == [1, 2] and "Subject 2" in update.prompt_info
+    rows = build(key).entity_table
+    assert sorted(r[0] for r in rows) == list(range(1, len(rows) + 1))  # ids shown are 1..N
+
+
+def test_reset_then_click_then_build(app, clip):
+    _, key = open_example()
+    build(key)
+    update = handlers.on_reset(0, key)
+    assert update.entity_table == [] and update.overlay is None and visit_of(key).prompts.subjects == ()
+    click(key, pixel_of(clip, 1))
+    update = build(key)
+    assert update.entity_table[0][:2] == [1, "subject"] and "up to date" in update.build_status
+
+
+def test_one_frame_clip_builds_and_keeps_a_usable_slider(app, tmp_path, clip, monkeypatch):
+    path = tmp_path / "still.mp4"
+    write_video(path, clip.frames[:1], clip.fps)
+    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(OracleSegmenter(clip.labels[:1])))
+    update = handlers.on_video(str(path), None)
+    slider = update.frame_slider
+    assert slider["minimum"] < slider["maximum"] and slider["value"] == 0 and slider["interactive"] is False
+    click(update.key, pixel_of(clip, 1))
+    update = build(update.key)
+    assert update.entity_table[0][:2] == [1, "subject"] and update.entity_table[0][-1] == 1
+
+
+def test_a_refused_video_leaves_the_visit_as_it_was(app, tmp_path):
+    update, key = open_example()
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video")
     with pytest.raises(gr.Error, match="re-encode"):
-        handlers.on_video(str(bad), state)
-    state = handlers.on_clear(0, load(state))[3]
+        handlers.on_video(str(bad), key)
+    assert visit_of(key).source.endswith(f"{CLIP}.mp4")  # the server kept the video the tab shows
+    assert handlers.on_video_shown(str(bad), key).video_in == visit_of(key).source  # and the input shows it again
+    assert handlers.on_video_shown(visit_of(key).source, key).video_in is SKIP
+
+
+def test_errors_are_readable_messages(app, clip):
+    with pytest.raises(gr.Error, match="open a video first"):
+        handlers.on_click_xy(10, 10, True, 0, "positive", None)
+    _, key = open_example()
+    handlers.on_clear(0, key)
     with pytest.raises(gr.Error, match="outside"):
-        handlers.on_click_xy(5000, 10, True, 0, "positive", state)
+        handlers.on_click_xy(5000, 10, True, 0, "positive", key)
     with pytest.raises(gr.Error, match="segmented nothing"):
-        handlers.on_click_xy(2, 2, True, 0, "positive", state)  # background: the oracle finds nothing
+        handlers.on_click_xy(2, 2, True, 0, "positive", key)  # background: the oracle finds nothing
+    assert visit_of(key).prompts.subjects == ()  # a refused click leaves no trace
     with pytest.raises(gr.Error, match="no subject yet"):
-        build(state)
+        build(key)
     with pytest.raises(gr.Error, match="prompt a subject first"):
-        handlers.on_add_object_xy(*pixel_of(clip, 2), 0, state)
+        handlers.on_add_object_xy(*pixel_of(clip, 2), 0, key)
     with pytest.raises(gr.Error, match="build the scene graph first"):
-        handlers.on_relabel(1, "adult", 0, state, progress=NoProgress())
-    state = build(load(state))[-1]
+        handlers.on_relabel(1, "adult", 0, key, progress=no_progress)
+    _, key = open_example(key)
+    build(key)
     with pytest.raises(gr.Error, match="is a subject"):
-        handlers.on_drop(1, 0, state, progress=NoProgress())
+        handlers.on_drop(1, 0, key, progress=no_progress)
     with pytest.raises(gr.Error, match="label cannot be empty"):
-        handlers.on_relabel(1, "  ", 0, state, progress=NoProgress())
+        handlers.on_relabel(1, "  ", 0, key, progress=no_progress)
+    with pytest.raises(gr.Error, match="CLIP"):  # own words need a model this server does not have
+        handlers.on_class_words("person, ball", 0, key, progress=no_progress)
 
 
-def test_unexpected_errors_show_no_trace(state, monkeypatch):
-    state = load(state)
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda key: handlers.on_click_xy("abc", 10, True, 0, "positive", key), "x must be a number"),
+        (lambda key: handlers.on_click_xy(10, [1, 2], True, 0, "positive", key), "y must be a number"),
+        (lambda key: handlers.on_click_xy(10, 10, True, None, "positive", key), "frame_idx must be a number"),
+        (lambda key: handlers.on_click_xy(10, 10, True, float("nan"), "positive", key), "frame_idx must be a finite"),
+        (lambda key: handlers.on_click_xy(10, 10, True, 0, "sideways", key), "mode must be one of"),
+        (lambda key: handlers.on_frame({"a": 1}, key), "frame_idx must be a number"),
+        (lambda key: handlers.on_relabel(1, "x" * 200_000, 0, key, no_progress), "too long"),
+        (lambda key: handlers.on_relabel(1, 5, 0, key, no_progress), "must be text"),
+        (lambda key: handlers.on_relabel("one", "adult", 0, key, no_progress), "entity must be a number"),
+        (lambda key: handlers.on_rename_predicate("1|2", "on", 0, key, no_progress), "no relation"),
+        (lambda key: handlers.on_rename_predicate("1|2|on", "y" * 5000, 0, key, no_progress), "too long"),
+        (lambda key: handlers.on_subject("two", 0, key), "subject must be a number"),
+        (lambda key: handlers.on_example(["ball_touch"], key), "unknown example"),
+        (lambda key: handlers.on_discovery(None, 0, key, no_progress), "unknown discovery"),
+    ],
+)
+def test_bad_api_values_name_the_field(app, call, message):
+    _, key = open_example()
+    build(key)
+    with pytest.raises(gr.Error, match=message):
+        call(key)
+
+
+def test_unexpected_errors_show_no_trace(app, monkeypatch):
+    _, key = open_example()
     monkeypatch.setattr(handlers.PIPELINE, "build", lambda *a, **k: {}["boom"])
     with pytest.raises(gr.Error, match="Something went wrong") as info:
-        build(state)
+        build(key)
     assert "Traceback" not in str(info.value)
+    assert not visit_of(key).busy  # a failed build frees the visit
 
 
-def test_sessions_are_isolated(app, clip):
-    first, second = handlers.new_state(), handlers.new_state()
-    try:
-        first = load(first)
-        with pytest.raises(gr.Error, match="open a video first"):
-            handlers.on_click_xy(10, 10, True, 0, "positive", second)  # the second user sees nothing of the first
-        second = handlers.on_clear(0, load(second))[3]
-        assert first["prompts"] and not second["prompts"] and session_of(first).subjects
-        assert session_of(first) is not session_of(second)
-        assert handlers.STORE.get(first["key"]).folder != handlers.STORE.get(second["key"]).folder
-    finally:
-        handlers.on_unload(first)
-        handlers.on_unload(second)
+def test_visits_are_isolated(app, clip):
+    _, first = open_example()
+    _, second = open_example()
+    handlers.on_clear(0, second)
+    assert visit_of(first).prompts.subjects and not visit_of(second).prompts.subjects
+    assert visit_of(first).session is not visit_of(second).session
+    assert visit_of(first).folder != visit_of(second).folder
 
 
-def test_session_folder_is_removed_on_unload(app):
-    state = build(load(handlers.new_state()))[-1]
-    folder = handlers.STORE.get(state["key"]).folder
+def test_a_tab_that_never_opens_a_video_holds_nothing(app):
+    assert handlers.on_frame(3, None) == Update() and len(handlers.STORE) == 0
+    with pytest.raises(gr.Error, match="open a video first"):
+        handlers.on_undo(0, None)
+    assert len(handlers.STORE) == 0
+
+
+def test_visit_folder_is_removed_on_unload(app):
+    _, key = open_example()
+    build(key)
+    folder = visit_of(key).folder
     assert (folder / "scene_graph.json").exists()
-    handlers.on_unload(state)
-    assert not folder.exists()
+    handlers.on_unload(key)
+    assert not folder.exists() and key not in handlers.STORE
 
 
-def test_example_result_is_cached_for_later_visitors(app):
-    first = handlers.new_state()
-    files = build(load(first))[7]
-    tracked = len(app.calls)
-    second = handlers.new_state()
-    try:
-        outputs = build(load(second))
-        assert len(app.calls) == tracked  # served from the cache: nothing tracked
-        assert Path(outputs[7][0]).read_text() == Path(files[0]).read_text()
-        assert Path(outputs[7][0]).parent == handlers.STORE.get(second["key"]).folder
-        rows = handlers.on_relabel(1, "adult", 0, outputs[-1], progress=NoProgress())[3]
-        assert rows[0][1] == "adult" and len(app.calls) > tracked  # the first edit tracks this user's session
-    finally:
-        handlers.on_unload(first)
-        handlers.on_unload(second)
-
-
-def test_deployment_examples_folder_without_manifest(state, tmp_path, monkeypatch):
+def test_deployment_examples_folder_without_manifest(app, tmp_path, monkeypatch):
     folder = tmp_path / "clips"
     folder.mkdir()
     shutil.copy(load_examples()[0].path, folder / "my_clip.mp4")
     monkeypatch.setenv(EXAMPLES_ENV, str(folder))
     assert "my_clip" in handlers.example_names()
-    outputs = handlers.on_example("my_clip", state)
-    assert outputs[6]["prompts"] == {} and "no prompt yet" in outputs[5]  # no preset click: the user clicks
-    assert handlers.on_example_build(0, outputs[6]) == tuple(gr.skip() for _ in range(11))
+    update = handlers.on_example("my_clip", None)
+    assert visit_of(update.key).prompts.subjects == () and "click the subject" in update.build_status
+    assert handlers.on_example_build(0, update.key) == Update()  # no preset click: nothing to build yet
 
 
-def test_switching_discovery_rediscovers_without_retracking_the_subject(state, app):
-    state = build(load(state))[-1]
+def test_switching_discovery_rediscovers_without_retracking_the_subject(app):
+    _, key = open_example()
+    build(key)
     tracked_before = len(app.calls)
-    outputs = handlers.on_discovery("heuristic", 0, state, progress=NoProgress())
-    session = session_of(state)
-    assert type(session.discover).__name__ == "HeuristicDiscovery"
+    update = handlers.on_discovery("heuristic", 0, key, progress=no_progress)
+    assert type(visit_of(key).session.discover).__name__ == "HeuristicDiscovery"
     assert 1 not in {i for call in app.calls[tracked_before:] for i in call}  # only new objects were tracked
-    assert outputs[3][0][:2] == [1, "subject"]
-    with pytest.raises(gr.Error, match="unknown discovery"):
-        handlers.on_discovery("learned-but-absent", 0, outputs[-1], progress=NoProgress())
+    assert update.entity_table[0][:2] == [1, "subject"]
+
+
+def test_a_click_answers_while_the_same_visit_builds(app, clip):
+    """The build blocks inside tracking until the click has answered: it answers before the build ends."""
+    _, key = open_example()
+    started, clicked = threading.Event(), threading.Event()
+    propagate = app._propagate
+
+    def slow_propagate(state, *, obj_ids=None, reverse=False):
+        started.set()
+        assert clicked.wait(30), "the click did not answer while the build was running"
+        return propagate(state, obj_ids=obj_ids, reverse=reverse)
+
+    app._propagate = slow_propagate
+    results = {}
+    builder = threading.Thread(target=lambda: results.setdefault("build", build(key)))
+    builder.start()
+    assert started.wait(30)
+    update = click(key, pixel_of(clip, 2), "negative")  # a prompt edit while the build tracks
+    answered_while_building = builder.is_alive()
+    with pytest.raises(gr.Error, match="already running"):  # a second build of the same visit is refused
+        build(key)
+    clicked.set()
+    builder.join(60)
+    assert answered_while_building and "1 positive / 1 negative" in update.prompt_info
+    assert "Outdated" in results["build"].build_status  # the result predates the click, and says so
