@@ -86,19 +86,25 @@ def named(outputs) -> dict:
     return dict(zip(API_FIELDS, outputs))
 
 
+def file_of(video) -> str:
+    """A gr.Video output's file path (a dict with the video, or the path itself)."""
+    return video["video"] if isinstance(video, dict) else video
+
+
 def graph_json(files) -> dict:
     return json.loads(Path(next(f for f in files if f.endswith("scene_graph.json"))).read_text())
 
 
 def test_api_lists_the_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/load_example", "/click", "/add_object", "/undo", "/clear", "/reset", "/build", "/relabel", "/drop"} <= names
+    expected = {"/load_example", "/click", "/add_object", "/undo", "/clear", "/reset", "/build", "/relabel", "/drop"}
+    assert expected <= names
 
 
 def test_example_click_build_relabel_drop(client):
     x, y, _ = synth.preset_click(CLIP)
     out = named(client.predict(CLIP, api_name="/load_example"))
-    assert Path(out["video_in"]["video"] if isinstance(out["video_in"], dict) else out["video_in"]).name == f"{CLIP}.mp4"
+    assert Path(file_of(out["video_in"])).name == f"{CLIP}.mp4"
     assert "Preset click" in out["prompt_info"]
     out = named(client.predict(x, y, False, 0, "negative", api_name="/click"))  # a negative click (then undone)
     assert "1 positive / 1 negative" in out["prompt_info"]
@@ -106,7 +112,7 @@ def test_example_click_build_relabel_drop(client):
     assert "1 positive / 0 negative" in out["prompt_info"]
 
     out = named(client.predict(0, api_name="/build"))
-    assert Path(out["overlay"]["video"] if isinstance(out["overlay"], dict) else out["overlay"]).exists()
+    assert Path(file_of(out["overlay"])).exists()
     assert json.loads(out["timeline"]["plot"])["data"] and out["entity_table"]["data"][0][:2] == [1, "subject"]
     graph = graph_json(out["downloads"])
     assert graph["objects"][0]["object_id"] == 1 and graph["relations"] and graph["video_path"] == f"{CLIP}.mp4"
