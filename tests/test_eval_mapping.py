@@ -41,10 +41,10 @@ def dataset(tmp_path_factory):
     return load_pvsg(root)
 
 
-def perfect_graph(video, subject: int, *, step: int = 1, shrink: int = 1) -> SceneGraph:
+def perfect_graph(video, subject: int, *, step: int = 1, shrink: int = 1, id_offset: int = 0) -> SceneGraph:
     """The ground truth of one subject as a prediction made on every ``step``-th frame at 1/``shrink`` the size:
     GT masks (subsampled by plain pixel skipping), classes and relations in GT order, all with score 1, one
-    discovery point on each object."""
+    discovery point on each object; entity ids are the GT ids + ``id_offset`` (predictions match by mask)."""
     n, w, h = video.num_frames, int(video.meta["width"]), int(video.meta["height"])
     orig = list(range(0, n, step))
     relations = [r for r in video.relations if r.subject_id == subject]
@@ -57,19 +57,26 @@ def perfect_graph(video, subject: int, *, step: int = 1, shrink: int = 1) -> Sce
             ys, xs = np.nonzero((video.panoptic(orig[k]) == i)[::shrink, ::shrink])
             mid = len(xs) // 2
             prompts = [{"type": "discovery", "frame_idx": k, "points_xy": [[xs[mid] + 0.5, ys[mid] + 0.5]]}]
-        entities.append(Entity(i, video.category(i), is_subject=i == subject, prompts=prompts, masks=masks))
+        label = video.category(i)
+        entities.append(Entity(i + id_offset, label, is_subject=i == subject, prompts=prompts, masks=masks))
     spans = [[(-(-a // step), b // step) for a, b in r.spans] for r in relations]  # working frames inside each span
-    rels = [Relation(r.subject_id, r.object_id, r.predicate, s, score=1.0) for r, s in zip(relations, spans)]
+    rels = [
+        Relation(r.subject_id + id_offset, r.object_id + id_offset, r.predicate, s, score=1.0)
+        for r, s in zip(relations, spans)
+    ]
     fps = float(video.meta["fps"])
     meta = VideoMeta("gt", w, h, fps, n, w // shrink, h // shrink, fps / step, orig)
     return SceneGraph(video=meta, entities=entities, relations=rels, video_id=video.video_id)
 
 
-def _write_predictions(dataset, folder, **kwargs) -> None:
+def _write_predictions(dataset, folder, *, whole_video: bool = False, **kwargs) -> None:
+    """One file per query (``<video_id>/subject_<id>.json``), or per video (``<video_id>.json``; our synthetic
+    clips have one subject each)."""
     for vid in dataset.video_ids("val"):
         video = dataset.videos[vid]
         for subject in protocol.subjects_of(video):
-            perfect_graph(video, subject, **kwargs).save_json(folder / vid / f"subject_{subject}.json")
+            path = folder / (f"{vid}.json" if whole_video else f"{vid}/subject_{subject}.json")
+            perfect_graph(video, subject, **kwargs).save_json(path)
 
 
 def _both_visible_on_every_span_frame(dataset) -> bool:
@@ -85,19 +92,21 @@ def test_perfect_predictions_score_known_values_through_the_eval_command(dataset
     the first 3 relations of each subject, ball_touch's 4th ("beside") is ranked 4th, so R@3 = 5/6 (walk_in_front
     has 2). SpIR@3 ignores labels: ball_touch's 2nd relation, "touching" over frames 16-27, already covers 12 of
     the 14 frames of "next to" (15-28) and 12 of the 18 of "beside" (13-30), so every GT triplet is localised
-    within the top 2: SpIR@3 = 100."""
+    within the top 2: SpIR@3 = 100. Both layouts of ``--predictions`` score alike (the per-video files with entity
+    ids unlike the GT's: predictions match by mask, not by id)."""
     assert _both_visible_on_every_span_frame(dataset)  # the premise of the values above: gt_real = the span
     spans = {(r.predicate, tuple(map(tuple, r.spans))) for r in dataset.videos["synth_ball_touch"].relations}
     assert {("touching", ((16, 27),)), ("next to", ((15, 28),)), ("beside", ((13, 30),))} <= spans
-    _write_predictions(dataset, tmp_path / "pred")
-    out = tmp_path / "out"
-    assert main(["eval", str(dataset.root), "--predictions", str(tmp_path / "pred"), "--out", str(out)]) == 0
-    overall = json.loads((out / "table_predictions.json").read_text())[-1]
-    assert overall["source"] == "overall" and overall["gt_triplets"] == 6 and overall["queries"] == 2
-    mean = overall["mean"]
-    for name in ("R@100", "mR@100", "SpIR@100", "PLR", "SpIR@3"):
-        assert mean[name] == pytest.approx(100.0), name
-    assert mean["R@3"] == pytest.approx(100 * 5 / 6)
+    for layout, kwargs in {"per query": {}, "per video": {"whole_video": True, "id_offset": 10}}.items():
+        _write_predictions(dataset, tmp_path / layout, **kwargs)
+        out = tmp_path / f"out {layout}"
+        assert main(["eval", str(dataset.root), "--predictions", str(tmp_path / layout), "--out", str(out)]) == 0
+        overall = json.loads((out / "table_predictions.json").read_text())[-1]
+        assert overall["source"] == "overall" and overall["gt_triplets"] == 6 and overall["queries"] == 2, layout
+        mean = overall["mean"]
+        for name in ("R@100", "mR@100", "SpIR@100", "PLR", "SpIR@3"):
+            assert mean[name] == pytest.approx(100.0), (layout, name)
+        assert mean["R@3"] == pytest.approx(100 * 5 / 6), layout
 
 
 def test_predictions_made_on_every_second_frame_at_half_size_map_back(dataset):
