@@ -3,7 +3,9 @@
 The classic decoder already keeps away from subject and known-object pixels, so tests driving it cannot tell
 whether discovery rejects overlapping candidates itself. Here the decoder behaves like a point decoder that
 ignores ``avoid`` (SAM 2's does not take it): a seed on an object touching the subject comes back merged with the
-subject, and a seed just beside an object (a known one included) comes back as that object.
+subject, and a seed just beside an object (a known one included) comes back as that object. The background rules
+(too large, along the frame border, a speck, a low score without motion) are checked the same way, each shown to be
+the rule that rejects its candidate.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ class LeakyDecoder:
     """Decodes a point to the labelled region under it, or to an object within ``SNAP_PX`` of a background point;
     a region touching the subject comes with the subject."""
 
-    def __init__(self, labels: np.ndarray) -> None:
+    def __init__(self, labels: np.ndarray, scores: dict[int, float] | None = None) -> None:
         self.labels = labels
+        self.scores = scores or {}  # decoder confidence per label (default 0.9)
         self.subject = labels == SUBJECT
         self.merged = 0  # masks returned that include the subject
         self.decoded: list[int] = []  # label of each decoded point
@@ -52,25 +55,31 @@ class LeakyDecoder:
         return int(np.bincount(nearby).argmax()) if nearby.size else 0
 
     def decode_candidates(self, state, frame_idx, points_xy, *, avoid=None) -> Candidates:
-        masks = []
+        masks, scores = [], []
         for x, y in np.asarray(points_xy).reshape(-1, 2):
             label = self._label_at(int(x), int(y))
             self.decoded.append(label)
+            scores.append(self.scores.get(label, 0.9))
             mask = self.labels == label if label else np.zeros_like(self.subject)
             if label != SUBJECT and (mask & dilate(self.subject, 1)).any():
                 mask = mask | self.subject
                 self.merged += 1
             masks.append(mask)
-        return Candidates(masks=np.stack(masks), scores=np.full(len(masks), 0.9, np.float32))
+        return Candidates(masks=np.stack(masks), scores=np.asarray(scores, np.float32))
+
+
+def _state(labels: np.ndarray) -> SegmenterState:
+    """Two identical frames (no motion), one distinct colour per label."""
+    colours = np.array([[128, 128, 128], [200, 30, 30], [30, 40, 200], [30, 190, 40], [220, 200, 40], [40, 200, 200],
+                        [160, 60, 200], [250, 140, 20]], np.uint8)  # fmt: skip
+    frame = colours[labels]
+    return SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0))
 
 
 @pytest.fixture
 def scene():
     labels = _labels()
-    colours = np.array([[128, 128, 128], [200, 30, 30], [30, 40, 200], [30, 190, 40]], np.uint8)
-    frame = colours[labels]
-    video = Video.from_frames(np.stack([frame, frame]), fps=10.0)
-    return LeakyDecoder(labels), SegmenterState(video=video), labels
+    return LeakyDecoder(labels), _state(labels), labels
 
 
 def test_candidates_swallowing_the_subject_are_rejected(scene):
@@ -94,3 +103,40 @@ def test_candidates_repeating_a_known_object_are_rejected(scene):
     assert NEAR in decoder.decoded, "no seed decoded to the known box: the test would prove nothing"
     assert all(mask_iou(p.mask, near) <= CONFIG.max_known_overlap for p in proposals)
     assert all((p.mask & near).sum() <= CONFIG.max_known_overlap * p.mask.sum() for p in proposals)
+
+
+OBJECT, LARGE, BORDER, SPECK, FAINT = 2, 3, 4, 5, 6
+
+
+def _background_labels() -> np.ndarray:
+    """A subject (1200 px) with, all within its search band: an object beside it; a region larger than 15% of the
+    frame; one lying along the frame's bottom-left corner; a 16 px speck; a faint region (decoder score 0.05)."""
+    labels = np.zeros((H, W), int)
+    labels[40:80, 60:90] = SUBJECT
+    labels[45:70, 91:106] = OBJECT
+    labels[2:38, 62:151] = LARGE  # 3204 px > 0.15 * 160 * 120
+    labels[84:120, 0:59] = BORDER  # half of its box perimeter is frame border
+    labels[60:64, 50:54] = SPECK  # 16 px < 0.02 * 1200
+    labels[15:38, 38:58] = FAINT
+    return labels
+
+
+@pytest.mark.parametrize(
+    "label, relaxed",
+    [
+        (LARGE, {"max_area_frac": 1.0}),
+        (BORDER, {"max_border_frac": 1.0}),
+        (SPECK, {"min_area_vs_subject": 0.0}),
+        (FAINT, {"min_objectness": 0.0}),
+    ],
+)
+def test_background_like_candidates_are_rejected_each_by_its_rule(label, relaxed):
+    labels = _background_labels()
+    decoder, state = LeakyDecoder(labels, scores={FAINT: 0.05}), _state(labels)
+    subject = labels == SUBJECT
+    proposals = discover_objects(decoder, state, subject, 0, config=CONFIG)
+    assert label in decoder.decoded, "no seed reached the candidate: the test would prove nothing"
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in proposals] == [OBJECT]
+    relaxed_config = DiscoveryConfig(subject_cut=False, max_objects=6, **relaxed)
+    found = discover_objects(decoder, state, subject, 0, config=relaxed_config)
+    assert any(mask_iou(p.mask, labels == label) > 0.9 for p in found), "without its rule the candidate is kept"
