@@ -112,7 +112,15 @@ def test_working_size_export_keeps_the_stored_masks(graph):
 
 def test_exported_files_load_in_pycocotools_coco_api_and_back_as_a_graph(graph, tmp_path):
     frames = np.zeros((NUM_FRAMES, WORK_WH[1], WORK_WH[0], 3), np.uint8)
-    paths = export_all(graph, Video.from_frames(frames, fps=10.0), tmp_path / "new" / "out", overlay_video=False)
+    reports = []
+    paths = export_all(
+        graph,
+        Video.from_frames(frames, fps=10.0),
+        tmp_path / "new" / "out",
+        overlay_video=False,
+        progress=lambda f, d: reports.append(f),
+    )
+    assert reports == sorted(reports) and reports[-1] == 1.0
     assert {k: p.name for k, p in paths.items()} == {k: v for k, v in EXPORT_FILES.items() if k != "video"}
     api = COCO(str(paths["masks"]))
     expected = _expected(graph)
