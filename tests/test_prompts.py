@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,43 @@ def test_frame_prompt_shape_checks():
 @pytest.mark.parametrize("prompt", [Click(1.5, 2, 3, False), Box(1, 2, 3, 4, 5)])
 def test_prompt_dict_round_trip(prompt):
     assert prompt_from_dict(prompt.to_dict()) == prompt
+
+
+def test_prompts_at_the_edges_of_the_frame_and_of_the_working_frames():
+    """A trimmed clip of every 2nd frame (original 0..38 of 100) at half size: the last original pixel lands on the
+    last working pixel, a box reaching past the frame is clipped to it, an original frame one step past the last
+    working frame still maps to it and the next one is refused; of two boxes on one frame the last one counts."""
+    video = make_video()
+    video = Video(video.frames, video.frame_indices_orig, VideoInfo(200, 100, 10, 100), video.fps, trimmed=True)
+    (prompt,) = to_frame_prompts(
+        [Click(199.9, 99.9, frame_idx=39), Box(10, 10, 40, 40, frame_idx=38), Box(-20, -10, 250, 60, frame_idx=38)],
+        video,
+    )
+    assert prompt.frame_idx == 19
+    np.testing.assert_allclose(prompt.points_xy, [[99, 49]])
+    np.testing.assert_allclose(prompt.box_xyxy, [0, 0, 100, 30])
+    with pytest.raises(PromptError, match=r"outside the frames in use: original frames 0\.\.38 .*trimmed"):
+        to_frame_prompts([Click(10, 10, frame_idx=40)], video)
+    assert to_frame_prompts([Click(10, 10, frame_idx=1)], video)[0].frame_idx == 0  # a tie goes to the earlier frame
+
+
+@pytest.mark.parametrize("prompt", [Click(float("nan"), 3), Box(0, 0, float("inf"), 5)])
+def test_non_finite_coordinates_are_refused(prompt):
+    with pytest.raises(PromptError, match="finite"):
+        validate_prompt(prompt, INFO)
+
+
+def test_an_unknown_prompt_type_is_refused():
+    with pytest.raises(PromptError, match="unknown prompt type 'lasso'"):
+        prompt_from_dict({"type": "lasso"})
+    with pytest.raises(PromptError, match="expected Click or Box"):
+        validate_prompt(SimpleNamespace(frame_idx=0), INFO)
+
+
+def test_positive_and_negative_points_are_split_by_label():
+    prompt = FramePrompt.from_points(2, [(1, 2), (3, 4), (5, 6)], labels=[1, 0, 1])
+    np.testing.assert_array_equal(prompt.positive_points_xy, [[1, 2], [5, 6]])
+    np.testing.assert_array_equal(prompt.negative_points_xy, [[3, 4]])
+    assert prompt.points_xy.dtype == np.float32 and prompt.labels.dtype == np.int32
+    with pytest.raises(PromptError, match="points_xy must be"):
+        FramePrompt(0, np.zeros((2, 2), np.float32), np.ones(3, np.int32))
