@@ -63,3 +63,18 @@ def test_dilate_resize_and_components():
     assert largest_component(two).sum() == 16
     assert largest_component(two, containing_xy=(1, 1)).sum() == 4
     assert not largest_component(np.zeros((4, 4), bool)).any()
+
+
+def test_rle_encode_refuses_a_stack_of_masks():
+    with pytest.raises(ValueError, match="2D"):
+        rle_encode(np.zeros((2, 4, 5), bool))
+
+
+def test_large_dilation_is_the_euclidean_disc():
+    """Past radius 8 a distance transform replaces the kernel: a point grows into every pixel within the radius,
+    boundary included (317 lattice points have x^2 + y^2 <= 100; 305 without the 12 at distance exactly 10)."""
+    m = np.zeros((41, 41), bool)
+    m[20, 20] = True
+    assert dilate(m, 10).sum() == 317
+    out = dilate(m, 0)
+    assert out is not m and np.array_equal(out, m)
