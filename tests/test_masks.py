@@ -78,3 +78,11 @@ def test_large_dilation_is_the_euclidean_disc():
     assert dilate(m, 10).sum() == 317
     out = dilate(m, 0)
     assert out is not m and np.array_equal(out, m)
+
+
+def test_largest_component_with_a_point_on_the_border_or_outside():
+    two = box_mask(0, 0, 2, 2) | box_mask(5, 5, 9, 9)  # a small one in the top-left corner, a large one
+    assert largest_component(two, containing_xy=(0, 0)).sum() == 4  # row and column 0 are inside the frame
+    for outside in [(12, 3), (3, 10), (-1, 0)]:  # x == width, y == height, x < 0: the largest instead
+        assert largest_component(two, containing_xy=outside).sum() == 16
+    assert largest_component(two, containing_xy=(3, 3)).sum() == 16  # on background: the largest too
