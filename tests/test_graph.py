@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta, spans_from_frames
-from click2graph.masks import rle_encode
+from click2graph.masks import rle_decode, rle_encode
 
 
 def square(x0, y0, size=4, shape=(20, 30)):
@@ -127,3 +127,51 @@ def test_queries_and_edits():
 )
 def test_spans_from_frames(frames, spans):
     assert spans_from_frames(frames) == spans
+
+
+def test_openpvsg_video_keys_describe_the_working_frames():
+    data = small_graph().to_dict()
+    assert (data["width"], data["height"], data["fps"], data["num_frames"]) == (30, 20, 10.0, 10)
+    assert data["click2graph"]["video"]["frame_indices_orig"] == list(range(0, 20, 2))
+    assert data["objects"][1]["masks"]["3"] == square(20, 10)  # working frame -> RLE at the working size
+
+
+def test_plain_openpvsg_entry_gets_the_defaults():
+    entry = {
+        "video_id": "v",
+        "width": 64,
+        "height": 48,
+        "fps": 5.0,
+        "num_frames": 3,
+        "objects": [{"object_id": 1, "category": "adult"}],
+        "relations": [[1, 1, "looking at", [[0, 2]]]],
+    }
+    graph = SceneGraph.from_dict(entry)
+    adult = graph.entity(1)
+    assert adult.is_thing and not adult.is_subject and adult.label_source == "default" and adult.masks == {}
+    assert adult.first_frame is None and adult.last_frame is None and adult.mask(0) is None
+    relation = graph.relations[0]
+    assert (relation.score, relation.sources, relation.frame_scores) == (1.0, [], {})
+    meta = graph.video
+    assert (meta.width, meta.height, meta.work_width, meta.work_height, meta.fps, meta.work_fps) == (64, 48) * 2 + (5.0,) * 2
+    assert meta.num_work_frames == 3
+
+
+def test_mask_signature_follows_the_masks():
+    graph = small_graph()
+    ball = graph.entity(2)
+    same = Entity(9, "other name", masks=dict(ball.masks))
+    assert ball.mask_signature() == same.mask_signature()  # a key of the masks only
+    same.masks[4] = square(21, 10)
+    assert ball.mask_signature() != same.mask_signature()
+    np.testing.assert_array_equal(ball.mask(3), rle_decode(square(20, 10)))
+
+
+def test_graph_edges_carry_score_and_spans_and_unknown_ids_raise():
+    graph = small_graph()
+    edge = graph.to_networkx().get_edge_data(1, 2, key="toward")
+    assert edge == {"predicate": "toward", "score": 0.7, "spans": [(0, 4)]}
+    assert graph.to_networkx(8).number_of_nodes() == 1  # the ball's mask is empty on frame 8
+    with pytest.raises(KeyError):
+        graph.drop_entity(7)
+    assert len(graph.entities) == 2
