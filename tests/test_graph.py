@@ -153,7 +153,7 @@ def test_plain_openpvsg_entry_gets_the_defaults():
     relation = graph.relations[0]
     assert (relation.score, relation.sources, relation.frame_scores) == (1.0, [], {})
     meta = graph.video
-    assert (meta.width, meta.height, meta.work_width, meta.work_height, meta.fps, meta.work_fps) == (64, 48) * 2 + (5.0,) * 2
+    assert (meta.width, meta.height, meta.fps) == (meta.work_width, meta.work_height, meta.work_fps) == (64, 48, 5.0)
     assert meta.num_work_frames == 3
 
 

@@ -50,7 +50,8 @@ def _reference(segmenter: Sam2Segmenter, folder, subject: FramePrompt, obj: Fram
         )
         masks = {prompt.frame_idx: (logits[list(ids).index(obj_id), 0] > 0).numpy()}
         for reverse in (False, True):
-            for t, ids, logits in predictor.propagate_in_video(state, start_frame_idx=prompt.frame_idx, reverse=reverse):
+            steps = predictor.propagate_in_video(state, start_frame_idx=prompt.frame_idx, reverse=reverse)
+            for t, ids, logits in steps:
                 masks[t] = (logits[list(ids).index(obj_id), 0] > 0).numpy()
         results.append(masks)
     return results
