@@ -140,3 +140,17 @@ def test_background_like_candidates_are_rejected_each_by_its_rule(label, relaxed
     relaxed_config = DiscoveryConfig(subject_cut=False, max_objects=6, **relaxed)
     found = discover_objects(decoder, state, subject, 0, config=relaxed_config)
     assert any(mask_iou(p.mask, labels == label) > 0.9 for p in found), "without its rule the candidate is kept"
+
+
+def test_at_most_three_objects_per_keyframe_by_default():
+    """The paper's N = 3: five separate objects around the subject, three proposed (all five when allowed)."""
+    labels = np.zeros((H, W), int)
+    labels[40:80, 60:90] = SUBJECT
+    for k, (y0, y1, x0, x1) in enumerate([(45, 70, 91, 106), (45, 70, 44, 59), (24, 39, 62, 88), (81, 96, 62, 88),
+                                          (24, 39, 91, 106)]):  # fmt: skip
+        labels[y0:y1, x0:x1] = 2 + k
+    decoder, state = LeakyDecoder(labels), _state(labels)
+    assert len(discover_objects(decoder, state, labels == SUBJECT, 0, config=CONFIG)) == 3
+    allowed = DiscoveryConfig(subject_cut=False, max_objects=5)
+    five = discover_objects(decoder, state, labels == SUBJECT, 0, config=allowed)
+    assert sorted(int(np.bincount(labels[p.mask]).argmax()) for p in five) == [2, 3, 4, 5, 6]
