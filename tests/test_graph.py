@@ -134,6 +134,8 @@ def test_openpvsg_video_keys_describe_the_working_frames():
     assert (data["width"], data["height"], data["fps"], data["num_frames"]) == (30, 20, 10.0, 10)
     assert data["click2graph"]["video"]["frame_indices_orig"] == list(range(0, 20, 2))
     assert data["objects"][1]["masks"]["3"] == square(20, 10)  # working frame -> RLE at the working size
+    assert [o["is_thing"] for o in data["objects"]] == [True, True]  # tracked entities are things unless told
+    assert data["click2graph"]["version"] == 1  # readers check it: bump it when the layout changes
 
 
 def test_plain_openpvsg_entry_gets_the_defaults():
