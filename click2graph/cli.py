@@ -384,9 +384,9 @@ def run_command(args: argparse.Namespace) -> int:
         pipeline, semantics = _pipeline(args, choice.segmenter, config)
         session = pipeline.open(video)
         mask = pipeline.prompt_subject(session, prompts, label=args.label)
-        _warn_if_tiny(mask)
         stage.update(start=0.1, span=0.7)
         graph = pipeline.build(session, progress=progress)
+        _warn_if_lost(mask, graph)
         stage.update(start=0.8, span=0.2)
         if args.no_video:  # an overlay left by an earlier run would not show this graph
             (args.out / EXPORT_FILES["video"]).unlink(missing_ok=True)
@@ -408,17 +408,25 @@ def _check_writable(folder: Path) -> None:
         raise Click2GraphError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
 
 
-# A subject mask below this fraction of the frame is a speck: typically a click on flat background, which tracks
-# as nothing. 0.05% of a 854x480 frame is 205 pixels, a 14x14 patch.
-TINY_MASK_FRACTION = 0.0005
+# A subject mask below this fraction of the frame is a speck (a 27x15 patch of a 854x480 frame): typically a click
+# on flat background, which then tracks as nothing.
+TINY_MASK_FRACTION = 0.001
 
 
-def _warn_if_tiny(mask) -> None:
+def _warn_if_lost(mask, graph) -> None:
+    """Warn when the prompt's mask is a speck or the subject was tracked on its prompt frame only: the graph is
+    then about nothing the user meant."""
+    from click2graph.graph import rle_has_pixels
+
     area, total = int(mask.sum()), int(mask.size)
-    if area < TINY_MASK_FRACTION * total:
+    subject = graph.subjects[0]
+    tracked = sum(rle_has_pixels(rle) for rle in subject.masks.values())
+    frames = graph.video.num_work_frames
+    if area < TINY_MASK_FRACTION * total or (tracked <= 1 < frames):
         print(
-            f"warning: the subject's mask is tiny ({area} pixels, {100 * area / total:.3f}% of the frame): the click "
-            "may be on background; click inside the subject or give a --box",
+            f"warning: the subject's mask is tiny ({area} pixels, {100 * area / total:.2f}% of the frame) and was "
+            f"tracked on {tracked} of {frames} frames: the click may be on background; click inside the subject "
+            "or give a --box",
             file=sys.stderr,
         )
 

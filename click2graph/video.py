@@ -257,7 +257,7 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
             with Image.open(file) as img:
                 rgb = np.asarray(img.convert("RGB"))
         except Image.DecompressionBombError as exc:
-            raise VideoError(f"Frame {file} is too large to read ({exc}); {DOWNSCALE_HINT}") from exc
+            raise VideoError(f"Frame {file} is too large to read ({str(exc).split(',')[0]}); {DOWNSCALE_HINT}") from exc
         except (OSError, ValueError) as exc:
             raise VideoError(f"Cannot read frame {file}: {exc}") from exc
         if rgb.shape[:2] != (height, width):
@@ -279,8 +279,9 @@ def _image_size(file: Path, policy: VideoPolicy) -> tuple[int, int]:
         with Image.open(file) as img:
             return img.size
     except Image.DecompressionBombError as exc:
+        size = str(exc).split(",")[0]  # "Image size (N pixels) exceeds limit of M pixels"
         raise VideoError(
-            f"{file} is larger than this app accepts ({policy.max_input_pixels} pixels): {exc}; {DOWNSCALE_HINT}"
+            f"{file} is larger than this app accepts ({policy.max_input_pixels} pixels; {size}); {DOWNSCALE_HINT}"
         ) from exc
     except (OSError, ValueError) as exc:
         raise VideoError(f"Cannot read frame {file}: {exc}") from exc

@@ -118,18 +118,43 @@ def test_corrupt_missing_and_empty_inputs_raise_clear_errors(tmp_path):
         load_video(empty)
 
 
-def test_truncated_file_keeps_the_frames_that_decode(tmp_path):
+@pytest.mark.parametrize("name", ["clip.mkv", "faststart.mp4"])
+def test_a_truncated_file_keeps_the_frames_that_decode_and_says_how_many(tmp_path, name, caplog):
+    """Matroska writes its duration, and a faststart MP4 its frame table, at the front: cut to half its bytes, the
+    file still declares 30 frames and decodes a prefix; what was read, out of what was declared, is said."""
     frames = moving_square_frames(30)
-    path = encode(tmp_path / "full.mp4", "libx264", frames)
-    data = path.read_bytes()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: int(len(data) * 0.6)])
-    try:
-        video = load_video(cut, VideoPolicy(target_fps=None))
-    except VideoError as exc:  # a cut moov atom makes the file unreadable: that must be a clear error
-        assert "re-encode" in str(exc)
+    full = tmp_path / f"full_{name}"
+    if name.endswith(".mkv"):
+        encode(full, "libx264", frames)
     else:
-        assert 0 < len(video) <= 30
+        write_video(full, frames, fps=10)
+    cut = tmp_path / name
+    cut.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
+    video = load_video(cut, VideoPolicy(target_fps=None))
+    assert 0 < len(video) < 30 and video.info.num_frames == 30
+    message = f"only {len(video)} of the 30 frames the file declares could be read"
+    assert any(message in note for note in video.notes) and message in caplog.text
+    np.testing.assert_array_equal(video.frame_indices_orig, np.arange(len(video)))  # a prefix, in order
+
+
+def test_a_whole_file_read_in_full_gives_no_truncation_note(tmp_path):
+    video = load_video(encode(tmp_path / "clip.mkv", "libx264", moving_square_frames(30)), VideoPolicy(target_fps=None))
+    assert len(video) == 30 and not video.notes
+
+
+def test_a_text_file_is_not_a_video(tmp_path):
+    """FFmpeg's tty demuxer would draw the text as a 640x400 video."""
+    text = tmp_path / "notes.txt"
+    text.write_text("Meeting notes\n" * 40)
+    with pytest.raises(VideoError, match="is text, not a video"):
+        load_video(text)
+
+
+def test_a_frame_too_large_for_pil_is_refused_like_any_huge_frame(tmp_path):
+    """14000 x 14000 is more than twice PIL's pixel limit: PIL refuses to open it (DecompressionBombError)."""
+    Image.new("1", (14000, 14000)).save(tmp_path / "00000.png")
+    with pytest.raises(VideoError, match="larger than this app accepts"):
+        load_video(tmp_path)
 
 
 def test_huge_frames_are_refused_before_decoding(tmp_path):

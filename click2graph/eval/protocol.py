@@ -25,7 +25,7 @@ split is in the denominator, so a video or query without a prediction file count
 warning); GT relations whose predicate is not one of the 57 are dropped when the annotation is loaded
 (:func:`click2graph.eval.pvsg.load_pvsg`). Predicted masks are brought from working to original size by sampling
 the working pixel under each original pixel's centre (``cv2.INTER_NEAREST_EXACT``; plain ``INTER_NEAREST``
-shifts a mask by up to a working pixel to the top-left).
+samples the top-left corner and moves a mask by up to a working pixel).
 
 A seed's metrics aggregate all queries of a data source (micro, as the official code over videos); the table
 gives mean ± std (sample std, ddof=1) over seeds per source and overall, beside the published Table 3.
@@ -193,8 +193,8 @@ class _PredictedMasks:
 
 def to_original_size(mask: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
     """A working-size mask at the original size: each original pixel takes the working pixel under its centre
-    (``INTER_NEAREST_EXACT``; ``INTER_NEAREST`` samples the top-left corner and shifts the mask by up to a working
-    pixel to the top-left, which costs a small object several IoU points)."""
+    (``INTER_NEAREST_EXACT``; ``INTER_NEAREST`` samples the top-left corner, which moves the mask by up to a working
+    pixel and costs a small object IoU points)."""
     width, height = size_wh
     if mask.shape == (height, width):
         return mask
