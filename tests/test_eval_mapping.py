@@ -133,3 +133,21 @@ def test_predictions_made_on_every_second_frame_at_half_size_map_back(dataset):
         assert score.plr[0] == score.plr[1] == 1  # the discovery point, scaled back to original pixels
     assert [k for k, hit in scores.items() if not hit] == [("synth_walk_in_front", "in front of")]
     assert len(scores) == 6
+
+
+def test_the_table_gives_mean_and_sample_std_over_seeds(dataset):
+    """Seed 0 perfect (R@3 = 5/6 of the GT, as above), seed 1 failed on every query (0): mean 41.67, sample std
+    (ddof = 1) 83.33 / sqrt(2) = 58.93, per source and overall."""
+    per_seed = {0: [], 1: []}
+    for vid in dataset.video_ids("val"):
+        video = dataset.videos[vid]
+        for subject in protocol.subjects_of(video):
+            per_seed[0].append((video.source, protocol.score_graph(perfect_graph(video, subject), video, subject)))
+            per_seed[1].append((video.source, protocol.score_graph(None, video, subject)))
+    rows = protocol.summarize(per_seed, "box")
+    assert [r.source for r in rows] == ["synthetic", "overall"]
+    for row in rows:
+        assert row.seeds == 2 and row.queries == 2 and row.gt_triplets == 6
+        assert row.mean["R@3"] == pytest.approx(100 * 5 / 6 / 2)
+        assert row.std["R@3"] == pytest.approx(100 * 5 / 6 / np.sqrt(2))
+    assert "| overall | box | 41.67±58.93 | 50.00±70.71 | 50.00±70.71 |" in protocol.markdown_table(rows)
