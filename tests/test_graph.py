@@ -177,3 +177,15 @@ def test_graph_edges_carry_score_and_spans_and_unknown_ids_raise():
     with pytest.raises(KeyError):
         graph.drop_entity(7)
     assert len(graph.entities) == 2
+
+
+def test_one_pixel_is_present_objects_belong_to_their_subject_and_json_makes_its_folder(tmp_path):
+    graph = small_graph()
+    dot = np.zeros((20, 30), bool)
+    dot[5, 5] = True
+    graph.entities.append(Entity(3, "subject 3", is_subject=True, masks={0: rle_encode(dot)}))
+    graph.entities.append(Entity(4, "cup", subject_id=3, masks={0: rle_encode(dot)}))
+    assert graph.entity(3).present(0) and graph.entity(3).frames == [0]
+    assert [e.entity_id for e in graph.objects_of(1)] == [2] and [e.entity_id for e in graph.objects_of(3)] == [4]
+    path = graph.save_json(tmp_path / "new" / "folder" / "g.json")
+    assert SceneGraph.load_json(path) == graph
