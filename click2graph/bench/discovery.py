@@ -6,6 +6,12 @@ the subject mask) and prints the best IoU of a proposal with
 the GT object, the proposal's rank, whether any prompt point fell inside the object (PLR-style) and the time per
 discovery call. Each case is also run with the GT subject mask given directly, which separates discovery
 quality from subject-mask quality.
+
+Then precision: on DAVIS-2016 sequences whose ground truth merges the subject with the object it uses (a rider
+and the bike, every 10th frame) and on the DAVIS-2017 frames, the subject is clicked on the frame and every kept
+proposal is checked: it is *real* when at least half of it lies on ground-truth object area (the merged mask for
+2016, the other objects' ids for 2017). Discovery should only ever add real object area, so the union of subject
+and proposals must score an IoU with the merged mask at least that of the subject alone.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ class Case:
     object_id: int
     label: str
 
+
+MERGED = ("bmx-trees", "motocross-bumps", "scooter-black")  # 2016 GT = rider + vehicle
+MERGED_STEP = 10  # frames between the frames checked
+REAL_FRAC = 0.5  # a proposal at least this much on ground-truth object area is a real object
 
 CASES = (
     Case("bmx-trees", 0, subject_id=2, object_id=1, label="rider -> bike"),
@@ -105,4 +115,72 @@ def main(argv: list[str]) -> int:
     print("obj IoU: best IoU of a proposal with the GT object (rank = its place);")
     print("pt in obj: a proposal's prompt point lies inside the GT object; split: the best proposal was split off the")
     print("subject mask (claims_subject); n: proposals; s/call includes the first flow computation (click rows).")
+    print()
+    _precision(segmenter, davis)
     return 0
+
+
+@dataclass
+class PrecisionCount:
+    """Running totals of the precision check."""
+
+    kept: int = 0
+    real: int = 0
+    frames: int = 0
+    subject_iou: float = 0.0
+    union_iou: float = 0.0
+
+
+def _precision(segmenter, davis: Path) -> None:
+    """Print the precision of kept proposals and subject vs subject+proposals IoU (see the module docstring)."""
+    print(f"{'sequence':<18}{'frames':>7}{'kept':>6}{'real':>6}{'precision':>10}{'subject J':>10}{'union J':>9}")
+    totals = PrecisionCount()
+    for seq in MERGED:
+        count = PrecisionCount()
+        video = load_video(davis / "JPEGImages" / "480p" / seq, VideoPolicy(target_fps=None, max_duration_s=None))
+        state = segmenter.init_state(video)
+        for t in range(0, len(video), MERGED_STEP):
+            merged = np.array(Image.open(davis / "Annotations" / "480p" / seq / f"{t:05d}.png").convert("L")) > 0
+            _check_frame(segmenter, state, t, merged, merged, count)
+        _print_count(seq, count)
+        _add(totals, count)
+    for case in CASES:
+        count = PrecisionCount()
+        video = load_video(davis / "JPEGImages" / "480p" / case.seq, VideoPolicy(target_fps=None, max_duration_s=None))
+        gt = read_palette_png(davis / "Annotations_2017" / "480p" / case.seq / f"{case.frame_idx:05d}.png")
+        objects = (gt > 0) & (gt != 255) & (gt != case.subject_id)
+        _check_frame(segmenter, segmenter.init_state(video), case.frame_idx, gt == case.subject_id, objects, count)
+        _print_count(f"{case.seq} {case.frame_idx} (2017)", count)
+        _add(totals, count)
+    _print_count("all", totals)
+    print("real: at least half of the proposal on ground-truth object area; subject J and union J (subject plus")
+    print("proposals): IoU with the ground truth of subject and objects together, averaged over the frames")
+
+
+def _check_frame(segmenter, state, t: int, gt_subject: np.ndarray, gt_objects: np.ndarray, count) -> None:
+    """Click the subject on frame ``t``, discover, and add the frame's precision and IoUs to ``count``."""
+    x, y = click_point(gt_subject)
+    subject = segmenter.add_prompt(state, 1, FramePrompt.from_points(t, [[x, y]]))
+    proposals = discover_objects(segmenter, state, subject, t, subject_points_xy=np.array([[x, y]], np.float32))
+    union = subject.copy()
+    for p in proposals:
+        union |= p.mask
+        count.real += int((p.mask & gt_objects).sum() >= REAL_FRAC * p.mask.sum())
+    target = gt_subject | gt_objects
+    count.kept += len(proposals)
+    count.frames += 1
+    count.subject_iou += mask_iou(subject, target)
+    count.union_iou += mask_iou(union, target)
+
+
+def _add(total: PrecisionCount, count: PrecisionCount) -> None:
+    for name in ("kept", "real", "frames", "subject_iou", "union_iou"):
+        setattr(total, name, getattr(total, name) + getattr(count, name))
+
+
+def _print_count(name: str, c: PrecisionCount) -> None:
+    precision = f"{c.real / c.kept:.2f}" if c.kept else "-"
+    print(
+        f"{name:<18}{c.frames:>7}{c.kept:>6}{c.real:>6}{precision:>10}{c.subject_iou / max(c.frames, 1):>10.3f}"
+        f"{c.union_iou / max(c.frames, 1):>9.3f}"
+    )

@@ -76,6 +76,14 @@ class TrackConfig:
     velocity_rate: float = 0.5  # EMA of the relative velocity
     spread_rate: float = 0.2  # EMA of its spread: slower, so that a run of poor fits does not open the gate
     min_support: float = 0.25  # fraction of the extent that must have reliable flow for a motion measurement
+    # Re-acquisition: a mask below this fraction of the running area means the object is lost (flow carried the
+    # prediction off it, or it left and came back). The remembered extent first gets the chance to bring it back
+    # (an occluder passing takes a few frames); after this many lost frames the whole frame is searched by colour.
+    lost_frac: float = 0.1
+    lost_patience: int = 5
+    # A piece found by colour is taken only if its area is within these multiples of the running area (a
+    # look-alike patch of background is rarely the object's size as well).
+    reacquire_area: tuple[float, float] = (0.3, 1.5)
 
 
 @dataclass
@@ -89,6 +97,7 @@ class ObjectModel:
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
+    lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
 
     @classmethod
     def start(cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> "ObjectModel":
@@ -130,11 +139,17 @@ def track_step(
         prev.sum(),
         model.extent.sum(),
     )
+    # An object shrinking in the image (moving away, the camera zooming out) tightens the leak test at once:
+    # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
+    # not taken from the affine: fitted on a mask that has leaked into flowing surroundings (water), its scale
+    # is biased upwards (a few % a frame) and would let the leak compound.
+    if measured:
+        model.area *= min(1.0, float(abs(np.linalg.det(obj[:, :2]))))
     warped = _warp_prev(prev, bwd, reliable_now, obj)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
-    if not prior.any():
-        return prior
+    if not prior.any():  # the prediction left the frame
+        return _lost(feat, model, t, prior, config)
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
@@ -152,8 +167,38 @@ def track_step(
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies near the remembered extent.
         mask &= dilate(extent, max(2, int(config.shape_scale * np.sqrt(extent.sum()))))
-
     _update(model, mask, extent, bins, win, config)
+    if mask.sum() < config.lost_frac * model.area:
+        return _lost(feat, model, t, mask, config)
+    model.lost_frames = 0
+    return mask
+
+
+def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray:
+    """Count a frame with (almost) nothing of the object; past the patience, search for it (else ``mask``)."""
+    model.lost_frames += 1
+    return _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else mask
+
+
+def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackConfig) -> np.ndarray:
+    """Search the whole frame for a lost object by its colours: the piece of a colour-only graph cut with the
+    most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
+    mask stays empty and the model waits (its extent is not moved: the search is global)."""
+    rgb, bins = feat.frame(t)
+    cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
+    cut = graph_cut(rgb, config.colour_weight * cost_fg, config.colour_weight * cost_bg, smoothness=config.smoothness)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
+    lo, hi = (r * model.area for r in config.reacquire_area)
+    sizes = stats[1:, cv2.CC_STAT_AREA]
+    plausible = np.flatnonzero((sizes >= lo) & (sizes <= hi)) + 1
+    if not len(plausible):
+        return np.zeros(cut.shape, bool)  # the extent stays where it was predicted
+    evidence = np.bincount(labels.ravel(), weights=(cost_bg - cost_fg).ravel(), minlength=count)
+    mask = labels == plausible[np.argmax(evidence[plausible])]
+    logger.debug("frame %d: object re-acquired by colour (%d px, running area %d)", t, mask.sum(), model.area)
+    model.extent = mask
+    model.relative_motion = np.zeros(2)
+    model.motion_frames = model.lost_frames = 0
     return mask
 
 
