@@ -12,8 +12,8 @@ like interacting objects:
    subject join them (:mod:`click2graph.discovery_cuts`): what a subject-seeded cut attaches to the subject, and,
    given the click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own), specks (tiny next to the subject) and masks that overlap the subject (unless split off it) or
-   an already tracked object.
+   of their own, touching a moving subject while moving with the background), specks (tiny next to the subject)
+   and masks that overlap the subject (unless split off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
    duplicates; keep N.
@@ -75,6 +75,13 @@ class DiscoveryConfig:
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching
     contact_len_frac: float = 0.3  # shared boundary of this * s pixels counts as full adjacency
     comotion_margin_frac: float = 0.1  # co-motion is read this * s (>= 8 px) away from the subject: flow is smooth
+    # A candidate touching a subject that moves unlike the background, while itself moving like the background
+    # (co-motion below ``surface_comotion``), is a surface the subject passes over or in front of (ground, wall,
+    # road), not something it handles: rejected. Motion tells this only when subject and background flows differ
+    # by ``surface_motion_px`` or more; a static object merely near the subject (no contact) stays.
+    surface_comotion: float = 0.3
+    surface_motion_px: float = 2.0
+    surface_contact: float = 0.5
     nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
     weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
     weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
@@ -405,9 +412,12 @@ def _score(
     # candidate's own motion away from the subject (all of it when too little is that far).
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
     subject_flow = _mean_flow(flow, subject)
-    # Co-motion only ranks: a static object that a moving subject walks toward or past moves like the background
-    # (rejecting such candidates lost the chair of our walk_in_front clip; DAVIS discovery was unchanged).
+    # Co-motion mostly ranks: a static object that a moving subject walks toward or past moves like the
+    # background (rejecting all such candidates lost the chair of our walk_in_front clip). Only one that also
+    # touches the subject is rejected, as the surface the subject moves over.
     comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
+    if _is_passed_surface(contact, comotion, subject_flow, background_flow, config):
+        return None
     total = config.weight_contact + config.weight_comotion + config.weight_objectness
     score = (
         config.weight_contact * contact + config.weight_comotion * comotion + config.weight_objectness * objectness
@@ -454,6 +464,20 @@ def _comotion(own: np.ndarray | None, subject: np.ndarray | None, background: np
     to_subject = float(np.linalg.norm(own - subject))
     to_background = float(np.linalg.norm(own - background))
     return (to_background + 0.5) / (to_subject + to_background + 1.0)  # +0.5/+1: sub-pixel differences are noise
+
+
+def _is_passed_surface(
+    contact: float,
+    comotion: float,
+    subject_flow: np.ndarray | None,
+    background_flow: np.ndarray | None,
+    config: DiscoveryConfig,
+) -> bool:
+    """True for a candidate touching a moving subject but moving with the background (see DiscoveryConfig)."""
+    if subject_flow is None or background_flow is None:
+        return False
+    informative = float(np.linalg.norm(subject_flow - background_flow)) >= config.surface_motion_px
+    return informative and contact >= config.surface_contact and comotion < config.surface_comotion
 
 
 def _contact(mask: np.ndarray, dist_to_subject: np.ndarray, scale: float, config: DiscoveryConfig) -> float:

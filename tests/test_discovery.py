@@ -150,3 +150,60 @@ def test_candidate_cut_by_its_window_is_regrown_into_the_whole_object():
     grown = decode_point_candidates(frame, [(220, 105)], avoid=avoid)
     assert mask_iou(fixed.masks[0], chair) < 0.3
     assert mask_iou(grown.masks[0], chair) > 0.7 and grown.scores[0] > fixed.scores[0]
+
+
+class _RegionDecoder:
+    """Decodes a point to the labelled region under it on frame 0 (score 0.9), nothing on background."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
+
+    def decode_candidates(self, state, frame_idx, points_xy, *, avoid=None):
+        from click2graph.segment import Candidates
+
+        masks = []
+        for x, y in np.asarray(points_xy).reshape(-1, 2).astype(int):
+            label = self.labels[y, x]
+            masks.append(self.labels == label if label else np.zeros(self.labels.shape, bool))
+        return Candidates(masks=np.stack(masks), scores=np.full(len(masks), 0.9, np.float32))
+
+
+def test_surface_under_a_moving_subject_is_not_an_object():
+    """A subject carrying a box moves 6 px right over a static patch of ground that touches it: the box moves
+    with the subject and is proposed; the ground patch moves with the background and is rejected (kept when the
+    rule is off, so the rule is what rejects it)."""
+    from click2graph.segment import SegmenterState
+
+    rng = np.random.default_rng(1)
+    subject_id, box_id, ground_id = 1, 2, 3
+
+    def labels_at(dx: int) -> np.ndarray:
+        labels = np.zeros((H, W), int)
+        labels[70:100, 20:80] = ground_id  # static; the subject stands on it
+        labels[30:70, 40 + dx : 62 + dx] = subject_id
+        labels[40:56, 62 + dx : 76 + dx] = box_id
+        return labels
+
+    texture = rng.integers(60, 120, (H, W + 8, 3))
+    tints = {subject_id: (120, -40, -40), box_id: (-40, -40, 120), ground_id: (-30, 90, -30)}
+    frames = []
+    for dx in (0, 6):
+        labels = labels_at(dx)
+        frame = texture[:, :W].copy()
+        for label, tint in tints.items():
+            if label == ground_id:
+                frame[labels == label] = np.clip(texture[:, :W][labels == label] + tint, 0, 255)
+            else:  # moving regions carry their texture along
+                frame[labels == label] = np.clip(texture[:, 8 - dx : 8 - dx + W][labels == label] + tint, 0, 255)
+        frames.append(frame.astype(np.uint8))
+    state = SegmenterState(video=Video.from_frames(np.stack(frames), fps=10.0))
+    labels = labels_at(0)
+    subject = labels == subject_id
+
+    def found(config: DiscoveryConfig) -> list[int]:
+        proposals = discover_objects(_RegionDecoder(labels), state, subject, 0, config=config)
+        return [int(np.bincount(labels[p.mask]).argmax()) for p in proposals]
+
+    on = found(DiscoveryConfig(subject_cut=False))
+    assert box_id in on and ground_id not in on
+    assert ground_id in found(DiscoveryConfig(subject_cut=False, surface_comotion=0.0))
