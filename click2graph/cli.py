@@ -51,9 +51,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _coordinates(parts: list[str], names: str, text: str) -> tuple[list[float], int]:
+def _coordinates(text: str, names: str) -> tuple[list[float], int]:
     """Finite pixel coordinates and the frame (default 0) of a ``--click`` or ``--box`` value."""
-    count = len(names.split(","))
+    parts, count = text.split(","), len(names.split(","))
     if len(parts) not in (count, count + 1):
         raise argparse.ArgumentTypeError(f"expected {names} or {names},FRAME, got {text!r}")
     try:
@@ -69,12 +69,12 @@ def _coordinates(parts: list[str], names: str, text: str) -> tuple[list[float], 
 
 
 def _parse_point(text: str, *, positive: bool) -> Click:
-    (x, y), frame = _coordinates(text.split(","), "X,Y", text)
+    (x, y), frame = _coordinates(text, "X,Y")
     return Click(x, y, frame_idx=frame, positive=positive)
 
 
 def _parse_box(text: str) -> Box:
-    (x0, y0, x1, y1), frame = _coordinates(text.split(","), "X0,Y0,X1,Y1", text)
+    (x0, y0, x1, y1), frame = _coordinates(text, "X0,Y0,X1,Y1")
     return Box(x0, y0, x1, y1, frame_idx=frame)
 
 
@@ -386,11 +386,13 @@ def run_command(args: argparse.Namespace) -> int:
         mask = pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
         graph = pipeline.build(session, progress=progress)
-        _warn_if_lost(mask, graph)
         stage.update(start=0.8, span=0.2)
         if args.no_video:  # an overlay left by an earlier run would not show this graph
             (args.out / EXPORT_FILES["video"]).unlink(missing_ok=True)
         paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
+    warning = _lost_subject(mask, graph)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:
         _print_summary(graph, video, choice.describe(), semantics, paths, time.perf_counter() - started)
     return 0
@@ -413,22 +415,20 @@ def _check_writable(folder: Path) -> None:
 TINY_MASK_FRACTION = 0.001
 
 
-def _warn_if_lost(mask, graph) -> None:
-    """Warn when the prompt's mask is a speck or the subject was tracked on its prompt frame only: the graph is
-    then about nothing the user meant."""
+def _lost_subject(mask, graph) -> str | None:
+    """What to warn about when the prompt's mask is a speck or the subject was tracked on its prompt frame only:
+    the graph is then about nothing the user meant. None when neither holds."""
     from click2graph.graph import rle_has_pixels
 
     area, total = int(mask.sum()), int(mask.size)
-    subject = graph.subjects[0]
-    tracked = sum(rle_has_pixels(rle) for rle in subject.masks.values())
+    tracked = sum(rle_has_pixels(rle) for rle in graph.subjects[0].masks.values())
     frames = graph.video.num_work_frames
-    if area < TINY_MASK_FRACTION * total or (tracked <= 1 < frames):
-        print(
-            f"warning: the subject's mask is tiny ({area} pixels, {100 * area / total:.2f}% of the frame) and was "
-            f"tracked on {tracked} of {frames} frames: the click may be on background; click inside the subject "
-            "or give a --box",
-            file=sys.stderr,
-        )
+    if area >= TINY_MASK_FRACTION * total and not tracked <= 1 < frames:
+        return None
+    return (
+        f"the subject's mask is tiny ({area} pixels, {100 * area / total:.2f}% of the frame) and was tracked on "
+        f"{tracked} of {frames} frames: the click may be on background; click inside the subject or give a --box"
+    )
 
 
 def _print_summary(graph, video, backend: str, semantics: str, paths, seconds: float) -> None:
