@@ -1,7 +1,8 @@
 """SAM 2 backend, the pipeline's order of work: the subject is tracked first, an object found later is prompted on
 its own frame and tracked alone. Its masks must be those sam2's own predictor gives for the same calls (the
 object's prompt, then ``propagate_in_video`` from that frame both ways), and the subject's stay as first tracked:
-our backend reuses the subject's outputs instead of running it again, which must change no object's masks.
+our backend reuses the subject's outputs instead of running it again, which must change no object's masks. And
+the whole pipeline (subject, discovery, objects, a rebuild after a relabel) runs the image encoder once per frame.
 Random weights: masks are compared, never judged.
 """
 
@@ -17,7 +18,9 @@ from PIL import Image  # noqa: E402
 from sam2.build_sam import build_sam2_video_predictor  # noqa: E402
 
 from click2graph import synth  # noqa: E402
-from click2graph.prompts import FramePrompt  # noqa: E402
+from click2graph.discovery import Proposal, discover_objects  # noqa: E402
+from click2graph.pipeline import Pipeline  # noqa: E402
+from click2graph.prompts import Click, FramePrompt  # noqa: E402
 from click2graph.segment import track_both_directions  # noqa: E402
 from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter, patch_memory_dtype  # noqa: E402
 from click2graph.video import Video  # noqa: E402
@@ -57,7 +60,12 @@ def _reference(segmenter: Sam2Segmenter, folder, subject: FramePrompt, obj: Fram
     return results
 
 
-def test_an_object_tracked_after_the_subject_gets_sam2s_own_masks(tmp_path):
+@pytest.fixture(scope="module")
+def segmenter() -> Sam2Segmenter:
+    return Sam2Segmenter.from_random_weights(CONFIG, seed=0)
+
+
+def test_an_object_tracked_after_the_subject_gets_sam2s_own_masks(segmenter, tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
     for t, frame in enumerate(FRAMES):
@@ -66,7 +74,6 @@ def test_an_object_tracked_after_the_subject_gets_sam2s_own_masks(tmp_path):
     subject = FramePrompt.from_points(SUBJECT_FRAME, label_point(SUBJECT_FRAME, 1))
     obj = FramePrompt.from_points(OBJECT_FRAME, label_point(OBJECT_FRAME, 2))
 
-    segmenter = Sam2Segmenter.from_random_weights(CONFIG, seed=0)
     state = segmenter.init_state(Video.from_frames(decoded, fps=CLIP.fps))
     segmenter.add_prompt(state, 1, subject)
     track_both_directions(segmenter, state, [1])
@@ -81,3 +88,26 @@ def test_an_object_tracked_after_the_subject_gets_sam2s_own_masks(tmp_path):
         np.testing.assert_array_equal(state.mask(2, t), theirs_object[t], err_msg=f"object, frame {t}")
         np.testing.assert_array_equal(state.mask(1, t), subject_masks[t], err_msg=f"subject changed on frame {t}")
         np.testing.assert_array_equal(subject_masks[t], theirs_subject[t], err_msg=f"subject, frame {t}")
+
+
+def test_the_pipeline_encodes_each_frame_once(segmenter):
+    """Three frames, the subject clicked on the middle one. Discovery runs on SAM 2's decoder, and the ground-truth
+    ball joins its proposals so that an object is surely tracked (random weights rarely give one that passes
+    discovery's rules; the pipeline may drop its track afterwards, the encoding is done by then)."""
+    frames = FRAMES[:3]
+
+    def discover_and_add_the_ball(seg, state, subject_mask, frame_idx, **kwargs):
+        ball = LABELS[frame_idx] == 2
+        extra = Proposal(frame_idx, ball, np.array(label_point(frame_idx, 2), np.float32), 1.0, 1.0, 0.5)
+        return discover_objects(seg, state, subject_mask, frame_idx, **kwargs)[:1] + [extra]
+
+    before = segmenter.encoder_calls
+    pipeline = Pipeline(segmenter, discover=discover_and_add_the_ball)
+    session = pipeline.open(Video.from_frames(frames, fps=CLIP.fps))
+    ((x, y),) = label_point(1, 1)
+    pipeline.prompt_subject(session, [Click(x, y, frame_idx=1)])
+    pipeline.build(session)
+    assert session.subjects[1].discovery_frames  # an object was prompted and tracked
+    pipeline.relabel(session, 1, "player")
+    pipeline.build(session)
+    assert segmenter.encoder_calls - before == len(frames)
