@@ -28,6 +28,17 @@ INFO = VideoInfo(width=200, height=100, fps=10, num_frames=20)
         (Box(10, 10, 10, 50), "empty or inverted"),  # zero width
         (Box(300, 10, 400, 50), "outside"),
         (Box(199, 10, 260, 50), "smaller than 2 pixels"),  # 1 px inside
+        (Click(0, 0), None),  # the first pixel
+        (Click(10, 100), "outside"),  # y == height
+        (Click(10, -0.5), "outside"),
+        (Box(10, 50, 40, 50), "empty or inverted"),  # zero height
+        (Box(-30, 10, 0, 50), "outside"),  # ends where the frame starts
+        (Box(10, -30, 50, 0), "outside"),
+        (Box(200, 10, 230, 50), "outside"),  # starts where the frame ends
+        (Box(10, 100, 50, 130), "outside"),
+        (Box(198, 10, 260, 50), None),  # exactly 2 px inside
+        (Box(-10, 98, 50, 130), None),
+        (Box(-10, 99, 50, 130), "smaller than 2 pixels"),
     ],
 )
 def test_validate(prompt, error):
@@ -94,6 +105,14 @@ def test_prompts_at_the_edges_of_the_frame_and_of_the_working_frames():
     with pytest.raises(PromptError, match=r"outside the frames in use: original frames 0\.\.38 .*trimmed"):
         to_frame_prompts([Click(10, 10, frame_idx=40)], video)
     assert to_frame_prompts([Click(10, 10, frame_idx=1)], video)[0].frame_idx == 0  # a tie goes to the earlier frame
+    assert Click(1, 2).frame_idx == Box(1, 2, 3, 4).frame_idx == 0  # the first frame unless told
+
+
+def test_a_single_frame_video_takes_prompts_on_its_frame_only():
+    video = make_video(n=1, step=1)
+    assert to_frame_prompts([Click(10, 10)], video)[0].frame_idx == 0
+    with pytest.raises(PromptError, match="frame 1 does not exist"):
+        to_frame_prompts([Click(10, 10, frame_idx=1)], video)
 
 
 @pytest.mark.parametrize("prompt", [Click(float("nan"), 3), Box(0, 0, float("inf"), 5)])
