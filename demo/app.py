@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
 from click2graph.semantics.vocab import OPENPVSG
@@ -15,8 +17,6 @@ found and tracked too, and their relations over time form a **temporal scene gra
 result at once, or upload your own clip."""
 
 MAX_WAITING_BUILDS = 16  # builds waiting for their turn inside handlers.BUILDS (more wait in Gradio's queue)
-# Gradio's file cache (previews, downloads, uploads): every 10 minutes, files older than an hour go.
-CACHE_CLEANUP = (600, 3600)
 
 CELLS = {
     "video": "### 1 · Video\nThe clip is decoded into *working frames*: long or large inputs are trimmed and "
@@ -35,10 +35,17 @@ CELLS = {
 }
 
 
+def cache_cleanup() -> tuple[int, int]:
+    """``(every_s, age_s)`` of Gradio's file cache cleanup (previews, downloads, uploads): files older than
+    ``CLICK2GRAPH_FILE_MAX_AGE_S`` (default an hour) go, checked every tenth of that (at most every 10 minutes)."""
+    age = max(1, int(float(os.environ.get("CLICK2GRAPH_FILE_MAX_AGE_S", "3600"))))
+    return max(1, min(600, age // 10)), age
+
+
 def build_demo() -> gr.Blocks:
     """The page, its wiring and its queue: builds take turns in ``handlers.BUILDS`` (the waiting ones are told
     their place); clicks, frame changes and undo run beside them."""
-    with gr.Blocks(title="Click2Graph", delete_cache=CACHE_CLEANUP) as demo:
+    with gr.Blocks(title="Click2Graph", delete_cache=cache_cleanup()) as demo:
         key = gr.State(None, delete_callback=handlers.on_unload)  # the tab's visit key, set when it opens a video
         gr.Markdown(INTRO)
         gr.Markdown(handlers.status_text(), elem_id="status-line")

@@ -16,9 +16,9 @@ import time
 
 from gradio_client import Client
 
-from click2graph.examples import ExampleCache
 from demo import handlers
 from demo.app import build_demo
+from demo.example_cache import ExampleCache
 
 
 def _free_port() -> int:

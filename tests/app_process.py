@@ -18,12 +18,11 @@ clip = synth.render_clip("ball_touch")
 write_video(sys.argv[1], clip.frames[: int(sys.argv[2])], clip.fps)
 print(handlers.status_text())
 handlers.warm_up()  # as app.py does in a background thread at launch
-state = handlers.new_state()
-state = handlers.on_video(sys.argv[1], state)[5]
+key = handlers.on_video(sys.argv[1], None).key
 x, y, _ = synth.preset_click("ball_touch")
-state = handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, state)[3]
-handlers.on_build(0, state, lambda fraction, desc=None: None)
-graph = handlers.STORE.get(state["key"]).data["graph"]
+handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, key)
+handlers.on_build(0, key, lambda fraction, desc=None: None)
+graph = handlers.STORE.get(key).result.graph
 print("graph backend:", graph.backend, "frames:", graph.video.num_work_frames, "subjects:", len(graph.subjects))
 for e in graph.entities:
     print("entity", e.entity_id, e.label_source, repr(e.label), len(e.top5))
