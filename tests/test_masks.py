@@ -86,3 +86,8 @@ def test_largest_component_with_a_point_on_the_border_or_outside():
     for outside in [(12, 3), (3, 10), (-1, 0)]:  # x == width, y == height, x < 0: the largest instead
         assert largest_component(two, containing_xy=outside).sum() == 16
     assert largest_component(two, containing_xy=(3, 3)).sum() == 16  # on background: the largest too
+
+
+def test_largest_component_of_a_single_region_is_that_region():
+    one = box_mask(2, 3, 7, 8)
+    np.testing.assert_array_equal(largest_component(one), one)
