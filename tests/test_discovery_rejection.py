@@ -5,7 +5,8 @@ whether discovery rejects overlapping candidates itself. Here the decoder behave
 ignores ``avoid`` (SAM 2's does not take it): a seed on an object touching the subject comes back merged with the
 subject, and a seed just beside an object (a known one included) comes back as that object. The background rules
 (too large, along the frame border, a speck, a low score without motion) are checked the same way, each shown to be
-the rule that rejects its candidate.
+the rule that rejects its candidate. Last, with a decoder that finds nothing, the subject-seeded cut alone proposes
+a held object.
 """
 
 from __future__ import annotations
@@ -105,12 +106,13 @@ def test_candidates_repeating_a_known_object_are_rejected(scene):
     assert all((p.mask & near).sum() <= CONFIG.max_known_overlap * p.mask.sum() for p in proposals)
 
 
-OBJECT, LARGE, BORDER, SPECK, FAINT = 2, 3, 4, 5, 6
+OBJECT, LARGE, BORDER, SPECK, FAINT, FAR = 2, 3, 4, 5, 6, 7
 
 
 def _background_labels() -> np.ndarray:
     """A subject (1200 px) with, all within its search band: an object beside it; a region larger than 15% of the
-    frame; one lying along the frame's bottom-left corner; a 16 px speck; a faint region (decoder score 0.05)."""
+    frame; one lying along the frame's bottom-left corner; a 16 px speck; a faint region (decoder score 0.05); a
+    region 14 px away with a middling score (0.2: its ranking, mostly contact, stays under ``min_score``)."""
     labels = np.zeros((H, W), int)
     labels[40:80, 60:90] = SUBJECT
     labels[45:70, 91:106] = OBJECT
@@ -118,6 +120,7 @@ def _background_labels() -> np.ndarray:
     labels[84:120, 0:59] = BORDER  # half of its box perimeter is frame border
     labels[60:64, 50:54] = SPECK  # 16 px < 0.02 * 1200
     labels[15:38, 38:58] = FAINT
+    labels[45:58, 38:46] = FAR
     return labels
 
 
@@ -128,11 +131,12 @@ def _background_labels() -> np.ndarray:
         (BORDER, {"max_border_frac": 1.0}),
         (SPECK, {"min_area_vs_subject": 0.0}),
         (FAINT, {"min_objectness": 0.0}),
+        (FAR, {"min_score": 0.0}),
     ],
 )
 def test_background_like_candidates_are_rejected_each_by_its_rule(label, relaxed):
     labels = _background_labels()
-    decoder, state = LeakyDecoder(labels, scores={FAINT: 0.05}), _state(labels)
+    decoder, state = LeakyDecoder(labels, scores={FAINT: 0.05, FAR: 0.2}), _state(labels)
     subject = labels == SUBJECT
     proposals = discover_objects(decoder, state, subject, 0, config=CONFIG)
     assert label in decoder.decoded, "no seed reached the candidate: the test would prove nothing"
@@ -154,3 +158,31 @@ def test_at_most_three_objects_per_keyframe_by_default():
     allowed = DiscoveryConfig(subject_cut=False, max_objects=5)
     five = discover_objects(decoder, state, labels == SUBJECT, 0, config=allowed)
     assert sorted(int(np.bincount(labels[p.mask]).argmax()) for p in five) == [2, 3, 4, 5, 6]
+
+
+class EmptyDecoder:
+    """A decoder that finds nothing: what discovery proposes then comes from its subject-seeded cut alone."""
+
+    def decode_candidates(self, state, frame_idx, points_xy, *, avoid=None) -> Candidates:
+        n = len(np.asarray(points_xy).reshape(-1, 2))
+        return Candidates(masks=np.zeros((n, H, W), bool), scores=np.zeros(n, np.float32))
+
+
+def test_the_subject_cut_proposes_what_moves_with_the_subject():
+    """A held object (blue, beside a red subject) moving with it over a still, textured background: a point decoder
+    that misses it leaves the subject-seeded cut to find it."""
+    background = np.random.default_rng(0).integers(100, 150, (H, W, 3)).astype(np.uint8)
+    label_maps, frames = [], []
+    for dx in (0, 4):  # both move 4 px right
+        labels = np.zeros((H, W), int)
+        labels[40:80, 50 + dx : 90 + dx] = SUBJECT
+        labels[50:72, 90 + dx : 101 + dx] = 2
+        frame = background.copy()
+        frame[labels == SUBJECT], frame[labels == 2] = (200, 30, 30), (30, 40, 200)
+        label_maps.append(labels)
+        frames.append(frame)
+    first = label_maps[0]
+    state = SegmenterState(video=Video.from_frames(np.stack(frames), fps=10.0))
+    proposals = discover_objects(EmptyDecoder(), state, first == SUBJECT, 0)
+    assert len(proposals) == 1 and mask_iou(proposals[0].mask, first == 2) > 0.8
+    assert discover_objects(EmptyDecoder(), state, first == SUBJECT, 0, config=CONFIG) == []  # without the cut
