@@ -115,6 +115,14 @@ def test_a_single_frame_video_takes_prompts_on_its_frame_only():
         to_frame_prompts([Click(10, 10, frame_idx=1)], video)
 
 
+def test_two_working_frames_five_apart_take_prompts_up_to_one_step_past_the_last():
+    short = make_video(n=2, step=5)
+    video = Video(short.frames, short.frame_indices_orig, VideoInfo(200, 100, 10, 100), short.fps, trimmed=True)
+    assert to_frame_prompts([Click(10, 10, frame_idx=9)], video)[0].frame_idx == 1
+    with pytest.raises(PromptError, match="outside the frames in use"):
+        to_frame_prompts([Click(10, 10, frame_idx=10)], video)
+
+
 @pytest.mark.parametrize("prompt", [Click(float("nan"), 3), Box(0, 0, float("inf"), 5)])
 def test_non_finite_coordinates_are_refused(prompt):
     with pytest.raises(PromptError, match="finite"):
