@@ -174,3 +174,39 @@ def test_davis_click_on_a_subject_the_camera_follows(davis_root):
     state = segmenter.init_state(video)
     mask = segmenter.add_prompt(state, 1, simulated_prompt(gt[0], "click"))
     assert mask_iou(mask, gt[0]) >= 0.5
+
+
+def test_lost_object_is_reacquired():
+    """The red square jumps across the frame (a cut in the video): flow cannot follow, the mask is lost; after
+    the tracker's patience it is found again by its colours instead of staying empty (with a patience longer
+    than the clip it stays lost, so the search is what finds it)."""
+    from dataclasses import replace
+
+    from click2graph.segment.classic import ClassicConfig
+
+    n, jump = 14, 3
+    rng = np.random.default_rng(0)
+    texture = rng.integers(70, 140, size=(H, W, 1)).repeat(3, axis=2).astype(np.uint8)
+    mottle = rng.integers(-30, 30, size=(SIDE, SIDE, 1))
+    frames, gt = [], []
+    for t in range(n):
+        square = _square(10, 10) if t < jump else _square(90, 60)
+        frame = texture.copy()
+        frame[square] = np.clip(np.array([210, 40, 40]) + mottle, 0, 255).reshape(-1, 3)
+        frames.append(frame)
+        gt.append(square)
+    video = Video.from_frames(np.stack(frames), fps=10.0)
+
+    def last_iou(segmenter: ClassicSegmenter) -> float:
+        state = segmenter.init_state(video)
+        segmenter.add_prompt(state, 1, FramePrompt.from_points(0, [_centre(gt[0])]))
+        for _ in segmenter.propagate(state):
+            pass
+        return mask_iou(state.mask(1, n - 1), gt[n - 1])
+
+    default = ClassicConfig()
+    patience = default.track.lost_patience
+    assert jump + patience + 1 < n - 1  # the search has frames left to find it
+    assert last_iou(ClassicSegmenter(default)) > 0.7
+    never = replace(default, track=replace(default.track, lost_patience=n))
+    assert last_iou(ClassicSegmenter(never)) < 0.1
