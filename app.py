@@ -11,7 +11,7 @@ from demo import runtime
 os.environ.setdefault("GRADIO_TEMP_DIR", str(runtime.run_dir() / "gradio"))
 
 from demo import handlers  # noqa: E402
-from demo.app import build_demo  # noqa: E402
+from demo.app import CSS, build_demo  # noqa: E402
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -21,4 +21,5 @@ if __name__ == "__main__":
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=f"{handlers.MAX_UPLOAD_MB}mb",
+        css=CSS,
     )

@@ -32,6 +32,8 @@ class Example:
     title: str = ""
     description: str = ""
     click: tuple[float, float, int] | None = None
+    thumbnail: Path | None = None  # a small image of the clip (the first frame with the preset click)
+    credit: str = ""  # where the clip comes from (its licence)
 
     @property
     def prompts(self) -> list[Click]:
@@ -79,6 +81,8 @@ def examples_in(folder: str | Path) -> list[Example]:
                 title=entry.get("title", ""),
                 description=entry.get("description", ""),
                 click=(float(click[0]), float(click[1]), int(click[2]) if len(click) > 2 else 0) if click else None,
+                thumbnail=folder / entry["thumbnail"] if entry.get("thumbnail") else None,
+                credit=entry.get("credit", ""),
             )
         )
     return examples

@@ -13,17 +13,30 @@ from demo.page import FIELDS, as_outputs
 
 INTRO = """# Click2Graph
 Click a subject in a video: it is segmented and tracked through the clip, the objects it interacts with are
-found and tracked too, and their relations over time form a **temporal scene graph**. Pick an example to see a
-result at once, or upload your own clip."""
+found and tracked too, and their relations over time form a **temporal scene graph**."""
+
+# Phones, laptops and projectors: the frame and the plots take the room there is, tables scroll inside their box.
+# The frame is never scaled up in the browser (Gradio's click coordinates assume it is not): views.frame_view sends
+# it at a display size instead.
+CSS = """
+#example-gallery .grid-wrap { height: auto !important; max-height: none !important; min-height: 0 !important; }
+#example-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
+#example-gallery .thumbnail-item { aspect-ratio: 16 / 9; height: auto !important; }
+#frame-image, #frame-image .image-container, #frame-image .image-frame { height: auto !important; }
+#frame-image img { max-height: min(68vh, 860px); }
+#timeline-plot, #graph-plot { min-height: 360px; }
+"""
 
 MAX_WAITING_BUILDS = 16  # builds waiting for their turn inside handlers.BUILDS (more wait in Gradio's queue)
 
 CELLS = {
-    "video": "### 1 · Video\nThe clip is decoded into *working frames*: long or large inputs are trimmed and "
-    "downsized to what this machine can afford, never rejected.",
+    "video": "### 1 · Pick an example or upload a video\nThe clip is decoded into *working frames*: long or large "
+    "inputs are trimmed and downsized to what this machine can afford, never rejected.",
     "prompt": "### 2 · Prompt\nChoose a frame, then click the subject: the segmenter returns its mask on that frame "
     "at once. Negative clicks cut parts away; *box* takes two clicks (opposite corners).",
-    "track": "### 3 · Track & discover\nThe subject is tracked forward and backward from the prompt frame; objects "
+    "build": "### 3 · Track & discover\n*Build* tracks the subject both ways through the clip, finds the objects "
+    "it interacts with and relates them.",
+    "track": "#### Tracked entities\nThe subject is tracked forward and backward from the prompt frame; objects "
     "it touches or approaches are discovered on keyframes and tracked too. Entities are named by CLIP when its "
     "model is present (confidence and top 5 in the table; an uncertain name ends in ?). Fix a label or a "
     "predicate, or drop an object, below: only what changed is recomputed, and look-alike entities and pairs "
@@ -48,118 +61,136 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Click2Graph", delete_cache=cache_cleanup()) as demo:
         key = gr.State(None, delete_callback=handlers.on_unload)  # the tab's visit key, set when it opens a video
         gr.Markdown(INTRO)
-        gr.Markdown(handlers.status_text(), elem_id="status-line")
+        gr.Markdown(views.plain_status(handlers.BACKEND, handlers.SEMANTICS), elem_id="status-line")
+        with gr.Accordion("Details: models and settings of this server", open=False):
+            gr.Markdown(handlers.status_text(), elem_id="status-details")
 
         gr.Markdown(CELLS["video"])
         with gr.Row():
-            video_in = gr.Video(label="Upload a video", sources=["upload"], elem_id="video-input", height=260)
-            with gr.Column():
-                # A Radio, not a Dropdown: Gradio 6.31 fires a Dropdown's .input twice per choice (again on blur),
-                # and the second run reloaded the clip under the build the first one had started.
-                example_pick = gr.Radio(
-                    handlers.example_names(),
-                    value=None,
-                    label="…or pick an example (preset click, result cached)",
-                    elem_id="example-picker",
-                )
+            example_gallery = gr.Gallery(
+                handlers.example_cards(),
+                label="Examples (preset click, result cached): pick one",
+                columns=6,
+                height="auto",
+                allow_preview=False,
+                object_fit="cover",
+                elem_id="example-gallery",
+                scale=3,
+                min_width=300,
+            )
+            with gr.Column(scale=1, min_width=240):
+                video_in = gr.Video(label="…or upload a video", sources=["upload"], elem_id="video-input", height=200)
                 video_info = gr.Markdown(handlers.limits_text(), elem_id="video-info")
 
-        gr.Markdown(CELLS["prompt"])
-        with gr.Row():
-            with gr.Column(scale=3):
-                frame_image = gr.Image(
-                    label="Frame (click to prompt)",
-                    interactive=False,
-                    type="numpy",
-                    elem_id="frame-image",
-                    format="jpeg",  # a click's preview is ~10x smaller than as PNG (Gradio keeps each one a while)
-                )
-                with gr.Row():
-                    prev_frame = gr.Button("◀", scale=0, min_width=50, elem_id="prev-frame")
-                    frame_slider = gr.Slider(
-                        0, 1, step=1, value=0, label="Working frame", elem_id="frame-slider", interactive=False
+        with gr.Column(visible=False) as prompt_cell:
+            gr.Markdown(CELLS["prompt"])
+            with gr.Row():
+                with gr.Column(scale=3, min_width=300):
+                    frame_image = gr.Image(
+                        label="Frame (click to prompt)",
+                        interactive=False,
+                        type="numpy",
+                        elem_id="frame-image",
+                        format="jpeg",  # a click's preview is ~10x smaller than as PNG (Gradio keeps each a while)
                     )
-                    next_frame = gr.Button("▶", scale=0, min_width=50, elem_id="next-frame")
-            with gr.Column(scale=2):
-                click_mode = gr.Radio(
-                    handlers.CLICK_MODES, value=handlers.POSITIVE, label="A click adds", elem_id="click-mode"
+                    with gr.Row():
+                        prev_frame = gr.Button("◀", scale=0, min_width=50, elem_id="prev-frame")
+                        frame_slider = gr.Slider(0, 1, step=1, value=0, label="Working frame", elem_id="frame-slider")
+                        next_frame = gr.Button("▶", scale=0, min_width=50, elem_id="next-frame")
+                with gr.Column(scale=2, min_width=260):
+                    click_mode = gr.Radio(
+                        handlers.CLICK_MODES, value=handlers.POSITIVE, label="A click adds", elem_id="click-mode"
+                    )
+                    subject_pick = gr.Radio(
+                        [("subject 1", views.NEW_SUBJECT)],
+                        value=views.NEW_SUBJECT,
+                        label="Subject (clicks go to)",
+                        elem_id="subject-picker",
+                    )
+                    with gr.Row():
+                        undo = gr.Button("Undo", elem_id="undo-button", min_width=80)
+                        clear = gr.Button("Clear subject", elem_id="clear-button", min_width=80)
+                        reset = gr.Button("Reset all", elem_id="reset-button", min_width=80)
+                    prompt_info = gr.Markdown("", elem_id="prompt-info")
+                    gr.Markdown(CELLS["build"])
+                    build_button = gr.Button(
+                        "Build scene graph", variant="primary", elem_id="build-button", interactive=False
+                    )
+                    build_status = gr.Markdown(views.START, elem_id="build-status", min_height=48)
+                    discovery_pick = gr.Radio(
+                        list(handlers.STRATEGIES),
+                        value=handlers.strategy_name(handlers.DISCOVER),
+                        label="Interaction discovery",
+                        elem_id="discovery-pick",
+                    )
+
+        with gr.Column(visible=False) as results_cell:
+            gr.Markdown(CELLS["track"])
+            with gr.Row():
+                overlay = gr.Video(
+                    label="Tracked subject and objects", elem_id="overlay-video", loop=True, height=320, min_width=300
                 )
-                subject_pick = gr.Radio(
-                    [("subject 1", views.NEW_SUBJECT)],
-                    value=views.NEW_SUBJECT,
-                    label="Subject (clicks go to)",
-                    elem_id="subject-picker",
+                entity_gallery = gr.Gallery(
+                    label="Entities", columns=4, height=320, elem_id="entity-gallery", min_width=300
                 )
-                with gr.Row():
-                    undo = gr.Button("Undo", elem_id="undo-button")
-                    clear = gr.Button("Clear subject", elem_id="clear-button")
-                    reset = gr.Button("Reset all", elem_id="reset-button")
-                prompt_info = gr.Markdown(views.START, elem_id="prompt-info")
+            entity_table = gr.Dataframe(
+                headers=views.ENTITY_HEADERS, label="Entities", interactive=False, elem_id="entity-table", wrap=True
+            )
+            with gr.Row():
+                entity_pick = gr.Dropdown([], label="Entity", elem_id="relabel-entity", min_width=160)
+                class_pick = gr.Dropdown(
+                    list(OPENPVSG.classes),
+                    value=None,
+                    label="OpenPVSG class (optional)",
+                    elem_id="relabel-class",
+                    min_width=160,
+                )
+                relabel_text = gr.Textbox(
+                    label="New label",
+                    placeholder="free text or a class",
+                    elem_id="relabel-text",
+                    max_length=handlers.MAX_LABEL_CHARS,
+                    min_width=160,
+                )
+                with gr.Column(min_width=120):
+                    relabel = gr.Button("Relabel", elem_id="relabel-button")
+                    drop = gr.Button("Drop object", variant="stop", elem_id="drop-button")
+            with gr.Row():
+                relation_pick = gr.Dropdown([], label="Relation", elem_id="relation-pick", min_width=200)
+                predicate_pick = gr.Dropdown(
+                    list(OPENPVSG.predicates),
+                    value=None,
+                    allow_custom_value=True,
+                    label="Right predicate",
+                    elem_id="predicate-pick",
+                    min_width=160,
+                )
+                rename_predicate = gr.Button("Correct predicate", elem_id="rename-predicate-button", min_width=120)
+            with gr.Row(visible=handlers.SEMANTICS.classifier is not None):  # own words need the CLIP model
+                class_words = gr.Textbox(
+                    label="Name entities with your own words",
+                    placeholder="e.g. person, dog, frisbee (empty: the 126 OpenPVSG classes)",
+                    elem_id="class-words",
+                    scale=4,
+                    max_length=handlers.MAX_WORDS_CHARS,
+                )
+                use_words = gr.Button("Use these words", elem_id="class-words-button", min_width=120)
 
-        gr.Markdown(CELLS["track"])
-        with gr.Row():
-            build_button = gr.Button(
-                "Build scene graph", variant="primary", elem_id="build-button", scale=3, interactive=False
-            )
-            discovery_pick = gr.Radio(
-                list(handlers.STRATEGIES),
-                value=handlers.strategy_name(handlers.DISCOVER),
-                label="Interaction discovery",
-                elem_id="discovery-pick",
-                scale=2,
-            )
-        build_status = gr.Markdown(views.START, elem_id="build-status", min_height=40)
-        with gr.Row():
-            overlay = gr.Video(label="Tracked subject and objects", elem_id="overlay-video", loop=True, height=320)
-            entity_gallery = gr.Gallery(label="Entities", columns=4, height=320, elem_id="entity-gallery")
-        entity_table = gr.Dataframe(
-            headers=views.ENTITY_HEADERS, label="Entities", interactive=False, elem_id="entity-table"
-        )
-        with gr.Row():
-            entity_pick = gr.Dropdown([], label="Entity", elem_id="relabel-entity")
-            class_pick = gr.Dropdown(
-                list(OPENPVSG.classes), value=None, label="OpenPVSG class (optional)", elem_id="relabel-class"
-            )
-            relabel_text = gr.Textbox(
-                label="New label",
-                placeholder="free text or a class",
-                elem_id="relabel-text",
-                max_length=handlers.MAX_LABEL_CHARS,
-            )
-            with gr.Column(min_width=120):
-                relabel = gr.Button("Relabel", elem_id="relabel-button")
-                drop = gr.Button("Drop object", variant="stop", elem_id="drop-button")
-        with gr.Row():
-            relation_pick = gr.Dropdown([], label="Relation", elem_id="relation-pick")
-            predicate_pick = gr.Dropdown(
-                list(OPENPVSG.predicates),
-                value=None,
-                allow_custom_value=True,
-                label="Right predicate",
-                elem_id="predicate-pick",
-            )
-            rename_predicate = gr.Button("Correct predicate", elem_id="rename-predicate-button", min_width=120)
-        with gr.Row(visible=handlers.SEMANTICS.classifier is not None):  # own words need the CLIP model
-            class_words = gr.Textbox(
-                label="Name entities with your own words",
-                placeholder="e.g. person, dog, frisbee (empty: the 126 OpenPVSG classes)",
-                elem_id="class-words",
-                scale=4,
-                max_length=handlers.MAX_WORDS_CHARS,
-            )
-            use_words = gr.Button("Use these words", elem_id="class-words-button", min_width=120)
+            gr.Markdown(CELLS["graph"])
+            with gr.Row():
+                timeline = gr.Plot(label="Relations over time", elem_id="timeline-plot", scale=3, min_width=320)
+                graph_plot = gr.Plot(
+                    label="Scene graph at the current frame", elem_id="graph-plot", scale=2, min_width=300
+                )
 
-        gr.Markdown(CELLS["graph"])
-        with gr.Row():
-            timeline = gr.Plot(label="Relations over time", elem_id="timeline-plot", scale=3)
-            graph_plot = gr.Plot(label="Scene graph at the current frame", elem_id="graph-plot", scale=2)
+            gr.Markdown(CELLS["export"])
+            downloads = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
+            snippet = gr.Code(label="The same run from Python", language="python", elem_id="code-snippet")
 
-        gr.Markdown(CELLS["export"])
-        downloads = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
-        snippet = gr.Code(label="The same run from Python", language="python", elem_id="code-snippet")
-
-        # Numeric twins of the image click for API clients (gradio_client) and tests.
+        # Twins of the gallery pick and the image click for API clients (gradio_client) and tests.
         with gr.Row(visible=False):
+            example_name = gr.Textbox(label="example")
+            example_api = gr.Button("load example")
             click_x, click_y = gr.Number(label="x"), gr.Number(label="y")
             click_positive = gr.Checkbox(value=True, label="positive")
             click_api, add_object_api = gr.Button("click"), gr.Button("add object")
@@ -192,9 +223,10 @@ def build_demo() -> gr.Blocks:
             api_visibility="private",
             show_progress="hidden",
         )
-        example_pick.input(
-            as_outputs(handlers.on_example), [example_pick, key], api_name="load_example", **light
+        example_gallery.select(
+            as_outputs(handlers.on_example_select), [key], api_visibility="private", **light
         ).success(as_outputs(handlers.on_example_build), [frame_slider, key], api_visibility="private", **heavy)
+        example_api.click(as_outputs(handlers.on_example), [example_name, key], api_name="load_example", **light)
         # 2. frame choice: the frame image, the timeline cursor and the graph view follow the slider
         frame_slider.change(
             as_outputs(handlers.on_frame),

@@ -14,12 +14,15 @@ import math
 import numbers
 import os
 import time
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from click2graph.discovery import discover_objects
 from click2graph.errors import Click2GraphError, PromptError
-from click2graph.examples import load_examples
+from click2graph.examples import Example, load_examples
 from click2graph.export import export_all
 from click2graph.learned.inference import (
     DEFAULT_LEARNED_PATH,
@@ -150,6 +153,27 @@ def example_names() -> list[str]:
     return [e.name for e in load_examples()]
 
 
+def example_cards() -> list[tuple[str, str]]:
+    """The example gallery: ``(thumbnail, title)`` per example, in :func:`load_examples` order."""
+    return [(str(example_thumbnail(e)), e.title or e.name) for e in load_examples()]
+
+
+def example_thumbnail(example: Example) -> Path:
+    """The example's thumbnail, or one made from its first frame (grey when the clip cannot be read)."""
+    if example.thumbnail is not None and example.thumbnail.is_file():
+        return example.thumbnail
+    path = runtime.run_dir() / "thumbs" / f"{example.name}.jpg"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            frame = load_video(example.path, VideoPolicy(max_duration_s=0.5, max_side=240)).frames[0]
+        except Click2GraphError as exc:
+            logger.warning("example %s: no thumbnail (%s)", example.name, exc)
+            frame = np.full((135, 240, 3), 128, np.uint8)
+        Image.fromarray(frame).save(path, quality=85)
+    return path
+
+
 # -- inputs ----------------------------------------------------------------------------------------------------
 
 
@@ -245,6 +269,15 @@ def on_example(name, key: str | None) -> Update:
     return _open(str(example.path), key, example.name, prompts)
 
 
+@user_errors
+def on_example_select(key: str | None, evt: gr.SelectData) -> Update:
+    """A card of the example gallery was picked."""
+    examples = load_examples()
+    if not (isinstance(evt.index, int) and 0 <= evt.index < len(examples)):
+        raise PromptError("that example is no longer available: reload the page")
+    return on_example(examples[evt.index].name, key)
+
+
 def on_video_shown(shown: str | None, key: str | None) -> Update:
     """After an upload: a refused one is replaced by the visit's video (or nothing), so tab and server agree."""
     visit = STORE.get(key)
@@ -332,9 +365,11 @@ def _tiny_mask_notice(mask) -> str:
 
 
 def on_image_select(mode, frame_idx, key: str | None, evt: gr.SelectData) -> Update:
-    """The user clicked the frame image (``evt.index`` = pixel of the displayed working frame)."""
+    """The user clicked the frame image (``evt.index`` = pixel of the image as sent, see views.display_scale)."""
+    visit = STORE.get(key)
+    scale = views.display_scale(visit.video) if visit is not None else 1.0
     x, y = evt.index
-    return on_click_xy(x, y, True, frame_idx, mode, key)
+    return on_click_xy((x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5, True, frame_idx, mode, key)
 
 
 def on_add_object_xy(x, y, frame_idx, key: str | None) -> Update:
@@ -572,6 +607,20 @@ class _building:
         self.visit.build_lock.release()
 
 
+class Eta:
+    """Reports ``(fraction, what is happening)`` to a progress display, with an estimate of the time left once
+    there is enough to go on."""
+
+    def __init__(self, progress) -> None:
+        self.progress, self.started = progress, time.monotonic()
+
+    def __call__(self, fraction: float, desc: str) -> None:
+        elapsed = time.monotonic() - self.started
+        if 0.05 < fraction < 1 and elapsed > 2:
+            desc = f"{desc} · about {elapsed * (1 - fraction) / fraction:.0f} s left"
+        self.progress(fraction, desc=desc)
+
+
 def _builds(n: int) -> str:
     return "1 build" if n == 1 else f"{n} builds"
 
@@ -596,7 +645,7 @@ class _editing(_building):
                     graph = _shown_graph(visit, PIPELINE.build(visit.session))
                 else:
                     graph = visit.result.graph
-                _export(visit, graph, self.progress, time.perf_counter(), visit.built, cached=visit.result.cached)
+                _export(visit, graph, Eta(self.progress), time.perf_counter(), visit.built, cached=visit.result.cached)
         finally:
             super().__exit__(exc_type, *rest)
 
@@ -606,14 +655,15 @@ def _build(visit: Visit, target: Prompts, progress) -> None:
     started = time.perf_counter()
     with visit.lock:
         apply_prompts(PIPELINE, visit, target)
-    graph = PIPELINE.build(visit.session, progress=lambda f, d: progress(0.8 * f, desc=d))
+    report = Eta(progress)
+    graph = PIPELINE.build(visit.session, progress=lambda f, d: report(0.8 * f, d))
     if not any(e.frames for e in graph.subjects):
         raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
     previous = visit.result.graph if visit.result is not None else None
     visit.shown_ids = assign_shown_ids(graph, visit.shown_ids, previous)
     if _carry_corrections(visit):
         graph = PIPELINE.graph(visit.session)
-    _export(visit, renumbered(graph, visit.shown_ids), progress, started, target)
+    _export(visit, renumbered(graph, visit.shown_ids), report, started, target)
 
 
 def _shown_graph(visit: Visit, graph):
@@ -638,8 +688,8 @@ def _carry_corrections(visit: Visit) -> bool:
     return changed
 
 
-def _export(visit: Visit, graph, progress, started: float, built: Prompts, cached: bool = False) -> None:
-    paths = export_all(graph, visit.video, visit.folder, progress=lambda f, d: progress(0.8 + 0.2 * f, desc=d))
+def _export(visit: Visit, graph, report, started: float, built: Prompts, cached: bool = False) -> None:
+    paths = export_all(graph, visit.video, visit.folder, progress=lambda f, d: report(0.8 + 0.2 * f, d))
     visit.result = Result(graph, paths, seconds=time.perf_counter() - started, cached=cached)
     visit.built = built
 

@@ -22,6 +22,8 @@ class Update:
     """New values for the page's components (``gr.update(...)`` where a property changes too)."""
 
     key: Any = SKIP  # gr.State: the tab's visit key (None until it opens a video)
+    prompt_cell: Any = SKIP  # gr.update(visible=...) of the cells shown once a video is open
+    results_cell: Any = SKIP  # gr.update(visible=...) of the cells shown once there is a result
     video_in: Any = SKIP
     frame_image: Any = SKIP
     frame_slider: Any = SKIP
@@ -53,8 +55,8 @@ class Update:
 
 
 FIELDS = [f.name for f in fields(Update)]
-# What a gradio_client call returns: Gradio sends no states and no buttons to API clients.
-API_FIELDS = [f for f in FIELDS if f not in ("key", "build_button")]
+# What a gradio_client call returns: Gradio sends no states, layout blocks or buttons to API clients.
+API_FIELDS = [f for f in FIELDS if f not in ("key", "prompt_cell", "results_cell", "build_button")]
 
 
 def as_outputs(handler):

@@ -6,6 +6,7 @@ and returns images, figures, rows, Markdown or an :class:`~demo.page.Update`.
 
 from __future__ import annotations
 
+import cv2
 import gradio as gr
 import numpy as np
 
@@ -32,12 +33,38 @@ NEW_SUBJECT = 0  # subject selector value of a subject not clicked yet
 START = "**1 ·** pick an example or upload a video above."
 
 
+def plain_status(backend, semantics) -> str:
+    """What this server gives a visitor, in plain words (the technical details go behind a fold)."""
+    if backend.segmenter.name == "sam2":
+        tracker = f"**SAM 2** segments and tracks what you click ({backend.segmenter.describe()})."
+    else:
+        tracker = (
+            "**A weight-free tracker** segments and tracks what you click: this server has no SAM 2 model, so "
+            "masks are rougher than SAM 2's, and a subject that does not stand out from its background may need "
+            "a box or more clicks."
+        )
+    if semantics.classifier is not None:
+        names = "**CLIP** names the entities and helps choose the relations."
+    else:
+        names = "Entities keep plain names (*subject*, *object 2*): rename them yourself, relations come from geometry."
+    return f"{tracker} {names} Builds take turns: you see your place while you wait."
+
+
 def clamp_frame(video: Video, frame_idx: int) -> int:
     return min(max(int(frame_idx), 0), len(video) - 1)
 
 
+DISPLAY_WIDTH = 960  # frames narrower than this are sent scaled up, so large screens show them large
+
+
+def display_scale(video: Video) -> float:
+    """How much larger than the working frames the prompt frame is sent (its clicks come back divided by it)."""
+    return max(1.0, DISPLAY_WIDTH / video.width)
+
+
 def frame_view(visit: Visit, frame_idx: int) -> np.ndarray:
-    """Working frame ``frame_idx`` with what is known there, plus the current subject's clicks or box.
+    """Working frame ``frame_idx`` with what is known there, plus the current subject's clicks or box, at the
+    display size (:func:`display_scale`).
 
     An up-to-date result shows its labelled entities; otherwise the masks of the prompts (the preview).
     """
@@ -60,6 +87,11 @@ def frame_view(visit: Visit, frame_idx: int) -> np.ndarray:
     if visit.corner and video.work_index(visit.corner[2]) == frame_idx:
         points.append(video.to_work_xy(visit.corner[0], visit.corner[1]))
         labels.append(1)
+    scale = display_scale(video)
+    if scale > 1:
+        frame = cv2.resize(frame, (round(video.width * scale), round(video.height * scale)), cv2.INTER_LINEAR)
+        points = [(x * scale, y * scale) for x, y in points]
+        box = None if box is None else tuple(v * scale for v in box)
     return mask_preview(frame, None, points, labels, box)
 
 
@@ -114,6 +146,7 @@ def build_status(visit: Visit | None) -> str:
 def prompt_update(visit: Visit, frame_idx: int, message: str = "") -> Update:
     """What a prompt edit changes on the page."""
     return Update(
+        prompt_cell=gr.update(visible=True),
         frame_image=frame_view(visit, clamp_frame(visit.video, frame_idx)),
         subject_pick=subject_choices(visit),
         prompt_info=prompt_info(visit, message),
@@ -152,7 +185,9 @@ def result_update(visit: Visit, frame_idx: int) -> Update:
     objects = [e.entity_id for e in graph.entities if not e.is_subject]
     relations = [(relation_name(r, names), relation_key(r)) for r in graph.ranked_relations()]
     return Update(
+        results_cell=gr.update(visible=True),
         frame_image=frame_view(visit, frame_idx),
+        prompt_info=prompt_info(visit),
         build_status=build_status(visit),
         overlay=str(paths["video"]),
         timeline=timeline_figure(graph, frame_idx),
@@ -170,6 +205,7 @@ def no_results() -> Update:
     """Empty result components (a new video, a reset)."""
     empty = gr.update(choices=[], value=None)
     return Update(
+        results_cell=gr.update(visible=False),
         overlay=None,
         timeline=None,
         graph_plot=None,

@@ -45,6 +45,7 @@ CHROMIUM_FLAGS = [  # no GPU, no sandbox (CI runs as root), and no calls home: t
     "--disable-sync",
 ]
 EXAMPLE = "ball_touch"  # examples/manifest.json: preset click (113, 143) on the person's shirt, frame 0
+WORK_SIZE = (480, 270)  # its working frames (the prompt image is sent larger, see demo.views.display_scale)
 CLICK = (113, 200)  # a second positive click, on the person's legs (pixels of the 480x270 working frame)
 GRAPH_LINK = '#downloads tr:has([aria-label="scene_graph.json"]) a, #downloads a[download="scene_graph.json"]'
 APP_START_S = 90
@@ -139,14 +140,13 @@ def page(app_url):
 
 
 def _pick_example(page, name: str) -> None:
-    """Select ``name`` in #example-picker, a gr.Dropdown (combobox) or a gr.Radio."""
-    picker = page.locator("#example-picker")
-    picker.wait_for()
-    if picker.locator("input[type=radio]").count():
-        picker.locator("label").filter(has_text=name).first.click()
-        return
-    picker.locator("input").first.click()
-    page.get_by_role("option", name=name, exact=True).click()
+    """Pick the card of example ``name`` in the example gallery."""
+    from click2graph.examples import load_examples
+
+    title = next(e.title or e.name for e in load_examples() if e.name == name)
+    gallery = page.locator("#example-gallery")
+    gallery.wait_for()
+    gallery.locator("button").filter(has_text=title).first.click()
 
 
 def _frame_src(page) -> str | None:
@@ -180,15 +180,22 @@ def _wait_idle(page, timeout_s: float, errors: list[str], quiet_s: float = 1.5) 
 
 
 def _click_image_pixel(page, x: float, y: float) -> None:
-    """Click the frame image where Gradio's select event reports pixel (x, y) of the image.
+    """Click the frame image at working pixel (x, y) of the example: Gradio's select event reports the pixel of
+    the image as sent, which is the working frame scaled by WORK_SIZE -> the image's natural size.
 
     Inverse of Gradio's ``get_coordinates_of_clicked_image``: the image is drawn with ``object-fit: contain``,
     so it is scaled by the larger of the two ratios and centred along the other axis.
     """
     img = page.locator("#frame-image img").first
     img.scroll_into_view_if_needed()
-    box = img.bounding_box()
+    box = None
+    for _ in range(20):  # wait until the image has stopped moving (a new frame or a panel above may reflow it)
+        time.sleep(0.2)
+        box, previous = img.bounding_box(), box
+        if box == previous:
+            break
     natural = img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    x, y = (x + 0.5) * natural[0] / WORK_SIZE[0] - 0.5, (y + 0.5) * natural[1] / WORK_SIZE[1] - 0.5
     scale = max(natural[0] / box["width"], natural[1] / box["height"])
     off_x = (box["width"] - natural[0] / scale) / 2
     off_y = (box["height"] - natural[1] / scale) / 2
@@ -226,7 +233,7 @@ def test_example_click_build_download_in_chromium(page):
         # a mask is drawn: a subject pixel beside the click marker is tinted towards an entity's colour (the app
         # runs the real weight-free backend, so which entity covers it there is its business)
         x, y, raw = _subject_pixel_near_the_preset_click()
-        drawn = np.asarray(page.evaluate(PIXEL_JS, [x, y]), float)
+        drawn = np.asarray(page.evaluate(PIXEL_JS, [x, y, *WORK_SIZE]), float)
         colours = [np.asarray(entity_color(i), float) for i in range(1, 9)]
         assert np.abs(drawn - raw).sum() > 40 and any(
             np.linalg.norm(drawn - c) < np.linalg.norm(raw - c) for c in colours
@@ -299,8 +306,9 @@ def test_example_click_build_download_in_chromium(page):
     print(f"browser session: {elapsed:.1f} s, {len(lanes)} relation lanes, {len(graph['relations'])} relations")
 
 
-PIXEL_JS = """([x, y]) => {
+PIXEL_JS = """([x, y, w, h]) => {
     const i = document.querySelector('#frame-image img');
+    x = Math.floor((x + 0.5) * i.naturalWidth / w); y = Math.floor((y + 0.5) * i.naturalHeight / h);
     const c = document.createElement('canvas');
     c.width = i.naturalWidth; c.height = i.naturalHeight;
     const g = c.getContext('2d'); g.drawImage(i, 0, 0);
@@ -348,7 +356,8 @@ def _fill(page, selector: str, value: str) -> None:
 
 
 def _table_text(page) -> str:
-    return _text(page, "#entity-table")
+    """The entity table's text ('' while the result cells are hidden)."""
+    return page.evaluate("() => { const t = document.querySelector('#entity-table'); return t ? t.innerText : ''; }")
 
 
 def _shot(page, name: str) -> None:
@@ -362,7 +371,10 @@ def test_visitor_paths_in_chromium(page):
     errors: list[str] = []
     page.goto(page.url)  # a new tab: the example opens with its cached result
     _pick_example(page, EXAMPLE)
-    page.wait_for_function("() => document.querySelector('#entity-table').innerText.includes('subject')")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#entity-table'); return t && t.innerText.includes('subject'); }",
+        timeout=BUILD_S * 1000,
+    )
     _wait_idle(page, BUILD_S, errors)
     try:
         # scrub the example over its whole range (the slider's range came with the example)
@@ -373,7 +385,9 @@ def test_visitor_paths_in_chromium(page):
         # relabel the first object, then a negative click and undo: Build reuses the result, the label stays
         _fill(page, "#relabel-text", "ball")
         page.locator("#relabel-button").click()
-        page.wait_for_function("() => document.querySelector('#entity-table').innerText.includes('ball')")
+        page.wait_for_function(
+            "() => { const t = document.querySelector('#entity-table'); return t && t.innerText.includes('ball'); }"
+        )
         _wait_idle(page, BUILD_S, errors)
         page.locator("#click-mode label").filter(has_text="negative").first.click()
         _click_image_pixel(page, 400, 40)  # a negative click on the wall: the prompts differ from the result's
@@ -423,3 +437,46 @@ def test_visitor_paths_in_chromium(page):
     unasked = [e for e in errors if "label cannot be empty" not in e]  # that one was asked for above
     assert not unasked, f"the app showed error notices: {unasked}"
     print(f"build with unchanged prompts answered in {reused_s:.1f} s")
+
+
+LAYOUT_JS = """() => {
+    const box = s => { const e = document.querySelector(s); return e ? e.getBoundingClientRect() : null; };
+    const plot = document.querySelector('#timeline-plot .main-svg');
+    return {
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        frame: box('#frame-image img'),
+        build: box('#build-button'),
+        plot_height: plot ? plot.getBoundingClientRect().height : 0,
+        thumbs: [...document.querySelectorAll('#entity-gallery img')].map(i => i.complete && i.naturalWidth > 0),
+        table: box('#entity-table'),
+    };
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (800, 900), (1920, 1080)])
+def test_layout_on_a_phone_a_laptop_and_a_projector(page, width, height):
+    """The page fits the screen's width, the frame uses it, the timeline has room, entity thumbnails load."""
+    errors: list[str] = []
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(page.url)
+    _shot(page, f"start_{width}.png")
+    _pick_example(page, EXAMPLE)
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#entity-table'); return t && t.innerText.includes('subject'); }",
+        timeout=BUILD_S * 1000,
+    )
+    _wait_idle(page, BUILD_S, errors)
+    page.screenshot(path=str(ARTIFACTS / f"example_{width}.png"), full_page=False)
+    page.locator("#entity-gallery").scroll_into_view_if_needed()  # its thumbnails load lazily, when seen
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#entity-gallery img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    _shot(page, f"built_{width}.png")
+    layout = page.evaluate(LAYOUT_JS)
+    assert layout["overflow"] <= 1, f"the page is wider than the screen by {layout['overflow']} px"
+    assert layout["frame"]["width"] >= 0.45 * width, layout  # beside the controls on wide screens, alone on phones
+    assert layout["plot_height"] >= 300, layout
+    assert layout["thumbs"] and all(layout["thumbs"]), layout
+    if width >= 1920:  # a projector shows the frame and the Build button without scrolling
+        assert layout["build"]["bottom"] <= height, layout
+    assert not errors, errors

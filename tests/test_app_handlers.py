@@ -72,6 +72,10 @@ def pixel_of(clip, label: int, frame: int = 0) -> tuple[float, float]:
     return float(xs[k]), float(ys[k])
 
 
+def example_prompts() -> tuple:
+    return tuple(next(e for e in load_examples() if e.name == CLIP).prompts)
+
+
 def open_example(key=None) -> tuple[Update, str]:
     update = handlers.on_example(CLIP, key)
     return update, update.key
@@ -95,15 +99,18 @@ def test_example_opens_with_its_preset_click_and_builds(app, clip):
     assert Path(update.video_in).name == f"{CLIP}.mp4" and "working frames" in update.video_info
     assert update.frame_slider["maximum"] == len(clip.frames) - 1  # the whole clip can be scrubbed
     # the preset click's mask is drawn at once, in the subject's colour, away from the click marker
+    scale = views.display_scale(visit_of(key).video)  # the prompt frame is sent larger than the working frame
+    assert update.frame_image.shape[:2] == (round(frame.shape[0] * scale), round(frame.shape[1] * scale))
     ys, xs = np.nonzero(clip.labels[0] == 1)
     far = np.argmax((xs - 113) ** 2 + (ys - 143) ** 2)
-    drawn, original = update.frame_image[ys[far], xs[far]].astype(int), frame[ys[far], xs[far]].astype(int)
+    shown = update.frame_image[int((ys[far] + 0.5) * scale), int((xs[far] + 0.5) * scale)]
+    drawn, original = shown.astype(int), frame[ys[far], xs[far]].astype(int)
     assert np.abs(drawn - original).sum() > 40  # the mask fill changed the pixel
     colour = np.asarray(entity_color(1), float)
     assert np.linalg.norm(drawn - colour) < np.linalg.norm(original - colour)  # towards the subject's colour
     background = update.frame_image[2, 2].astype(int)  # a corner far from any mask is untouched
     assert np.abs(background - frame[2, 2].astype(int)).sum() < 25
-    assert visit_of(key).prompts.of(1) == tuple(load_examples()[0].prompts) and visit_of(key).example == CLIP
+    assert visit_of(key).prompts.of(1) == tuple(example_prompts()) and visit_of(key).example == CLIP
 
     update = build(key, frame=5)
     assert Path(update.overlay).suffix == ".mp4" and Path(update.overlay).stat().st_size > 0
@@ -360,9 +367,10 @@ def test_visit_folder_is_removed_on_unload(app):
 def test_deployment_examples_folder_without_manifest(app, tmp_path, monkeypatch):
     folder = tmp_path / "clips"
     folder.mkdir()
-    shutil.copy(load_examples()[0].path, folder / "my_clip.mp4")
+    shutil.copy(next(e for e in load_examples() if e.name == CLIP).path, folder / "my_clip.mp4")
     monkeypatch.setenv(EXAMPLES_ENV, str(folder))
     assert "my_clip" in handlers.example_names()
+    assert handlers.example_cards()[-1][1] == "my_clip" and Path(handlers.example_cards()[-1][0]).is_file()
     update = handlers.on_example("my_clip", None)
     assert visit_of(update.key).prompts.subjects == () and "click the subject" in update.build_status
     assert handlers.on_example_build(0, update.key) == Update()  # no preset click: nothing to build yet
@@ -402,3 +410,15 @@ def test_a_click_answers_while_the_same_visit_builds(app, clip):
     builder.join(60)
     assert answered_while_building and "1 positive / 1 negative" in update.prompt_info
     assert "Outdated" in results["build"].build_status  # the result predates the click, and says so
+
+
+def test_image_clicks_come_back_in_working_pixels(app, clip):
+    """The prompt frame is sent at display size; a click on it lands on the working pixel under it."""
+    _, key = open_example()
+    handlers.on_clear(0, key)
+    scale = views.display_scale(visit_of(key).video)
+    x, y = pixel_of(clip, 1)
+    event = type("Select", (), {"index": [round((x + 0.5) * scale - 0.5), round((y + 0.5) * scale - 0.5)]})()
+    handlers.on_image_select("positive", 0, key, event)
+    (click_,) = visit_of(key).prompts.of(1)
+    assert scale > 1 and abs(click_.x - x) <= 0.5 and abs(click_.y - y) <= 0.5

@@ -155,4 +155,5 @@ def track_both_directions(
         for _ in segmenter.propagate(state, obj_ids=ids, reverse=reverse):
             done += 1
             if progress:
-                progress(min(1.0, done / total), "tracking backward" if reverse else "tracking forward")
+                direction = "backward" if reverse else "forward"
+                progress(min(1.0, done / total), f"tracking {direction}: frame {min(done, total)} of {total}")
