@@ -186,3 +186,20 @@ def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, 
     assert out["entity_table"]["data"][0][:2] == [1, "subject"] and graph_json(out["downloads"])["relations"]
     assert "up to date" in out["build_status"]  # the click was undone: the result matches the prompts
     assert len(handlers.STORE) == MAX_VISITS
+
+
+def test_an_upload_that_is_not_a_video_is_refused_and_holds_nothing(client, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("these are notes, not a video\n" * 50)
+    with pytest.raises(gradio_client.exceptions.AppError, match="video"):
+        client.predict(gradio_client.handle_file(str(bad)), api_name="/upload_video")
+    assert len(handlers.STORE) == 0
+    out = named(client.predict(gradio_client.handle_file(str(synth_clip_file(tmp_path))), api_name="/upload_video"))
+    assert "working frames" in out["video_info"] and len(handlers.STORE) == 1
+
+
+def synth_clip_file(folder: Path) -> Path:
+    from click2graph.video import write_video
+
+    clip = synth.render_clip(CLIP)
+    return write_video(folder / "clip.mp4", clip.frames, clip.fps)  # the oracle reads every frame
