@@ -3,8 +3,9 @@
 Launches the app in this process on a free localhost port with the backend it would normally use, then over HTTP
 (gradio_client) loads the example (its preset click) and presses "Build scene graph": the printed time is from the
 request to the response carrying the timeline, the graph view and the downloads. A second build of the same
-unchanged session is timed too (nothing is re-tracked). The example cache is a fresh temporary folder, so the first
-build is a real one.
+unchanged session is timed too (nothing is re-tracked), then a click and an undo of this visitor while a second
+visitor's build of another example runs (they must not wait for it). The example cache is a fresh temporary
+folder, so the first builds are real ones.
 """
 
 from __future__ import annotations
@@ -43,12 +44,26 @@ def main(argv: list[str]) -> int:
             built = time.perf_counter()
             client.predict(0, api_name="/build")
             rebuilt = time.perf_counter()
+            other = Client(url, verbose=False, download_files=tmp)
+            other.predict(next(n for n in names if n != name), api_name="/load_example")
+            job = other.submit(0, api_name="/build")
+            time.sleep(2.0)  # the other visitor's build is under way
+            clicked = time.perf_counter()
+            client.predict(5, 5, False, 0, "negative", api_name="/click")
+            client.predict(0, api_name="/undo")
+            answered = time.perf_counter()
+            other_running = not job.done()
+            job.result()
         finally:
             demo.close()
     print(f"backend: {handlers.BACKEND.describe()}")
     print(
         f"example {name}: load + preset click {loaded - started:.1f} s; "
         f"Build scene graph -> timeline {built - loaded:.1f} s; build again (nothing changed) {rebuilt - built:.1f} s"
+    )
+    print(
+        f"click + undo while another visitor builds: {answered - clicked:.2f} s "
+        f"({'the other build was still running' if other_running else 'the other build had already ended'})"
     )
     return 0
 
