@@ -66,7 +66,9 @@ def soak(demo, url: str, *, clients: int, seconds: float, example: str, every_s:
     stop, rounds, failures = threading.Event(), [0], []
 
     def visitor() -> None:
-        client = Client(url, verbose=False)
+        # No downloads: Gradio rewrites a cached file when an identical output is produced again, and a download
+        # of it at that moment may be cut short; what this measures is the server's memory and disk.
+        client = Client(url, verbose=False, download_files=False)
         k = 0
         while not stop.is_set():
             try:
