@@ -105,12 +105,16 @@ class Session:
     # The user's corrections as prototypes: pass the same memory to open() for the next video of one user.
     memory: PrototypeMemory = field(default_factory=PrototypeMemory)
     discover: Callable | None = None  # this video's discovery strategy (None: the pipeline's)
+    last_id: int = 0  # the highest id handed out by next_id()
     semantics: SemanticModels = field(default_factory=SemanticModels)  # this video's models (own words, say)
     semantic_cache: SemanticCache = field(default_factory=SemanticCache)
 
     def next_id(self) -> int:
+        """A new entity id. Ids are never reused (not even those of forgotten objects), so the user's labels and
+        corrections, which are keyed by id, never pass to another entity."""
         used = set(self.state.obj_ids) | set(self.subjects) | set(self.added_objects) | set(self.dropped)
-        return max(used, default=0) + 1
+        self.last_id = max(used | {self.last_id}) + 1
+        return self.last_id
 
 
 class Pipeline:
@@ -525,6 +529,8 @@ class Pipeline:
         """A re-prompted subject invalidates its discovered objects (they are rediscovered at the next build)."""
         for obj_id in record.object_ids:
             self.segmenter.remove_object(session.state, obj_id)
+            session.labels.pop(obj_id, None)
+        session.renamed = {k: v for k, v in session.renamed.items() if not set(k[:2]) & set(record.object_ids)}
         record.object_ids.clear()
 
 

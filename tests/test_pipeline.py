@@ -147,3 +147,18 @@ def test_oracle_pipeline_recovers_the_scripted_relations(name, tmp_path):
     pipeline.prompt_subject(session, [Click(x, y, frame_idx=frame)])
     report = relation_recovery(pipeline.build(session), gt, subject_ids={synth.SUBJECT_ID})
     assert report.recall == 1.0, report.describe()
+
+
+def test_a_label_never_passes_to_another_object_when_a_subject_is_prompted_again(scene):
+    """Objects found again after a new click get new ids: the user's label of a forgotten object names nothing."""
+    video, labels = scene
+    pipeline = Pipeline(OracleSegmenter(labels))
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40)])
+    obj = pipeline.build(session).objects_of(1)[0]
+    pipeline.relabel(session, obj.entity_id, "ball")
+    pipeline.prompt_subject(session, [Click(40, 40), Click(45, 30)])  # objects are forgotten and rediscovered
+    graph = pipeline.build(session)
+    found = graph.objects_of(1)
+    assert found and all(o.entity_id != obj.entity_id and o.label != "ball" for o in found)
+    assert obj.entity_id not in session.labels
