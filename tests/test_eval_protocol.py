@@ -192,6 +192,8 @@ def test_batch_runs_resume_and_summarise_over_seeds(dataset, tmp_path):
 
 
 def test_eval_command_end_to_end_and_on_saved_predictions(dataset, tmp_path, monkeypatch, capsys):
+    """Wiring only: the CLI scores the oracle's graphs, and rescoring the saved files gives the same table (both
+    through the same scoring code). Known exact values of a perfect prediction are in tests/test_eval_mapping.py."""
     monkeypatch.setattr(
         "click2graph.segment.factory.make_segmenter", lambda *a, **k: SegmenterChoice(DatasetOracle(dataset))
     )
