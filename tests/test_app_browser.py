@@ -207,6 +207,20 @@ def _graph_href(page) -> str | None:
     return link.first.get_attribute("href") if link.count() else None
 
 
+def _build_until_a_new_graph(page, errors: list[str]) -> None:
+    """Press Build and wait for a new scene_graph.json download link (its URL changes with the graph: a shown
+    result may be there already), then for the page to settle."""
+    before_href = _graph_href(page)
+    page.locator("#build-button").click()
+    page.wait_for_function(
+        f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
+        " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
+        arg=before_href,
+        timeout=BUILD_S * 1000,
+    )
+    _wait_idle(page, BUILD_S, errors)
+
+
 def _timeline_traces(page) -> list[dict]:
     return page.evaluate(
         """() => {
@@ -253,17 +267,8 @@ def test_example_click_build_download_in_chromium(page):
             "the frame image's pixels did not change after the click"
         )
 
-        # 3. Build. An example may already show a result, so wait for a new scene_graph.json download link (the
-        #    click changes the graph's prompts, so its file and URL change), then for the page to settle.
-        before_href = _graph_href(page)
-        page.locator("#build-button").click()
-        page.wait_for_function(
-            f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
-            " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
-            arg=before_href,
-            timeout=BUILD_S * 1000,
-        )
-        _wait_idle(page, BUILD_S, errors)
+        # 3. Build (the click changed the prompts, so a new graph and a new download link come).
+        _build_until_a_new_graph(page, errors)
         # the timeline plot has at least one relation lane (a horizontal bar trace), drawn
         bars = [t for t in _timeline_traces(page) if t["type"] == "bar"]
         lanes = {lane for t in bars for lane in (t["y"] or [])}
@@ -420,17 +425,9 @@ def test_visitor_paths_in_chromium(page):
         page.locator("#reset-button").click()
         _wait_idle(page, EVENT_S, errors)
         assert "ball" not in _table_text(page) and not _timeline_traces(page)
-        before_href = _graph_href(page)
         _click_image_pixel(page, *CLICK)
         _wait_idle(page, EVENT_S, errors)
-        page.locator("#build-button").click()
-        page.wait_for_function(
-            f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
-            " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
-            arg=before_href,
-            timeout=BUILD_S * 1000,
-        )
-        _wait_idle(page, BUILD_S, errors)
+        _build_until_a_new_graph(page, errors)
         assert "subject" in _table_text(page) and "up to date" in _text(page, "#build-status")
     finally:
         _shot(page, "visitor_paths.png")
