@@ -228,21 +228,32 @@ def on_video(path: str | None, key: str | None) -> Update:
     return _open(str(path), key)
 
 
+def _visit_maker(video, source: str):
+    """What the store calls to make a tab's visit of ``video``: the tab's settings (own words, discovery strategy)
+    carry over from its previous visit into the new pipeline session."""
+
+    def make(key: str, folder: Path, previous: Visit | None) -> Visit:
+        visit = new_visit(PIPELINE, key, folder, video, source, previous)
+        if visit.settings.classes:
+            PIPELINE.set_classes(visit.session, list(visit.settings.classes))
+        if visit.settings.discovery:
+            PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
+        return visit
+
+    return make
+
+
 def _open(path: str, key: str | None, example: str | None = None, prompts: Prompts = Prompts()) -> Update:
     previous = STORE.get(key)
     if previous is not None and previous.busy:
         raise PromptError("your build is still running: wait for it to finish before opening another video")
     video = load_video(path, POLICY)  # a failure leaves the tab's visit as it was
 
-    visit = STORE.open(key, lambda new_key, folder, old: new_visit(PIPELINE, new_key, folder, video, path, old))
+    visit = STORE.open(key, _visit_maker(video, path))
     with visit.lock:
         if prompts.subjects:
             update_preview(PIPELINE, visit, prompts)
             visit.history, visit.subject, visit.example = [prompts], prompts.numbers[0], example
-    if visit.settings.classes:
-        PIPELINE.set_classes(visit.session, list(visit.settings.classes))
-    if visit.settings.discovery:
-        PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
     frame_idx = video.work_index(prompts.subjects[0][1][0].frame_idx) if prompts.subjects else 0
     message = "Preset click applied: building the scene graph…" if prompts.subjects else ""
     return (
@@ -410,15 +421,7 @@ def on_reset(frame_idx, key: str | None) -> Update:
     visit = visit_of(key)
     if visit.busy:
         raise PromptError("your build is still running: reset when it has finished")
-
-    def make(same_key, folder, old):
-        return new_visit(PIPELINE, same_key, folder, old.video, old.source, old)
-
-    visit = STORE.open(key, make)
-    if visit.settings.classes:
-        PIPELINE.set_classes(visit.session, list(visit.settings.classes))
-    if visit.settings.discovery:
-        PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
+    visit = STORE.open(key, _visit_maker(visit.video, visit.source))
     return views.no_results().merged(views.prompt_update(visit, frame_of(visit, frame_idx)))
 
 
@@ -634,6 +637,7 @@ class _editing(_building):
         if self.visit.result is None:
             raise PromptError("build the scene graph first, then pick an entity or a relation")
         super().__enter__()
+        self.started = time.perf_counter()
         self.held = not self.visit.result.cached and self.visit.applied == self.visit.built
         return self.visit.result.graph, self.held
 
@@ -645,7 +649,7 @@ class _editing(_building):
                     graph = _shown_graph(visit, PIPELINE.build(visit.session))
                 else:
                     graph = visit.result.graph
-                _export(visit, graph, Eta(self.progress), time.perf_counter(), visit.built, cached=visit.result.cached)
+                _export(visit, graph, Eta(self.progress), self.started, visit.built, cached=visit.result.cached)
         finally:
             super().__exit__(exc_type, *rest)
 
@@ -659,14 +663,14 @@ def _build(visit: Visit, target: Prompts, progress) -> None:
     graph = PIPELINE.build(visit.session, progress=lambda f, d: report(0.8 * f, d))
     if not any(e.frames for e in graph.subjects):
         raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
-    previous = visit.result.graph if visit.result is not None else None
-    visit.shown_ids = assign_shown_ids(graph, visit.shown_ids, previous)
-    if _carry_corrections(visit):
-        graph = PIPELINE.graph(visit.session)
-    _export(visit, renumbered(graph, visit.shown_ids), report, started, target)
+    shown = _shown_graph(visit, graph)
+    if _carry_corrections(visit):  # labels of entities found again under new pipeline ids change the graph
+        shown = renumbered(PIPELINE.graph(visit.session), visit.shown_ids)
+    _export(visit, shown, report, started, target)
 
 
 def _shown_graph(visit: Visit, graph):
+    """``graph`` (pipeline ids) with the ids shown to the visitor, kept from the shown result where it can."""
     visit.shown_ids = assign_shown_ids(graph, visit.shown_ids, visit.result.graph if visit.result else None)
     return renumbered(graph, visit.shown_ids)
 

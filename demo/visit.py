@@ -17,7 +17,7 @@ import numpy as np
 
 from click2graph.errors import PromptError
 from click2graph.graph import SceneGraph
-from click2graph.masks import rle_decode
+from click2graph.masks import mask_iou, rle_decode
 from click2graph.pipeline import Pipeline, Session
 from click2graph.prompts import Click, Prompt, to_frame_prompts
 from click2graph.segment import SegmenterState
@@ -187,10 +187,7 @@ def update_preview(pipeline: Pipeline, visit: Visit, new: Prompts) -> dict[int, 
 
 def _apply_preview(pipeline: Pipeline, visit: Visit, old: Prompts, new: Prompts, check: bool = True) -> dict:
     segmenter, state, video = pipeline.segmenter, visit.preview, visit.video
-    targets = {n: list(p) for n, p in new.subjects}
-    targets.update({ADDED_PREVIEW_ID + k: [c] for k, (_, c) in enumerate(new.objects)})
-    before = {n: list(p) for n, p in old.subjects}
-    before.update({ADDED_PREVIEW_ID + k: [c] for k, (_, c) in enumerate(old.objects)})
+    targets, before = _by_preview_id(new), _by_preview_id(old)
     masks = {}
     for preview_id in set(before) - set(targets):
         segmenter.remove_object(state, preview_id)
@@ -205,6 +202,13 @@ def _apply_preview(pipeline: Pipeline, visit: Visit, old: Prompts, new: Prompts,
             raise PromptError(f"the click segmented nothing there: click inside the {what} or draw a box around it")
         masks[preview_id] = mask
     return masks
+
+
+def _by_preview_id(prompts: Prompts) -> dict[int, list[Prompt]]:
+    """The prompts of each previewed entity: subjects under their numbers, added objects from ADDED_PREVIEW_ID."""
+    by_id = {n: list(p) for n, p in prompts.subjects}
+    by_id.update({ADDED_PREVIEW_ID + k: [c] for k, (_, c) in enumerate(prompts.objects)})
+    return by_id
 
 
 def one_frame(prompts: list[Prompt], video: Video):
@@ -270,10 +274,7 @@ def _tracked_object_under(session: Session, mask: np.ndarray | None, frame_idx: 
         if obj_id in session.subjects:
             continue
         other = session.state.mask(obj_id, frame_idx)
-        if other is None:
-            continue
-        union = np.logical_or(mask, other).sum()
-        iou = np.logical_and(mask, other).sum() / union if union else 0.0
+        iou = mask_iou(mask, other) if other is not None else 0.0
         if iou >= best_iou:
             best, best_iou = obj_id, iou
     return best
@@ -307,15 +308,8 @@ def track_iou(masks_a: dict[int, dict], masks_b: dict[int, dict]) -> float:
     frames = set(masks_a) | set(masks_b)
     if not frames:
         return 0.0
-    total = 0.0
-    for t in frames:
-        a = rle_decode(masks_a[t]) if t in masks_a else None
-        b = rle_decode(masks_b[t]) if t in masks_b else None
-        if a is None or b is None:
-            continue
-        union = np.logical_or(a, b).sum()
-        total += np.logical_and(a, b).sum() / union if union else 0.0
-    return total / len(frames)
+    both = set(masks_a) & set(masks_b)
+    return sum(mask_iou(rle_decode(masks_a[t]), rle_decode(masks_b[t])) for t in both) / len(frames)
 
 
 def renumbered(graph: SceneGraph, shown: dict[int, int]) -> SceneGraph:

@@ -422,3 +422,21 @@ def test_image_clicks_come_back_in_working_pixels(app, clip):
     handlers.on_image_select("positive", 0, key, event)
     (click_,) = visit_of(key).prompts.of(1)
     assert scale > 1 and abs(click_.x - x) <= 0.5 and abs(click_.y - y) <= 0.5
+
+
+@pytest.mark.parametrize("name", [e.name for e in load_examples() if e.credit.startswith("EdgeTAM")])
+def test_a_real_example_opens_with_a_mask_on_its_subject(name, tmp_path, monkeypatch):
+    """The shipped real clips with the weight-free segmenter: the preset click's preview is a real region that
+    holds the click, neither a speck nor most of the frame."""
+    from click2graph.segment.classic import ClassicSegmenter
+
+    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(ClassicSegmenter()))
+    monkeypatch.setattr(handlers, "STORE", VisitStore(tmp_path / "visits"))
+    update = handlers.on_example(name, None)
+    visit = visit_of(update.key)
+    (click_,) = visit.prompts.of(1)
+    frame = visit.video.work_index(click_.frame_idx)
+    mask = visit.preview.mask(1, frame)
+    x, y = (round(v) for v in visit.video.to_work_xy(click_.x, click_.y))
+    assert mask[y, x] and 0.005 < mask.mean() < 0.6, (name, float(mask.mean()))
+    handlers.on_unload(update.key)
