@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import threading
 
 from demo import runtime
@@ -10,16 +11,21 @@ from demo import runtime
 # (SIGTERM too) and, after a crash, at the next start. Set before Gradio is imported: it reads it at import.
 os.environ.setdefault("GRADIO_TEMP_DIR", str(runtime.run_dir() / "gradio"))
 
-from demo import handlers  # noqa: E402
+from click2graph.errors import Click2GraphError  # noqa: E402
+from demo import handlers, server  # noqa: E402
 from demo.app import CSS, build_demo  # noqa: E402
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     runtime.exit_on_sigterm()
+    try:
+        here = server.current()  # the pipeline the CLICK2GRAPH_* variables describe
+    except Click2GraphError as exc:
+        sys.exit(f"error: {exc}")
     threading.Thread(target=handlers.warm_up, name="warm-up", daemon=True).start()
     build_demo().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        max_file_size=f"{handlers.MAX_UPLOAD_MB}mb",
+        max_file_size=f"{here.limits.max_upload_mb}mb",
         css=CSS,
     )

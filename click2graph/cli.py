@@ -15,6 +15,7 @@ from pathlib import Path
 from click2graph.errors import Click2GraphError, Click2GraphWarning
 from click2graph.prompts import Box, Click
 from click2graph.semantics.prior import add_prior_arguments, prior_command
+from click2graph.settings import BACKEND, Settings, add_arguments
 from click2graph.video import VideoPolicy
 from click2graph.weights import WEIGHTS_DIR
 
@@ -93,108 +94,6 @@ def _optional_float(text: str) -> float | None:
     return None if text.lower() in ("none", "0", "off") else _positive_float(text)
 
 
-def _add_backend_args(parser: argparse.ArgumentParser) -> None:
-    model = parser.add_argument_group("segmentation backend")
-    model.add_argument(
-        "--backend",
-        choices=["auto", "classic", "sam2"],
-        default="auto",
-        help="auto (default): SAM 2 when installed and a checkpoint is found, else the weight-free "
-        "classic tracker; sam2: fail if SAM 2 cannot be used",
-    )
-    model.add_argument(
-        "--checkpoint",
-        default=None,
-        metavar="NAME|PATH",
-        help="SAM 2.1 checkpoint: tiny (default), small, base_plus, large, or a .pt file",
-    )
-    model.add_argument(
-        "--sam2-size",
-        type=int,
-        default=None,
-        choices=[512, 1024],
-        help="SAM 2 input size (default: 1024, as trained, with a GPU; 512 on a CPU, where it is ~6x faster)",
-    )
-    model.add_argument(
-        "--precision",
-        choices=["fp32", "bf16"],
-        default="fp32",
-        help="SAM 2 precision (bf16 helps only on CPUs with native bf16, and on GPUs)",
-    )
-
-
-def _add_discovery_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("interaction discovery")
-    group.add_argument(
-        "--discovery",
-        choices=["auto", "training-free", "learned", "heuristic"],
-        default="auto",
-        help="auto (default): the trained DIDM when its checkpoint exists and SAM 2 runs, else training-free; "
-        "heuristic: points from a whole-frame heat map (the paper's Table 4 baseline)",
-    )
-    group.add_argument(
-        "--learned",
-        type=Path,
-        default=None,
-        metavar="PT",
-        help="trained DIDM/SCH checkpoint (default weights/click2graph_learned.pt)",
-    )
-
-
-def _pipeline(args: argparse.Namespace, segmenter, config=None):
-    """The pipeline the run/eval options describe, plus a line on what it uses."""
-    from click2graph.learned.inference import DEFAULT_LEARNED_PATH, choose_discovery, strategy_name
-    from click2graph.pipeline import Pipeline, PipelineConfig
-
-    semantics = _semantics(args)
-    discover, learned, notice = choose_discovery(args.discovery, segmenter, args.learned or DEFAULT_LEARNED_PATH)
-    pipeline = Pipeline(segmenter, config or PipelineConfig(), semantics=semantics, discover=discover, learned=learned)
-    strategy = learned.describe() if learned is not None else strategy_name(discover)
-    return pipeline, f"{semantics.describe()}; discovery: {strategy}" + (f" — {notice}" if notice else "")
-
-
-def _add_semantics_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("semantics (entity names and predicates)")
-    group.add_argument(
-        "--semantics",
-        choices=["auto", "off", "clip"],
-        default="auto",
-        help="auto (default): CLIP names and zero-shot predicates when the model is found, else default names; "
-        "off: geometry only; clip: fail if CLIP cannot be used",
-    )
-    group.add_argument(
-        "--classes",
-        metavar="WORDS",
-        help="name entities with these comma-separated words instead of the 126 OpenPVSG classes",
-    )
-    group.add_argument("--clip-model", metavar="NAME|DIR", help="CLIP model name or folder (default vit-b-32-laion2b)")
-    group.add_argument(
-        "--clip-precision",
-        choices=["int8", "fp32"],
-        default="int8",
-        help="int8 (default): dynamically quantized linear layers, ~2x faster on a CPU; fp32: full precision",
-    )
-    group.add_argument(
-        "--prior", type=Path, metavar="JSON", help="predicate prior (default weights/predicate_prior.json if built)"
-    )
-
-
-def _semantics(args: argparse.Namespace):
-    from click2graph.semantics.models import make_semantics
-
-    classes = args.classes.split(",") if args.classes else None
-    try:
-        return make_semantics(
-            args.semantics,
-            classes=classes,
-            model=args.clip_model,
-            prior_path=args.prior,
-            precision=args.clip_precision,
-        )
-    except ValueError as exc:
-        raise Click2GraphError(f"--classes: {exc}") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m click2graph",
@@ -262,16 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FPS",
         help=f"frame rate of a folder of frames (default {defaults.folder_fps:g})",
     )
-    run.add_argument(
-        "--max-objects",
-        type=int,
-        default=None,
-        metavar="N",
-        help="objects proposed per discovery keyframe (default 3, as in the paper)",
-    )
-    _add_backend_args(run)
-    _add_discovery_args(run)
-    _add_semantics_args(run)
+    add_arguments(run)
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -293,9 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--predictions", type=Path, metavar="DIR", help="score the scene graphs in DIR instead of running"
     )
-    _add_backend_args(evaluate)
-    _add_discovery_args(evaluate)
-    _add_semantics_args(evaluate)
+    add_arguments(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     train = commands.add_parser(
@@ -311,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save-every", type=int, default=200, help="checkpoint interval in steps")
     train.add_argument("--out", type=Path, default=None, help="checkpoint (default weights/click2graph_learned.pt)")
     train.add_argument("--resume", action="store_true", help="continue from --out when it exists")
-    _add_backend_args(train)
+    add_arguments(train, BACKEND)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     prior = commands.add_parser(
@@ -341,13 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from tqdm import tqdm
 
     from click2graph.export import EXPORT_FILES, export_all
-    from click2graph.pipeline import PipelineConfig
-    from click2graph.segment.factory import make_segmenter
     from click2graph.video import load_video
 
     prompts = [*args.click, *args.negative] + ([args.box] if args.box else [])
@@ -358,11 +242,6 @@ def run_command(args: argparse.Namespace) -> int:
     policy = VideoPolicy(
         max_duration_s=args.max_duration, max_side=args.max_side, target_fps=args.fps, folder_fps=args.folder_fps
     )
-    config = PipelineConfig()
-    if args.max_objects is not None:
-        if args.max_objects < 0:
-            raise Click2GraphError(f"--max-objects must be >= 0, got {args.max_objects}")
-        config = replace(config, discovery=replace(config.discovery, max_objects=args.max_objects))
     _check_writable(args.out)
 
     stage = {"start": 0.0, "span": 1.0}
@@ -378,10 +257,8 @@ def run_command(args: argparse.Namespace) -> int:
 
         stage.update(start=0.0, span=0.1)
         video = load_video(args.video, policy, progress=progress)
-        choice = make_segmenter(
-            args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
-        )
-        pipeline, semantics = _pipeline(args, choice.segmenter, config)
+        assembled = Settings.from_args(args).assemble()
+        pipeline = assembled.pipeline
         session = pipeline.open(video)
         mask = pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
@@ -394,7 +271,7 @@ def run_command(args: argparse.Namespace) -> int:
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:
-        _print_summary(graph, video, choice.describe(), semantics, paths, time.perf_counter() - started)
+        _print_summary(graph, video, assembled, paths, time.perf_counter() - started)
     return 0
 
 
@@ -431,9 +308,9 @@ def _lost_subject(mask, graph) -> str | None:
     )
 
 
-def _print_summary(graph, video, backend: str, semantics: str, paths, seconds: float) -> None:
-    print(f"backend: {backend}")
-    print(f"semantics: {semantics}")
+def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
+    print(f"backend: {assembled.backend.describe()}")
+    print(f"semantics: {assembled.describe()}")
     print(f"video:   {video.describe()}")
     print("entities:")
     for e in graph.entities:
@@ -482,16 +359,11 @@ def eval_command(args: argparse.Namespace) -> int:
         per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
         prompt, name = "given", "table_predictions"
     else:
-        from click2graph.learned.inference import strategy_name
-        from click2graph.segment.factory import make_segmenter
-
-        choice = make_segmenter(
-            args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
-        )
-        pipeline, uses = _pipeline(args, choice.segmenter)
+        assembled = Settings.from_args(args).assemble()
+        pipeline = assembled.pipeline
         # Each discovery strategy gets its own runs and tables, so they compare (the paper's Table 4).
-        out = args.out / strategy_name(pipeline.discover)
-        print(f"backend: {choice.describe()}\nsemantics: {uses}\nruns and tables: {out}")
+        out = args.out / assembled.strategy
+        print(f"backend: {assembled.backend.describe()}\nsemantics: {assembled.describe()}\nruns and tables: {out}")
 
         def progress(items):
             items = list(items)
@@ -544,7 +416,6 @@ def train_command(args: argparse.Namespace) -> int:
     from click2graph.eval.pvsg import load_pvsg
     from click2graph.learned.inference import DEFAULT_LEARNED_PATH
     from click2graph.learned.train import TrainConfig, Trainer
-    from click2graph.segment.factory import make_segmenter
 
     if args.steps < 1 or args.save_every < 1:
         raise Click2GraphError(f"--steps and --save-every must be >= 1, got {args.steps} and {args.save_every}")
@@ -554,8 +425,8 @@ def train_command(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_LEARNED_PATH
     if out.exists() and not args.resume:
         raise Click2GraphError(f"{out} exists: pass --resume to continue it, or --out for a new file")
-    backend = "sam2" if args.backend == "auto" else args.backend
-    choice = make_segmenter(backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision)
+    settings = Settings.from_args(args)
+    choice = settings.with_backend("sam2" if settings.backend == "auto" else settings.backend).segmenter()
     config = TrainConfig(steps=args.steps, save_every=args.save_every)
     trainer = Trainer(load_pvsg(pvsg_json), choice.segmenter, split=args.split, config=config, checkpoint=out,
                       load_frames=load_frames)  # fmt: skip

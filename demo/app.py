@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
 from click2graph.semantics.vocab import OPENPVSG
-from demo import handlers, views
+from demo import handlers, server, views
 from demo.page import FIELDS, as_outputs
 
 INTRO = """# Click2Graph
@@ -27,7 +25,7 @@ CSS = """
 #timeline-plot, #graph-plot { min-height: 360px; }
 """
 
-MAX_WAITING_BUILDS = 16  # builds waiting for their turn inside handlers.BUILDS (more wait in Gradio's queue)
+MAX_WAITING_BUILDS = 16  # builds waiting for their turn in the server's queue (more wait in Gradio's queue)
 
 CELLS = {
     "video": "### 1 · Pick an example or upload a video\nThe clip is decoded into *working frames*: long or large "
@@ -48,22 +46,23 @@ CELLS = {
 }
 
 
-def cache_cleanup() -> tuple[int, int]:
+def cache_cleanup(age: int) -> tuple[int, int]:
     """``(every_s, age_s)`` of Gradio's file cache cleanup (previews, downloads, uploads): files older than
-    ``CLICK2GRAPH_FILE_MAX_AGE_S`` (default an hour) go, checked every tenth of that (at most every 10 minutes)."""
-    age = max(1, int(float(os.environ.get("CLICK2GRAPH_FILE_MAX_AGE_S", "3600"))))
+    ``age`` seconds (``CLICK2GRAPH_FILE_MAX_AGE_S``, default an hour) go, checked every tenth of that (at most
+    every 10 minutes)."""
     return max(1, min(600, age // 10)), age
 
 
 def build_demo() -> gr.Blocks:
-    """The page, its wiring and its queue: builds take turns in ``handlers.BUILDS`` (the waiting ones are told
+    """The page, its wiring and its queue: builds take turns in the server's queue (the waiting ones are told
     their place); clicks, frame changes and undo run beside them."""
-    with gr.Blocks(title="Click2Graph", delete_cache=cache_cleanup()) as demo:
+    here = server.current()
+    with gr.Blocks(title="Click2Graph", delete_cache=cache_cleanup(here.limits.file_max_age_s)) as demo:
         key = gr.State(None, delete_callback=handlers.on_unload)  # the tab's visit key, set when it opens a video
         gr.Markdown(INTRO)
-        gr.Markdown(views.plain_status(handlers.BACKEND, handlers.SEMANTICS), elem_id="status-line")
+        gr.Markdown(views.plain_status(here.assembled.backend, here.pipeline.semantics), elem_id="status-line")
         with gr.Accordion("Details: models and settings of this server", open=False):
-            gr.Markdown(handlers.status_text(), elem_id="status-details")
+            gr.Markdown(here.status(), elem_id="status-details")
 
         gr.Markdown(CELLS["video"])
         with gr.Row():
@@ -118,8 +117,8 @@ def build_demo() -> gr.Blocks:
                     )
                     build_status = gr.Markdown(views.START, elem_id="build-status", min_height=48)
                     discovery_pick = gr.Radio(
-                        list(handlers.STRATEGIES),
-                        value=handlers.strategy_name(handlers.DISCOVER),
+                        list(here.strategies),
+                        value=here.assembled.strategy,
                         label="Interaction discovery",
                         elem_id="discovery-pick",
                     )
@@ -166,7 +165,7 @@ def build_demo() -> gr.Blocks:
                     min_width=160,
                 )
                 rename_predicate = gr.Button("Correct predicate", elem_id="rename-predicate-button", min_width=120)
-            with gr.Row(visible=handlers.SEMANTICS.classifier is not None):  # own words need the CLIP model
+            with gr.Row(visible=here.pipeline.semantics.classifier is not None):  # own words need the CLIP model
                 class_words = gr.Textbox(
                     label="Name entities with your own words",
                     placeholder="e.g. person, dog, frisbee (empty: the 126 OpenPVSG classes)",
@@ -205,7 +204,7 @@ def build_demo() -> gr.Blocks:
             "outputs": outputs,
             "show_progress_on": [build_status],
             "preprocess": False,
-            "concurrency_limit": handlers.BUILD_CONCURRENCY + MAX_WAITING_BUILDS,  # the waiting ones see their turn
+            "concurrency_limit": here.limits.build_concurrency + MAX_WAITING_BUILDS,  # the waiting ones see their turn
             "concurrency_id": "build",
         }
 

@@ -17,7 +17,7 @@ import time
 
 from gradio_client import Client
 
-from demo import handlers
+from demo import handlers, server
 from demo.app import build_demo
 from demo.example_cache import ExampleCache
 
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     names = handlers.example_names()
     name = argv[0] if argv else names[0]
     with tempfile.TemporaryDirectory() as tmp:
-        handlers.CACHE = ExampleCache(tmp)  # never a cached result from an earlier run
+        server.current().cache = ExampleCache(tmp)  # never a cached result from an earlier run
         demo = build_demo()
         _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
         try:
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
             job.result()
         finally:
             demo.close()
-    print(f"backend: {handlers.BACKEND.describe()}")
+    print(f"backend: {server.current().assembled.backend.describe()}")
     print(
         f"example {name}: load + preset click {loaded - started:.1f} s; "
         f"Build scene graph -> timeline {built - loaded:.1f} s; build again (nothing changed) {rebuilt - built:.1f} s"

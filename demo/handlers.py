@@ -1,8 +1,8 @@
 """Event handlers: check the inputs, change the tab's visit, return an :class:`~demo.page.Update`.
 
 The tab's ``gr.State`` holds only the key of its visit (None until it opens a video); the visit itself (video,
-prompt history, pipeline session, result) lives in :data:`STORE` on the server. Clicks change the prompts and the
-preview under the visit's short lock; builds take turns in :data:`BUILDS` and bring the pipeline session in
+prompt history, pipeline session, result) lives in the process's :class:`~demo.server.Server`. Clicks change the
+prompts and the preview under the visit's short lock; builds take turns in its queue and bring the pipeline session in
 line with the prompts, so a click never waits for a build.
 """
 
@@ -12,7 +12,6 @@ import functools
 import logging
 import math
 import numbers
-import os
 import time
 from pathlib import Path
 
@@ -20,27 +19,14 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from click2graph.discovery import discover_objects
 from click2graph.errors import Click2GraphError, PromptError
 from click2graph.examples import Example, load_examples
 from click2graph.export import export_all
-from click2graph.learned.inference import (
-    DEFAULT_LEARNED_PATH,
-    DidmDiscovery,
-    HeuristicDiscovery,
-    choose_discovery,
-    strategy_name,
-)
-from click2graph.pipeline import Pipeline
 from click2graph.prompts import Box, Click
-from click2graph.segment.factory import make_segmenter
-from click2graph.semantics.models import make_semantics
 from click2graph.video import VideoPolicy, load_video
 from demo import runtime, views
-from demo.build_queue import BuildQueue
-from demo.example_cache import ExampleCache
 from demo.page import Update
-from demo.store import StoreLimits, VisitStore
+from demo.server import current as server
 from demo.visit import (
     Prompts,
     Result,
@@ -57,53 +43,18 @@ logger = logging.getLogger(__name__)
 
 POSITIVE, NEGATIVE, BOX, ADD_OBJECT = "positive", "negative", "box", "add object"
 CLICK_MODES = [POSITIVE, NEGATIVE, BOX, ADD_OBJECT]
-# Builds run this many at a time per process (the rest wait their turn, told how many are ahead); clicks, frame
-# changes and undo run beside them.
-BUILD_CONCURRENCY = max(1, int(os.environ.get("CLICK2GRAPH_BUILD_CONCURRENCY", "1")))
-MAX_UPLOAD_MB = max(1, int(os.environ.get("CLICK2GRAPH_MAX_UPLOAD_MB", "200")))
 MAX_LABEL_CHARS = 60  # an entity label or a predicate (OpenPVSG's longest class name has 17)
 MAX_WORDS = 64  # own class words
 MAX_WORDS_CHARS = 1000
-
-POLICY = VideoPolicy()
-STORE: VisitStore[Visit] = VisitStore(runtime.run_dir() / "visits", StoreLimits.from_env())
-CACHE = ExampleCache(runtime.run_dir() / "example-cache")
-BUILDS = BuildQueue(BUILD_CONCURRENCY)
-# One segmenter per process: SAM 2 when installed and a checkpoint is found (CLICK2GRAPH_CHECKPOINT: a name or a
-# file, default tiny; CLICK2GRAPH_SAM2_SIZE 512|1024, default 1024 with a GPU and 512 on a CPU; CLICK2GRAPH_BACKEND
-# auto|classic|sam2), else classic.
-BACKEND = make_segmenter(
-    os.environ.get("CLICK2GRAPH_BACKEND", "auto"),
-    checkpoint=os.environ.get("CLICK2GRAPH_CHECKPOINT") or None,
-    image_size=int(os.environ["CLICK2GRAPH_SAM2_SIZE"]) if os.environ.get("CLICK2GRAPH_SAM2_SIZE") else None,
-)
-# Entity names and predicates: CLIP when its model is found (CLICK2GRAPH_CLIP: a name or a folder;
-# CLICK2GRAPH_SEMANTICS auto|off|clip; CLICK2GRAPH_CLIP_PRECISION int8|fp32), a predicate prior when built; else
-# default names, with the reason shown.
-SEMANTICS = make_semantics(
-    os.environ.get("CLICK2GRAPH_SEMANTICS", "auto"),
-    model=os.environ.get("CLICK2GRAPH_CLIP") or None,
-    precision=os.environ.get("CLICK2GRAPH_CLIP_PRECISION") or "int8",
-)
-# Discovery: the trained DIDM when weights/click2graph_learned.pt (or CLICK2GRAPH_LEARNED) exists and SAM 2 runs,
-# else training-free (CLICK2GRAPH_DISCOVERY auto|training-free|learned|heuristic); each tab can switch.
-DISCOVER, LEARNED, DISCOVERY_NOTICE = choose_discovery(
-    os.environ.get("CLICK2GRAPH_DISCOVERY", "auto"),
-    BACKEND.segmenter,
-    os.environ.get("CLICK2GRAPH_LEARNED") or DEFAULT_LEARNED_PATH,
-)
-STRATEGIES = {"training-free": discover_objects, "heuristic": HeuristicDiscovery()}
-if LEARNED is not None and LEARNED.didm is not None:
-    STRATEGIES["learned"] = DidmDiscovery(LEARNED.didm)
-PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVER, learned=LEARNED)
 
 
 def warm_up() -> None:
     """Embed the class prompts now (~7 s on 2 cores unless already on disk) rather than in the first user's build;
     ``app.py`` runs it in a background thread at launch."""
-    if SEMANTICS.classifier is not None:
+    classifier = server().pipeline.semantics.classifier
+    if classifier is not None:
         started = time.perf_counter()
-        SEMANTICS.classifier.label_embeddings()
+        classifier.label_embeddings()
         logger.info("class prompts embedded in %.1f s", time.perf_counter() - started)
 
 
@@ -131,22 +82,8 @@ def user_errors(handler):
     return wrapped
 
 
-def status_text() -> str:
-    discovery = LEARNED.describe() if LEARNED is not None else strategy_name(DISCOVER)
-    return (
-        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · **Discovery:** {discovery}"
-        + (f" ({DISCOVERY_NOTICE})" if DISCOVERY_NOTICE else "")
-        + f" · builds run {BUILD_CONCURRENCY} at a time on this server"
-    )
-
-
 def limits_text() -> str:
-    return f"**Limits:** {POLICY.describe()} Uploads up to {MAX_UPLOAD_MB} MB."
-
-
-def cache_key() -> str:
-    """What an example's cached result depends on besides the example itself."""
-    return f"{PIPELINE.describe()} | {SEMANTICS.describe()} | {strategy_name(DISCOVER)}"
+    return f"**Limits:** {server().policy.describe()} Uploads up to {server().limits.max_upload_mb} MB."
 
 
 def example_names() -> list[str]:
@@ -211,7 +148,7 @@ def frame_of(visit: Visit, value) -> int:
 
 
 def visit_of(key) -> Visit:
-    visit = STORE.get(key)
+    visit = server().store.get(key)
     if visit is None:
         raise PromptError("open a video first (upload one or pick an example); an idle page is closed after a while")
     return visit
@@ -233,26 +170,26 @@ def _visit_maker(video, source: str):
     carry over from its previous visit into the new pipeline session."""
 
     def make(key: str, folder: Path, previous: Visit | None) -> Visit:
-        visit = new_visit(PIPELINE, key, folder, video, source, previous)
+        visit = new_visit(server().pipeline, key, folder, video, source, previous)
         if visit.settings.classes:
-            PIPELINE.set_classes(visit.session, list(visit.settings.classes))
+            server().pipeline.set_classes(visit.session, list(visit.settings.classes))
         if visit.settings.discovery:
-            PIPELINE.set_discovery(visit.session, STRATEGIES[visit.settings.discovery])
+            server().pipeline.set_discovery(visit.session, server().strategies[visit.settings.discovery])
         return visit
 
     return make
 
 
 def _open(path: str, key: str | None, example: str | None = None, prompts: Prompts = Prompts()) -> Update:
-    previous = STORE.get(key)
+    previous = server().store.get(key)
     if previous is not None and previous.busy:
         raise PromptError("your build is still running: wait for it to finish before opening another video")
-    video = load_video(path, POLICY)  # a failure leaves the tab's visit as it was
+    video = load_video(path, server().policy)  # a failure leaves the tab's visit as it was
 
-    visit = STORE.open(key, _visit_maker(video, path))
+    visit = server().store.open(key, _visit_maker(video, path))
     with visit.lock:
         if prompts.subjects:
-            update_preview(PIPELINE, visit, prompts)
+            update_preview(server().pipeline, visit, prompts)
             visit.history, visit.subject, visit.example = [prompts], prompts.numbers[0], example
     frame_idx = video.work_index(prompts.subjects[0][1][0].frame_idx) if prompts.subjects else 0
     message = "Preset click applied: building the scene graph…" if prompts.subjects else ""
@@ -291,7 +228,7 @@ def on_example_select(key: str | None, evt: gr.SelectData) -> Update:
 
 def on_video_shown(shown: str | None, key: str | None) -> Update:
     """After an upload: a refused one is replaced by the visit's video (or nothing), so tab and server agree."""
-    visit = STORE.get(key)
+    visit = server().store.get(key)
     source = visit.source if visit is not None else None
     return Update() if shown == source else Update(video_in=source)
 
@@ -302,7 +239,7 @@ def on_video_shown(shown: str | None, key: str | None) -> Update:
 @user_errors
 def on_frame(frame_idx, key: str | None) -> Update:
     """The frame slider moved: show that frame and move the timeline cursor and the graph view to it."""
-    visit = STORE.get(key)
+    visit = server().store.get(key)
     if visit is None:
         return Update()
     frame_idx = frame_of(visit, frame_idx)
@@ -360,7 +297,7 @@ def on_click_xy(x, y, positive, frame_idx, mode, key: str | None) -> Update:
         else:
             click = Click(x_orig, y_orig, frame_idx=frame_orig, positive=bool(positive) and mode != NEGATIVE)
             new = prompts.with_subject(number_, same_frame + (click,))
-        masks = update_preview(PIPELINE, visit, new)
+        masks = update_preview(server().pipeline, visit, new)
         visit.push(new)
         visit.corner, visit.example = None, None
         if mode != ADD_OBJECT:
@@ -377,7 +314,7 @@ def _tiny_mask_notice(mask) -> str:
 
 def on_image_select(mode, frame_idx, key: str | None, evt: gr.SelectData) -> Update:
     """The user clicked the frame image (``evt.index`` = pixel of the image as sent, see views.display_scale)."""
-    visit = STORE.get(key)
+    visit = server().store.get(key)
     scale = views.display_scale(visit.video) if visit is not None else 1.0
     x, y = evt.index
     return on_click_xy((x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5, True, frame_idx, mode, key)
@@ -396,7 +333,7 @@ def on_undo(frame_idx, key: str | None) -> Update:
         if visit.corner:
             visit.corner = None
         elif len(visit.history) > 1:
-            update_preview(PIPELINE, visit, visit.history[-2])
+            update_preview(server().pipeline, visit, visit.history[-2])
             visit.undo()
             if visit.subject not in visit.prompts.numbers:
                 visit.subject = visit.prompts.numbers[-1] if visit.prompts.numbers else views.NEW_SUBJECT
@@ -409,7 +346,7 @@ def on_clear(frame_idx, key: str | None) -> Update:
     visit = visit_of(key)
     with visit.lock:
         new = visit.prompts.with_subject(visit.subject, ())
-        update_preview(PIPELINE, visit, new)
+        update_preview(server().pipeline, visit, new)
         visit.push(new)
         visit.subject, visit.corner = views.NEW_SUBJECT, None
         return _after_prompt_change(visit, frame_of(visit, frame_idx))
@@ -421,7 +358,7 @@ def on_reset(frame_idx, key: str | None) -> Update:
     visit = visit_of(key)
     if visit.busy:
         raise PromptError("your build is still running: reset when it has finished")
-    visit = STORE.open(key, _visit_maker(visit.video, visit.source))
+    visit = server().store.open(key, _visit_maker(visit.video, visit.source))
     return views.no_results().merged(views.prompt_update(visit, frame_of(visit, frame_idx)))
 
 
@@ -469,20 +406,20 @@ def on_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     with _building(visit, progress):
         example = next((e for e in load_examples() if e.name == visit.example), None)
         own = visit.settings.classes or visit.settings.discovery  # the cache holds default-settings results only
-        cached = CACHE.load(example, cache_key(), visit.folder) if example and not own else None
+        cached = server().cache.load(example, server().cache_key(), visit.folder) if example and not own else None
         if cached:
             graph, paths = cached
             visit.result, visit.built = Result(graph, paths, cached=True), target
         else:
             _build(visit, target, progress)
             if example and not own and visit.example == example.name:
-                CACHE.store(example, cache_key(), visit.result.paths)
+                server().cache.store(example, server().cache_key(), visit.result.paths)
     return views.result_update(visit, frame_idx)
 
 
 def on_example_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Right after an example with a preset click opens: build at once (from the cache when it can)."""
-    visit = STORE.get(key)
+    visit = server().store.get(key)
     if visit is None or not visit.example or not visit.prompts.subjects:
         return Update()
     return on_build(frame_idx, key, progress)
@@ -499,7 +436,7 @@ def on_relabel(entity_id, label, frame_idx, key: str | None, progress=gr.Progres
         shown = _entity_id(graph, entity_id)
         visit.labels[shown] = label
         if held:
-            PIPELINE.relabel(visit.session, internal_id(visit, shown), label)
+            server().pipeline.relabel(visit.session, internal_id(visit, shown), label)
         else:
             graph.relabel(shown, label)
     return views.result_update(visit, frame_of(visit, frame_idx))
@@ -515,7 +452,7 @@ def on_drop(entity_id, frame_idx, key: str | None, progress=gr.Progress()) -> Up
         if entity.is_subject:
             raise PromptError(f"#{shown} is a subject: pick it under Subject and press Clear to remove it")
         if held:
-            PIPELINE.drop_object(visit.session, internal_id(visit, shown))
+            server().pipeline.drop_object(visit.session, internal_id(visit, shown))
         else:  # a cached result: the session learns the object's masks so a later build does not propose it
             visit.session.dropped[visit.session.next_id()] = dict(entity.masks)
             graph.drop_entity(shown)
@@ -533,7 +470,7 @@ def on_rename_predicate(relation, predicate, frame_idx, key: str | None, progres
         subject_id, object_id, old = _relation(graph, relation)
         visit.renamed[(subject_id, object_id, old)] = new
         if held:
-            PIPELINE.rename_predicate(
+            server().pipeline.rename_predicate(
                 visit.session, internal_id(visit, subject_id), internal_id(visit, object_id), old, new
             )
         else:
@@ -547,14 +484,15 @@ def on_rename_predicate(relation, predicate, frame_idx, key: str | None, progres
 def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Name entities with the user's own comma-separated words (empty: the OpenPVSG classes)."""
     visit = visit_of(key)
-    if SEMANTICS.classifier is None:
-        raise PromptError(f"own class names need the CLIP model, which this server does not have ({SEMANTICS.notice})")
+    semantics = server().pipeline.semantics
+    if semantics.classifier is None:
+        raise PromptError(f"own class names need the CLIP model, which this server does not have ({semantics.notice})")
     words = text(words, "the class words", MAX_WORDS_CHARS)
     classes = [w.strip() for w in words.split(",") if w.strip()]
     if len(classes) > MAX_WORDS or any(len(w) > MAX_LABEL_CHARS for w in classes):
         raise PromptError(f"give at most {MAX_WORDS} words of at most {MAX_LABEL_CHARS} characters each")
     with visit.lock:
-        PIPELINE.set_classes(visit.session, classes or None)
+        server().pipeline.set_classes(visit.session, classes or None)
         visit.settings.classes = tuple(classes) or None
     return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "Words saved: the next build uses them.")
 
@@ -562,18 +500,19 @@ def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) ->
 @user_errors
 def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
     """Switch this tab's discovery strategy; objects are rediscovered (subject tracks are kept)."""
-    if name not in STRATEGIES:
-        raise PromptError(f"unknown discovery {_short(name)}; available here: {', '.join(STRATEGIES)}")
+    strategies = server().strategies
+    if name not in strategies:
+        raise PromptError(f"unknown discovery {_short(name)}; available here: {', '.join(strategies)}")
     visit = visit_of(key)
     with visit.lock:
-        PIPELINE.set_discovery(visit.session, STRATEGIES[name])
-        visit.settings.discovery = None if STRATEGIES[name] is DISCOVER else name
+        server().pipeline.set_discovery(visit.session, strategies[name])
+        visit.settings.discovery = None if strategies[name] is server().pipeline.discover else name
     return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "The next build discovers objects anew.")
 
 
 def on_unload(key: str | None) -> None:
     """The tab's state is deleted: remove its visit and export folder."""
-    STORE.close(key)
+    server().store.close(key)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -586,11 +525,14 @@ class _building:
     def __init__(self, visit: Visit, progress) -> None:
         self.visit, self.progress = visit, progress
 
+    def _waiting(self, ahead: int) -> None:
+        self.progress(0.0, desc=f"waiting: {_builds(ahead)} ahead of yours")
+
     def __enter__(self):
         if not self.visit.build_lock.acquire(blocking=False):
             raise PromptError("your build is already running: its result will show here when it is done")
         self.visit.building += 1
-        self._turn = BUILDS.turn(lambda ahead: self.progress(0.0, desc=f"waiting: {_builds(ahead)} ahead of yours"))
+        self._turn = server().builds.turn(self._waiting)
         try:
             self._turn.__enter__()
         except BaseException:
@@ -646,7 +588,7 @@ class _editing(_building):
             if exc_type is None:
                 visit = self.visit
                 if self.held:
-                    graph = _shown_graph(visit, PIPELINE.build(visit.session))
+                    graph = _shown_graph(visit, server().pipeline.build(visit.session))
                 else:
                     graph = visit.result.graph
                 _export(visit, graph, Eta(self.progress), self.started, visit.built, cached=visit.result.cached)
@@ -658,14 +600,14 @@ def _build(visit: Visit, target: Prompts, progress) -> None:
     """Bring the session in line with ``target``, track what changed, and keep the result with shown ids."""
     started = time.perf_counter()
     with visit.lock:
-        apply_prompts(PIPELINE, visit, target)
+        apply_prompts(server().pipeline, visit, target)
     report = Eta(progress)
-    graph = PIPELINE.build(visit.session, progress=lambda f, d: report(0.8 * f, d))
+    graph = server().pipeline.build(visit.session, progress=lambda f, d: report(0.8 * f, d))
     if not any(e.frames for e in graph.subjects):
         raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
     shown = _shown_graph(visit, graph)
     if _carry_corrections(visit):  # labels of entities found again under new pipeline ids change the graph
-        shown = renumbered(PIPELINE.graph(visit.session), visit.shown_ids)
+        shown = renumbered(server().pipeline.graph(visit.session), visit.shown_ids)
     _export(visit, shown, report, started, target)
 
 

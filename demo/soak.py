@@ -104,7 +104,7 @@ def free_port() -> int:
 
 
 def main(argv: list[str]) -> int:
-    from demo import handlers
+    from demo import handlers, server
     from demo.app import build_demo
 
     parser = argparse.ArgumentParser(prog="python -m demo.soak", description=__doc__.split("\n\n")[0])
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
         samples = soak(demo, url, clients=args.clients, seconds=args.seconds, example=args.example)
     finally:
         demo.close()
-    print(f"backend: {handlers.BACKEND.describe()}; {args.clients} clients, example {args.example}")
+    print(f"backend: {server.current().assembled.backend.describe()}; {args.clients} clients, example {args.example}")
     print(f"{'s':>6} {'rounds':>7} {'RSS MB':>8} {'app files MB':>13} {'Gradio files MB':>16}")
     for s in samples:
         print(f"{s.seconds:6.0f} {s.rounds:7d} {s.rss_mb:8.0f} {s.app_files_mb:13.1f} {s.gradio_files_mb:16.1f}")

@@ -12,17 +12,17 @@ SCRIPT = """
 import sys
 from click2graph import synth
 from click2graph.video import write_video
-from demo import handlers
+from demo import handlers, server
 
 clip = synth.render_clip("ball_touch")
 write_video(sys.argv[1], clip.frames[: int(sys.argv[2])], clip.fps)
-print(handlers.status_text())
+print(server.current().status())
 handlers.warm_up()  # as app.py does in a background thread at launch
 key = handlers.on_video(sys.argv[1], None).key
 x, y, _ = synth.preset_click("ball_touch")
 handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, key)
 handlers.on_build(0, key, lambda fraction, desc=None: None)
-graph = handlers.STORE.get(key).result.graph
+graph = server.current().store.get(key).result.graph
 print("graph backend:", graph.backend, "frames:", graph.video.num_work_frames, "subjects:", len(graph.subjects))
 for e in graph.entities:
     print("entity", e.entity_id, e.label_source, repr(e.label), len(e.top5))

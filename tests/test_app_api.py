@@ -19,12 +19,12 @@ gradio_client = pytest.importorskip("gradio_client")
 
 from click2graph import synth
 from click2graph.pipeline import Pipeline
-from demo import handlers
+from demo import server as demo_server
 from demo.app import build_demo
-from demo.build_queue import BuildQueue
 from demo.example_cache import ExampleCache
 from demo.page import API_FIELDS
-from demo.store import StoreLimits, VisitStore
+from demo.server import Server, ServerLimits
+from demo.store import StoreLimits
 
 CLIP = "ball_touch"
 MAX_VISITS = 8
@@ -57,10 +57,13 @@ def server(tmp_path_factory):
     segmenter = OracleSegmenter(synth.render_clip(CLIP).labels)
     gate = Gate(segmenter)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(handlers, "PIPELINE", Pipeline(segmenter))
-        patch.setattr(handlers, "STORE", VisitStore(root / "visits", StoreLimits(max_visits=MAX_VISITS)))
-        patch.setattr(handlers, "CACHE", ExampleCache(root / "cache"))
-        patch.setattr(handlers, "BUILDS", BuildQueue(1))
+        private = Server.create(
+            pipeline=Pipeline(segmenter),
+            folder=root,
+            limits=ServerLimits(),
+            store_limits=StoreLimits(max_visits=MAX_VISITS),
+        )
+        patch.setattr(demo_server, "_current", private)
         demo = build_demo()
         _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
         try:
@@ -77,8 +80,8 @@ def tab(server) -> gradio_client.Client:
 @pytest.fixture()
 def client(server):
     yield tab(server)
-    for key in list(handlers.STORE._visits):  # every test starts with an empty server
-        handlers.STORE.close(key)
+    for key in list(demo_server.current().store._visits):  # every test starts with an empty server
+        demo_server.current().store.close(key)
 
 
 def named(outputs) -> dict:
@@ -150,7 +153,7 @@ def test_wrong_types_name_the_field(client, args, api_name, message):
 def test_errors_reach_the_client_as_messages(client):
     with pytest.raises(gradio_client.exceptions.AppError, match="open a video first"):
         client.predict(10, 10, True, 0, "positive", api_name="/click")
-    assert len(handlers.STORE) == 0  # a tab that never opened a video holds nothing on the server
+    assert len(demo_server.current().store) == 0  # a tab that never opened a video holds nothing on the server
 
 
 def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, monkeypatch):
@@ -158,7 +161,7 @@ def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, 
     next newcomer is told the server is busy; the builder's clicks answer during its build and its result is
     intact."""
     _, _, gate = server
-    monkeypatch.setattr(handlers, "CACHE", ExampleCache(tmp_path))  # a real build, not a cached result
+    monkeypatch.setattr(demo_server.current(), "cache", ExampleCache(tmp_path))  # a real build, not a cached result
     client.predict(CLIP, api_name="/load_example")
     gate.entered.clear()
     gate.opened.clear()
@@ -173,10 +176,10 @@ def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, 
         tabs = [tab(server) for _ in range(9)]
         for other in tabs:
             other.predict(5, api_name="/frame")  # a tab that only looks at the page
-        assert len(handlers.STORE) == 1
+        assert len(demo_server.current().store) == 1
         for other in tabs[: MAX_VISITS - 1]:
             other.predict(CLIP, api_name="/load_example")
-        assert len(handlers.STORE) == MAX_VISITS
+        assert len(demo_server.current().store) == MAX_VISITS
         with pytest.raises(gradio_client.exceptions.AppError, match="server is busy"):
             tabs[-1].predict(CLIP, api_name="/load_example")
         assert not job.done()
@@ -185,7 +188,7 @@ def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, 
     out = named(job.result(timeout=120))
     assert out["entity_table"]["data"][0][:2] == [1, "subject"] and graph_json(out["downloads"])["relations"]
     assert "up to date" in out["build_status"]  # the click was undone: the result matches the prompts
-    assert len(handlers.STORE) == MAX_VISITS
+    assert len(demo_server.current().store) == MAX_VISITS
 
 
 def test_an_upload_that_is_not_a_video_is_refused_and_holds_nothing(client, tmp_path):
@@ -193,9 +196,9 @@ def test_an_upload_that_is_not_a_video_is_refused_and_holds_nothing(client, tmp_
     bad.write_text("these are notes, not a video\n" * 50)
     with pytest.raises(gradio_client.exceptions.AppError, match="video"):
         client.predict(gradio_client.handle_file(str(bad)), api_name="/upload_video")
-    assert len(handlers.STORE) == 0
+    assert len(demo_server.current().store) == 0
     out = named(client.predict(gradio_client.handle_file(str(synth_clip_file(tmp_path))), api_name="/upload_video"))
-    assert "working frames" in out["video_info"] and len(handlers.STORE) == 1
+    assert "working frames" in out["video_info"] and len(demo_server.current().store) == 1
 
 
 def synth_clip_file(folder: Path) -> Path:

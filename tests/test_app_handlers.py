@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from demo_server import use_private_server
 from oracle import OracleSegmenter
 
 gr = pytest.importorskip("gradio")
@@ -22,11 +23,8 @@ from click2graph.examples import EXAMPLES_ENV, load_examples
 from click2graph.pipeline import Pipeline
 from click2graph.video import write_video
 from click2graph.viz import FRAME_MARKER_NAME, entity_color
-from demo import handlers, views
-from demo.build_queue import BuildQueue
-from demo.example_cache import ExampleCache
+from demo import handlers, server, views
 from demo.page import SKIP, Update
-from demo.store import VisitStore
 
 CLIP = "ball_touch"  # subject = label 1 (a person), the ball = label 2
 
@@ -58,10 +56,7 @@ def app(clip, tmp_path, monkeypatch):
     """The handlers with an oracle pipeline, a private visit store, example cache and build queue."""
     segmenter = OracleSegmenter(clip.labels)
     recorder = Recorder(segmenter)
-    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(segmenter))
-    monkeypatch.setattr(handlers, "STORE", VisitStore(tmp_path / "visits"))
-    monkeypatch.setattr(handlers, "CACHE", ExampleCache(tmp_path / "cache"))
-    monkeypatch.setattr(handlers, "BUILDS", BuildQueue(1))
+    use_private_server(monkeypatch, tmp_path, Pipeline(segmenter))
     return recorder
 
 
@@ -86,7 +81,7 @@ def build(key: str, frame: int = 0) -> Update:
 
 
 def visit_of(key: str):
-    return handlers.STORE.get(key)
+    return server.current().store.get(key)
 
 
 def click(key, xy, mode="positive", frame=0) -> Update:
@@ -258,7 +253,7 @@ def test_reset_then_click_then_build(app, clip):
 def test_one_frame_clip_builds_and_keeps_a_usable_slider(app, tmp_path, clip, monkeypatch):
     path = tmp_path / "still.mp4"
     write_video(path, clip.frames[:1], clip.fps)
-    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(OracleSegmenter(clip.labels[:1])))
+    use_private_server(monkeypatch, tmp_path, Pipeline(OracleSegmenter(clip.labels[:1])))
     update = handlers.on_video(str(path), None)
     slider = update.frame_slider
     assert slider["minimum"] < slider["maximum"] and slider["value"] == 0 and slider["interactive"] is False
@@ -332,7 +327,7 @@ def test_bad_api_values_name_the_field(app, call, message):
 
 def test_unexpected_errors_show_no_trace(app, monkeypatch):
     _, key = open_example()
-    monkeypatch.setattr(handlers.PIPELINE, "build", lambda *a, **k: {}["boom"])
+    monkeypatch.setattr(server.current().pipeline, "build", lambda *a, **k: {}["boom"])
     with pytest.raises(gr.Error, match="Something went wrong") as info:
         build(key)
     assert "Traceback" not in str(info.value)
@@ -349,10 +344,10 @@ def test_visits_are_isolated(app, clip):
 
 
 def test_a_tab_that_never_opens_a_video_holds_nothing(app):
-    assert handlers.on_frame(3, None) == Update() and len(handlers.STORE) == 0
+    assert handlers.on_frame(3, None) == Update() and len(server.current().store) == 0
     with pytest.raises(gr.Error, match="open a video first"):
         handlers.on_undo(0, None)
-    assert len(handlers.STORE) == 0
+    assert len(server.current().store) == 0
 
 
 def test_visit_folder_is_removed_on_unload(app):
@@ -361,7 +356,7 @@ def test_visit_folder_is_removed_on_unload(app):
     folder = visit_of(key).folder
     assert (folder / "scene_graph.json").exists()
     handlers.on_unload(key)
-    assert not folder.exists() and key not in handlers.STORE
+    assert not folder.exists() and key not in server.current().store
 
 
 def test_deployment_examples_folder_without_manifest(app, tmp_path, monkeypatch):
@@ -430,8 +425,7 @@ def test_a_real_example_opens_with_a_mask_on_its_subject(name, tmp_path, monkeyp
     holds the click, neither a speck nor most of the frame."""
     from click2graph.segment.classic import ClassicSegmenter
 
-    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(ClassicSegmenter()))
-    monkeypatch.setattr(handlers, "STORE", VisitStore(tmp_path / "visits"))
+    use_private_server(monkeypatch, tmp_path, Pipeline(ClassicSegmenter()))
     update = handlers.on_example(name, None)
     visit = visit_of(update.key)
     (click_,) = visit.prompts.of(1)

@@ -8,6 +8,7 @@ than 12 s. Each relabel writes new exports (~5 MB), so anything kept per action 
 from __future__ import annotations
 
 import pytest
+from demo_server import use_private_server
 from oracle import OracleSegmenter
 
 pytest.importorskip("gradio")
@@ -15,23 +16,18 @@ pytest.importorskip("gradio_client")
 
 from click2graph import synth
 from click2graph.pipeline import Pipeline
-from demo import handlers
+from demo import server
 from demo.app import build_demo
-from demo.build_queue import BuildQueue
-from demo.example_cache import ExampleCache
 from demo.soak import free_port, soak
-from demo.store import VisitStore
 
 CLIP = "ball_touch"
 SECONDS = 48
 
 
 def test_memory_and_disk_stay_flat_under_several_visitors(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLICK2GRAPH_FILE_MAX_AGE_S", "12")
-    monkeypatch.setattr(handlers, "PIPELINE", Pipeline(OracleSegmenter(synth.render_clip(CLIP).labels)))
-    monkeypatch.setattr(handlers, "STORE", VisitStore(tmp_path / "visits"))
-    monkeypatch.setattr(handlers, "CACHE", ExampleCache(tmp_path / "cache"))
-    monkeypatch.setattr(handlers, "BUILDS", BuildQueue(1))
+    use_private_server(
+        monkeypatch, tmp_path, Pipeline(OracleSegmenter(synth.render_clip(CLIP).labels)), file_max_age_s=12
+    )
     demo = build_demo()
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
@@ -46,5 +42,5 @@ def test_memory_and_disk_stay_flat_under_several_visitors(tmp_path, monkeypatch)
     assert samples[-1].rounds >= 6, f"too few rounds to tell anything:\n{table}"
     assert max(s.gradio_files_mb for s in last) <= 1.5 * max(s.gradio_files_mb for s in middle) + 10, table
     assert max(s.rss_mb for s in last) <= max(s.rss_mb for s in middle) + 150, table
-    assert len(handlers.STORE) <= 3 and sum(1 for _ in (tmp_path / "visits").iterdir()) <= 3
+    assert len(server.current().store) <= 3 and sum(1 for _ in (tmp_path / "visits").iterdir()) <= 3
     print(table)

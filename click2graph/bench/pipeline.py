@@ -19,6 +19,7 @@ from click2graph.eval.pvsg import load_pvsg
 from click2graph.eval.recovery import relation_recovery
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Click
+from click2graph.settings import Settings, add_arguments
 from click2graph.video import VideoPolicy, load_video
 
 
@@ -42,9 +43,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--clips", nargs="*", default=None, help=f"clip names (default: all of {list(synth.CLIPS)})")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every relation")
+    add_arguments(parser)
+    parser.set_defaults(backend="classic", semantics="off")
     args = parser.parse_args(argv)
-    names = args.clips or list(list(synth.CLIPS))
-    pipeline = Pipeline()
+    names = args.clips or list(synth.CLIPS)
+    pipeline = Settings.from_args(args).assemble().pipeline
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         dataset = load_pvsg(synth.write_dataset(tmp, names))

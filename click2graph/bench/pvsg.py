@@ -20,8 +20,7 @@ from tqdm import tqdm
 from click2graph import synth
 from click2graph.eval import protocol
 from click2graph.eval.pvsg import load_pvsg
-from click2graph.pipeline import Pipeline
-from click2graph.segment.factory import make_segmenter
+from click2graph.settings import Settings, add_arguments
 
 
 def main(argv: list[str]) -> int:
@@ -32,19 +31,19 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--prompts", nargs="+", choices=protocol.PROMPT_KINDS, default=list(protocol.PROMPT_KINDS))
     parser.add_argument("--seeds", type=int, default=3, help="seeds for point and box prompts (default 3)")
-    parser.add_argument("--backend", choices=["auto", "classic", "sam2"], default="classic")
     parser.add_argument("--out", type=Path, help="keep the clips, runs and tables here (default: a temp folder)")
+    add_arguments(parser)
+    parser.set_defaults(backend="classic")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         dataset = load_pvsg(synth.write_dataset(out / "data"))
         ids = dataset.video_ids("val")
-        choice = make_segmenter(args.backend)
-        pipeline = Pipeline(choice.segmenter)
-        print(
-            f"backend: {choice.describe()}; {len(ids)} clips, {sum(len(dataset.videos[v].relations) for v in ids)}"
-            " GT relations"
-        )
+        assembled = Settings.from_args(args).assemble()
+        pipeline = assembled.pipeline
+        relations = sum(len(dataset.videos[v].relations) for v in ids)
+        print(f"backend: {assembled.backend.describe()}; {assembled.describe()}")
+        print(f"{len(ids)} clips, {relations} GT relations")
         for kind in args.prompts:
             started = time.perf_counter()
             protocol.run_protocol(

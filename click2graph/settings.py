@@ -1,0 +1,282 @@
+"""What a pipeline is made of, set in one place: command-line flags and ``CLICK2GRAPH_*`` variables are the same
+:data:`OPTIONS`, read into one :class:`Settings`, which :meth:`Settings.assemble` turns into a pipeline.
+
+The CLI (``run``, ``eval``, ``train``), the demo, eval and the benchmarks all build their pipeline this way::
+
+    settings = Settings.from_args(args)     # or Settings.from_env(), or Settings(backend="classic")
+    assembled = settings.assemble()
+    graph = assembled.pipeline.build(...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from click2graph.errors import Click2GraphError
+
+if TYPE_CHECKING:
+    from click2graph.pipeline import Pipeline, PipelineConfig
+    from click2graph.segment.factory import SegmenterChoice
+    from click2graph.semantics.models import SemanticModels
+
+BACKEND, DISCOVERY, SEMANTICS = "segmentation backend", "interaction discovery", "semantics"
+
+
+def _discovery_choices() -> tuple[str, ...]:
+    from click2graph.learned.inference import DISCOVERY_STRATEGIES
+
+    return ("auto", *DISCOVERY_STRATEGIES)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its :class:`Settings` field, its flag and its environment variable."""
+
+    name: str
+    group: str
+    help: str
+    parse: Callable[[str], Any] = str
+    choices: Callable[[], Iterable] | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "CLICK2GRAPH_" + self.name.upper()
+
+    def read(self, text: str, source: str) -> Any:
+        """``text`` parsed and checked; Click2GraphError naming ``source`` (a flag or a variable) otherwise."""
+        try:
+            value = self.parse(text.strip())
+        except ValueError:
+            value = None
+        allowed = tuple(self.choices()) if self.choices else None
+        if value is None or (allowed is not None and value not in allowed):
+            wanted = f"one of {', '.join(map(str, allowed))}" if allowed else f"a {self.metavar or 'value'}"
+            raise Click2GraphError(f"{source} must be {wanted}, got {text[:40]!r}")
+        return value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "backend",
+        BACKEND,
+        "auto (default): SAM 2 when installed and a checkpoint is found, else the weight-free classic tracker; "
+        "sam2: fail if SAM 2 cannot be used",
+        choices=lambda: ("auto", "classic", "sam2"),
+    ),
+    Option(
+        "checkpoint",
+        BACKEND,
+        "SAM 2.1 checkpoint: tiny (default), small, base_plus, large, or a .pt file",
+        metavar="NAME|PATH",
+    ),
+    Option(
+        "sam2_size",
+        BACKEND,
+        "SAM 2 input size (default: 1024, as trained, with a GPU; 512 on a CPU, where it is ~6x faster)",
+        parse=int,
+        choices=lambda: (512, 1024),
+    ),
+    Option(
+        "precision",
+        BACKEND,
+        "SAM 2 precision (bf16 helps only on CPUs with native bf16, and on GPUs)",
+        choices=lambda: ("fp32", "bf16"),
+    ),
+    Option(
+        "discovery",
+        DISCOVERY,
+        "auto (default): the trained DIDM when its checkpoint exists and SAM 2 runs, else training-free; "
+        "heuristic: points from a whole-frame heat map (the paper's Table 4 baseline)",
+        choices=_discovery_choices,
+    ),
+    Option(
+        "learned",
+        DISCOVERY,
+        "trained DIDM/SCH checkpoint (default weights/click2graph_learned.pt)",
+        parse=Path,
+        metavar="PT",
+    ),
+    Option(
+        "max_objects",
+        DISCOVERY,
+        "objects proposed per discovery keyframe (default 3, as in the paper; 0: subjects only)",
+        parse=_count,
+        metavar="N",
+    ),
+    Option(
+        "semantics",
+        SEMANTICS,
+        "auto (default): CLIP names and zero-shot predicates when the model is found, else default names; "
+        "off: geometry only; clip: fail if CLIP cannot be used",
+        choices=lambda: ("auto", "off", "clip"),
+    ),
+    Option(
+        "classes",
+        SEMANTICS,
+        "name entities with these comma-separated words instead of the 126 OpenPVSG classes",
+        parse=_words,
+        metavar="WORDS",
+    ),
+    Option("clip_model", SEMANTICS, "CLIP model name or folder (default vit-b-32-laion2b)", metavar="NAME|DIR"),
+    Option(
+        "clip_precision",
+        SEMANTICS,
+        "int8 (default): dynamically quantized linear layers, ~2x faster on a CPU; fp32: full precision",
+        choices=lambda: ("int8", "fp32"),
+    ),
+    Option(
+        "prior",
+        SEMANTICS,
+        "predicate prior (default weights/predicate_prior.json if built)",
+        parse=Path,
+        metavar="JSON",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parts of a pipeline by name; None means the default the part documents."""
+
+    backend: str = "auto"
+    checkpoint: str | None = None
+    sam2_size: int | None = None
+    precision: str = "fp32"
+    discovery: str = "auto"
+    learned: Path | None = None
+    max_objects: int | None = None
+    semantics: str = "auto"
+    classes: tuple[str, ...] | None = None
+    clip_model: str | None = None
+    clip_precision: str = "int8"
+    prior: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``CLICK2GRAPH_<NAME>`` variables (empty ones are unset); Click2GraphError for a bad one."""
+        environ = os.environ if environ is None else environ
+        values = {o.name: o.read(environ[o.env], o.env) for o in OPTIONS if environ.get(o.env, "").strip()}
+        return cls(**values)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Settings:
+        """Settings from flags added by :func:`add_arguments` (the groups a command did not add keep defaults)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in vars(args).items() if k in names and v is not None})
+
+    def with_backend(self, backend: str) -> Settings:
+        return replace(self, backend=backend)
+
+    def segmenter(self) -> SegmenterChoice:
+        from click2graph.segment.factory import make_segmenter
+
+        return make_segmenter(
+            self.backend, checkpoint=self.checkpoint, image_size=self.sam2_size, precision=self.precision
+        )
+
+    def semantic_models(self) -> SemanticModels:
+        from click2graph.semantics.models import make_semantics
+
+        try:
+            return make_semantics(
+                self.semantics,
+                classes=self.classes,
+                model=self.clip_model,
+                prior_path=self.prior,
+                precision=self.clip_precision,
+            )
+        except ValueError as exc:
+            raise Click2GraphError(f"classes: {exc}") from None
+
+    def pipeline_config(self) -> PipelineConfig:
+        from click2graph.pipeline import PipelineConfig
+
+        config = PipelineConfig()
+        if self.max_objects is not None:
+            config = replace(config, discovery=replace(config.discovery, max_objects=self.max_objects))
+        return config
+
+    def assemble(self, segmenter: SegmenterChoice | None = None) -> Assembled:
+        """The pipeline these settings describe (``segmenter``: one already built, e.g. shared by a process)."""
+        from click2graph.learned.inference import DEFAULT_LEARNED_PATH, choose_discovery
+        from click2graph.pipeline import Pipeline
+
+        backend = segmenter or self.segmenter()
+        semantics = self.semantic_models()
+        discover, learned, notice = choose_discovery(
+            self.discovery, backend.segmenter, self.learned or DEFAULT_LEARNED_PATH
+        )
+        pipeline = Pipeline(
+            backend.segmenter, self.pipeline_config(), semantics=semantics, discover=discover, learned=learned
+        )
+        return Assembled(backend, pipeline, notice)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A pipeline with what its settings asked for but could not get (said to the user)."""
+
+    backend: SegmenterChoice
+    pipeline: Pipeline
+    discovery_notice: str | None = field(default=None)
+
+    @property
+    def strategy(self) -> str:
+        """The discovery strategy's name."""
+        from click2graph.learned.inference import strategy_name
+
+        return strategy_name(self.pipeline.discover)
+
+    def describe_discovery(self) -> str:
+        learned = self.pipeline.learned
+        notice = f" ({self.discovery_notice})" if self.discovery_notice else ""
+        return (learned.describe() if learned is not None else self.strategy) + notice
+
+    def describe(self) -> str:
+        """Semantics and discovery in one line (the backend has its own: ``backend.describe()``)."""
+        notice = f" — {self.discovery_notice}" if self.discovery_notice else ""
+        strategy = self.pipeline.learned.describe() if self.pipeline.learned is not None else self.strategy
+        return f"{self.pipeline.semantics.describe()}; discovery: {strategy}{notice}"
+
+
+def add_arguments(parser: argparse.ArgumentParser, *groups: str) -> None:
+    """The flags of :data:`OPTIONS` in ``groups`` (default all), each in its titled argument group."""
+    for title in groups or (BACKEND, DISCOVERY, SEMANTICS):
+        group = parser.add_argument_group(title)
+        for option in (o for o in OPTIONS if o.group == title):
+            group.add_argument(
+                option.flag,
+                dest=option.name,
+                type=lambda text, o=option: _flag_value(o, text),
+                default=None,
+                metavar=option.metavar or "{" + ",".join(map(str, option.choices())) + "}",
+                help=option.help,
+            )
+
+
+def _flag_value(option: Option, text: str) -> Any:
+    try:
+        return option.read(text, option.flag)
+    except Click2GraphError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(option.flag + " ")) from None

@@ -1,0 +1,140 @@
+"""What one demo process shares between its tabs, made once: the pipeline its :class:`~click2graph.settings.Settings`
+describe, the discovery strategies a tab may switch to, the visits, the example cache and the build queue.
+
+:func:`current` makes it from the environment at first use (``app.py`` does so before the page is built, so a
+bad ``CLICK2GRAPH_*`` value stops the launch with one line); tests and benchmarks :func:`use` their own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from click2graph.errors import Click2GraphError
+from click2graph.pipeline import Pipeline
+from click2graph.segment.factory import SegmenterChoice
+from click2graph.settings import Assembled, Settings
+from click2graph.video import VideoPolicy
+from demo import runtime
+from demo.build_queue import BuildQueue
+from demo.example_cache import ExampleCache
+from demo.store import StoreLimits, VisitStore
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What the process allows: builds at a time (the rest wait their turn, told how many are ahead; clicks, frame
+    changes and undo run beside them), upload size, and how long Gradio keeps its file copies."""
+
+    build_concurrency: int = 1
+    max_upload_mb: int = 200
+    file_max_age_s: int = 3600
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerLimits:
+        environ = os.environ if environ is None else environ
+
+        def whole(name: str, default: int) -> int:
+            text = environ.get(name, "").strip()
+            try:
+                value = round(float(text)) if text else default
+            except ValueError:
+                value = 0
+            if value < 1:
+                raise Click2GraphError(f"{name} must be a number >= 1, got {text[:40]!r}")
+            return value
+
+        return cls(
+            build_concurrency=whole("CLICK2GRAPH_BUILD_CONCURRENCY", cls.build_concurrency),
+            max_upload_mb=whole("CLICK2GRAPH_MAX_UPLOAD_MB", cls.max_upload_mb),
+            file_max_age_s=whole("CLICK2GRAPH_FILE_MAX_AGE_S", cls.file_max_age_s),
+        )
+
+
+@dataclass
+class Server:
+    assembled: Assembled
+    store: VisitStore
+    cache: ExampleCache
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    policy: VideoPolicy = field(default_factory=VideoPolicy)
+    builds: BuildQueue = field(init=False)
+    # The strategies a tab may switch to, by name; the pipeline's own is among them.
+    strategies: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        from click2graph.discovery import discover_objects
+        from click2graph.learned.inference import DidmDiscovery, HeuristicDiscovery
+
+        self.builds = BuildQueue(self.limits.build_concurrency)
+        learned = self.pipeline.learned
+        self.strategies = {"training-free": discover_objects, "heuristic": HeuristicDiscovery()}
+        if learned is not None and learned.didm is not None:
+            self.strategies["learned"] = DidmDiscovery(learned.didm)
+        if self.assembled.strategy in self.strategies:  # the pipeline's own object, so "is it the default" holds
+            self.strategies[self.assembled.strategy] = self.pipeline.discover
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings | None = None,
+        *,
+        pipeline: Pipeline | None = None,
+        folder: Path | None = None,
+        limits: ServerLimits | None = None,
+        store_limits: StoreLimits | None = None,
+    ) -> Server:
+        """A server for ``settings`` (default: from the environment), or around a ``pipeline`` already built;
+        visits and the example cache under ``folder`` (default this process's temporary folder)."""
+        if pipeline is not None:
+            assembled = Assembled(SegmenterChoice(pipeline.segmenter), pipeline)
+        else:
+            assembled = (settings or Settings.from_env()).assemble()
+        folder = Path(folder) if folder is not None else runtime.run_dir()
+        return cls(
+            assembled,
+            VisitStore(folder / "visits", store_limits or StoreLimits.from_env()),
+            ExampleCache(folder / "example-cache"),
+            limits or ServerLimits.from_env(),
+        )
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.assembled.pipeline
+
+    def status(self) -> str:
+        """What the server runs, for the page's details fold."""
+        return (
+            f"**Backend:** {self.assembled.backend.describe()} · **Semantics:** {self.pipeline.semantics.describe()}"
+            f" · **Discovery:** {self.assembled.describe_discovery()}"
+            f" · builds run {self.limits.build_concurrency} at a time on this server"
+        )
+
+    def cache_key(self) -> str:
+        """What an example's cached result depends on besides the example itself."""
+        return f"{self.pipeline.describe()} | {self.pipeline.semantics.describe()} | {self.assembled.strategy}"
+
+
+_current: Server | None = None
+_lock = threading.Lock()
+
+
+def current() -> Server:
+    """This process's server, made from the environment at first use."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Server.create()
+        return _current
+
+
+def use(server: Server | None) -> Server | None:
+    """Make ``server`` this process's server (None: make a new one from the environment at next use); returns the
+    one it replaces."""
+    global _current
+    with _lock:
+        previous, _current = _current, server
+    return previous
