@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click2graph.errors import Click2GraphError, Click2GraphWarning
 from click2graph.prompts import Box, Click
-from click2graph.semantics.prior import add_prior_arguments, prior_command
+from click2graph.semantics.prior import ALL_SPLITS, DEFAULT_ALPHA, DEFAULT_PRIOR_PATH, PredicatePrior
 from click2graph.settings import BACKEND, Settings, add_arguments
 from click2graph.video import VideoPolicy
 from click2graph.weights import WEIGHTS_DIR
@@ -205,7 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
     prior = commands.add_parser(
         "prior", help="the predicate prior P(predicate | subject class, object class) from an OpenPVSG pvsg.json"
     )
-    add_prior_arguments(prior)
+    prior_commands = prior.add_subparsers(dest="prior_command", required=True)
+    prior_build = prior_commands.add_parser(
+        "build",
+        help="count predicates per (subject class, object class) in an OpenPVSG pvsg.json",
+        description="Build the class-conditional predicate prior P(predicate | subject class, object class) "
+        "from the relations of one split of an OpenPVSG pvsg.json and save it as JSON.",
+    )
+    prior_build.add_argument("pvsg_json", type=Path, help="OpenPVSG pvsg.json (or the folder holding it)")
+    prior_build.add_argument(
+        "--split", default="train", help=f"split key to count (default train; '{ALL_SPLITS}' = every video)"
+    )
+    prior_build.add_argument(
+        "--out", type=Path, default=DEFAULT_PRIOR_PATH, help="output JSON (default weights/predicate_prior.json)"
+    )
+    prior_build.add_argument(
+        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"back-off strength (default {DEFAULT_ALPHA:g})"
+    )
 
     weights = commands.add_parser(
         "weights",
@@ -334,12 +350,12 @@ def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
 def eval_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from click2graph.data.openpvsg import load_pvsg, pvsg_json_path
     from click2graph.eval import protocol
-    from click2graph.eval.pvsg import load_pvsg
 
     if args.seeds < 1:
         raise Click2GraphError(f"--seeds must be >= 1, got {args.seeds}")
-    pvsg_json = args.data_root / "pvsg.json" if args.data_root.is_dir() else args.data_root
+    pvsg_json = pvsg_json_path(args.data_root)
     if not pvsg_json.is_file():
         raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
     dataset = load_pvsg(pvsg_json)
@@ -412,14 +428,14 @@ def _check_predictions(folder: Path, video_ids: list[str]) -> None:
 def train_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from click2graph.eval.protocol import load_frames
-    from click2graph.eval.pvsg import load_pvsg
+    from click2graph.data.frames import load_frames
+    from click2graph.data.openpvsg import load_pvsg, pvsg_json_path
     from click2graph.learned.inference import DEFAULT_LEARNED_PATH
     from click2graph.learned.train import TrainConfig, Trainer
 
     if args.steps < 1 or args.save_every < 1:
         raise Click2GraphError(f"--steps and --save-every must be >= 1, got {args.steps} and {args.save_every}")
-    pvsg_json = args.data_root / "pvsg.json" if args.data_root.is_dir() else args.data_root
+    pvsg_json = pvsg_json_path(args.data_root)
     if not pvsg_json.is_file():
         raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
     out = args.out or DEFAULT_LEARNED_PATH
@@ -446,11 +462,26 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def prior_command(args: argparse.Namespace) -> int:
+    """``prior build``: count, save and print the summary of the predicate prior."""
+    prior = PredicatePrior.build(args.pvsg_json, split=args.split, alpha=args.alpha)
+    path = prior.save(args.out)
+    print(prior.summary())
+    print(f"wrote {path}")
+    return 0
+
+
 def weights_command(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from click2graph.semantics.clip import CLIP_MODELS, download_clip, find_clip_spec, resolve_clip
-    from click2graph.weights import CHECKPOINTS, checkpoint_status, download_checkpoint, get_spec, validate_checkpoint
+    from click2graph.segment.sam2_checkpoints import (
+        CHECKPOINTS,
+        checkpoint_status,
+        download_checkpoint,
+        get_spec,
+        validate_checkpoint,
+    )
+    from click2graph.semantics.clip_models import CLIP_MODELS, download_clip, find_clip_spec, resolve_clip
 
     if args.weights_command == "list":
         print(f"{'name':10s} {'params':>7s} {'size':>7s}  {'file':26s} {'hub id':32s} found")

@@ -9,7 +9,7 @@ import pytest
 
 from click2graph import synth
 from click2graph.cli import main
-from click2graph.eval.pvsg import load_pvsg
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval.recovery import relation_recovery
 from click2graph.graph import SceneGraph
 
@@ -113,9 +113,9 @@ def test_help_explains_coordinates(capsys):
 def test_run_names_entities_with_a_clip_model_and_own_words(ball_touch, tmp_path, capsys):
     """A saved tiny random CLIP (the plumbing, not the quality): every entity gets one of the given words."""
     pytest.importorskip("transformers")
-    from click2graph.semantics.clip import ClipEmbedder
+    from clip_fixtures import save_clip_folder, tiny_clip
 
-    model_dir = ClipEmbedder.from_random_weights(seed=0).save_pretrained(tmp_path / "clip")
+    model_dir = save_clip_folder(tiny_clip(seed=0), tmp_path / "clip")
     gt, (x, y, frame) = ball_touch
     out = tmp_path / "out"
     args = ["run", str(gt.video_path), "--click", f"{x},{y},{frame}", "--out", str(out), "--max-duration", "1"]

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from click2graph import synth
-from click2graph.eval.pvsg import load_pvsg
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
 from click2graph.masks import rle_encode
 

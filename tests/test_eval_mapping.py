@@ -12,8 +12,8 @@ from PIL import Image
 
 from click2graph import synth
 from click2graph.cli import main
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
-from click2graph.eval.pvsg import load_pvsg
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
 from click2graph.masks import mask_iou, rle_encode
 from click2graph.video import VideoPolicy, load_video

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from click2graph.data.openpvsg import GtRelation, PvsgVideo
 from click2graph.eval.metrics import (
     DictMaskSource,
     GtScore,
@@ -24,7 +25,6 @@ from click2graph.eval.metrics import (
     rank_predictions,
     viou,
 )
-from click2graph.eval.pvsg import GtRelation, PvsgVideo
 from click2graph.masks import mask_iou
 
 # GT object ids: 1 = subject (adult), 2 = object (ball). Predicted entity ids: 10 = subject, 20 = object.

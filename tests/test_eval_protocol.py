@@ -11,8 +11,9 @@ from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.cli import main
+from click2graph.data.frames import load_frames
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
-from click2graph.eval.pvsg import load_pvsg
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
 from click2graph.learned.inference import HeuristicDiscovery
 from click2graph.masks import rle_encode
@@ -301,9 +302,7 @@ def test_the_pipeline_records_every_proposed_point(dataset):
     video = _video(dataset, "ball_touch")
     subject = protocol.subjects_of(video)[0]
     pipeline = Pipeline(DatasetOracle(dataset))
-    graph = protocol.run_query(
-        pipeline, protocol.load_frames(video), protocol.simulate_prompt(video, subject, "mask", 0)
-    )
+    graph = protocol.run_query(pipeline, load_frames(video), protocol.simulate_prompt(video, subject, "mask", 0))
     proposed = {tuple(p) for p in protocol.proposed_points(graph)}
     assert proposed and {tuple(p) for p in protocol.kept_points(graph)} <= proposed
     again = SceneGraph.from_dict(json.loads(json.dumps(graph.to_dict())))

@@ -8,8 +8,9 @@ import shutil
 import numpy as np
 
 from click2graph import synth
+from click2graph.data.frames import load_frames
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
-from click2graph.eval.pvsg import load_pvsg
 
 
 def test_the_shared_sample_loads_with_its_vocabulary_and_spans(shared_data):
@@ -54,7 +55,7 @@ def test_the_official_per_source_layout_is_read_and_reported_per_source(tmp_path
     video = dataset.videos[vid]
     assert video.source == "vidor" and video.mask_dir == root / "vidor" / "masks" / vid
     assert video.panoptic(10).any()
-    frames = protocol.load_frames(video)
+    frames = load_frames(video)
     assert len(frames) == video.num_frames  # every annotated frame, no fps or duration cut
 
     subject = protocol.subjects_of(video)[0]

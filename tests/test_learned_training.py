@@ -15,9 +15,9 @@ from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.cli import main
+from click2graph.data.frames import load_frames
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.errors import CheckpointError
-from click2graph.eval.protocol import load_frames
-from click2graph.eval.pvsg import load_pvsg
 from click2graph.learned.inference import (
     DidmDiscovery,
     HeuristicDiscovery,

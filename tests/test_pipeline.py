@@ -135,7 +135,7 @@ def test_second_subject_adds_its_subgraph(scene):
 @pytest.mark.parametrize("name", list(synth.CLIPS))
 def test_oracle_pipeline_recovers_the_scripted_relations(name, tmp_path):
     """With perfect segmentation, discovery + semantics recover the subject's scripted relations."""
-    from click2graph.eval.pvsg import load_pvsg
+    from click2graph.data.openpvsg import load_pvsg
     from click2graph.eval.recovery import relation_recovery
 
     clip = synth.render_clip(name)

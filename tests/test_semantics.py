@@ -62,7 +62,6 @@ def test_vocab_counts_and_kinds():
     assert {"ballon", "vaccum", "scissor", "simmering", "others"} <= set(OPENPVSG.thing_classes)  # data's spelling
     with pytest.raises(KeyError, match="object"):
         OPENPVSG.is_thing("object")
-    assert OPENPVSG.predicate_index("beside") == 0 and OPENPVSG.class_index("adult") == 0
 
 
 def test_geometric_scorer_produces_only_openpvsg_predicates():

@@ -16,7 +16,7 @@ from click2graph import synth
 from click2graph.errors import CheckpointError, PromptError
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Click
-from click2graph.semantics.clip import ClipEntityClassifier
+from click2graph.semantics.entity_naming import ClipEntityClassifier
 from click2graph.semantics.models import SemanticModels, make_semantics
 from click2graph.semantics.prior import PredicatePrior
 from click2graph.semantics.prototypes import PrototypeMemory

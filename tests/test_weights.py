@@ -15,9 +15,8 @@ import pytest
 
 from click2graph.cli import main
 from click2graph.errors import CheckpointError
-from click2graph.weights import (
+from click2graph.segment.sam2_checkpoints import (
     CHECKPOINTS,
-    WEIGHTS_DIR,
     download_checkpoint,
     find_spec,
     get_spec,
@@ -25,6 +24,7 @@ from click2graph.weights import (
     resolve_checkpoint,
     validate_checkpoint,
 )
+from click2graph.weights import WEIGHTS_DIR
 
 TINY = get_spec("tiny")
 
@@ -238,7 +238,7 @@ def test_cli_list_shows_where_each_is_found_and_checks_it(tmp_path, hub, torch, 
     save_checkpoint(torch, tmp_path / "sam2.1_hiera_large.pt", 96, 12)  # holds tiny
     assert main(["weights", "list", "--dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    from click2graph.semantics.clip import CLIP_MODELS
+    from click2graph.semantics.clip_models import CLIP_MODELS
 
     assert len(lines) == 1 + len(CHECKPOINTS) + len(CLIP_MODELS)
     assert lines[2].startswith("small") and lines[2].endswith(f"{found} (weights_dir)")

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from click2graph import synth
-from click2graph.eval.pvsg import load_pvsg
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval.recovery import relation_recovery
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Click

@@ -18,8 +18,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from click2graph import synth
+from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
-from click2graph.eval.pvsg import load_pvsg
 from click2graph.settings import Settings, add_arguments
 
 

@@ -35,11 +35,13 @@ import time
 import numpy as np
 import torch
 
+from click2graph.bench.random_clip import random_clip_embedder
 from click2graph.examples import load_examples
 from click2graph.pipeline import Pipeline
 from click2graph.semantics.base import EntityView
-from click2graph.semantics.clip import ClipEmbedder, ClipEntityClassifier
+from click2graph.semantics.clip_embedder import ClipEmbedder
 from click2graph.semantics.embedder import union_crop
+from click2graph.semantics.entity_naming import ClipEntityClassifier
 from click2graph.semantics.models import SemanticModels
 from click2graph.semantics.zero_shot import ZeroShotPredicateScorer, copresence_runs, sample_frames
 from click2graph.video import VideoPolicy, load_video
@@ -69,7 +71,7 @@ def timed(fn, *args) -> tuple[float, object]:
 def load_embedder(model: str | None, precision: str) -> ClipEmbedder:
     """The named model when present (no download, no text file), else ViT-B/32 with random weights."""
     if model is None:
-        return ClipEmbedder.from_random_weights(seed=0, tiny=False, precision=precision)
+        return random_clip_embedder(seed=0, precision=precision)
     return ClipEmbedder.load(model, allow_download=False, precision=precision, text_cache=False)
 
 

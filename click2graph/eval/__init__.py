@@ -1,1 +1,1 @@
-"""Evaluation: the OpenPVSG layout loader and scores of predicted scene graphs against ground truth."""
+"""Evaluation: scores of predicted scene graphs against OpenPVSG ground truth, and the paper's protocol."""

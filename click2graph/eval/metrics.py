@@ -52,7 +52,7 @@ import numpy as np
 from click2graph.masks import bbox_xyxy
 
 if TYPE_CHECKING:
-    from click2graph.eval.pvsg import PvsgVideo
+    from click2graph.data.openpvsg import PvsgVideo
 
 DEFAULT_KS = (3, 20, 50, 100)
 

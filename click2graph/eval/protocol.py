@@ -23,7 +23,7 @@ For each query:
 Scoring a folder counts exactly as OpenPVSG's ``tools/rel_test_full.py``: every GT relation of every video of the
 split is in the denominator, so a video or query without a prediction file counts as missed (and is named in a
 warning); GT relations whose predicate is not one of the 57 are dropped when the annotation is loaded
-(:func:`click2graph.eval.pvsg.load_pvsg`). Predicted masks are brought from working to original size by sampling
+(:func:`click2graph.data.openpvsg.load_pvsg`). Predicted masks are brought from working to original size by sampling
 the working pixel under each original pixel's centre (``cv2.INTER_NEAREST_EXACT``; plain ``INTER_NEAREST``
 samples the top-left corner and moves a mask by up to a working pixel).
 
@@ -44,6 +44,8 @@ from typing import Callable, Iterator, Literal, Sequence
 import cv2
 import numpy as np
 
+from click2graph.data.frames import load_frames
+from click2graph.data.openpvsg import PvsgDataset, PvsgVideo
 from click2graph.errors import Click2GraphError
 from click2graph.eval.metrics import (
     DEFAULT_KS,
@@ -57,11 +59,10 @@ from click2graph.eval.metrics import (
     prompt_localization_recall,
 )
 from click2graph.eval.predictions import load_prediction
-from click2graph.eval.pvsg import PvsgDataset, PvsgVideo
 from click2graph.graph import SceneGraph, VideoMeta
 from click2graph.masks import bbox_xyxy, resize_mask, rle_decode
 from click2graph.prompts import Box, Click
-from click2graph.video import Video, VideoPolicy, load_video
+from click2graph.video import Video
 
 logger = logging.getLogger(__name__)
 
@@ -148,13 +149,6 @@ def simulate_prompt(video: PvsgVideo, subject_id: int, kind: PromptKind, seed: i
 
 
 # -- one query ----------------------------------------------------------------------------------------------------
-
-
-def load_frames(video: PvsgVideo, max_side: int | None = 854) -> Video:
-    """All annotated frames of a video (its frame folder, else its video file) at the working size."""
-    policy = VideoPolicy(max_duration_s=None, target_fps=None, max_side=max_side, folder_fps=float(video.meta["fps"]))
-    source = video.frame_dir if video.frame_dir.is_dir() else video.video_path
-    return load_video(source, policy)
 
 
 def run_query(pipeline, frames: Video, prompt: SimulatedPrompt, *, progress=None) -> SceneGraph:

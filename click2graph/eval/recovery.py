@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from click2graph.eval.pvsg import PvsgVideo
+from click2graph.data.openpvsg import PvsgVideo
 from click2graph.graph import SceneGraph
 from click2graph.masks import resize_mask
 

@@ -233,7 +233,7 @@ class SchEntityClassifier:
         import torch
 
         from click2graph.learned.pooling import masked_average_pool
-        from click2graph.semantics.clip import sample_track_frames
+        from click2graph.semantics.entity_naming import sample_track_frames
 
         result = {}
         for view in views:

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from click2graph.data.openpvsg import PvsgDataset, PvsgVideo
 from click2graph.errors import Click2GraphError
-from click2graph.eval.pvsg import PvsgDataset, PvsgVideo
 from click2graph.learned.checkpoint import load_checkpoint, make_optimizer, make_scheduler, save_checkpoint
 from click2graph.learned.didm import Didm, DidmConfig
 from click2graph.learned.inference import DEFAULT_LEARNED_PATH

@@ -14,7 +14,8 @@ from typing import Literal
 from click2graph.errors import CheckpointError, Click2GraphWarning
 from click2graph.segment.base import VideoSegmenter
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.weights import hub_offline, hub_reachable, resolve_checkpoint
+from click2graph.segment.sam2_checkpoints import resolve_checkpoint
+from click2graph.weights import hub_offline, hub_reachable
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from click2graph.errors import CheckpointError
 from click2graph.masks import rle_encode
 from click2graph.prompts import FramePrompt
 from click2graph.segment.base import Candidates, ObjectTrack, PropagationStep, SegmenterState
+from click2graph.segment.sam2_checkpoints import CheckpointSpec, get_spec, resolve_checkpoint, validate_checkpoint
 from click2graph.segment.sam2_state import FEATURE_CACHE_KEY, FeatureCache, Sam2State, build_inference_state
 from click2graph.video import Video
-from click2graph.weights import CheckpointSpec, get_spec, resolve_checkpoint, validate_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ Device = Literal["cpu", "cuda", "auto"]
 class Sam2Config:
     """Settings of the SAM 2 backend."""
 
-    model: str = "tiny"  # a name in click2graph.weights.CHECKPOINTS; a checkpoint file's own size wins over it
+    model: str = "tiny"  # a name in sam2_checkpoints.CHECKPOINTS; a checkpoint file's own size wins over it
     # SAM 2 was trained at 1024 px. On 2 vCPU: 3.1 s per tracked frame at 1024, 0.44-0.51 s at 512 (quality with
     # real weights unverified at 512; research note sam2_technicals.md §2.3).
     image_size: int = 1024
@@ -100,7 +100,7 @@ class Sam2Segmenter:
     def from_checkpoint(
         cls, path_or_name: str | os.PathLike[str] | None = None, config: Sam2Config = Sam2Config()
     ) -> "Sam2Segmenter":
-        """Build from a checkpoint file or a known name (default ``config.model``), resolved by click2graph.weights.
+        """Build from a checkpoint file or a known name (default ``config.model``), resolved by resolve_checkpoint.
 
         The file decides the model size: ``config.model`` only names what to look for.
 

@@ -1,8 +1,8 @@
 """The image-text embedding interface the semantic scorers share, and the crops they embed.
 
-An :class:`ImageTextEmbedder` (a CLIP-family model, :mod:`click2graph.semantics.clip`, or a test double) maps RGB
-crops and texts into one space; classifiers compare them by cosine similarity. Crops are cut here, from working
-frames and masks, so every scorer looks at entities the same way:
+An :class:`ImageTextEmbedder` (a CLIP-family model, :mod:`click2graph.semantics.clip_embedder`, or a test double)
+maps RGB crops and texts into one space; classifiers compare them by cosine similarity. Crops are cut here, from
+working frames and masks, so every scorer looks at entities the same way:
 
 * **masked crop**: the entity's box, padded by ``pad`` of its size, squared, with everything outside the mask
   replaced by the crop's mean grey, so the model sees the entity and not its neighbours;

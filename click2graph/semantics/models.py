@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from click2graph.errors import CheckpointError, Click2GraphWarning
-from click2graph.semantics.clip import PRECISIONS
+from click2graph.semantics.clip_embedder import PRECISIONS
 from click2graph.semantics.embedder import ImageTextEmbedder
 from click2graph.semantics.prior import DEFAULT_PRIOR_PATH, PredicatePrior, PriorError
 from click2graph.semantics.vocab import OPENPVSG
@@ -73,12 +73,12 @@ def make_semantics(
         mode: "auto" (CLIP when found, else default names with a notice), "clip" (fail when CLIP cannot be
             loaded), "off" (geometry only; still loads a prior).
         classes: the user's own words to name entities with; default the 126 OpenPVSG classes.
-        model: a CLIP name from ``click2graph.semantics.clip.CLIP_MODELS`` or a model folder; default the LAION
+        model: a CLIP name from ``click2graph.semantics.clip_models.CLIP_MODELS`` or a model folder; default the LAION
             ViT-B/32.
         prior_path: a prior built by ``python -m click2graph prior build``; default ``weights/
             predicate_prior.json`` when it exists.
         allow_download: fetch a missing model from the hub; None = only when the hub answers within 2 s.
-        precision: CLIP's "int8" (default, ~2x faster on a CPU) or "fp32" (see ``click2graph.semantics.clip``).
+        precision: CLIP's "int8" (default, ~2x faster on a CPU) or "fp32" (see ``click2graph.semantics.clip_embedder``).
 
     Raises:
         CheckpointError: only for ``mode="clip"``; PriorError for a ``prior_path`` given but unreadable.
@@ -127,7 +127,9 @@ def _load_prior(prior_path: str | Path | None) -> PredicatePrior | None:
 
 
 def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None, precision: str):
-    from click2graph.semantics.clip import DEFAULT_CLIP, ClipEmbedder, ClipEntityClassifier
+    from click2graph.semantics.clip_embedder import ClipEmbedder
+    from click2graph.semantics.clip_models import DEFAULT_CLIP
+    from click2graph.semantics.entity_naming import ClipEntityClassifier
 
     if allow_download is None:
         allow_download = not hub_offline() and hub_reachable()

@@ -23,7 +23,6 @@ The prior is saved as a small JSON file (counts + metadata), by default :data:`D
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from click2graph.data.openpvsg import pvsg_json_path
 from click2graph.errors import Click2GraphError
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.weights import WEIGHTS_DIR
@@ -104,7 +104,7 @@ class PredicatePrior:
         return cls(predicates, dict(Counter(triplets)), alpha=alpha, metadata=metadata)
 
     @classmethod
-    def build(cls, pvsg_json_path: str | Path, split: str = "train", *, alpha: float = DEFAULT_ALPHA) -> PredicatePrior:
+    def build(cls, pvsg_json: str | Path, split: str = "train", *, alpha: float = DEFAULT_ALPHA) -> PredicatePrior:
         """Count the relations of ``split``'s videos in an OpenPVSG ``pvsg.json`` (file or folder holding it).
 
         ``split`` is a split key of the file's ``split`` table (``"train"``, ``"val"``), looked up over all its
@@ -115,8 +115,7 @@ class PredicatePrior:
         Raises:
             PriorError: the file cannot be read, has no such split, or the split has no relations.
         """
-        path = Path(pvsg_json_path)
-        json_path = path / "pvsg.json" if path.is_dir() else path
+        json_path = pvsg_json_path(pvsg_json)
         try:
             data = json.loads(json_path.read_text(encoding="utf-8"))
             predicates = tuple(data["relations"])
@@ -302,38 +301,3 @@ class PredicatePrior:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise PriorError(f"{path} is a damaged predicate prior ({type(exc).__name__}: {exc})") from None
-
-
-# -- command line ------------------------------------------------------------------------------------------
-
-
-def add_prior_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``build`` sub-command to a ``prior`` parser (``python -m click2graph prior build ...``)."""
-    commands = parser.add_subparsers(dest="prior_command", required=True)
-    build = commands.add_parser(
-        "build",
-        help="count predicates per (subject class, object class) in an OpenPVSG pvsg.json",
-        description="Build the class-conditional predicate prior P(predicate | subject class, object class) "
-        "from the relations of one split of an OpenPVSG pvsg.json and save it as JSON.",
-    )
-    build.add_argument("pvsg_json", type=Path, help="OpenPVSG pvsg.json (or the folder holding it)")
-    build.add_argument(
-        "--split", default="train", help=f"split key to count (default train; '{ALL_SPLITS}' = every video)"
-    )
-    build.add_argument(
-        "--out", type=Path, default=DEFAULT_PRIOR_PATH, help="output JSON (default weights/predicate_prior.json)"
-    )
-    build.add_argument(
-        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"back-off strength (default {DEFAULT_ALPHA:g})"
-    )
-
-
-def prior_command(args: argparse.Namespace) -> int:
-    """Run a parsed ``prior`` command: build, save, print the summary. Raises :class:`PriorError`."""
-    if args.prior_command != "build":
-        raise PriorError(f"unknown prior command {args.prior_command!r}")
-    prior = PredicatePrior.build(args.pvsg_json, split=args.split, alpha=args.alpha)
-    path = prior.save(args.out)
-    print(prior.summary())
-    print(f"wrote {path}")
-    return 0

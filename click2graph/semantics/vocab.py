@@ -44,20 +44,6 @@ class Vocabulary:
             return False
         raise KeyError(f"{label!r} is not a class of this vocabulary ({len(self.classes)} classes)")
 
-    def class_index(self, label: str) -> int:
-        """Index of ``label`` in :attr:`classes` (raises KeyError for an unknown class)."""
-        try:
-            return self.classes.index(label)
-        except ValueError:
-            raise KeyError(f"{label!r} is not a class of this vocabulary") from None
-
-    def predicate_index(self, predicate: str) -> int:
-        """Index of ``predicate`` in :attr:`predicates` (raises KeyError for an unknown predicate)."""
-        try:
-            return self.predicates.index(predicate)
-        except ValueError:
-            raise KeyError(f"{predicate!r} is not a predicate of this vocabulary") from None
-
 
 @functools.cache
 def load_openpvsg_vocab() -> Vocabulary:

@@ -108,14 +108,19 @@ class PvsgDataset:
         return [vid for vid in ids if vid in self.videos]
 
 
+def pvsg_json_path(path: str | Path) -> Path:
+    """The annotation file named by ``path``: ``path/pvsg.json`` for a folder, else ``path`` itself."""
+    path = Path(path)
+    return path / "pvsg.json" if path.is_dir() else path
+
+
 def load_pvsg(path: str | Path) -> PvsgDataset:
     """Read ``pvsg.json`` (path to the file or to the folder holding it).
 
     Raises:
         DatasetError: the file is not JSON or lacks a part of the OpenPVSG layout (the message names it).
     """
-    path = Path(path)
-    json_path = path / "pvsg.json" if path.is_dir() else path
+    json_path = pvsg_json_path(path)
     try:
         data = json.loads(json_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
