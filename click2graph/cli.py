@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from click2graph.discovery.registry import AUTO, strategy_names
 from click2graph.errors import Click2GraphError, Click2GraphWarning
 from click2graph.prompts import Box, Click
 from click2graph.semantics.prior import add_prior_arguments, prior_command
@@ -127,8 +128,8 @@ def _add_discovery_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("interaction discovery")
     group.add_argument(
         "--discovery",
-        choices=["auto", "training-free", "learned", "heuristic"],
-        default="auto",
+        choices=[AUTO, *strategy_names()],
+        default=AUTO,
         help="auto (default): the trained DIDM when its checkpoint exists and SAM 2 runs, else training-free; "
         "heuristic: points from a whole-frame heat map (the paper's Table 4 baseline)",
     )
@@ -142,15 +143,17 @@ def _add_discovery_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _pipeline(args: argparse.Namespace, segmenter, config=None):
-    """The pipeline the run/eval options describe, plus a line on what it uses."""
-    from click2graph.learned.inference import DEFAULT_LEARNED_PATH, choose_discovery, strategy_name
+    """The pipeline the run/eval options describe, its discovery strategy's name, and a line on what it uses."""
+    from click2graph.discovery.registry import choose_strategy
     from click2graph.pipeline import Pipeline, PipelineConfig
 
     semantics = _semantics(args)
-    discover, learned, notice = choose_discovery(args.discovery, segmenter, args.learned or DEFAULT_LEARNED_PATH)
-    pipeline = Pipeline(segmenter, config or PipelineConfig(), semantics=semantics, discover=discover, learned=learned)
-    strategy = learned.describe() if learned is not None else strategy_name(discover)
-    return pipeline, f"{semantics.describe()}; discovery: {strategy}" + (f" — {notice}" if notice else "")
+    chosen = choose_strategy(args.discovery, segmenter, args.learned)
+    pipeline = Pipeline(
+        segmenter, config or PipelineConfig(), semantics=semantics, discover=chosen.discover, learned=chosen.learned
+    )
+    uses = f"{semantics.describe()}; discovery: {chosen.describe()}" + (f" — {chosen.notice}" if chosen.notice else "")
+    return pipeline, chosen.name, uses
 
 
 def _add_semantics_args(parser: argparse.ArgumentParser) -> None:
@@ -381,7 +384,7 @@ def run_command(args: argparse.Namespace) -> int:
         choice = make_segmenter(
             args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
         )
-        pipeline, semantics = _pipeline(args, choice.segmenter, config)
+        pipeline, _, semantics = _pipeline(args, choice.segmenter, config)
         session = pipeline.open(video)
         mask = pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
@@ -482,15 +485,14 @@ def eval_command(args: argparse.Namespace) -> int:
         per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
         prompt, name = "given", "table_predictions"
     else:
-        from click2graph.learned.inference import strategy_name
         from click2graph.segment.factory import make_segmenter
 
         choice = make_segmenter(
             args.backend, checkpoint=args.checkpoint, image_size=args.sam2_size, precision=args.precision
         )
-        pipeline, uses = _pipeline(args, choice.segmenter)
+        pipeline, strategy, uses = _pipeline(args, choice.segmenter)
         # Each discovery strategy gets its own runs and tables, so they compare (the paper's Table 4).
-        out = args.out / strategy_name(pipeline.discover)
+        out = args.out / strategy
         print(f"backend: {choice.describe()}\nsemantics: {uses}\nruns and tables: {out}")
 
         def progress(items):

@@ -119,7 +119,7 @@ def build_demo() -> gr.Blocks:
                     build_status = gr.Markdown(views.START, elem_id="build-status", min_height=48)
                     discovery_pick = gr.Radio(
                         list(handlers.STRATEGIES),
-                        value=handlers.strategy_name(handlers.DISCOVER),
+                        value=handlers.DISCOVERY.name,
                         label="Interaction discovery",
                         elem_id="discovery-pick",
                     )

@@ -20,17 +20,10 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from click2graph.discovery import discover_objects
+from click2graph.discovery.registry import available_strategies, choose_strategy
 from click2graph.errors import Click2GraphError, PromptError
 from click2graph.examples import Example, load_examples
 from click2graph.export import export_all
-from click2graph.learned.inference import (
-    DEFAULT_LEARNED_PATH,
-    DidmDiscovery,
-    HeuristicDiscovery,
-    choose_discovery,
-    strategy_name,
-)
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Box, Click
 from click2graph.segment.factory import make_segmenter
@@ -86,16 +79,15 @@ SEMANTICS = make_semantics(
     precision=os.environ.get("CLICK2GRAPH_CLIP_PRECISION") or "int8",
 )
 # Discovery: the trained DIDM when weights/click2graph_learned.pt (or CLICK2GRAPH_LEARNED) exists and SAM 2 runs,
-# else training-free (CLICK2GRAPH_DISCOVERY auto|training-free|learned|heuristic); each tab can switch.
-DISCOVER, LEARNED, DISCOVERY_NOTICE = choose_discovery(
+# else training-free (CLICK2GRAPH_DISCOVERY: auto or a strategy's name); each tab can switch.
+DISCOVERY = choose_strategy(
     os.environ.get("CLICK2GRAPH_DISCOVERY", "auto"),
     BACKEND.segmenter,
-    os.environ.get("CLICK2GRAPH_LEARNED") or DEFAULT_LEARNED_PATH,
+    os.environ.get("CLICK2GRAPH_LEARNED") or None,
 )
-STRATEGIES = {"training-free": discover_objects, "heuristic": HeuristicDiscovery()}
-if LEARNED is not None and LEARNED.didm is not None:
-    STRATEGIES["learned"] = DidmDiscovery(LEARNED.didm)
-PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVER, learned=LEARNED)
+# The strategies a tab can switch to: those of the registry that run here ("learned" only with its weights loaded).
+STRATEGIES = available_strategies(BACKEND.segmenter, DISCOVERY.learned)
+PIPELINE = Pipeline(BACKEND.segmenter, semantics=SEMANTICS, discover=DISCOVERY.discover, learned=DISCOVERY.learned)
 
 
 def warm_up() -> None:
@@ -132,10 +124,10 @@ def user_errors(handler):
 
 
 def status_text() -> str:
-    discovery = LEARNED.describe() if LEARNED is not None else strategy_name(DISCOVER)
     return (
-        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · **Discovery:** {discovery}"
-        + (f" ({DISCOVERY_NOTICE})" if DISCOVERY_NOTICE else "")
+        f"**Backend:** {BACKEND.describe()} · **Semantics:** {SEMANTICS.describe()} · "
+        f"**Discovery:** {DISCOVERY.describe()}"
+        + (f" ({DISCOVERY.notice})" if DISCOVERY.notice else "")
         + f" · builds run {BUILD_CONCURRENCY} at a time on this server"
     )
 
@@ -146,7 +138,7 @@ def limits_text() -> str:
 
 def cache_key() -> str:
     """What an example's cached result depends on besides the example itself."""
-    return f"{PIPELINE.describe()} | {SEMANTICS.describe()} | {strategy_name(DISCOVER)}"
+    return f"{PIPELINE.describe()} | {SEMANTICS.describe()} | {DISCOVERY.name}"
 
 
 def example_names() -> list[str]:
@@ -567,7 +559,7 @@ def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Up
     visit = visit_of(key)
     with visit.lock:
         PIPELINE.set_discovery(visit.session, STRATEGIES[name])
-        visit.settings.discovery = None if STRATEGIES[name] is DISCOVER else name
+        visit.settings.discovery = None if STRATEGIES[name] is DISCOVERY.discover else name
     return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "The next build discovers objects anew.")
 
 
