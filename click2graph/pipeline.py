@@ -28,7 +28,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
+from click2graph.discovery.training_free import discover_objects
 from click2graph.errors import PromptError
 from click2graph.graph import Entity, SceneGraph, VideoMeta
 from click2graph.masks import rle_area, rle_decode
@@ -104,7 +105,7 @@ class Session:
     renamed: dict[PredicateKey, str] = field(default_factory=dict)  # the user's predicate corrections
     # The user's corrections as prototypes: pass the same memory to open() for the next video of one user.
     memory: PrototypeMemory = field(default_factory=PrototypeMemory)
-    discover: Callable | None = None  # this video's discovery strategy (None: the pipeline's)
+    discover: DiscoveryStrategy | None = None  # this video's discovery strategy (None: the pipeline's)
     last_id: int = 0  # the highest id handed out by next_id()
     semantics: SemanticModels = field(default_factory=SemanticModels)  # this video's models (own words, say)
     semantic_cache: SemanticCache = field(default_factory=SemanticCache)
@@ -126,10 +127,10 @@ class Pipeline:
         config: PipelineConfig = PipelineConfig(),
         semantics: SemanticModels | None = None,
         *,
-        discover: Callable = discover_objects,
+        discover: DiscoveryStrategy = discover_objects,
         learned=None,
     ) -> None:
-        """``discover``: a discovery strategy (``discover_objects``' signature; see click2graph.learned.inference).
+        """``discover``: a discovery strategy (see :mod:`click2graph.discovery.registry` for those by name).
         ``learned``: trained modules (``LearnedModules``); their SCH adds a predicate scorer (and names entities
         when no CLIP model is loaded) on the SAM 2 backend."""
         if segmenter is None:
@@ -154,7 +155,7 @@ class Pipeline:
             semantics=self.semantics,
         )
 
-    def set_discovery(self, session: Session, discover: Callable | None) -> None:
+    def set_discovery(self, session: Session, discover: DiscoveryStrategy | None) -> None:
         """Use another discovery strategy for this video (None: the pipeline's); objects it found are forgotten
         and rediscovered at the next :meth:`build` (subject tracks are kept)."""
         session.discover = discover

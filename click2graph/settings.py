@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from click2graph.errors import Click2GraphError
 
 if TYPE_CHECKING:
+    from click2graph.discovery.registry import ChosenDiscovery
     from click2graph.pipeline import Pipeline, PipelineConfig
     from click2graph.segment.factory import SegmenterChoice
     from click2graph.semantics.models import SemanticModels
@@ -28,9 +29,9 @@ BACKEND, DISCOVERY, SEMANTICS = "segmentation backend", "interaction discovery",
 
 
 def _discovery_choices() -> tuple[str, ...]:
-    from click2graph.learned.inference import DISCOVERY_STRATEGIES
+    from click2graph.discovery.registry import AUTO, strategy_names
 
-    return ("auto", *DISCOVERY_STRATEGIES)
+    return (AUTO, *strategy_names())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -219,45 +220,43 @@ class Settings:
 
     def assemble(self, segmenter: SegmenterChoice | None = None) -> Assembled:
         """The pipeline these settings describe (``segmenter``: one already built, e.g. shared by a process)."""
-        from click2graph.learned.inference import DEFAULT_LEARNED_PATH, choose_discovery
+        from click2graph.discovery.registry import choose_strategy
         from click2graph.pipeline import Pipeline
 
         backend = segmenter or self.segmenter()
         semantics = self.semantic_models()
-        discover, learned, notice = choose_discovery(
-            self.discovery, backend.segmenter, self.learned or DEFAULT_LEARNED_PATH
-        )
+        discovery = choose_strategy(self.discovery, backend.segmenter, self.learned)
         pipeline = Pipeline(
-            backend.segmenter, self.pipeline_config(), semantics=semantics, discover=discover, learned=learned
+            backend.segmenter,
+            self.pipeline_config(),
+            semantics=semantics,
+            discover=discovery.discover,
+            learned=discovery.learned,
         )
-        return Assembled(backend, pipeline, notice)
+        return Assembled(backend, discovery, pipeline)
 
 
 @dataclass(frozen=True)
 class Assembled:
-    """A pipeline with what its settings asked for but could not get (said to the user)."""
+    """A pipeline, with the backend and discovery strategy chosen for it and what they could not give."""
 
     backend: SegmenterChoice
+    discovery: ChosenDiscovery
     pipeline: Pipeline
-    discovery_notice: str | None = field(default=None)
 
     @property
     def strategy(self) -> str:
         """The discovery strategy's name."""
-        from click2graph.learned.inference import strategy_name
-
-        return strategy_name(self.pipeline.discover)
+        return self.discovery.name
 
     def describe_discovery(self) -> str:
-        learned = self.pipeline.learned
-        notice = f" ({self.discovery_notice})" if self.discovery_notice else ""
-        return (learned.describe() if learned is not None else self.strategy) + notice
+        notice = f" ({self.discovery.notice})" if self.discovery.notice else ""
+        return self.discovery.describe() + notice
 
     def describe(self) -> str:
         """Semantics and discovery in one line (the backend has its own: ``backend.describe()``)."""
-        notice = f" — {self.discovery_notice}" if self.discovery_notice else ""
-        strategy = self.pipeline.learned.describe() if self.pipeline.learned is not None else self.strategy
-        return f"{self.pipeline.semantics.describe()}; discovery: {strategy}{notice}"
+        notice = f" — {self.discovery.notice}" if self.discovery.notice else ""
+        return f"{self.pipeline.semantics.describe()}; discovery: {self.discovery.describe()}{notice}"
 
 
 def add_arguments(parser: argparse.ArgumentParser, *groups: str) -> None:

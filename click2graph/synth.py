@@ -11,7 +11,7 @@ follow a stated convention on the drawn boxes: side by side at the same depth wi
 Usage::
 
     python -m click2graph.synth OUT_DIR [--clips NAME ...]     # OUT_DIR/{frames,masks,videos}/..., pvsg.json
-    python -m click2graph.synth --examples DIR                 # DIR/<name>.mp4 + manifest.json (examples/build_examples.py uses it)
+    python -m click2graph.synth --examples DIR                 # DIR/<name>.mp4 + manifest.json
 
 Same inputs give byte-identical PNGs and JSON (seeded ``numpy.random.Generator``, no clocks, no threads).
 """

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from click2graph.discovery.registry import DEFAULT_STRATEGY, ChosenDiscovery
 from click2graph.errors import Click2GraphError
 from click2graph.pipeline import Pipeline
 from click2graph.segment.factory import SegmenterChoice
@@ -66,16 +67,12 @@ class Server:
     strategies: dict = field(init=False)
 
     def __post_init__(self) -> None:
-        from click2graph.discovery import discover_objects
-        from click2graph.learned.inference import DidmDiscovery, HeuristicDiscovery
+        from click2graph.discovery.registry import available_strategies
 
         self.builds = BuildQueue(self.limits.build_concurrency)
-        learned = self.pipeline.learned
-        self.strategies = {"training-free": discover_objects, "heuristic": HeuristicDiscovery()}
-        if learned is not None and learned.didm is not None:
-            self.strategies["learned"] = DidmDiscovery(learned.didm)
-        if self.assembled.strategy in self.strategies:  # the pipeline's own object, so "is it the default" holds
-            self.strategies[self.assembled.strategy] = self.pipeline.discover
+        self.strategies = available_strategies(self.pipeline.segmenter, self.pipeline.learned)
+        # The pipeline's own strategy object, so that "is this the default" is a plain identity test.
+        self.strategies[self.assembled.strategy] = self.pipeline.discover
 
     @classmethod
     def create(
@@ -83,14 +80,17 @@ class Server:
         settings: Settings | None = None,
         *,
         pipeline: Pipeline | None = None,
+        strategy: str = DEFAULT_STRATEGY,
         folder: Path | None = None,
         limits: ServerLimits | None = None,
         store_limits: StoreLimits | None = None,
     ) -> Server:
-        """A server for ``settings`` (default: from the environment), or around a ``pipeline`` already built;
-        visits and the example cache under ``folder`` (default this process's temporary folder)."""
+        """A server for ``settings`` (default: from the environment), or around a ``pipeline`` already built (whose
+        discovery strategy is called ``strategy``); visits and the example cache under ``folder`` (default this
+        process's temporary folder)."""
         if pipeline is not None:
-            assembled = Assembled(SegmenterChoice(pipeline.segmenter), pipeline)
+            discovery = ChosenDiscovery(strategy, pipeline.discover, pipeline.learned)
+            assembled = Assembled(SegmenterChoice(pipeline.segmenter), discovery, pipeline)
         else:
             assembled = (settings or Settings.from_env()).assemble()
         folder = Path(folder) if folder is not None else runtime.run_dir()

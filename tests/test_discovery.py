@@ -1,4 +1,4 @@
-"""Tests of click2graph/discovery.py (and the classic candidate decoder it drives) on synthetic and real frames."""
+"""Tests of the training-free discovery (and the classic candidate decoder it drives) on synthetic and real frames."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from click2graph.bench.discovery import click_point
-from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.discovery.base import DiscoveryConfig
+from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.discovery.base import DiscoveryConfig
+from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import dilate, mask_iou
 from click2graph.segment import Candidates, SegmenterState
 from click2graph.video import Video

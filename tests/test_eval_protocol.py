@@ -15,7 +15,6 @@ from click2graph.data.frames import load_frames
 from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
-from click2graph.learned.inference import HeuristicDiscovery
 from click2graph.masks import rle_encode
 from click2graph.pipeline import Pipeline
 from click2graph.segment.factory import SegmenterChoice
@@ -207,10 +206,7 @@ def test_eval_command_end_to_end_and_on_saved_predictions(dataset, tmp_path, mon
     assert rows[-1]["source"] == "overall" and rows[-1]["seeds"] == 1
     assert (out / "training-free" / "table_mask.md").read_text().startswith("| Source |")
 
-    monkeypatch.setattr(
-        "click2graph.learned.inference.choose_discovery", lambda *a, **k: (HeuristicDiscovery(), None, None)
-    )
-    assert main(args) == 0  # the same evaluation with the heuristic sampler: both compared as in Table 4
+    assert main([*args, "--discovery", "heuristic"]) == 0  # the heuristic sampler: both compared as in Table 4
     printed = capsys.readouterr().out
     assert "| Synthetic | heuristic |" in printed or "| synthetic | heuristic |" in printed
     assert (out / "compare_mask.md").read_text().count("training-free") == 2  # synthetic + overall rows

@@ -17,14 +17,11 @@ from click2graph import synth
 from click2graph.cli import main
 from click2graph.data.frames import load_frames
 from click2graph.data.openpvsg import load_pvsg
+from click2graph.discovery.heuristic import HeuristicDiscovery
+from click2graph.discovery.learned import DidmDiscovery
+from click2graph.discovery.registry import choose_strategy
 from click2graph.errors import CheckpointError
-from click2graph.learned.inference import (
-    DidmDiscovery,
-    HeuristicDiscovery,
-    SchPredicateScorer,
-    choose_discovery,
-    load_learned,
-)
+from click2graph.learned.inference import SchPredicateScorer, load_learned
 from click2graph.learned.train import TrainConfig, Trainer, prepare_clip
 from click2graph.pipeline import Pipeline
 from click2graph.prompts import Click
@@ -141,13 +138,14 @@ def test_a_checkpoint_resumes_and_loads_for_inference(trained, dataset, segmente
 def test_the_pipeline_runs_the_loaded_modules(trained, dataset, segmenter, tmp_path):
     trainer, _, _ = trained
     with pytest.raises(CheckpointError, match="no learned modules"):
-        choose_discovery("learned", segmenter, tmp_path / "none.pt")
+        choose_strategy("learned", segmenter, tmp_path / "none.pt")
     learned = load_learned(trainer.checkpoint)
-    discover, chosen, notice = choose_discovery("auto", segmenter, trainer.checkpoint)
-    assert isinstance(discover, DidmDiscovery) and chosen is not None and notice is None
+    chosen = choose_strategy("auto", segmenter, trainer.checkpoint)
+    assert isinstance(chosen.discover, DidmDiscovery) and chosen.learned is not None and chosen.notice is None
+    assert chosen.name == "learned"
     clip = synth.render_clip("ball_touch")
     video = Video.from_frames(clip.frames[:6], clip.fps)
-    pipeline = Pipeline(segmenter, discover=discover, learned=learned)
+    pipeline = Pipeline(segmenter, discover=chosen.discover, learned=learned)
     session = pipeline.open(video)
     x, y, _ = synth.preset_click("ball_touch")
     pipeline.prompt_subject(session, [Click(x, y, frame_idx=0)])
@@ -159,14 +157,15 @@ def test_the_pipeline_runs_the_loaded_modules(trained, dataset, segmenter, tmp_p
     assert scores.shape == (len(video), 57) and np.isfinite(scores[0]).all() and (scores[0] <= 1).all()
 
 
-def test_choose_discovery_needs_sam2_and_a_checkpoint(tmp_path):
-    discover, learned, notice = choose_discovery("auto", ClassicSegmenter(), tmp_path / "none.pt")
-    assert discover.__name__ == "discover_objects" and learned is None and notice is None
+def test_choose_strategy_needs_sam2_and_a_checkpoint(tmp_path):
+    chosen = choose_strategy("auto", ClassicSegmenter(), tmp_path / "none.pt")
+    assert chosen.discover.__name__ == "discover_objects" and chosen.learned is None and chosen.notice is None
+    assert chosen.name == "training-free"
     with pytest.raises(CheckpointError, match="need the SAM 2 backend"):
-        choose_discovery("learned", ClassicSegmenter(), tmp_path / "none.pt")
-    assert isinstance(choose_discovery("heuristic", ClassicSegmenter())[0], HeuristicDiscovery)
+        choose_strategy("learned", ClassicSegmenter(), tmp_path / "none.pt")
+    assert isinstance(choose_strategy("heuristic", ClassicSegmenter()).discover, HeuristicDiscovery)
     with pytest.raises(ValueError):
-        choose_discovery("magic", ClassicSegmenter())
+        choose_strategy("magic", ClassicSegmenter())
 
 
 def test_heuristic_discovery_samples_off_the_subject():

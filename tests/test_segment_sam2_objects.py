@@ -18,7 +18,8 @@ from PIL import Image  # noqa: E402
 from sam2.build_sam import build_sam2_video_predictor  # noqa: E402
 
 from click2graph import synth  # noqa: E402
-from click2graph.discovery import Proposal, discover_objects  # noqa: E402
+from click2graph.discovery.base import Proposal  # noqa: E402
+from click2graph.discovery.training_free import discover_objects  # noqa: E402
 from click2graph.pipeline import Pipeline  # noqa: E402
 from click2graph.prompts import Click, FramePrompt  # noqa: E402
 from click2graph.segment import track_both_directions  # noqa: E402

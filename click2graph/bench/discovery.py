@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from click2graph.discovery import DiscoveryConfig, discover_objects
+from click2graph.discovery.base import DiscoveryConfig
+from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter

@@ -46,6 +46,7 @@ import numpy as np
 
 from click2graph.data.frames import load_frames
 from click2graph.data.openpvsg import PvsgDataset, PvsgVideo
+from click2graph.discovery.registry import strategy_names
 from click2graph.errors import Click2GraphError
 from click2graph.eval.metrics import (
     DEFAULT_KS,
@@ -91,7 +92,6 @@ PUBLISHED_TABLE4 = {
     ("vidor", "heuristic"): ("0.62", "4.66", "10.19"),
     ("vidor", "learned"): ("3.33", "18.77", "30.82"),
 }
-STRATEGIES = ("heuristic", "training-free", "learned")
 OVERALL = "overall"
 
 
@@ -463,7 +463,7 @@ def write_table(rows: Sequence[Row], out_dir: Path, name: str = "table") -> tupl
 def comparison_table(out_root: Path, prompt: str) -> str | None:
     """The discovery strategies evaluated under ``out_root/<strategy>/`` with ``prompt``, side by side (Table 4's
     layout, with the paper's numbers); None when fewer than two have a table."""
-    found = [(name, out_root / name / f"table_{prompt}.json") for name in STRATEGIES]
+    found = [(name, out_root / name / f"table_{prompt}.json") for name in strategy_names()]
     found = [(name, json.loads(path.read_text())) for name, path in found if path.is_file()]
     if len(found) < 2:
         return None

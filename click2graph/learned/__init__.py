@@ -13,7 +13,7 @@ Pure PyTorch: the modules take SAM 2's tensors and never import sam2. Per frame 
 Tensors made under ``torch.inference_mode()`` or in bf16 are accepted (copied to normal float32 tensors).
 
 Modules: ``didm`` (Didm), ``sch`` (Sch), ``losses``, ``pooling``, ``checkpoint`` (save/load, AdamW, schedule),
-``train`` (Trainer, ``python -m click2graph train``), ``inference`` (discovery strategies and SCH in the
-pipeline). Nothing is imported here, so ``click2graph.learned.inference`` loads without PyTorch until a learned
-module is used.
+``train`` (Trainer, ``python -m click2graph train``), ``inference`` (loading a checkpoint, SCH in the pipeline;
+DIDM discovers through :mod:`click2graph.discovery.learned`). Nothing is imported here, so
+``click2graph.learned.inference`` loads without PyTorch until a learned module is used.
 """

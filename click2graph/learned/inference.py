@@ -1,14 +1,6 @@
-"""The learned modules in the pipeline: DIDM and a heuristic sampler as discovery strategies, SCH as a predicate
-scorer and an entity classifier. All need the SAM 2 backend (its features and object pointers).
-
-A discovery strategy is a callable with :func:`click2graph.discovery.discover_objects`' signature, so the pipeline
-swaps them freely (``PipelineConfig.discovery``-independent: each strategy documents what it honours):
-
-* ``"training-free"``: :func:`~click2graph.discovery.discover_objects` (the default; any backend);
-* ``"learned"``: :class:`DidmDiscovery`: the trained DIDM places N_q = 3 points from the subject token and SAM 2's
-  frame features; points with objectness >= 0.5 are decoded by SAM 2 into masks (the paper's inference);
-* ``"heuristic"``: :class:`HeuristicDiscovery`: the paper's Table 4 baseline, 3 points sampled from a global
-  object-probability heat map (colour rarity over the whole frame, not conditioned on the subject), decoded alike.
+"""The learned modules in the pipeline: loading a training checkpoint, and SCH as a predicate scorer and an entity
+classifier. All need the SAM 2 backend (its features and object pointers). The trained DIDM runs as a discovery
+strategy in :mod:`click2graph.discovery.learned`.
 """
 
 from __future__ import annotations
@@ -17,10 +9,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from click2graph.discovery import DiscoveryConfig, Proposal
 from click2graph.errors import CheckpointError
 from click2graph.semantics.base import EntityView
 from click2graph.semantics.vocab import OPENPVSG
@@ -30,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LEARNED_PATH = WEIGHTS_DIR / "click2graph_learned.pt"
 """Where ``python -m click2graph train`` writes its final checkpoint and where the pipeline looks for it."""
-DISCOVERY_STRATEGIES = ("training-free", "learned", "heuristic")
 
 
 @dataclass
@@ -75,109 +64,6 @@ def _require_features(segmenter) -> None:
         raise CheckpointError(
             f"the learned modules need the SAM 2 backend (its image features), not {segmenter.describe()}"
         )
-
-
-def _decode(segmenter, state, frame_idx, points_xy, scores, subject, known, config) -> list[Proposal]:
-    """Decode points into masks (subject and known objects avoided) and keep the usable ones as proposals."""
-    if len(points_xy) == 0:
-        return []
-    avoid = subject.copy()
-    for mask in known:
-        avoid |= mask
-    candidates = segmenter.decode_candidates(state, frame_idx, np.asarray(points_xy, np.float32), avoid=avoid)
-    min_area = config.min_area_vs_subject * subject.sum()
-    proposals = []
-    for point, mask, score, decoder_score in zip(points_xy, candidates.masks, scores, candidates.scores):
-        if mask.sum() < min_area or decoder_score <= 0:
-            continue
-        proposals.append(
-            Proposal(frame_idx, mask, np.asarray([point], np.float32), float(score), contact=0.0, comotion=0.5)
-        )
-    return sorted(proposals, key=lambda p: -p.score)[: config.max_objects]
-
-
-class DidmDiscovery:
-    """Discovery by the trained DIDM (see the module docstring); honours ``max_objects`` and ``min_area_vs_subject``."""
-
-    strategy = "learned"
-
-    def __init__(self, didm, min_objectness: float = 0.5) -> None:
-        self.didm = didm
-        self.min_objectness = min_objectness
-
-    def __call__(
-        self,
-        segmenter,
-        state,
-        subject_mask: np.ndarray,
-        frame_idx: int,
-        *,
-        known_masks=(),
-        subject_points_xy=None,
-        config: DiscoveryConfig = DiscoveryConfig(),
-    ) -> list[Proposal]:
-        import torch
-
-        _require_features(segmenter)
-        subject = np.asarray(subject_mask, bool)
-        if not subject.any():
-            return []
-        feats, pos = segmenter.frame_features(state, frame_idx)
-        device = next(self.didm.parameters()).device
-        with torch.inference_mode():
-            out = self.didm(feats.to(device), torch.from_numpy(subject)[None].to(device), pos.to(device))
-        h, w = subject.shape
-        points = out.points_px(w, h)[0].cpu().numpy()
-        objectness = out.objectness[0].cpu().numpy()
-        keep = objectness >= self.min_objectness
-        known = [np.asarray(m, bool) for m in known_masks]
-        return _decode(segmenter, state, frame_idx, points[keep], objectness[keep], subject, known, config)
-
-
-class HeuristicDiscovery:
-    """The Table 4 baseline: points drawn from a whole-frame heat map, not from the subject (seeded per frame)."""
-
-    strategy = "heuristic"
-
-    def __init__(self, num_points: int = 3, seed: int = 0) -> None:
-        self.num_points = num_points
-        self.seed = seed
-
-    def __call__(
-        self,
-        segmenter,
-        state,
-        subject_mask: np.ndarray,
-        frame_idx: int,
-        *,
-        known_masks=(),
-        subject_points_xy=None,
-        config: DiscoveryConfig = DiscoveryConfig(),
-    ) -> list[Proposal]:
-        subject = np.asarray(subject_mask, bool)
-        if not subject.any():
-            return []
-        heat = object_heat_map(state.video.frames[frame_idx])
-        heat[subject] = 0.0
-        flat = heat.ravel() / max(float(heat.sum()), 1e-12)
-        rng = np.random.default_rng([self.seed, frame_idx])
-        picks = rng.choice(flat.size, size=min(self.num_points, int((flat > 0).sum())), replace=False, p=flat)
-        h, w = subject.shape
-        points = np.stack([picks % w, picks // w], axis=1).astype(np.float32) + 0.5
-        known = [np.asarray(m, bool) for m in known_masks]
-        return _decode(segmenter, state, frame_idx, points, heat.ravel()[picks], subject, known, config)
-
-
-def object_heat_map(frame: np.ndarray) -> np.ndarray:
-    """float32 (H, W) in [0, 1]: colour rarity over the whole frame (rare Lab colours are more likely objects than
-    the floor or the wall), blurred so that peaks fall inside regions."""
-    lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)
-    bins = (lab // 32).astype(np.int32)
-    index = bins[..., 0] * 64 + bins[..., 1] * 8 + bins[..., 2]
-    counts = np.bincount(index.ravel(), minlength=512).astype(np.float32)
-    rarity = 1.0 - counts[index] / counts.max()
-    rarity = cv2.blur(rarity, (9, 9))
-    return (rarity / max(float(rarity.max()), 1e-12)).astype(np.float32)
 
 
 class SchPredicateScorer:
@@ -253,34 +139,3 @@ class SchEntityClassifier:
         with torch.inference_mode():
             logits = self.sch.entity_mlp(torch.as_tensor(np.asarray(embeddings), dtype=torch.float32))
         return logits.softmax(-1).numpy()
-
-
-def strategy_name(discover) -> str:
-    """ "training-free", "learned" or "heuristic" for a discovery callable."""
-    return getattr(discover, "strategy", "training-free")
-
-
-def choose_discovery(strategy: str, segmenter, path: str | Path = DEFAULT_LEARNED_PATH):
-    """``(discover callable, learned modules or None, notice or None)`` for a strategy name.
-
-    ``"auto"``: the learned DIDM when a checkpoint exists and SAM 2 runs, else training-free (no notice unless a
-    checkpoint exists but cannot be used). ``"learned"`` raises CheckpointError when it cannot run.
-    """
-    from click2graph.discovery import discover_objects
-
-    if strategy not in ("auto", *DISCOVERY_STRATEGIES):
-        raise ValueError(f"discovery must be one of auto, {', '.join(DISCOVERY_STRATEGIES)}; got {strategy!r}")
-    if strategy == "heuristic":
-        return HeuristicDiscovery(), None, None
-    if strategy == "training-free" or (strategy == "auto" and not Path(path).is_file()):
-        return discover_objects, None, None
-    try:
-        _require_features(segmenter)
-        learned = load_learned(path)
-        if learned.didm is None:
-            raise CheckpointError(f"{path} holds no DIDM weights")
-    except CheckpointError as exc:
-        if strategy == "learned":
-            raise
-        return discover_objects, None, f"learned discovery not used: {exc}"
-    return DidmDiscovery(learned.didm), learned, None

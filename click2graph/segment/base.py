@@ -15,8 +15,8 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from click2graph.cv.flow import FlowCache
 from click2graph.masks import rle_decode, rle_encode
-from click2graph.motion import FlowCache
 from click2graph.prompts import FramePrompt
 from click2graph.video import Video
 

@@ -2,8 +2,9 @@
 
 Each point is segmented by GrabCut in square windows of a few sizes centred on it (the point is sure foreground,
 ``avoid`` sure background); the mask of the size that looks most like a whole object wins. "Object-like"
-(:func:`mask_objectness`) means: its colours differ from those of the ring of pixels around it, and the window
-did not cut it (a mask that runs into the window edge is a piece of something larger, often the background).
+(:func:`~click2graph.cv.objectness.mask_objectness`) means: its colours differ from those of the ring of pixels
+around it, and the window did not cut it (a mask that runs into the window edge is a piece of something larger,
+often the background).
 A winning mask that still runs into its window is decoded again in a window twice the largest size (an object
 larger than the fixed windows: a table, a chair), and the regrown mask replaces it when it looks more like a
 whole object.
@@ -16,9 +17,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from click2graph.masks import dilate, largest_component
+from click2graph.cv.grabcut import grabcut
+from click2graph.cv.objectness import cut_sides, mask_objectness
+from click2graph.masks import largest_component
 from click2graph.segment.base import Candidates
-from click2graph.segment.grabcut import grabcut
 
 # Window half-sizes tried per point, as fractions of max(H, W): about 30 and 85 px at 854x480. A single size
 # either cuts large objects or swallows background around small ones; a third size cost 50 % more time.
@@ -34,7 +36,6 @@ DEFAULT_GROW_STEPS = 2
 # ...while the grown window's half-size stays within this fraction of max(H, W) (larger candidates are rejected
 # as background anyway: discovery's max_area_frac).
 DEFAULT_MAX_WINDOW_FRAC = 0.5
-_HIST_BINS = 8  # Lab histogram bins per channel for the colour-contrast score
 
 
 def grabcut_around_point(
@@ -121,39 +122,6 @@ def grabcut_in_window(
     return largest_component(fg, containing_xy=(xi, yi))
 
 
-def mask_objectness(
-    frame_lab: np.ndarray, mask: np.ndarray, window_xyxy: tuple[int, int, int, int], *, avoid: np.ndarray | None = None
-) -> float:
-    """How much a candidate mask looks like one whole object, in [0, 1].
-
-    Args:
-        frame_lab: uint8 (H, W, 3) Lab frame.
-        mask: bool (H, W) candidate.
-        window_xyxy: the window it was allowed to grow in (inclusive-exclusive pixel box ``x0, y0, x1, y1``).
-        avoid: bool (H, W) or None; excluded from the surrounding ring where enough ring is left (already
-            explained pixels say nothing about whether the candidate stands out from its background).
-
-    Returns:
-        colour contrast with the surrounding ring (1 - Bhattacharyya coefficient of Lab histograms) times the
-        fraction of the window edge the mask does not run into (scaled so that covering a quarter of the
-        edge gives 0). 0 for masks under 16 pixels.
-    """
-    area = int(mask.sum())
-    if area < 16:
-        return 0.0
-    ring_px = max(3, int(0.25 * np.sqrt(area)))
-    ring = dilate(mask, ring_px) & ~mask
-    if avoid is not None and (ring & ~avoid).sum() >= 16:
-        # A sliver wedged between explained pixels (e.g. between an arm and the body) keeps the explained ring:
-        # otherwise it would have nothing to be compared with and look perfectly distinct.
-        ring &= ~avoid
-    contrast = 1.0 - _bhattacharyya(_lab_hist(frame_lab[mask]), _lab_hist(frame_lab[ring]))
-    x0, y0, x1, y1 = window_xyxy
-    perimeter = max(1, 2 * ((x1 - x0) + (y1 - y0)))
-    cut = sum(_cut_sides(mask, window_xyxy)) / (0.25 * perimeter)
-    return float(np.clip(contrast, 0.0, 1.0) * max(0.0, 1.0 - cut))
-
-
 def decode_point_candidates(
     frame_rgb: np.ndarray,
     points_xy: np.ndarray,
@@ -204,7 +172,7 @@ def decode_point_candidates(
                 masks[i], scores[i], best_window = mask, score, window
         half = max(half_sizes_px)
         for _ in range(grow_steps):
-            if best_window is None or not any(_cut_sides(masks[i], best_window)) or 2 * half > max_half:
+            if best_window is None or not any(cut_sides(masks[i], best_window)) or 2 * half > max_half:
                 break
             half *= 2
             window = _square_window(x, y, half, (h, w))
@@ -222,28 +190,3 @@ def _square_window(x: float, y: float, half: int, shape_hw: tuple[int, int]) -> 
     h, w = shape_hw
     xi, yi = int(round(min(max(x, 0), w - 1))), int(round(min(max(y, 0), h - 1)))
     return max(0, xi - half), max(0, yi - half), min(w, xi + half + 1), min(h, yi + half + 1)
-
-
-def _cut_sides(mask: np.ndarray, window_xyxy: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """Mask pixels on the window's top, bottom, left and right edge rows/columns; 0 for an edge that lies on
-    the frame border (the border cuts nothing)."""
-    h, w = mask.shape
-    x0, y0, x1, y1 = window_xyxy
-    return (
-        int(mask[y0, x0:x1].sum()) if y0 > 0 else 0,
-        int(mask[y1 - 1, x0:x1].sum()) if y1 < h else 0,
-        int(mask[y0:y1, x0].sum()) if x0 > 0 else 0,
-        int(mask[y0:y1, x1 - 1].sum()) if x1 < w else 0,
-    )
-
-
-def _lab_hist(pixels_lab: np.ndarray) -> np.ndarray:
-    """Normalised 3-D histogram of (N, 3) uint8 Lab pixels."""
-    idx = (pixels_lab.astype(np.int32) * _HIST_BINS) // 256
-    flat = (idx[:, 0] * _HIST_BINS + idx[:, 1]) * _HIST_BINS + idx[:, 2]
-    hist = np.bincount(flat, minlength=_HIST_BINS**3).astype(np.float64)
-    return hist / max(1.0, hist.sum())
-
-
-def _bhattacharyya(p: np.ndarray, q: np.ndarray) -> float:
-    return float(np.sqrt(p * q).sum())

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_energy import affine_flow
 from click2graph.segment.classic_features import FrameFeatures
-from click2graph.segment.grabcut import grabcut
 
 logger = logging.getLogger(__name__)
 

@@ -21,14 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 BINS = 16  # per Lab channel: 4096 joint bins, coarse enough to fill from a few hundred pixels
-_SHIFT = 8 - int(np.log2(BINS))
 MAX_NATS = 6.0  # unary costs are clipped here, so no single term can overrule all others on its own
-
-
-def colour_bins(lab: np.ndarray) -> np.ndarray:
-    """Joint histogram bin index (int32, same H, W) of uint8 Lab pixels (H, W, 3)."""
-    q = (lab >> _SHIFT).astype(np.int32)
-    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
 
 
 @dataclass

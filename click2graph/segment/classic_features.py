@@ -2,7 +2,7 @@
 
 The classic backend works on the working frames downscaled to at most ``max_side`` pixels (processing pixels):
 graph cuts cost ~O(pixels) and the Lab histograms do not need full resolution. Flow comes from the state's shared
-:class:`~click2graph.motion.FlowCache` (so discovery reuses it) and is rescaled here.
+:class:`~click2graph.cv.flow.FlowCache` (so discovery reuses it) and is rescaled here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
+from click2graph.cv.colour import lab_codes
+from click2graph.cv.flow import FlowCache
 from click2graph.masks import resize_mask
-from click2graph.motion import FlowCache
-from click2graph.segment.classic_energy import colour_bins, fit_affine
+from click2graph.segment.classic_energy import BINS, fit_affine
 
 _GRID_STEP = 8  # processing pixels between flow samples for the camera fit: ~1,500 samples at 448x252
 
@@ -66,7 +67,7 @@ class FrameFeatures:
         rgb = self.frames[t]
         if self.scale < 1.0:
             rgb = cv2.resize(rgb, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA)
-        item = (rgb, colour_bins(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)))
+        item = (rgb, lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), BINS))
         self._frames[t] = item
         if len(self._frames) > self.capacity:
             self._frames.popitem(last=False)

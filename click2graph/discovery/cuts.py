@@ -8,7 +8,7 @@ Two cuts, both in the subject's box grown by a fraction of its size, with a back
   interacts with (a rider's mask covering half of the bike). The click says which part is surely the subject:
   the disc around it that fits in the mask ("core"). Subject pixels far from the core whose colours are rare in
   the core seed an object; the cut, with the core as sure background, grows them into the object, inside and
-  outside the subject mask. The result claims subject pixels (see :attr:`discovery.Proposal.claims_subject`).
+  outside the subject mask. The result claims subject pixels (see :attr:`.base.Proposal.claims_subject`).
 
 All pixels are working-frame pixels; masks are bool (H, W); frames uint8 RGB (H, W, 3).
 """
@@ -18,9 +18,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from click2graph.cv.colour import colour_histogram, lab_codes
+from click2graph.cv.grabcut import grabcut
+from click2graph.cv.objectness import mask_objectness
 from click2graph.masks import bbox_xyxy, dilate
-from click2graph.segment.classic_candidates import mask_objectness
-from click2graph.segment.grabcut import grabcut
 
 _HIST_BINS = 8  # Lab histogram bins per channel for the "colour rare in the core" test
 _MIN_REGION_PX = 16  # smaller cut components are noise
@@ -125,8 +126,7 @@ def split_subject(
     if not inner.any():
         return empty
     frame_lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)
-    idx = (frame_lab.astype(np.int32) * _HIST_BINS) // 256
-    flat = (idx[..., 0] * _HIST_BINS + idx[..., 1]) * _HIST_BINS + idx[..., 2]
+    flat = lab_codes(frame_lab, _HIST_BINS)
     # The inscribed disc is surely subject; its wider disc is too, except colours rare in the inscribed one
     # (the disc may reach into the swallowed object when the click is near it).
     inner_hist = _normalised_hist(flat[inner])
@@ -215,6 +215,5 @@ def _interior_point(mask: np.ndarray) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _normalised_hist(flat_bins: np.ndarray) -> np.ndarray:
-    hist = np.bincount(flat_bins, minlength=_HIST_BINS**3).astype(np.float64) + 0.5  # +0.5: unseen is not impossible
-    return hist / hist.sum()
+def _normalised_hist(codes: np.ndarray) -> np.ndarray:
+    return colour_histogram(codes, _HIST_BINS, prior=0.5)  # 0.5: a colour unseen is not impossible

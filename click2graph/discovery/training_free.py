@@ -9,7 +9,7 @@ like interacting objects:
    the pixel moves unlike the background, plus evenly spread band points so quiet objects are not missed.
 2. **Decode** each seed with :meth:`VideoSegmenter.decode_candidates`, the subject and known objects given as
    ``avoid`` (decoder only: nothing is added to the session). Two region proposals from one GrabCut around the
-   subject join them (:mod:`click2graph.discovery_cuts`): what a subject-seeded cut attaches to the subject, and,
+   subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and,
    given the click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
    of their own, touching a moving subject while moving with the background), specks (tiny next to the subject)
@@ -24,94 +24,19 @@ All pixels are working-frame pixels; masks are bool (H, W).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from click2graph.discovery_cuts import split_subject, subject_cut
+from click2graph.cv.colour import colour_rarity, lab_codes
+from click2graph.discovery.base import DiscoveryConfig, Proposal
+from click2graph.discovery.cuts import split_subject, subject_cut
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class DiscoveryConfig:
-    """Knobs of :func:`discover_objects`; lengths relative to the subject scale s = sqrt(subject area)."""
-
-    max_objects: int = 3  # N_q = 3 in the paper: a subject rarely interacts with more than two objects
-    band_inner_px: int = 3  # seeds start this far outside the subject: contour pixels are ambiguous
-    band_outer_frac: float = 0.6  # ...and reach up to this * s (a held object reaches about half a body away)
-    num_salient_seeds: int = 5  # seeds at colour/motion saliency peaks
-    num_spread_seeds: int = 4  # seeds spread evenly over the band (farthest-point sampling)
-    num_region_seeds: int = 5  # seeds inside the largest colour-uniform regions of the band (one per region):
-    # saliency peaks and spread points can all miss a plain object beside the subject; a region cannot
-    region_colour_step: int = 32  # Lab quantisation step defining "colour-uniform" (after a 3 px median blur)
-    region_max_rim_frac: float = 0.1  # a colour covering more of the band's outer rim is a surface (wall, floor)
-    subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (discovery_cuts)
-    # With click points, also split off objects the subject mask swallowed. Off by default: colour alone cannot
-    # tell a swallowed object (bmx-trees: the bike under the rider, IoU 0.00 -> 0.33 with the split) from the
-    # subject's own parts (a walking person's trousers and head were split off on our synthetic clips).
-    split_subject: bool = False
-    cut_expand_frac: float = 0.3  # the cuts may grow this fraction of the subject's box size on each side
-    cut_work_scale: float = 0.5  # the cuts run at this image scale: 5x faster, same IoU on DAVIS (.34 vs .36)
-    split_core_scale: float = 1.5  # surely-subject core = disc of this * (click's distance d to the mask edge);
-    # 1.0 left the rider's shirt outside the core on bmx-trees and the split took 74 % of the subject
-    split_seed_gap: float = 0.5  # object seeds lie at least this * (that distance) outside the core
-    split_rarity_ratio: float = 4.0  # seed colours are this many times more frequent off the core than in it
-    split_min_part_frac: float = 0.08  # a split part under this fraction of the subject is a detail (head ~ .05)
-    split_max_part_frac: float = 0.7  # ...over it, too little subject would remain to trust the click's side
-    seed_spacing_frac: float = 0.15  # minimum distance between seeds, * s
-    max_area_frac: float = 0.15  # a candidate larger than this fraction of the frame is background
-    max_area_vs_subject: float = 4.0  # ...or larger than this many subject areas
-    # A candidate smaller than this many subject areas is a speck of texture (synthetic clips: 20-90 px masks on
-    # floor and wallpaper took 4 of the 6 object slots before the chair came near; a ball is 0.14 subject areas)
-    min_area_vs_subject: float = 0.02
-    max_border_frac: float = 0.3  # ...or with more than this fraction of its box perimeter on the frame border
-    max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject (dilated 2 px) to reject it
-    max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
-    min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
-    contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching
-    contact_len_frac: float = 0.3  # shared boundary of this * s pixels counts as full adjacency
-    comotion_margin_frac: float = 0.1  # co-motion is read this * s (>= 8 px) away from the subject: flow is smooth
-    # A candidate touching a subject that moves unlike the background, while itself moving like the background
-    # (co-motion below ``surface_comotion``), is a surface the subject passes over or in front of (ground, wall,
-    # road), not something it handles: rejected. Motion tells this only when subject and background flows differ
-    # by ``surface_motion_px`` or more; a static object merely near the subject (no contact) stays.
-    surface_comotion: float = 0.3
-    surface_motion_px: float = 2.0
-    surface_contact: float = 0.5
-    nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
-    weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
-    weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
-    weight_objectness: float = 0.3
-    min_score: float = 0.2  # proposals ranking below this are dropped
-
-
-@dataclass
-class Proposal:
-    """An object discovered around a subject on one frame.
-
-    Attributes:
-        frame_idx: working frame index.
-        mask: bool (H, W), working pixels.
-        points_xy: float32 (N, 2), the prompt point(s) that produced it, working pixels (the PLR metric uses them).
-        score: ranking score in [0, 1].
-        contact: contact with the subject in [0, 1].
-        comotion: co-motion with the subject in [0, 1] (0.5 when motion says nothing).
-        claims_subject: True when the object was split off the subject mask (which had swallowed it): ``mask``
-            then overlaps the subject, and the caller should remove ``mask`` from the subject on ``frame_idx``
-            before tracking both. False: ``mask`` lies (almost) outside the subject.
-    """
-
-    frame_idx: int
-    mask: np.ndarray
-    points_xy: np.ndarray
-    score: float
-    contact: float
-    comotion: float
-    claims_subject: bool = False
+_SALIENCY_BINS = 8  # Lab histogram bins per channel for the colour rarity of the seed saliency
 
 
 def discover_objects(
@@ -124,22 +49,9 @@ def discover_objects(
     subject_points_xy: np.ndarray | None = None,
     config: DiscoveryConfig = DiscoveryConfig(),
 ) -> list[Proposal]:
-    """Propose the objects the subject interacts with on ``frame_idx``.
-
-    Args:
-        segmenter: a :class:`~click2graph.segment.VideoSegmenter`; only ``decode_candidates`` is called.
-        state: its :class:`~click2graph.segment.SegmenterState` for the video (frames and cached flow).
-        subject_mask: bool (H, W), the subject on ``frame_idx``, working pixels.
-        frame_idx: working frame index.
-        known_masks: bool (H, W) masks of objects already tracked on this frame (not the subject itself); never
-            proposed again.
-        subject_points_xy: float (K, 2) positive clicks that prompted the subject on this frame, working pixels,
-            or None. With them, objects the subject mask swallowed are split off (``claims_subject`` proposals).
-        config: the knobs.
-
-    Returns:
-        Proposals sorted best first, at most ``config.max_objects``; empty when the subject mask is empty.
-    """
+    """The training-free :class:`~click2graph.discovery.base.DiscoveryStrategy` (the module docstring's steps);
+    works on any backend and honours every :class:`DiscoveryConfig` knob. With ``subject_points_xy`` and
+    ``config.split_subject``, objects the subject mask swallowed are split off (``claims_subject`` proposals)."""
     subject = np.asarray(subject_mask, dtype=bool)
     if not subject.any():
         return []
@@ -265,8 +177,7 @@ def _region_points(
     crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
     rim_area = max(1, int(crop_rim.sum()))
     lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1]), 3), cv2.COLOR_RGB2LAB)
-    quantised = lab.astype(np.int32) // config.region_colour_step
-    codes = (quantised[..., 0] * 16 + quantised[..., 1]) * 16 + quantised[..., 2]
+    codes = lab_codes(lab, 256 // config.region_colour_step)
     rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
     surfaces = set(rim_codes[rim_counts > config.region_max_rim_frac * rim_area].tolist())
     regions = []
@@ -306,14 +217,9 @@ def _saliency(
     x0, y0, x1, y1 = bbox_xyxy(subject)
     x0, y0 = max(0, x0 - 2 * outer), max(0, y0 - 2 * outer)
     x1, y1 = min(w, x1 + 2 * outer + 1), min(h, y1 + 2 * outer + 1)
-    lab = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2LAB)
-    bins = 8
-    idx = (lab.astype(np.int32) * bins) // 256
-    flat = (idx[..., 0] * bins + idx[..., 1]) * bins + idx[..., 2]
-    hist = np.bincount(flat[~subject[y0:y1, x0:x1]], minlength=bins**3).astype(np.float32)
-    hist /= max(1.0, hist.sum())
-    rarity = 1.0 - np.clip(hist[flat] / max(hist.max(), 1e-6) * 4.0, 0.0, 1.0)  # common colours (top quarter) -> 0
-    maps = [rarity]
+    codes = lab_codes(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2LAB), _SALIENCY_BINS)
+    # common colours (at least a quarter as frequent as the most common one) -> 0
+    maps = [colour_rarity(codes, codes[~subject[y0:y1, x0:x1]], _SALIENCY_BINS, gain=4.0)]
     if flow is not None:
         crop_flow = flow[y0:y1, x0:x1]
         outside = ~dilate(subject, outer)[y0:y1, x0:x1]

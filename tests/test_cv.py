@@ -1,0 +1,68 @@
+"""The weight-free vision primitives in click2graph/cv on tiny hand-made images."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
+from click2graph.cv.flow import FlowCache
+from click2graph.cv.grabcut import grabcut
+from click2graph.cv.objectness import mask_objectness
+
+
+def test_lab_codes_quantise_each_channel_in_order():
+    lab = np.array([[0, 0, 0], [31, 32, 255], [255, 255, 255]], np.uint8)
+    assert lab_codes(lab, 8).tolist() == [0, 0 * 64 + 1 * 8 + 7, 511]
+    q = lab.astype(np.int32) >> 4
+    assert lab_codes(lab, 16).tolist() == ((q[:, 0] * 16 + q[:, 1]) * 16 + q[:, 2]).tolist()
+
+
+def test_colour_histogram_is_normalised_and_a_prior_fills_unseen_colours():
+    codes = np.array([0, 0, 5])
+    hist = colour_histogram(codes, 2)
+    assert hist.shape == (8,) and hist[0] == 2 / 3 and hist[5] == 1 / 3 and hist.sum() == 1.0
+    smoothed = colour_histogram(codes, 2, prior=0.5)
+    assert (smoothed > 0).all() and np.isclose(smoothed.sum(), 1.0)
+    assert not colour_histogram(np.zeros(0, np.int64), 2).any()
+
+
+def test_colour_rarity_is_relative_to_the_most_common_colour():
+    reference = np.array([0] * 8 + [1] * 2 + [2])
+    codes = np.array([0, 1, 2, 3])
+    assert np.allclose(colour_rarity(codes, reference, 2), [0.0, 0.75, 0.875, 1.0])
+    assert np.allclose(colour_rarity(codes, reference, 2, gain=4.0), [0.0, 0.0, 0.5, 1.0])  # a quarter: common
+    assert np.array_equal(colour_rarity(codes, reference, 2, normalised=False), colour_rarity(codes, reference, 2))
+    assert (colour_rarity(codes, reference[:0], 2) == 1.0).all()  # nothing to compare with: all rare
+
+
+def test_flow_is_computed_once_per_pair_and_follows_a_shift():
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8), (7, 7), 2)
+    frames = np.stack([frame, np.roll(frame, 2, axis=1)])
+    cache = FlowCache(frames, capacity=1)
+    flow = cache.get(0, 1)
+    assert cache.get(0, 1) is flow and cache.computed == 1
+    assert abs(float(np.median(flow[16:48, 16:80, 0])) - 2.0) < 0.5
+    cache.get(1, 0)
+    cache.get(0, 1)  # evicted by the pair before (capacity 1): computed again
+    assert cache.computed == 3
+
+
+def test_grabcut_is_reproducible_and_objectness_prefers_the_whole_object():
+    image = np.full((60, 60, 3), 40, np.uint8)
+    image[20:40, 20:40] = (200, 30, 30)
+    labels = np.full((60, 60), cv2.GC_BGD, np.uint8)
+    labels[10:50, 10:50] = cv2.GC_PR_FGD
+    first, second = labels.copy(), labels.copy()
+    assert grabcut(image, first, 3)
+    cv2.randu(np.zeros(10, np.float32), 0, 1)  # the global RNG moves on between the two calls
+    assert grabcut(image, second, 3) and np.array_equal(first, second)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    whole = np.zeros((60, 60), bool)
+    whole[20:40, 20:40] = True
+    half = whole.copy()
+    half[:, 30:] = False
+    window = (0, 0, 30, 60)  # its right edge cuts the object in half
+    assert mask_objectness(lab, whole, (0, 0, 60, 60)) > mask_objectness(lab, half, window)
+    assert not grabcut(image, np.full((60, 60), cv2.GC_BGD, np.uint8), 3)  # no foreground samples
