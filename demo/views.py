@@ -233,12 +233,10 @@ def relation_key(relation) -> str:
 def python_snippet(video_name: str, prompts: Prompts) -> str:
     """The same run from Python, with the prompts of every subject (original pixels and frame indices)."""
     lines = [
-        "from click2graph.pipeline import Pipeline",
-        "from click2graph.prompts import Box, Click",
-        "from click2graph.video import load_video",
+        "from click2graph import Box, Click, Settings, load_video",
         "",
         f"video = load_video({video_name!r})",
-        "pipeline = Pipeline()  # the backend in the status line",
+        "pipeline = Settings().assemble().pipeline  # SAM 2 when its weights are found, else the classic tracker",
         "session = pipeline.open(video)",
     ]
     for number, subject_prompts in prompts.subjects:

@@ -33,14 +33,14 @@ class DiscoveryConfig:
     region_colour_step: int = 32  # Lab quantisation step defining "colour-uniform" (after a 3 px median blur)
     region_max_rim_frac: float = 0.1  # a colour covering more of the band's outer rim is a surface (wall, floor)
     subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (.cuts)
-    # With click points, also split off objects the subject mask swallowed. Off by default: colour alone cannot
-    # tell a swallowed object (bmx-trees: the bike under the rider, IoU 0.00 -> 0.33 with the split) from the
-    # subject's own parts (a walking person's trousers and head were split off on our synthetic clips).
+    # With click points, also split off objects the subject mask swallowed (a bike under its rider). Off by
+    # default: colour alone cannot tell a swallowed object from the subject's own differently coloured parts
+    # (a person's trousers or head).
     split_subject: bool = False
     cut_expand_frac: float = 0.3  # the cuts may grow this fraction of the subject's box size on each side
-    cut_work_scale: float = 0.5  # the cuts run at this image scale: 5x faster, same IoU on DAVIS (.34 vs .36)
+    cut_work_scale: float = 0.5  # the cuts run at this image scale: a quarter of the pixels, the same regions
     split_core_scale: float = 1.5  # surely-subject core = disc of this * (click's distance d to the mask edge);
-    # 1.0 left the rider's shirt outside the core on bmx-trees and the split took 74 % of the subject
+    # a click near one edge of a part (a shirt) needs the disc to reach past that part's far edge
     split_seed_gap: float = 0.5  # object seeds lie at least this * (that distance) outside the core
     split_rarity_ratio: float = 4.0  # seed colours are this many times more frequent off the core than in it
     split_min_part_frac: float = 0.08  # a split part under this fraction of the subject is a detail (head ~ .05)
@@ -48,8 +48,8 @@ class DiscoveryConfig:
     seed_spacing_frac: float = 0.15  # minimum distance between seeds, * s
     max_area_frac: float = 0.15  # a candidate larger than this fraction of the frame is background
     max_area_vs_subject: float = 4.0  # ...or larger than this many subject areas
-    # A candidate smaller than this many subject areas is a speck of texture (synthetic clips: 20-90 px masks on
-    # floor and wallpaper took 4 of the 6 object slots before the chair came near; a ball is 0.14 subject areas)
+    # A candidate smaller than this many subject areas is a speck of texture on a floor or a wall, which would
+    # take the object slots before real objects come near (a ball held by a person is about 0.1 subject areas)
     min_area_vs_subject: float = 0.02
     max_border_frac: float = 0.3  # ...or with more than this fraction of its box perimeter on the frame border
     max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject (dilated 2 px) to reject it

@@ -319,8 +319,8 @@ def _score(
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
     subject_flow = _mean_flow(flow, subject)
     # Co-motion mostly ranks: a static object that a moving subject walks toward or past moves like the
-    # background (rejecting all such candidates lost the chair of our walk_in_front clip). Only one that also
-    # touches the subject is rejected, as the surface the subject moves over.
+    # background and is still an object (a chair the subject passes). Only one that also touches the subject is
+    # rejected, as the surface the subject moves over.
     comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
     if _is_passed_surface(contact, comotion, subject_flow, background_flow, config):
         return None

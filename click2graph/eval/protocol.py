@@ -70,7 +70,7 @@ logger = logging.getLogger(__name__)
 PromptKind = Literal["point", "box", "mask"]
 PROMPT_KINDS: tuple[PromptKind, ...] = ("point", "box", "mask")
 SOURCE_TITLES = {"epic_kitchen": "EPIC-K", "ego4d": "Ego4D", "vidor": "VidOR"}
-# Click2Graph, Table 3 (R@3 / SpIR / PLR), as transcribed in the research notes.
+# The Click2Graph paper's Table 3 (R@3 / SpIR / PLR), shown beside our figures.
 PUBLISHED = {
     ("epic_kitchen", "mask"): ("1.78", "24.22", "30.67"),
     ("epic_kitchen", "point"): ("1.14±0.38", "23.04±1.08", "32.06±0.81"),

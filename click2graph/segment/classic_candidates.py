@@ -29,9 +29,9 @@ DEFAULT_HALF_FRACS = (0.035, 0.1)
 # (a 400 px crop took 0.8 s at full size, about 60 ms at 160 px, 35 ms at 128 px).
 DEFAULT_WORK_SIDE_PX = 128
 # A best mask that still runs into its window is decoded again in a window of twice the largest half-size,
-# centred on the point, up to this many times while it stays cut (synthetic clips at 480x270: chair from a seed
-# on its back IoU 0.11 -> 0.80, table from a seed under its top 0.09 -> 0.53; one step; DAVIS discovery and its
-# time per call unchanged). Each step costs one GrabCut, and only for cut masks...
+# centred on the point, up to this many times while it stays cut: a seed on one end of an object (the back of a
+# chair, under a table top) otherwise gets the part that fits the first window. Each step costs one GrabCut, and
+# only for cut masks...
 DEFAULT_GROW_STEPS = 2
 # ...while the grown window's half-size stays within this fraction of max(H, W) (larger candidates are rejected
 # as background anyway: discovery's max_area_frac).

@@ -49,27 +49,24 @@ logger = logging.getLogger(__name__)
 class TrackConfig:
     """Settings of the frame-to-frame tracker (lengths in processing pixels)."""
 
-    # Measured J (tennis / bmx-trees, click start, all frames) for the defaults: .631 / .343 (before the motion
-    # gate, leak test and extent-aware background: .596 / .122). Earlier variations (first
-    # 40 frames): smoothness 4 -> 8 -> 12: .48 -> .55 -> .58 on tennis; co-motion noise 1 px: fat masks, since DIS
-    # smooths flow across object edges (from a GT start the term costs .10 on tennis, from a click it is what
-    # grows the missing legs back); shape_scale .05 or .08: worse by .03-.07.
-    smoothness: float = 12.0  # Potts weight in nats at zero contrast
+    # The tracking benchmark (python -m click2graph.bench tracking) measures these defaults.
+    smoothness: float = 12.0  # Potts weight in nats at zero contrast: masks follow colour edges, not flow noise
     colour_weight: float = 1.5  # colour nats count 1.5x: colour is the only term not smeared by flow smoothing
     shape_scale: float = 0.12  # prior softness as a fraction of sqrt(object area): scale-invariant
     margin_frac: float = 0.35  # search window beyond the predicted box, fraction of the object's size
-    motion_noise_px: float = 2.0  # flow noise of the co-motion term, processing pixels
-    fg_rate: float = 0.0  # object colour EMA per healthy frame; frozen (0) beat 0.05 (.594 vs .571 on tennis):
-    # a slowly learning model drifts towards the background the mask leaks into
+    motion_noise_px: float = 2.0  # flow noise of the co-motion term, processing pixels: DIS smooths flow across
+    # object edges, so a smaller value makes masks fat; the term is what grows back limbs a click's mask missed
+    fg_rate: float = 0.0  # object colour EMA per healthy frame; frozen (0): a model that keeps learning drifts
+    # towards the background the mask leaks into
     bg_rate: float = 0.3  # local background colour EMA: fast, the surroundings change as the object moves
     occluded_ratio: float = 0.7  # mask area below this fraction of the extent's = (partly) hidden, keep memory
     leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked; objects do not grow
     # that fast. A running mean (not the last area) as reference stops a leak that grows a little every frame.
     area_rate: float = 0.2
     ring_px: int = 4  # pixels around the mask that are neither object nor background when learning colours
-    # Motion gate (constant velocity relative to the camera). Tennis: frame-to-frame changes of the player's
-    # relative velocity stay under 2.7 px (spread ~1 px); bmx-trees: when the tree passes, the measured relative
-    # velocity drops from 10 to 1 px at once (the fit locks onto the background).
+    # Motion gate (constant velocity relative to the camera): a moving subject's relative velocity changes by a
+    # few pixels per frame; when an occluder passes, the fit can lock onto the background and the measured
+    # velocity jumps at once, which the gate refuses.
     gate_min_px: float = 3.0  # a velocity change below this is always accepted (articulation, DIS noise)
     gate_sigmas: float = 4.0  # ... and below this many running spreads
     gate_after: int = 2  # measurements accepted unconditionally at the start (no velocity to predict from yet)
