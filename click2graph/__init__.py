@@ -1,12 +1,12 @@
 """Click2Graph: one click on a video subject -> a temporal panoptic scene graph.
 
-    from click2graph import Click, Pipeline, load_video
+from click2graph import Click, Pipeline, load_video
 
-    video = load_video("clip.mp4")
-    pipeline = Pipeline()                      # weight-free classic backend; Settings(...).assemble() for others
-    session = pipeline.open(video)
-    pipeline.prompt_subject(session, [Click(x=320, y=180, frame_idx=0)])
-    graph = pipeline.build(session)            # a SceneGraph: entities, relations with spans, masks
+video = load_video("clip.mp4")
+pipeline = Pipeline()                      # weight-free classic backend; Settings(...).assemble() for others
+session = pipeline.open(video)
+pipeline.prompt_subject(session, [Click(x=320, y=180, frame_idx=0)])
+graph = pipeline.build(session)            # a SceneGraph: entities, relations with spans, masks
 """
 
 from click2graph.errors import (

@@ -157,9 +157,6 @@ class SceneGraph:
     def subjects(self) -> list[Entity]:
         return [e for e in self.entities if e.is_subject]
 
-    def objects_of(self, subject_id: int) -> list[Entity]:
-        return [e for e in self.entities if not e.is_subject and e.subject_id == subject_id]
-
     def relations_at(self, frame_idx: int) -> list[Relation]:
         return [r for r in self.relations if r.holds_at(frame_idx)]
 

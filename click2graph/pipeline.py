@@ -38,6 +38,7 @@ from click2graph.segment import SegmenterState, VideoSegmenter, track_both_direc
 from click2graph.semantics.models import SemanticModels, clean_classes
 from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.semantics.relations import RelationConfig, default_labels
+from click2graph.semantics.scorers import ScorerInputs
 from click2graph.semantics.step import PredicateKey, SemanticCache, name_entities, pair_embedding, relate
 from click2graph.video import Video
 
@@ -61,7 +62,7 @@ class PipelineConfig:
     max_object_area_frac: float = 0.2
     max_object_growth: float = 3.0
     # A discovered track that lives fewer frames than this was texture, not an object; dropping it also frees its
-    # slot in max_objects_per_subject (walk_in_front: junk tracks of 2, 2 and 6 frames had used up every slot).
+    # slot in max_objects_per_subject, which such short junk tracks would otherwise use up.
     min_object_frames: int = 4
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
@@ -131,8 +132,8 @@ class Pipeline:
         learned=None,
     ) -> None:
         """``discover``: a discovery strategy (see :mod:`click2graph.discovery.registry` for those by name).
-        ``learned``: trained modules (``LearnedModules``); their SCH adds a predicate scorer (and names entities
-        when no CLIP model is loaded) on the SAM 2 backend."""
+        ``learned``: trained modules (``LearnedModules``); on the SAM 2 backend their SCH is a predicate scorer
+        (:mod:`click2graph.semantics.scorers`) and names entities when no CLIP model is loaded."""
         if segmenter is None:
             from click2graph.segment.classic import ClassicSegmenter
 
@@ -411,25 +412,22 @@ class Pipeline:
         for entity in entities:
             if entity.entity_id in session.labels:
                 entity.label, entity.label_source = session.labels[entity.entity_id], "user"
-        models, cache, extra = session.semantics, session.semantic_cache, []
-        sch = self.learned.sch if self.learned is not None and hasattr(self.segmenter, "object_pointer") else None
-        if sch is not None:
-            from click2graph.learned.inference import SchEntityClassifier, SchPredicateScorer
-
-            extra.append(SchPredicateScorer(sch, self.segmenter, session.state))
-            if models.classifier is None:
-                models = replace(models, classifier=SchEntityClassifier(sch, self.segmenter, session.state))
+        models, cache = session.semantics, session.semantic_cache
+        if models.classifier is None and self.learned is not None:
+            learned_classifier = self.learned.entity_classifier(self.segmenter, session.state)
+            if learned_classifier is not None:
+                models = replace(models, classifier=learned_classifier)
         entities = name_entities(entities, video.frames, models, cache, session.memory)
+        inputs = ScorerInputs(models, video.frames, video.fps, cache, self.segmenter, session.state, self.learned)
         relations = relate(
             entities,
             video.frames,
+            models.scorers(inputs),
             models,
             cache,
             session.memory,
             session.renamed,
             self.config.relations,
-            extra,
-            fps=video.fps,
         )
         if self.config.drop_objects_without_relations:
             related = {r.object_id for r in relations} | {r.subject_id for r in relations}
@@ -480,7 +478,7 @@ class Pipeline:
                 [t, *map(float, xy)] for p in proposals for xy in np.reshape(p.points_xy, (-1, 2))
             ]
             # At most one object may claim subject pixels per keyframe (the best ranked): a second claim is more
-            # often a false split of the subject itself (measured on bmx-trees: it took part of the rider's head).
+            # often a false split of the subject itself (a part of it, such as a rider's head) than an object.
             first_claim = next((k for k, p in enumerate(proposals) if p.claims_subject), None)
             proposals = [p for k, p in enumerate(proposals) if not p.claims_subject or k == first_claim][:room]
             new_ids, retrack = [], []

@@ -55,6 +55,7 @@ class Option:
     parse: Callable[[str], Any] = str
     choices: Callable[[], Iterable] | None = None
     metavar: str | None = None
+    variable: str | None = None  # the environment variable's name after CLICK2GRAPH_, when not the field's
 
     @property
     def flag(self) -> str:
@@ -62,7 +63,7 @@ class Option:
 
     @property
     def env(self) -> str:
-        return "CLICK2GRAPH_" + self.name.upper()
+        return "CLICK2GRAPH_" + (self.variable or self.name.upper())
 
     def read(self, text: str, source: str) -> Any:
         """``text`` parsed and checked; Click2GraphError naming ``source`` (a flag or a variable) otherwise."""
@@ -139,7 +140,13 @@ OPTIONS: tuple[Option, ...] = (
         parse=_words,
         metavar="WORDS",
     ),
-    Option("clip_model", SEMANTICS, "CLIP model name or folder (default vit-b-32-laion2b)", metavar="NAME|DIR"),
+    Option(
+        "clip_model",
+        SEMANTICS,
+        "CLIP model name or folder (default vit-b-32-laion2b)",
+        metavar="NAME|DIR",
+        variable="CLIP",
+    ),
     Option(
         "clip_precision",
         SEMANTICS,

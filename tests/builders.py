@@ -102,3 +102,8 @@ def make_frames(*, num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE
     ramp = np.linspace(40, 200, width, dtype=np.float32)[None, :, None]
     frames = [np.broadcast_to(ramp + 4 * t, (height, width, 3)) for t in range(num_frames)]
     return np.clip(np.stack(frames), 0, 255).astype(np.uint8)
+
+
+def objects_of(graph: SceneGraph, subject_id: int) -> list[Entity]:
+    """The objects found for (or added to) ``subject_id``, in graph order."""
+    return [e for e in graph.entities if not e.is_subject and e.subject_id == subject_id]

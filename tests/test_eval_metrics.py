@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,6 @@ import pytest
 
 from click2graph.data.openpvsg import GtRelation, PvsgVideo
 from click2graph.eval.metrics import (
-    DictMaskSource,
     GtScore,
     GtTriplet,
     IouCache,
@@ -26,6 +26,21 @@ from click2graph.eval.metrics import (
     viou,
 )
 from click2graph.masks import mask_iou
+
+
+@dataclass
+class DictMaskSource:
+    """A MaskSource over dictionaries keyed ``(object_id, frame)`` and ``(entity_id, frame)``; missing keys -> None."""
+
+    gt: dict[tuple[int, int], np.ndarray]
+    pred: dict[tuple[int, int], np.ndarray]
+
+    def gt_mask(self, object_id: int, frame: int) -> np.ndarray | None:
+        return self.gt.get((object_id, frame))
+
+    def pred_mask(self, entity_id: int, frame: int) -> np.ndarray | None:
+        return self.pred.get((entity_id, frame))
+
 
 # GT object ids: 1 = subject (adult), 2 = object (ball). Predicted entity ids: 10 = subject, 20 = object.
 SUB = np.zeros((4, 4), bool)

@@ -51,9 +51,7 @@ def trained(dataset, segmenter, tmp_path_factory):
     gradient says nothing about where the objects are and only adds a pull whose direction depends on the CPU's
     kernels. ``test_the_mask_term_reaches_the_points`` checks that term's plumbing instead."""
     checkpoint = tmp_path_factory.mktemp("learned") / "learned.pt"
-    config = TrainConfig(
-        steps=200, clip_frames=4, save_every=1000, lr_didm=3e-3, lr_sch=1e-3, seed=1, mask_weight=0.0
-    )
+    config = TrainConfig(steps=200, clip_frames=4, save_every=1000, lr_didm=3e-3, lr_sch=1e-3, seed=1, mask_weight=0.0)
     trainer = Trainer(dataset, segmenter, split="val", config=config, checkpoint=checkpoint, load_frames=load_frames)
     clips = []
     for vid in dataset.video_ids("val"):

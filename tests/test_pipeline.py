@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import objects_of
 from oracle import OracleSegmenter
 
 from click2graph import synth
@@ -51,7 +52,7 @@ def test_object_entering_mid_clip_is_found_at_a_keyframe_and_tracked(scene):
     graph = pipeline.build(session)
     subject = graph.subjects[0]
     assert subject.frames == list(range(30))
-    objects = graph.objects_of(subject.entity_id)
+    objects = objects_of(graph, subject.entity_id)
     assert [segmenter.bound[o.entity_id] for o in objects] == [2]  # the distractor is not related: dropped
     assert objects[0].frames == list(range(12, 30))
     assert objects[0].origin == "discovery" and objects[0].prompts[0]["frame_idx"] >= 12
@@ -86,7 +87,7 @@ def test_edits_rebuild_without_retracking(scene):
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Box(28, 18, 52, 62, frame_idx=0)], label="adult")
     graph = pipeline.build(session)
-    obj = graph.objects_of(1)[0]
+    obj = objects_of(graph, 1)[0]
     assert graph.entity(1).label == "adult" and graph.entity(1).label_source == "user"
 
     tracked = segmenter.propagated_frames
@@ -97,7 +98,7 @@ def test_edits_rebuild_without_retracking(scene):
 
     pipeline.drop_object(session, obj.entity_id)
     graph = pipeline.build(session)
-    assert graph.objects_of(1) == [] and graph.relations == []
+    assert objects_of(graph, 1) == [] and graph.relations == []
 
     added = pipeline.add_object(session, [Click(100, 10, frame_idx=3)], label="lamp")  # the far distractor
     graph = pipeline.build(session)
@@ -112,11 +113,11 @@ def test_dropped_object_is_not_rediscovered_after_a_new_click(scene):
     pipeline = Pipeline(segmenter)
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Click(40, 40)])
-    obj = pipeline.build(session).objects_of(1)[0]
+    obj = objects_of(pipeline.build(session), 1)[0]
     pipeline.drop_object(session, obj.entity_id)
     pipeline.prompt_subject(session, [Click(40, 40), Click(45, 30)])  # refine the subject: rediscovery runs
     graph = pipeline.build(session)
-    assert graph.objects_of(1) == []
+    assert objects_of(graph, 1) == []
 
 
 def test_second_subject_adds_its_subgraph(scene):
@@ -155,10 +156,10 @@ def test_a_label_never_passes_to_another_object_when_a_subject_is_prompted_again
     pipeline = Pipeline(OracleSegmenter(labels))
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Click(40, 40)])
-    obj = pipeline.build(session).objects_of(1)[0]
+    obj = objects_of(pipeline.build(session), 1)[0]
     pipeline.relabel(session, obj.entity_id, "ball")
     pipeline.prompt_subject(session, [Click(40, 40), Click(45, 30)])  # objects are forgotten and rediscovered
     graph = pipeline.build(session)
-    found = graph.objects_of(1)
+    found = objects_of(graph, 1)
     assert found and all(o.entity_id != obj.entity_id and o.label != "ball" for o in found)
     assert obj.entity_id not in session.labels

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import objects_of
 from oracle import OracleSegmenter
 
 from click2graph.pipeline import Pipeline
@@ -50,7 +51,7 @@ def built():
     session = pipeline.open(Video.from_frames(frames, fps=10.0))
     pipeline.prompt_subject(session, [Click(30, 40, frame_idx=0)])
     graph = pipeline.build(session)
-    assert [segmenter.bound[o.entity_id] for o in graph.objects_of(1)] == [2]
+    assert [segmenter.bound[o.entity_id] for o in objects_of(graph, 1)] == [2]
     return segmenter, pipeline, session, graph
 
 
@@ -61,7 +62,7 @@ def _masks(graph) -> dict[int, dict]:
 def test_relabels_and_predicate_corrections_track_nothing(built):
     segmenter, pipeline, session, graph = built
     start = len(segmenter.steps)
-    obj = graph.objects_of(1)[0].entity_id
+    obj = objects_of(graph, 1)[0].entity_id
     relation = graph.ranked_relations()[0]
     pipeline.rename_predicate(session, relation.subject_id, relation.object_id, relation.predicate, "kicking")
     pipeline.relabel(session, 1, "player")
@@ -79,7 +80,7 @@ def test_a_second_subject_tracks_itself_and_its_objects_only(built):
     second = session.next_id()
     pipeline.prompt_subject(session, [Click(88, 50, frame_idx=5)], subject_id=second)
     after = pipeline.build(session)
-    cup = [o.entity_id for o in after.objects_of(second)]
+    cup = [o.entity_id for o in objects_of(after, second)]
     assert [segmenter.bound[i] for i in cup] == [4]  # its own discovery ran
     assert segmenter.tracked_since(start) == {second, *cup}
     assert all(after.entity(i).masks == graph.entity(i).masks for i in _masks(graph))
@@ -90,7 +91,7 @@ def test_a_refined_subject_is_tracked_again_with_its_objects_rediscovered(built)
     start = len(segmenter.steps)
     pipeline.prompt_subject(session, [Click(30, 40, frame_idx=0), Click(25, 30, frame_idx=0)])
     after = pipeline.build(session)
-    new = [o.entity_id for o in after.objects_of(1)]
+    new = [o.entity_id for o in objects_of(after, 1)]
     assert segmenter.tracked_since(start) == {1, *new}
     assert [segmenter.bound[i] for i in new] == [2]
     assert sum(1 in ids for ids in segmenter.steps[start:]) == T + 1  # once: frames 0..19 forward, then 0 backward

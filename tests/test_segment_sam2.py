@@ -18,7 +18,7 @@ from sam2.build_sam import build_sam2_video_predictor  # noqa: E402
 from click2graph import synth  # noqa: E402
 from click2graph.errors import CheckpointError  # noqa: E402
 from click2graph.prompts import FramePrompt  # noqa: E402
-from click2graph.segment import track_both_directions  # noqa: E402
+from click2graph.segment import FeatureSegmenter, require_features, track_both_directions  # noqa: E402
 from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter, patch_memory_dtype  # noqa: E402
 from click2graph.video import Video  # noqa: E402
 
@@ -87,6 +87,15 @@ def test_encoder_runs_once_per_frame_for_subject_discovery_and_objects(segmenter
     assert sorted(state.track(2).masks) == list(range(len(FRAMES)))
     assert segmenter.encoder_calls - calls_before == len(FRAMES)
     assert len(state.features) == len(FRAMES)
+
+
+def test_declares_the_features_the_learned_modules_read(segmenter):
+    assert isinstance(segmenter, FeatureSegmenter) and require_features(segmenter) is segmenter
+    state = segmenter.init_state(Video.from_frames(FRAMES, fps=CLIP.fps))
+    segmenter.add_prompt(state, 1, FramePrompt.from_points(2, [label_point(2, 1)]))
+    feats, pos = segmenter.frame_features(state, 2)
+    assert feats.shape[1] == pos.shape[1] == segmenter.feature_dim
+    assert segmenter.object_pointer(state, 1, 2).shape == (segmenter.feature_dim,)
 
 
 def test_differentiable_point_decoding_agrees_with_decode_candidates(segmenter):

@@ -1,4 +1,4 @@
-"""Tests for click2graph/semantics/fusion.py: calibration, Platt fitting, fusion, the prior factor, supporters."""
+"""Tests for click2graph/semantics/fusion.py: calibration, fusion, the prior factor, supporters."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from click2graph.semantics.fusion import (
     Calibration,
     apply_prior,
     columns_by_predicate,
-    fit_platt,
     fuse,
     prior_factor,
-    supporters_by_predicate,
     supporting_scorers,
 )
 
@@ -33,8 +31,8 @@ def test_identity_calibration_keeps_values_and_nan():
     assert close(cal([0.0, 0.3, 1.0, nan, 1.2, -0.1]), [0.0, 0.3, 1.0, nan, 1.0, 0.0])
 
 
-def test_platt_calibration_is_a_sigmoid():
-    cal = Calibration.platt(2.0, -1.0)
+def test_linear_calibration_is_a_sigmoid():
+    cal = Calibration("linear", 2.0, -1.0)
     assert close(cal([0.5, nan, 1.0]), [0.5, nan, 1 / (1 + math.exp(-1.0))])
 
 
@@ -51,35 +49,6 @@ def test_calibration_round_trips_as_dict():
     assert Calibration.from_dict(cal.to_dict()) == cal
     with pytest.raises(ValueError):
         Calibration("cubic")
-
-
-def test_fit_platt_recovers_known_parameters():
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-3, 3, 20000)
-    y = rng.random(20000) < 1 / (1 + np.exp(-(2.0 * x - 1.0)))
-    x[:50] = nan  # non-finite scores are ignored
-    cal = fit_platt(x, y)
-    assert cal.feature == "linear"
-    assert abs(cal.a - 2.0) < 0.15 and abs(cal.b + 1.0) < 0.1
-
-
-def test_fit_platt_log_chance_feature():
-    rng = np.random.default_rng(1)
-    x = rng.uniform(0.001, 0.5, 20000)  # softmax values over 57 predicates
-    z = 1.5 * np.log(57 * x) - 2.0
-    y = rng.random(20000) < 1 / (1 + np.exp(-z))
-    cal = fit_platt(x, y, feature="log_chance", num_classes=57)
-    assert cal.num_classes == 57
-    assert abs(cal.a - 1.5) < 0.1 and abs(cal.b + 2.0) < 0.15
-
-
-def test_fit_platt_separable_and_degenerate_data():
-    cal = fit_platt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])  # separable: the ridge keeps it finite and ordered
-    assert math.isfinite(cal.a) and cal.a > 0 and cal([0.9])[0] > 0.5 > cal([0.1])[0]
-    with pytest.raises(ValueError, match="one class"):
-        fit_platt([0.1, 0.2], [1, 1])
-    with pytest.raises(ValueError, match="differ"):
-        fit_platt([0.1, 0.2], [1])
 
 
 # -- fusion --------------------------------------------------------------------------------------------------
@@ -157,6 +126,3 @@ def test_supporting_scorers_reach_the_threshold_on_given_frames():
     assert supporting_scorers(columns, [2, 3]) == ["clip"]
     assert supporting_scorers(columns, [1], threshold=0.65) == []
     assert supporting_scorers(columns, []) == []
-    table = {"on": columns, "holding": {"clip": np.array([0.0, 0.0, 0.55, 0.0])}}
-    assert supporters_by_predicate(table, {"on": [0], "holding": [2]}) == {"on": ["geometric"], "holding": ["clip"]}
-    assert supporters_by_predicate(table, [3]) == {"on": [], "holding": []}

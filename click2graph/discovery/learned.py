@@ -9,7 +9,7 @@ import numpy as np
 
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.points import decode_points
-from click2graph.learned.inference import _require_features
+from click2graph.segment.base import require_features
 
 
 class DidmDiscovery:
@@ -34,7 +34,7 @@ class DidmDiscovery:
     ) -> list[Proposal]:
         import torch
 
-        _require_features(segmenter)
+        require_features(segmenter)
         subject = np.asarray(subject_mask, bool)
         if not subject.any():
             return []

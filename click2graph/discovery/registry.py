@@ -139,9 +139,9 @@ class _LoadOnce:
 
 def _learned_didm(segmenter: VideoSegmenter, learned: LearnedLoader) -> DiscoveryStrategy:
     from click2graph.discovery.learned import DidmDiscovery
-    from click2graph.learned.inference import _require_features
+    from click2graph.segment.base import require_features
 
-    _require_features(segmenter)  # before loading: a checkpoint is of no use without SAM 2's features
+    require_features(segmenter)  # before loading: a checkpoint is of no use without SAM 2's features
     modules = learned()
     if modules.didm is None:
         raise CheckpointError(f"{modules.source} holds no DIDM weights")

@@ -90,20 +90,6 @@ class MaskSource(Protocol):
     def pred_mask(self, entity_id: int, frame: int) -> np.ndarray | None: ...
 
 
-@dataclass
-class DictMaskSource:
-    """Masks held in dictionaries keyed ``(object_id, frame)`` and ``(entity_id, frame)``; missing keys -> None."""
-
-    gt: dict[tuple[int, int], np.ndarray]
-    pred: dict[tuple[int, int], np.ndarray]
-
-    def gt_mask(self, object_id: int, frame: int) -> np.ndarray | None:
-        return self.gt.get((object_id, frame))
-
-    def pred_mask(self, entity_id: int, frame: int) -> np.ndarray | None:
-        return self.pred.get((entity_id, frame))
-
-
 class PanopticMaskSource:
     """GT masks from a per-frame panoptic id map (e.g. ``PvsgVideo.panoptic``), predicted masks from a callable.
 

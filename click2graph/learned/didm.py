@@ -3,8 +3,7 @@
 Click2Graph (arXiv 2511.15948) prepends a *subject token* (a learned subject embedding plus a feature derived
 from the subject's mask) to N_q = 3 learned object queries, runs a light Transformer decoder with cross-attention
 to SAM 2's image features, and maps each refined query to a normalised (x, y) point that SAM 2 then decodes into
-the mask of an object the subject interacts with. What the paper leaves open (research note
-``click2graph_openpvsg.md`` §1.10) is decided here as follows.
+the mask of an object the subject interacts with. What the paper leaves open is decided here as follows.
 
 * **Features.** SAM 2's *raw* image-encoder output at stride 16, ``backbone_out["backbone_fpn"][-1]`` (the
   ``vision_features``; 256 channels, 64 x 64 at 1024 px, 32 x 32 at 512 px), not the memory-conditioned

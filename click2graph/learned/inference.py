@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from click2graph.errors import CheckpointError
+from click2graph.segment.base import FeatureSegmenter, SegmenterState, VideoSegmenter
 from click2graph.semantics.base import EntityView
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.weights import WEIGHTS_DIR
@@ -34,6 +35,20 @@ class LearnedModules:
     def describe(self) -> str:
         parts = [name for name, m in (("DIDM", self.didm), ("SCH", self.sch)) if m is not None]
         return f"learned {' + '.join(parts)} ({self.source.name}, step {self.step})"
+
+    def predicate_scorer(self, segmenter: VideoSegmenter, state: SegmenterState) -> SchPredicateScorer | None:
+        """SCH as a predicate scorer of one video (see :meth:`usable_sch`)."""
+        sch = self.usable_sch(segmenter)
+        return None if sch is None else SchPredicateScorer(sch, segmenter, state)
+
+    def entity_classifier(self, segmenter: VideoSegmenter, state: SegmenterState) -> SchEntityClassifier | None:
+        """SCH as an entity classifier of one video (see :meth:`usable_sch`)."""
+        sch = self.usable_sch(segmenter)
+        return None if sch is None else SchEntityClassifier(sch, segmenter, state)
+
+    def usable_sch(self, segmenter: VideoSegmenter) -> object | None:
+        """SCH when it was trained and ``segmenter`` gives the SAM 2 features and object pointers it reads."""
+        return self.sch if isinstance(segmenter, FeatureSegmenter) else None
 
 
 def load_learned(path: str | Path = DEFAULT_LEARNED_PATH, device: str = "cpu") -> LearnedModules:
@@ -59,21 +74,13 @@ def load_learned(path: str | Path = DEFAULT_LEARNED_PATH, device: str = "cpu") -
     return LearnedModules(didm, sch, path, checkpoint.step)
 
 
-def _require_features(segmenter) -> None:
-    if not hasattr(segmenter, "frame_features"):
-        raise CheckpointError(
-            f"the learned modules need the SAM 2 backend (its image features), not {segmenter.describe()}"
-        )
-
-
 class SchPredicateScorer:
     """:class:`~click2graph.semantics.base.PredicateScorer` from SCH over SAM 2's object pointers of the pair on
     each frame where sam2 tracked both (independent sigmoids: calibrated probabilities by training)."""
 
     name = "sch"
 
-    def __init__(self, sch, segmenter, state) -> None:
-        _require_features(segmenter)
+    def __init__(self, sch, segmenter: FeatureSegmenter, state: SegmenterState) -> None:
         self.sch, self.segmenter, self.state = sch, segmenter, state
         self.predicates = tuple(OPENPVSG.predicates)
 
@@ -101,16 +108,13 @@ class SchPredicateScorer:
 
 
 class SchEntityClassifier:
-    """Entity classes from SCH over SAM 2 features pooled inside the entity's masks (3 frames of its track).
-
-    Offers the CLIP classifier's interface used by the semantic step: ``entity_embeddings`` (here the pooled SAM 2
-    features, averaged over frames, so corrections' prototypes match on them) and ``probabilities``.
-    """
+    """:class:`~click2graph.semantics.base.EntityClassifier` from SCH over SAM 2 features pooled inside the
+    entity's masks (3 frames of its track); the embedding is the pooled features averaged over frames, so
+    corrections' prototypes match on them."""
 
     name = "sch"
 
-    def __init__(self, sch, segmenter, state, frames_per_entity: int = 3) -> None:
-        _require_features(segmenter)
+    def __init__(self, sch, segmenter: FeatureSegmenter, state: SegmenterState, frames_per_entity: int = 3) -> None:
         self.sch, self.segmenter, self.state = sch, segmenter, state
         self.labels = tuple(OPENPVSG.classes)
         self.frames_per_entity = frames_per_entity
@@ -138,4 +142,4 @@ class SchEntityClassifier:
 
         with torch.inference_mode():
             logits = self.sch.entity_mlp(torch.as_tensor(np.asarray(embeddings), dtype=torch.float32))
-        return logits.softmax(-1).numpy()
+        return self.sch.entity_probabilities(logits).numpy()

@@ -35,6 +35,7 @@ from click2graph.learned.inference import DEFAULT_LEARNED_PATH
 from click2graph.learned.losses import IGNORE_INDEX, DidmLoss, SchLoss, multimask_loss
 from click2graph.learned.sch import Sch, SchConfig
 from click2graph.masks import resize_mask
+from click2graph.segment.base import FeatureSegmenter, require_features
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.video import Video
 
@@ -90,7 +91,9 @@ def _partners(video: PvsgVideo, subject_id: int, frame: int) -> dict[int, list[s
     return partners
 
 
-def prepare_clip(segmenter, video: PvsgVideo, frames: Video, subject_id: int, start: int, length: int) -> ClipSample:
+def prepare_clip(
+    segmenter: FeatureSegmenter, video: PvsgVideo, frames: Video, subject_id: int, start: int, length: int
+) -> ClipSample:
     """Features, masks, labels and pointers of frames ``start .. start + length - 1`` (working = original)."""
     indices = list(range(start, min(start + length, len(frames))))
     clip = Video.from_frames(frames.frames[indices], frames.fps, source=f"{video.video_id}@{start}")
@@ -186,16 +189,15 @@ class Trainer:
     def __init__(
         self,
         dataset: PvsgDataset,
-        segmenter,
+        segmenter: FeatureSegmenter,
         *,
         split: str = "train",
         config: TrainConfig = TrainConfig(),
         checkpoint: str | Path = DEFAULT_LEARNED_PATH,
         load_frames: Callable[[PvsgVideo], Video],
     ) -> None:
-        if not hasattr(segmenter, "frame_features"):
-            raise Click2GraphError(f"training needs the SAM 2 backend, not {segmenter.describe()}")
-        segmenter.predictor.requires_grad_(False)  # frozen: the mask loss only needs gradients for the points
+        segmenter = require_features(segmenter)
+        segmenter.freeze_weights()  # the mask loss only needs gradients for the points
         self.dataset, self.segmenter, self.config = dataset, segmenter, config
         self.queries = training_queries(dataset, split)
         if not self.queries:
@@ -203,7 +205,7 @@ class Trainer:
         self.checkpoint = Path(checkpoint)
         self.load_frames = load_frames
         self.device = segmenter.device
-        dim = int(segmenter.predictor.hidden_dim)
+        dim = segmenter.feature_dim
         torch.manual_seed(config.seed)  # the modules' initial weights
         self.didm = Didm(DidmConfig(feature_dim=dim)).to(self.device)
         self.sch = Sch(SchConfig(feature_dim=dim, pointer_dim=dim)).to(self.device)

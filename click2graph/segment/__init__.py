@@ -2,18 +2,22 @@
 
 from click2graph.segment.base import (
     Candidates,
+    FeatureSegmenter,
     ObjectTrack,
     PropagationStep,
     SegmenterState,
     VideoSegmenter,
+    require_features,
     track_both_directions,
 )
 
 __all__ = [
     "Candidates",
+    "FeatureSegmenter",
     "ObjectTrack",
     "PropagationStep",
     "SegmenterState",
     "VideoSegmenter",
+    "require_features",
     "track_both_directions",
 ]

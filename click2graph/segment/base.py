@@ -5,20 +5,27 @@ once; :meth:`VideoSegmenter.propagate` yields ``(frame_idx, obj_ids, masks)`` tr
 backend); :meth:`VideoSegmenter.decode_candidates` turns point prompts into masks *without* adding objects (used
 by discovery). All coordinates are working-frame pixels; all masks are bool (H_work, W_work).
 
+A :class:`FeatureSegmenter` also hands out the model's own tensors (image features, decoder inputs, object
+pointers), which the learned modules read; :func:`require_features` is the one check that a segmenter does.
+
 Ids: ``obj_id`` is the caller's id for an object (any int >= 0); backends keep their own internal slots.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from click2graph.cv.flow import FlowCache
+from click2graph.errors import CheckpointError
 from click2graph.masks import rle_decode, rle_encode
 from click2graph.prompts import FramePrompt
 from click2graph.video import Video
+
+if TYPE_CHECKING:
+    import torch
 
 PropagationStep = tuple[int, list[int], np.ndarray]  # (frame_idx, obj_ids, masks bool (N, H, W))
 
@@ -130,6 +137,56 @@ class VideoSegmenter(Protocol):
         them as background for these candidates.
         """
         ...
+
+
+@runtime_checkable
+class FeatureSegmenter(VideoSegmenter, Protocol):
+    """A :class:`VideoSegmenter` that also gives its model's tensors (SAM 2): what the learned modules read.
+
+    Attributes:
+        device: where the model runs and its tensors are made.
+        feature_dim: channels of the frame features and of the object pointers.
+    """
+
+    device: torch.device
+    feature_dim: int
+
+    def frame_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The image features of a working frame and their position encoding, float32 (1, C, h, w) each."""
+        ...
+
+    def decoder_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """What the mask decoder reads for a first prompt on a working frame: the embedding (1, C, h, w) and its
+        high-resolution maps."""
+        ...
+
+    def decode_point_logits(
+        self, embed: torch.Tensor, high_res: Sequence[torch.Tensor], points: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask logits (N, M, H', W') and IoU estimates (N, M) of positive point prompts (N, P, 2) in [0, 1] of
+        the frame, differentiable in the points."""
+        ...
+
+    def object_pointer(self, state: SegmenterState, obj_id: int, frame_idx: int) -> torch.Tensor | None:
+        """A tracked object's pointer on a frame, float32 (feature_dim,), or None where the model has none."""
+        ...
+
+    def freeze_weights(self) -> None:
+        """Stop gradients to the model's own weights (training back-propagates to the prompts only)."""
+        ...
+
+
+def require_features(segmenter: VideoSegmenter) -> FeatureSegmenter:
+    """``segmenter`` as a :class:`FeatureSegmenter`.
+
+    Raises:
+        CheckpointError: it gives no model features (the classic backend), so the learned modules cannot run.
+    """
+    if not isinstance(segmenter, FeatureSegmenter):
+        raise CheckpointError(
+            f"the learned modules need the SAM 2 backend (its image features), not {segmenter.describe()}"
+        )
+    return segmenter
 
 
 def track_both_directions(

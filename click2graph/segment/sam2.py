@@ -48,7 +48,7 @@ class Sam2Config:
 
     model: str = "tiny"  # a name in sam2_checkpoints.CHECKPOINTS; a checkpoint file's own size wins over it
     # SAM 2 was trained at 1024 px. On 2 vCPU: 3.1 s per tracked frame at 1024, 0.44-0.51 s at 512 (quality with
-    # real weights unverified at 512; research note sam2_technicals.md §2.3).
+    # real weights unverified at 512).
     image_size: int = 1024
     # bf16 runs under torch.autocast: 2.5x faster on CPUs with AMX/AVX512-BF16, possibly slower on older ones.
     precision: Precision = "fp32"
@@ -74,7 +74,7 @@ class Sam2Config:
 
 
 class Sam2Segmenter:
-    """:class:`~click2graph.segment.VideoSegmenter` on SAM 2.1; build it with :meth:`from_checkpoint`.
+    """:class:`~click2graph.segment.FeatureSegmenter` on SAM 2.1; build it with :meth:`from_checkpoint`.
 
     Attributes:
         predictor: the sam2 ``SAM2VideoPredictor`` this segmenter owns.
@@ -257,6 +257,14 @@ class Sam2Segmenter:
         scores = ious.float().max(dim=1).values.clamp(0, 1).cpu().numpy().astype(np.float32)
         scores[~masks.any(axis=(1, 2))] = 0.0  # nothing left (no object, or all avoided): no confidence
         return Candidates(masks=masks, scores=scores)
+
+    @property
+    def feature_dim(self) -> int:
+        """Channels of SAM 2's stride-16 features and of its object pointers (sam2's ``hidden_dim``, 256)."""
+        return int(self.predictor.hidden_dim)
+
+    def freeze_weights(self) -> None:
+        self.predictor.requires_grad_(False)
 
     def frame_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         """SAM 2's stride-16 image features of a working frame and their position encoding, float32

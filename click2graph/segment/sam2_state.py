@@ -128,7 +128,7 @@ def build_inference_state(
     return {
         "images": PreprocessedFrames(video.frames, image_size, device),
         "num_frames": len(video),
-        # Offloading only matters with a GPU; on CPU the "GPU" is the CPU (research note sam2_technicals.md §2.4).
+        # Offloading only matters with a GPU; on CPU the "GPU" is the CPU.
         "offload_video_to_cpu": False,
         "offload_state_to_cpu": False,
         "video_height": video.height,

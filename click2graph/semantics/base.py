@@ -1,8 +1,9 @@
 """The pluggable semantics interface: predicate scorers, entity classifiers and a cached view of an entity.
 
 A :class:`PredicateScorer` turns two tracked entities into per-frame predicate scores; an
-:class:`EntityClassifier` names an entity. Each declares the labels it can produce, and nothing produces a label
-it has no evidence for: without a classifier an entity stays "object". Scorers read entities through
+:class:`EntityClassifier` gives class probabilities for entities. Each declares the labels it can produce, and
+nothing produces a label it has no evidence for: without a classifier an entity stays "object". Both read
+entities through
 :class:`EntityView`, which decodes each RLE mask at most once and caches the per-frame geometry, so scoring many
 pairs does not decode the same masks many times.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import cv2
 import numpy as np
@@ -160,21 +161,23 @@ class PredicateScorer(Protocol):
 
 @runtime_checkable
 class EntityClassifier(Protocol):
-    """Names an entity from evidence (pixels, masks, features); learned classifiers implement it.
+    """Names entities from evidence (pixels, masks, features) in two steps: an embedding per entity, then class
+    probabilities from embeddings. The semantic step keeps the embeddings, so the user's corrections (prototypes)
+    match look-alike entities on them.
 
     Attributes:
-        name: short name recorded as the label's source.
-        labels: the class labels this classifier can produce.
+        name: short name of the classifier.
+        labels: the class labels this classifier can produce, in the order of its probability columns.
     """
 
     name: str
     labels: tuple[str, ...]
 
-    def classify(self, entity: EntityView, frames: np.ndarray) -> list[tuple[str, float]]:
-        """Rank labels for ``entity`` given the working frames, uint8 RGB (T, H, W, 3).
+    def entity_embeddings(self, views: Sequence[EntityView], frames: np.ndarray) -> dict[int, np.ndarray | None]:
+        """Entity id -> float (D,) embedding of each entity given the working frames, uint8 RGB (T, H, W, 3); None
+        for an entity without evidence (e.g. no pixels on any frame), which keeps its default label."""
+        ...
 
-        Returns:
-            ``(label, score)`` pairs, best first, only labels with evidence; an empty list means "no idea", and
-            the entity keeps its default label.
-        """
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """float (N, len(labels)) class probabilities of N embeddings (N, D), each row summing to 1."""
         ...

@@ -12,9 +12,7 @@ Three steps, the same for every :class:`~click2graph.semantics.base.PredicateSco
      chance* ``r = P * x``: ``sigmoid(a * log(r) + b)``. The default ``a = 1, b = -log(10)`` is
      ``r / (r + 10)``: chance (r = 1) gives 0.09, ten times chance (x = 0.175 for P = 57) gives 0.5, a
      certain winner (x = 1) gives 0.85. It is a hand-set prior, not fitted (for fewer than 20 predicates the
-     half-point is a 50% share instead: ``b = -log(P / 2)``);
-   * when labelled frames exist, :func:`fit_platt` fits ``a, b`` by logistic regression (Newton / IRLS) on
-     either feature and replaces the default.
+     half-point is a 50% share instead: ``b = -log(P / 2)``).
 
 2. **Fusion** (:func:`fuse`): per predicate and frame, the **weighted mean** of the calibrated scores of the
    scorers that have a finite value there (a linear opinion pool); NaN where none has. Why a mean and not a
@@ -92,11 +90,6 @@ class Calibration:
         return cls("identity")
 
     @classmethod
-    def platt(cls, a: float, b: float) -> Calibration:
-        """``sigmoid(a * x + b)``."""
-        return cls("linear", float(a), float(b))
-
-    @classmethod
     def softmax(cls, num_classes: int, chance_ratio: float | None = None) -> Calibration:
         """Default for a softmax over ``num_classes``: ``r / (r + r0)`` with ``r = num_classes * x``, i.e. 0.5 at
         ``r0`` times chance (``a = 1, b = -log(r0)``). ``r0 = chance_ratio``, by default
@@ -134,60 +127,6 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: Mapping) -> Calibration:
         return cls(str(data["feature"]), float(data["a"]), float(data["b"]), int(data.get("num_classes", 1)))
-
-
-def fit_platt(
-    scores: np.ndarray,
-    labels: np.ndarray,
-    *,
-    feature: str = "linear",
-    num_classes: int = 1,
-    l2: float = 1e-6,
-    max_iter: int = 100,
-    tol: float = 1e-10,
-) -> Calibration:
-    """Fit ``sigmoid(a * f(x) + b)`` to binary labels by logistic regression (Newton's method = IRLS).
-
-    Args:
-        scores: raw scorer outputs, any shape; pairs with a non-finite score or label are ignored.
-        labels: 0/1 (or bool) of the same shape: does the predicate hold on that frame.
-        feature: ``"linear"`` (``f(x) = x``) or ``"log_chance"`` (``f(x) = log(num_classes * x)``, for softmax
-            outputs).
-        num_classes: softmax classes, for ``"log_chance"``.
-        l2: ridge penalty on ``a`` and ``b``; keeps the fit finite when the labels are separable.
-        max_iter, tol: Newton iterations and the step size at which they stop.
-
-    Returns:
-        The fitted :class:`Calibration`.
-
-    Raises:
-        ValueError: shapes differ, no usable pair, or only one class among the labels.
-    """
-    if feature not in ("linear", "log_chance"):
-        raise ValueError(f"fit_platt feature must be 'linear' or 'log_chance', got {feature!r}")
-    x_raw, y = np.asarray(scores, dtype=float).ravel(), np.asarray(labels, dtype=float).ravel()
-    if x_raw.shape != y.shape:
-        raise ValueError(f"scores and labels differ in size: {x_raw.size} vs {y.size}")
-    shell = Calibration(feature, 1.0, 0.0, num_classes if feature == "log_chance" else 1)
-    x = shell.feature_of(x_raw)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if x.size == 0:
-        raise ValueError("no finite (score, label) pair to fit")
-    if y.min() == y.max():
-        raise ValueError("labels are all one class: a sigmoid cannot be fitted")
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    theta = np.array([1.0, 0.0]) if feature == "log_chance" else np.zeros(2)
-    for _ in range(max_iter):
-        p = _sigmoid(design @ theta)
-        w = np.clip(p * (1.0 - p), 1e-12, None)
-        gradient = design.T @ (p - y) + l2 * theta
-        hessian = design.T @ (design * w[:, None]) + l2 * np.eye(2)
-        step = np.linalg.solve(hessian, gradient)
-        theta = theta - step
-        if np.abs(step).max() < tol:
-            break
-    return Calibration(feature, float(theta[0]), float(theta[1]), shell.num_classes)
 
 
 def prior_factor(
@@ -302,18 +241,3 @@ def supporting_scorers(
         if (np.nan_to_num(picked, nan=-np.inf) >= threshold).any():
             names.append(name)
     return names
-
-
-def supporters_by_predicate(
-    table: Mapping[str, Mapping[str, np.ndarray]],
-    frames: Mapping[str, np.ndarray | Sequence[int]] | np.ndarray | Sequence[int],
-    threshold: float = 0.5,
-) -> dict[str, list[str]]:
-    """:func:`supporting_scorers` for every predicate of ``table`` (as :func:`columns_by_predicate` returns).
-
-    ``frames`` is one frame set for all predicates, or predicate -> frame set (a predicate without one gets
-    an empty set and so no supporters).
-    """
-    if isinstance(frames, Mapping):
-        return {p: supporting_scorers(cols, frames.get(p, []), threshold) for p, cols in table.items()}
-    return {p: supporting_scorers(cols, frames, threshold) for p, cols in table.items()}

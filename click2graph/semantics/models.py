@@ -1,5 +1,6 @@
 """Choose the semantic models: a CLIP classifier and zero-shot predicate scorer when found, a predicate prior when
-built; what is missing is said in a notice, and the graph keeps default names ("subject", "object N").
+built; what is missing is said in a notice, and the graph keeps default names ("subject", "object N"). The
+predicate scorers come from the models' factories (:mod:`click2graph.semantics.scorers`).
 
 ``make_semantics`` never fails in "auto" mode (like :func:`click2graph.segment.factory.make_segmenter`): no
 transformers, no model files or no network gives a :class:`SemanticModels` without CLIP plus the reason.
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
 from click2graph.errors import CheckpointError, Click2GraphWarning
+from click2graph.semantics.base import EntityClassifier, PredicateScorer
 from click2graph.semantics.clip_embedder import PRECISIONS
 from click2graph.semantics.embedder import ImageTextEmbedder
 from click2graph.semantics.prior import DEFAULT_PRIOR_PATH, PredicatePrior, PriorError
+from click2graph.semantics.scorers import ScorerFactory, ScorerInputs, registered_scorers
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.weights import hub_offline, hub_reachable
 
@@ -34,12 +37,19 @@ class SemanticModels:
         embedder: the image-text model behind the classifier, also used for zero-shot predicates and prototypes.
         prior: P(predicate | subject class, object class), applied when both classes are known to it.
         notice: why a wanted part is missing, for the CLI summary and the app's status line.
+        scorer_factories: where the predicate scorers come from, in fusion order (default: those registered in
+            :mod:`click2graph.semantics.scorers`).
     """
 
-    classifier: object | None = None
+    classifier: EntityClassifier | None = None
     embedder: ImageTextEmbedder | None = None
     prior: PredicatePrior | None = None
     notice: str | None = None
+    scorer_factories: list[ScorerFactory] = field(default_factory=registered_scorers)
+
+    def scorers(self, inputs: ScorerInputs) -> list[PredicateScorer]:
+        """The video's predicate scorers: what each factory builds from ``inputs``, in order."""
+        return [scorer for factory in self.scorer_factories if (scorer := factory(inputs)) is not None]
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -3,9 +3,9 @@ corrections and what they teach, caching per entity and per pair so an edit reco
 
 Entity names, by precedence: the user's label ("user"); a prototype taught by a correction of a look-alike
 ("correction"); the classifier's best class ("model", with its probability and top 5); else the default name.
-Predicates: the geometric scorer, the zero-shot scorer when a CLIP model is loaded, fused with the class prior
-(:func:`~click2graph.semantics.relations.build_relations`); then a relation the user renamed takes its new
-predicate ("user"), and one whose pair looks like a renamed pair takes the same renaming ("correction").
+Predicates: the video's scorers (:meth:`~click2graph.semantics.models.SemanticModels.scorers`), fused with the
+class prior (:func:`~click2graph.semantics.relations.build_relations`); then a relation the user renamed takes its
+new predicate ("user"), and one whose pair looks like a renamed pair takes the same renaming ("correction").
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from click2graph.graph import Entity, Relation
-from click2graph.semantics.base import EntityView
+from click2graph.semantics.base import EntityView, PredicateScorer
 from click2graph.semantics.embedder import union_crop
-from click2graph.semantics.geometric import GeometricScorer
 from click2graph.semantics.models import SemanticModels
 from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.semantics.relations import RelationConfig, build_relations
@@ -104,28 +103,15 @@ def _model_or_correction(entity: Entity, naming: EntityNaming, memory: Prototype
 def relate(
     entities: Sequence[Entity],
     frames: np.ndarray,
+    scorers: Sequence[PredicateScorer],
     models: SemanticModels,
     cache: SemanticCache,
     memory: PrototypeMemory,
     renamed: Mapping[PredicateKey, str],
     config: RelationConfig = RelationConfig(),
-    extra_scorers: Sequence = (),
-    fps: float = 10.0,
 ) -> list[Relation]:
-    """Relations of the named entities, with the user's predicate renamings and what they teach applied.
-
-    ``extra_scorers``: more predicate scorers (e.g. the learned SCH) beside the geometric and zero-shot ones.
-    ``fps``: working frame rate; the zero-shot scorer looks at a pair about once a second, at most 4 times
-    (interpolated in between: OpenPVSG's relations mostly last seconds, and each crop costs ~0.06 s on a CPU, so
-    semantics stays within ~15% of the classic backend's time on a 5 s clip; see ``bench semantics``)."""
-    scorers = [GeometricScorer(), *extra_scorers]
-    if models.embedder is not None:
-        from click2graph.semantics.zero_shot import ZeroShotPredicateScorer
-
-        if cache.zero_shot is None or cache.zero_shot.embedder is not models.embedder:
-            step = max(1, round(fps))
-            cache.zero_shot = ZeroShotPredicateScorer(models.embedder, frames, frame_step=step, max_samples=4)
-        scorers.append(cache.zero_shot)
+    """Relations of the named entities scored by ``scorers`` (in fusion order), with the user's predicate
+    renamings and what they teach applied."""
     relations = build_relations(entities, num_frames=len(frames), scorers=scorers, prior=models.prior, config=config)
     if not renamed and not any(p.kind == "predicate" for p in memory.prototypes):
         return relations
