@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 BACKEND, DISCOVERY, SEMANTICS = "segmentation backend", "interaction discovery", "semantics"
 
 
+def _backend_choices() -> tuple[str, ...]:
+    from click2graph.segment.factory import AUTO, backend_names
+
+    return (AUTO, *backend_names())
+
+
 def _discovery_choices() -> tuple[str, ...]:
     from click2graph.discovery.registry import AUTO, strategy_names
 
@@ -84,7 +90,7 @@ OPTIONS: tuple[Option, ...] = (
         BACKEND,
         "auto (default): SAM 2 when installed and a checkpoint is found, else the weight-free classic tracker; "
         "sam2: fail if SAM 2 cannot be used",
-        choices=lambda: ("auto", "classic", "sam2"),
+        choices=_backend_choices,
     ),
     Option(
         "checkpoint",

@@ -90,3 +90,33 @@ def test_the_app_uses_sam2_end_to_end_with_a_checkpoint(random_checkpoint, tmp_p
     printed = run_app_once(tmp_path, env)
     assert "**Backend:** SAM 2.1 tiny @512" in printed
     assert "graph backend: SAM 2.1 tiny @512" in printed and "frames: 5 subjects: 1" in printed
+
+
+def test_a_registered_backend_is_offered_and_built(monkeypatch, capsys):
+    """One registration: the CLI offers it, settings build a pipeline on it, "auto" tries it when preferred."""
+    from oracle import OracleSegmenter
+
+    from click2graph import synth
+    from click2graph.cli import build_parser
+    from click2graph.segment import factory
+    from click2graph.settings import Settings
+
+    labels = synth.render_clip("ball_touch").labels
+    built = []
+
+    def build(options: factory.BackendOptions) -> OracleSegmenter:
+        built.append(options)
+        return OracleSegmenter(labels)
+
+    monkeypatch.setattr(factory, "_BACKENDS", dict(factory._BACKENDS))  # the registry as it was, after the test
+    factory.register_backend(factory.Backend("oracle", "the oracle", build, preferred=True))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    assert "{auto,classic,sam2,oracle}" in capsys.readouterr().out
+    pipeline = Settings(backend="oracle", checkpoint="x", semantics="off").assemble().pipeline
+    assert isinstance(pipeline.segmenter, OracleSegmenter) and built[-1].checkpoint == "x"
+    with pytest.warns(Click2GraphWarning):  # SAM 2, preferred first, has no checkpoint here; the oracle is next
+        choice = make_segmenter("auto", checkpoint="missing.pt", allow_download=False)
+    assert isinstance(choice.segmenter, OracleSegmenter)
+    with pytest.raises(ValueError, match="taken"):
+        factory.register_backend(factory.Backend("classic", "again", build))

@@ -366,12 +366,21 @@ def test_sample_track_frames_spreads_over_time_and_prefers_large_masks():
 # --- classifier -------------------------------------------------------------------------------------------------
 
 
-def test_classify_returns_top5_sorted_probabilities(tiny):
+def top_labels(classifier, view, frames, k=5) -> list[tuple[str, float]]:
+    """The entity's best ``k`` labels as the semantic step ranks them; [] when it has no mask on ``frames``."""
+    embedding = classifier.entity_embedding(view, frames)
+    if embedding is None:
+        return []
+    row = classifier.probabilities(embedding[None])[0]
+    return [(classifier.labels[j], float(row[j])) for j in np.argsort(-row, kind="stable")[:k]]
+
+
+def test_probabilities_rank_the_labels_of_an_entity(tiny):
     classifier = ClipEntityClassifier(tiny)
     assert isinstance(classifier, EntityClassifier) and classifier.labels == OPENPVSG.classes
     frames = frames_rgb()
     v = view(1, {t: box(10 + t, 8, 40 + t, 40) for t in range(T)})
-    top = classifier.classify(v, frames)
+    top = top_labels(classifier, v, frames)
     assert len(top) == 5 and all(label in OPENPVSG.classes for label, _ in top)
     probs = [p for _, p in top]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
@@ -383,7 +392,7 @@ def test_classify_returns_top5_sorted_probabilities(tiny):
 def test_user_vocabulary_and_prompts(tiny):
     classifier = ClipEntityClassifier(tiny, labels=["red ball", "blue_cup", "dog", "dog"], frames_per_entity=2)
     assert classifier.labels == ("red ball", "blue_cup", "dog")
-    top = classifier.classify(view(1, {0: box(5, 5, 30, 30), 3: box(6, 6, 31, 31)}), frames_rgb())
+    top = top_labels(classifier, view(1, {0: box(5, 5, 30, 30), 3: box(6, 6, 31, 31)}), frames_rgb())
     assert sorted(label for label, _ in top) == ["blue_cup", "dog", "red ball"]
     assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-5)
     assert classifier.prompts("blue_cup")[0] == "a photo of a blue cup."
@@ -394,13 +403,13 @@ def test_user_vocabulary_and_prompts(tiny):
 def test_absent_entity_gets_nothing(tiny):
     classifier = ClipEntityClassifier(tiny)
     frames = frames_rgb()
-    assert classifier.classify(view(1, {}), frames) == []
-    assert classifier.classify(view(2, {0: np.zeros((H, W), bool)}), frames) == []
-    assert classifier.classify(view(3, {T + 5: box(0, 0, 9, 9)}), frames) == []  # only beyond the frames
+    assert top_labels(classifier, view(1, {}), frames) == []
+    assert top_labels(classifier, view(2, {0: np.zeros((H, W), bool)}), frames) == []
+    assert top_labels(classifier, view(3, {T + 5: box(0, 0, 9, 9)}), frames) == []  # only beyond the frames
     assert classifier.entity_embedding(view(4, {}), frames) is None
 
 
-def test_classify_many_batches_all_crops_and_matches_classify(tiny, monkeypatch):
+def test_entity_embeddings_batch_all_crops_and_match_one_by_one(tiny, monkeypatch):
     classifier = ClipEntityClassifier(tiny, labels=OPENPVSG.classes[:20])
     frames = frames_rgb(1)
     views = [
@@ -408,16 +417,15 @@ def test_classify_many_batches_all_crops_and_matches_classify(tiny, monkeypatch)
         view(2, {}),
         view(3, {t: box(35, 10, 60, 30) for t in range(2, 5)}),
     ]
-    single = {v.entity_id: classifier.classify(v, frames) for v in views}
+    single = {v.entity_id: classifier.entity_embedding(v, frames) for v in views}
     calls = []
     original = tiny.embed_images
     monkeypatch.setattr(tiny, "embed_images", lambda images: calls.append(len(images)) or original(images))
-    many = classifier.classify_many(views, frames)
+    many = classifier.entity_embeddings(views, frames)
     assert calls == [12]  # 3 frames x 2 crops for each present entity, in one call
-    assert many.keys() == single.keys() and many[2] == []
+    assert many.keys() == single.keys() and many[2] is None
     for eid in (1, 3):
-        assert [label for label, _ in many[eid]] == [label for label, _ in single[eid]]
-        np.testing.assert_allclose([p for _, p in many[eid]], [p for _, p in single[eid]], atol=1e-5)
+        np.testing.assert_allclose(many[eid], single[eid], atol=1e-5)
 
 
 def test_entity_embedding_is_the_weighted_mean_of_its_crops():
@@ -442,8 +450,8 @@ def test_label_embeddings_are_prompt_ensembles_computed_once():
     templates = ("a photo of a {}.", "a {} in a video.")
     classifier = ClipEntityClassifier(fake, labels=["ballon", "fire_truck"], templates=templates)
     frames, v = frames_rgb(), view(1, {0: box(0, 0, 20, 20)})
-    classifier.classify(v, frames)
-    classifier.classify(v, frames)
+    top_labels(classifier, v, frames)
+    top_labels(classifier, v, frames)
     assert fake.text_calls == [
         ["a photo of a balloon.", "a balloon in a video.", "a photo of a fire truck.", "a fire truck in a video."]
     ]
@@ -455,7 +463,7 @@ def test_mask_of_another_size_is_an_error(tiny):
     classifier = ClipEntityClassifier(tiny)
     wrong = EntityView(Entity(1, "object", masks={0: rle_encode(np.ones((10, 10), bool))}))
     with pytest.raises(ValueError, match="working resolution"):
-        classifier.classify(wrong, frames_rgb())
+        classifier.entity_embedding(wrong, frames_rgb())
 
 
 def test_class_prompts_are_embedded_once_when_two_threads_ask(tiny):

@@ -116,7 +116,7 @@ def pair_crops(graph, frames, limit: int) -> list[np.ndarray]:
     return crops
 
 
-def make_segmenter(backend: str):
+def random_weights_segmenter(backend: str):
     if backend == "classic":
         return None
     from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter
@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
         f"{labels_s:.1f} s (once per process, or never again once on disk)"
     )
 
-    segmenter = make_segmenter(args.backend)
+    segmenter = random_weights_segmenter(args.backend)
     kwargs = {} if segmenter is None else {"segmenter": segmenter}
     plain = Pipeline(**kwargs)
     semantic = Pipeline(semantics=SemanticModels(classifier=classifier, embedder=embedder), **kwargs)

@@ -59,7 +59,6 @@ class ClipEntityClassifier:
         labels: the label set, any strings (default: the 126 OpenPVSG classes, spelt as in the dataset).
         templates: prompt templates, each with one ``{}``.
         frames_per_entity: frames sampled per entity.
-        top_k: labels returned per entity.
         masked_weight: weight of masked crops in the entity embedding (context crops get the rest).
         pad, context_pad: crop padding, as in ``masked_crop`` and ``context_crop``.
         prompt_names: how prompts spell some labels (default ``OPENPVSG_PROMPT_NAMES``).
@@ -74,7 +73,6 @@ class ClipEntityClassifier:
         templates: Sequence[str] = DEFAULT_TEMPLATES,
         frames_per_entity: int = 3,
         *,
-        top_k: int = 5,
         masked_weight: float = 0.6,
         pad: float = 0.1,
         context_pad: float = 0.5,
@@ -85,15 +83,13 @@ class ClipEntityClassifier:
             raise ValueError("the label set is empty")
         if not templates or any("{}" not in t for t in templates):
             raise ValueError(f"every template needs one '{{}}' for the label, got {list(templates)}")
-        if frames_per_entity < 1 or top_k < 1 or not 0.0 <= masked_weight <= 1.0:
+        if frames_per_entity < 1 or not 0.0 <= masked_weight <= 1.0:
             raise ValueError(
-                f"need frames_per_entity >= 1, top_k >= 1 and 0 <= masked_weight <= 1, got {frames_per_entity}, "
-                f"{top_k}, {masked_weight}"
+                f"need frames_per_entity >= 1 and 0 <= masked_weight <= 1, got {frames_per_entity}, {masked_weight}"
             )
         self.embedder = embedder
         self.templates = tuple(templates)
         self.frames_per_entity = frames_per_entity
-        self.top_k = top_k
         self.masked_weight = masked_weight
         self.pad = pad
         self.context_pad = context_pad
@@ -144,23 +140,6 @@ class ClipEntityClassifier:
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def classify(self, entity: EntityView, frames: np.ndarray) -> list[tuple[str, float]]:
-        """Top ``top_k`` ``(label, probability)`` pairs, best first; [] when the entity has no mask on ``frames``."""
-        return self.classify_many([entity], frames)[entity.entity_id]
-
-    def classify_many(self, views: Sequence[EntityView], frames: np.ndarray) -> dict[int, list[tuple[str, float]]]:
-        """``classify`` for many entities at once (one image batch, one matrix product): entity id -> top labels."""
-        embeddings = self.entity_embeddings(views, frames)
-        present = [eid for eid, emb in embeddings.items() if emb is not None]
-        result: dict[int, list[tuple[str, float]]] = {eid: [] for eid in embeddings}
-        if present:
-            probs = self.probabilities(np.stack([embeddings[eid] for eid in present]))
-            k = min(self.top_k, len(self.labels))
-            for eid, row in zip(present, probs):
-                best = np.argsort(-row, kind="stable")[:k]
-                result[eid] = [(self.labels[j], float(row[j])) for j in best]
-        return result
 
     def _crops(self, view: EntityView, frames: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """(crop, weight) pairs for the entity: a masked and a context crop per sampled frame."""
