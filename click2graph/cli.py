@@ -1,6 +1,7 @@
 """Command line: ``python -m click2graph run VIDEO --click X,Y[,FRAME] --out DIR``,
-``python -m click2graph eval DATA_ROOT [--predictions DIR]`` and ``python -m click2graph weights list|download NAME``
-(see ``--help``)."""
+``python -m click2graph batch INPUTS... --prompts PROMPTS.json --out DIR [--ray [ADDRESS]]``,
+``python -m click2graph eval DATA_ROOT [--predictions DIR] [--ray [ADDRESS]]`` and
+``python -m click2graph weights list|download NAME`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from click2graph.errors import Click2GraphError, Click2GraphWarning
-from click2graph.prompts import Box, Click
+from click2graph.jobs import LocalPool, ProgressBar, WorkerInfo, pending
+from click2graph.prompts import Prompt, box_from, click_from
+from click2graph.ray_pool import LOCAL
 from click2graph.semantics.prior import ALL_SPLITS, DEFAULT_ALPHA, DEFAULT_PRIOR_PATH, PredicatePrior
 from click2graph.settings import BACKEND, Settings, add_arguments
 from click2graph.video import VideoPolicy
@@ -42,7 +46,25 @@ at the original size on the original frames listed in the graph.
 examples:
   python -m click2graph.synth /tmp/synth && python -m click2graph eval /tmp/synth --seeds 3
   python -m click2graph eval data/pvsg --split val --prompt box --seeds 25 --out eval_box/
-  python -m click2graph eval data/pvsg --predictions other_method_graphs/"""
+  python -m click2graph eval data/pvsg --predictions other_method_graphs/
+  python -m click2graph eval data/pvsg --prompt box --seeds 25 --ray              # Ray workers on this machine
+  python -m click2graph eval /shared/pvsg --prompt box --seeds 25 --ray HEAD:6379  # a cluster (ray start --head)"""
+
+
+BATCH_EPILOG = """\
+PROMPTS.json maps a video's file name (or stem) to its prompts, with run's options; coordinates are pixels of
+the original video, FRAME its original frame number (default 0):
+  {"kick.mp4": {"click": [[113, 143]], "label": "adult"},
+   "walk":     {"click": [[400, 300, 12]], "negative": [[430, 250, 12]]},
+   "table.mp4": {"box": [100, 80, 300, 400, 0]}}
+
+examples:
+  python -m click2graph batch clips/ --prompts prompts.json --out graphs/
+  python -m click2graph batch a.mp4 b.mp4 --prompts prompts.json --out graphs/ --no-video --ray
+  python -m click2graph batch /shared/clips/ --prompts prompts.json --out graphs/ --ray HEAD:6379
+
+outputs: OUT/<stem>/ with run's files (scene_graph.json, masks_coco.json, overlay.mp4, timeline.html), written
+at once when the video is done; OUT/<stem>.failed says why a video has none (delete it to try again)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,31 +74,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _coordinates(text: str, names: str) -> tuple[list[float], int]:
-    """Finite pixel coordinates and the frame (default 0) of a ``--click`` or ``--box`` value."""
-    parts, count = text.split(","), len(names.split(","))
-    if len(parts) not in (count, count + 1):
-        raise argparse.ArgumentTypeError(f"expected {names} or {names},FRAME, got {text!r}")
+def _prompt(text: str, make: Callable[[list[str]], Prompt]) -> Prompt:
+    """A ``--click``/``--negative``/``--box`` value (comma-separated) as a prompt; a usage error quoting it."""
     try:
-        values = [float(v) for v in parts[:count]]
-        frame = int(parts[count]) if len(parts) > count else 0
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers in {names}[,FRAME], got {text!r}") from None
-    if not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"coordinates must be finite numbers, got {text!r}")
-    if frame < 0:
-        raise argparse.ArgumentTypeError(f"FRAME must be >= 0, got {text!r}")
-    return values, frame
-
-
-def _parse_point(text: str, *, positive: bool) -> Click:
-    (x, y), frame = _coordinates(text, "X,Y")
-    return Click(x, y, frame_idx=frame, positive=positive)
-
-
-def _parse_box(text: str) -> Box:
-    (x0, y0, x1, y1), frame = _coordinates(text, "X0,Y0,X1,Y1")
-    return Box(x0, y0, x1, y1, frame_idx=frame)
+        return make(text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
 
 
 def _positive_float(text: str) -> float:
@@ -89,49 +92,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def _optional_float(text: str) -> float | None:
     """A positive limit, or None for 'none', 'off' or 0 (no limit)."""
     return None if text.lower() in ("none", "0", "off") else _positive_float(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m click2graph",
-        description="Click2Graph: one click on a subject -> a temporal panoptic video scene graph.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    run = commands.add_parser(
-        "run",
-        help="build the scene graph of one video from a click or box",
-        description="Segment and track the clicked subject (both directions), discover the objects it interacts "
-        "with, relate them frame by frame, and write the scene graph and its renderings.",
-        epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument("video", type=Path, help="video file (mp4, webm, mov, avi, ...) or folder of numbered frames")
-    prompt = run.add_argument_group("prompt (one frame; at least one --click or a --box)")
-    prompt.add_argument(
-        "--click",
-        action="append",
-        default=[],
-        metavar="X,Y[,FRAME]",
-        type=lambda t: _parse_point(t, positive=True),
-        help="a point on the subject (repeatable)",
-    )
-    prompt.add_argument(
-        "--negative",
-        action="append",
-        default=[],
-        metavar="X,Y[,FRAME]",
-        type=lambda t: _parse_point(t, positive=False),
-        help="a point NOT on the subject (repeatable)",
-    )
-    prompt.add_argument("--box", type=_parse_box, metavar="X0,Y0,X1,Y1[,FRAME]", help="a box around the subject")
-    prompt.add_argument("--label", help="name of the subject (kept as given), e.g. 'adult'")
-    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    limits = run.add_argument_group("working-frame limits (longer or larger inputs are trimmed or downsized)")
+def _add_video_limits(parser: argparse.ArgumentParser) -> None:
+    limits = parser.add_argument_group("working-frame limits (longer or larger inputs are trimmed or downsized)")
     defaults = VideoPolicy()
     limits.add_argument(
         "--max-duration",
@@ -161,9 +138,119 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FPS",
         help=f"frame rate of a folder of frames (default {defaults.folder_fps:g})",
     )
+
+
+def _video_policy(args: argparse.Namespace) -> VideoPolicy:
+    if args.max_side is not None and args.max_side < 16:
+        raise Click2GraphError(f"--max-side must be at least 16 pixels, got {args.max_side}")
+    return VideoPolicy(
+        max_duration_s=args.max_duration, max_side=args.max_side, target_fps=args.fps, folder_fps=args.folder_fps
+    )
+
+
+def _add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+    ray = parser.add_argument_group("Ray (jobs on the workers of a cluster; pip install ray)")
+    ray.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="run on Ray: without ADDRESS on a cluster started on this machine; with HOST:PORT (as `ray start "
+        "--head` prints it) on that cluster, whose nodes see the inputs at the same paths",
+    )
+    ray.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="Ray workers, each loading the models once (default: as many as the cluster's CPUs hold, "
+        "--cpus-per-worker each, and its GPUs when workers use one)",
+    )
+    ray.add_argument(
+        "--cpus-per-worker", type=_positive_float, metavar="N", help="CPUs (and threads) per worker (default 1)"
+    )
+    ray.add_argument(
+        "--gpus-per-worker",
+        type=_non_negative_float,
+        metavar="N",
+        help="GPUs per worker (default 1 when the cluster has GPUs and the backend is not classic; 0.5 shares one)",
+    )
+
+
+def _pool(args: argparse.Namespace):
+    """Where the jobs run: this process, or Ray workers (--ray); a context manager with the workers' ``info``."""
+    settings = Settings.from_args(args)
+    if args.ray is None:
+        if args.workers or args.cpus_per_worker or args.gpus_per_worker is not None:
+            raise Click2GraphError("--workers, --cpus-per-worker and --gpus-per-worker apply with --ray only")
+        assembled = settings.assemble()
+        return LocalPool(lambda: assembled.pipeline, info=WorkerInfo.of(assembled))
+    from click2graph.ray_pool import RayOptions, RayPool
+
+    options = RayOptions(args.ray, args.workers, args.cpus_per_worker or 1.0, args.gpus_per_worker)
+    return RayPool(settings, options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m click2graph",
+        description="Click2Graph: one click on a subject -> a temporal panoptic video scene graph.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run",
+        help="build the scene graph of one video from a click or box",
+        description="Segment and track the clicked subject (both directions), discover the objects it interacts "
+        "with, relate them frame by frame, and write the scene graph and its renderings.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("video", type=Path, help="video file (mp4, webm, mov, avi, ...) or folder of numbered frames")
+    prompt = run.add_argument_group("prompt (one frame; at least one --click or a --box)")
+    prompt.add_argument(
+        "--click",
+        action="append",
+        default=[],
+        metavar="X,Y[,FRAME]",
+        type=lambda t: _prompt(t, lambda v: click_from(v, positive=True)),
+        help="a point on the subject (repeatable)",
+    )
+    prompt.add_argument(
+        "--negative",
+        action="append",
+        default=[],
+        metavar="X,Y[,FRAME]",
+        type=lambda t: _prompt(t, lambda v: click_from(v, positive=False)),
+        help="a point NOT on the subject (repeatable)",
+    )
+    prompt.add_argument(
+        "--box", type=lambda t: _prompt(t, box_from), metavar="X0,Y0,X1,Y1[,FRAME]", help="a box around the subject"
+    )
+    prompt.add_argument("--label", help="name of the subject (kept as given), e.g. 'adult'")
+    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    _add_video_limits(run)
     add_arguments(run)
     run.add_argument("--no-video", action="store_true", help="skip the overlay video (faster)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    batch = commands.add_parser(
+        "batch",
+        help="build the scene graphs of many videos, their prompts from a JSON file (here or on a Ray cluster)",
+        description="Graph every video as `run` does, each with its prompts from PROMPTS.json, into OUT/<video "
+        "stem>/; videos already done are skipped. Exit code 1 when a video failed (OUT/<stem>.failed says why) or "
+        "has no prompts.",
+        epilog=BATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="video files or folders of videos")
+    batch.add_argument("--prompts", type=Path, required=True, metavar="JSON", help="the prompts of each video")
+    batch.add_argument("--out", type=Path, required=True, help="output folder, one subfolder per video")
+    _add_video_limits(batch)
+    add_arguments(batch)
+    batch.add_argument("--no-video", action="store_true", help="skip the overlay videos (faster)")
+    _add_ray_arguments(batch)
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate = commands.add_parser(
         "eval",
@@ -184,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions", type=Path, metavar="DIR", help="score the scene graphs in DIR instead of running"
     )
     add_arguments(evaluate)
+    _add_ray_arguments(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     train = commands.add_parser(
@@ -247,17 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
 def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from click2graph.batch import VideoPrompts, build_graph
     from click2graph.export import EXPORT_FILES, export_all
     from click2graph.video import load_video
 
     prompts = [*args.click, *args.negative] + ([args.box] if args.box else [])
     if not prompts:
         raise Click2GraphError("give the subject with --click X,Y[,FRAME] or --box X0,Y0,X1,Y1[,FRAME]")
-    if args.max_side is not None and args.max_side < 16:
-        raise Click2GraphError(f"--max-side must be at least 16 pixels, got {args.max_side}")
-    policy = VideoPolicy(
-        max_duration_s=args.max_duration, max_side=args.max_side, target_fps=args.fps, folder_fps=args.folder_fps
-    )
+    policy = _video_policy(args)
     _check_writable(args.out)
 
     stage = {"start": 0.0, "span": 1.0}
@@ -274,16 +359,13 @@ def run_command(args: argparse.Namespace) -> int:
         stage.update(start=0.0, span=0.1)
         video = load_video(args.video, policy, progress=progress)
         assembled = Settings.from_args(args).assemble()
-        pipeline = assembled.pipeline
-        session = pipeline.open(video)
-        mask = pipeline.prompt_subject(session, prompts, label=args.label)
         stage.update(start=0.1, span=0.7)
-        graph = pipeline.build(session, progress=progress)
+        subject = VideoPrompts(tuple(prompts), args.label)
+        graph, warning = build_graph(assembled.pipeline, video, subject, progress=progress)
         stage.update(start=0.8, span=0.2)
         if args.no_video:  # an overlay left by an earlier run would not show this graph
             (args.out / EXPORT_FILES["video"]).unlink(missing_ok=True)
         paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
-    warning = _lost_subject(mask, graph)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:
@@ -301,27 +383,6 @@ def _check_writable(folder: Path) -> None:
             pass
     except OSError as exc:
         raise Click2GraphError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
-
-
-# A subject mask below this fraction of the frame is a speck (a 27x15 patch of a 854x480 frame): typically a click
-# on flat background, which then tracks as nothing.
-TINY_MASK_FRACTION = 0.001
-
-
-def _lost_subject(mask, graph) -> str | None:
-    """What to warn about when the prompt's mask is a speck or the subject was tracked on its prompt frame only:
-    the graph is then about nothing the user meant. None when neither holds."""
-    from click2graph.graph import rle_has_pixels
-
-    area, total = int(mask.sum()), int(mask.size)
-    tracked = sum(rle_has_pixels(rle) for rle in graph.subjects[0].masks.values())
-    frames = graph.video.num_work_frames
-    if area >= TINY_MASK_FRACTION * total and not tracked <= 1 < frames:
-        return None
-    return (
-        f"the subject's mask is tiny ({area} pixels, {100 * area / total:.2f}% of the frame) and was tracked on "
-        f"{tracked} of {frames} frames: the click may be on background; click inside the subject or give a --box"
-    )
 
 
 def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
@@ -347,9 +408,45 @@ def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
     print(f"done in {seconds:.1f} s")
 
 
-def eval_command(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def batch_command(args: argparse.Namespace) -> int:
+    from click2graph.batch import BatchVideo, find_videos, load_prompts, prompts_for
 
+    policy = _video_policy(args)
+    table = load_prompts(args.prompts)
+    videos = [(video, prompts_for(video, table)) for video in find_videos(args.inputs)]
+    # Absolute paths: Ray workers may run in another folder.
+    jobs = [
+        BatchVideo(video.resolve(), prompts, (args.out / video.stem).resolve(), policy, not args.no_video)
+        for video, prompts in videos
+        if prompts is not None
+    ]
+    unprompted = [video.name for video, prompts in videos if prompts is None]
+    if not jobs:
+        first = videos[0][0]
+        raise Click2GraphError(
+            f"{args.prompts} has prompts for none of the {len(videos)} video(s): its keys must be file names such "
+            f"as {first.name!r} or stems such as {first.stem!r}"
+        )
+    if unprompted:
+        shown = ", ".join(unprompted[:5]) + (f" and {len(unprompted) - 5} more" if len(unprompted) > 5 else "")
+        print(f"warning: no prompts in {args.prompts} for {shown}: skipped", file=sys.stderr)
+    _check_writable(args.out)
+    todo = pending(jobs)
+    if len(todo) < len(jobs):
+        print(f"{len(jobs) - len(todo)} of {len(jobs)} video(s) already done in {args.out}")
+    if todo:
+        with _pool(args) as pool:
+            print(f"backend: {pool.info.backend}\nsemantics: {pool.info.semantics}")
+            with ProgressBar(len(todo), "videos", unit="video", disable=args.quiet) as bar:
+                pool.run(todo, bar)
+    failed = [job for job in jobs if job.failed_path.is_file()]
+    print(f"{len(jobs) - len(failed)} of {len(jobs)} video(s) graphed in {args.out}")
+    if failed:
+        print(f"{len(failed)} failed: {failed[0].failed_path} and the like say why (delete one to try it again)")
+    return 1 if failed or unprompted else 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
     from click2graph.data.openpvsg import load_pvsg, pvsg_json_path
     from click2graph.eval import protocol
 
@@ -358,7 +455,8 @@ def eval_command(args: argparse.Namespace) -> int:
     pvsg_json = pvsg_json_path(args.data_root)
     if not pvsg_json.is_file():
         raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
-    dataset = load_pvsg(pvsg_json)
+    # Absolute paths on Ray: workers may run in another folder.
+    dataset = load_pvsg(pvsg_json.resolve() if args.ray else pvsg_json)
     video_ids = dataset.video_ids(args.split)
     if args.videos:
         unknown = sorted(set(args.videos) - set(dataset.videos))
@@ -375,17 +473,13 @@ def eval_command(args: argparse.Namespace) -> int:
         per_seed = {0: protocol.score_folder(dataset, args.predictions, video_ids)}
         prompt, name = "given", "table_predictions"
     else:
-        assembled = Settings.from_args(args).assemble()
-        pipeline = assembled.pipeline
-        # Each discovery strategy gets its own runs and tables, so they compare (the paper's Table 4).
-        out = args.out / assembled.strategy
-        print(f"backend: {assembled.backend.describe()}\nsemantics: {assembled.describe()}\nruns and tables: {out}")
-
-        def progress(items):
-            items = list(items)
-            return tqdm(items, desc=f"{args.prompt} prompts", unit="query", disable=args.quiet)
-
-        protocol.run_protocol(dataset, video_ids, out, args.prompt, args.seeds, lambda: pipeline, progress=progress)
+        with _pool(args) as pool:
+            # Each discovery strategy gets its own runs and tables, so they compare (the paper's Table 4).
+            out = args.out / pool.info.strategy
+            print(f"backend: {pool.info.backend}\nsemantics: {pool.info.semantics}\nruns and tables: {out}")
+            todo = pending(protocol.queries(dataset, video_ids, out, args.prompt, args.seeds))
+            with ProgressBar(len(todo), f"{args.prompt} prompts", unit="query", disable=args.quiet) as bar:
+                pool.run(todo, bar)
         per_seed = {
             seed: protocol.score_folder(dataset, out / "runs" / args.prompt / f"seed{seed}", video_ids)
             for seed in protocol.seeds_for(args.prompt, args.seeds)
@@ -532,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                 return train_command(args)
             if args.command == "prior":
                 return prior_command(args)
+            if args.command == "batch":
+                return batch_command(args)
             if args.command == "eval":
                 return eval_command(args)
             if args.command == "weights":

@@ -51,6 +51,44 @@ class Box:
 Prompt = Union[Click, Box]
 
 
+def prompt_values(values: Sequence, names: str) -> tuple[list[float], int]:
+    """Finite pixel coordinates and the frame (default 0) of user values: one per name of ``names`` ("X,Y" for a
+    click, "X0,Y0,X1,Y1" for a box), then an optional frame number; numbers or their text.
+
+    Raises:
+        ValueError: what is wrong (without the values, which the caller shows as the user wrote them).
+    """
+    count = len(names.split(","))
+    if len(values) not in (count, count + 1):
+        raise ValueError(f"expected {names} or {names},FRAME")
+    frame = values[count] if len(values) > count else 0
+    not_numbers = ValueError(f"expected numbers in {names}[,FRAME]")
+    if any(isinstance(v, bool) for v in values) or (isinstance(frame, float) and not frame.is_integer()):
+        raise not_numbers  # JSON's true and false are not numbers, nor is frame 2.5
+    try:
+        coordinates = [float(v) for v in values[:count]]
+        frame = int(frame)
+    except (TypeError, ValueError):
+        raise not_numbers from None
+    if not all(math.isfinite(v) for v in coordinates):
+        raise ValueError("coordinates must be finite numbers")
+    if frame < 0:
+        raise ValueError("FRAME must be >= 0")
+    return coordinates, frame
+
+
+def click_from(values: Sequence, *, positive: bool = True) -> Click:
+    """A click from ``[x, y]`` or ``[x, y, frame]`` (see :func:`prompt_values`)."""
+    (x, y), frame = prompt_values(values, "X,Y")
+    return Click(x, y, frame_idx=frame, positive=positive)
+
+
+def box_from(values: Sequence) -> Box:
+    """A box from ``[x0, y0, x1, y1]`` or ``[x0, y0, x1, y1, frame]`` (see :func:`prompt_values`)."""
+    (x0, y0, x1, y1), frame = prompt_values(values, "X0,Y0,X1,Y1")
+    return Box(x0, y0, x1, y1, frame_idx=frame)
+
+
 def prompt_from_dict(data: dict) -> Prompt:
     """Inverse of ``Click.to_dict`` / ``Box.to_dict``."""
     if data.get("type") == "box":

@@ -117,6 +117,14 @@ def _eval(data_root: Path, predictions: Path) -> list[str]:
     return ["eval", str(data_root), "--predictions", str(predictions), "--out", str(data_root / "eval_out")]
 
 
+def _batch(i: Inputs, prompts: str) -> list[str]:
+    """``batch`` of the clip with a prompts file holding ``prompts``."""
+    path = i.tmp / "prompts" / f"{abs(hash(prompts))}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(prompts)
+    return ["batch", str(i.video), "--prompts", str(path), "--out", str(i.tmp / "batch_out"), "--quiet"]
+
+
 FAST = ("--max-duration", "1", "--no-video", "--semantics", "off", "--backend", "classic")
 
 # (case, arguments from the inputs, exit code, a fragment of the one line shown)
@@ -163,6 +171,23 @@ CASES: list[tuple[str, Callable[[Inputs], list[str]], int, str]] = [
      "the dataset lacks"),
     ("video without a prediction file", lambda i: _eval(i.root, _predictions(i, "valid", lambda d: None)), 0,
      "1 prediction file(s) missing"),
+    ("prompts not JSON", lambda i: _batch(i, '{"synth_ball_touch.mp4": {"click": [[113, 143]]'), 2,
+     "is not valid JSON"),
+    ("prompts a list", lambda i: _batch(i, "[]"), 2, "must map video names to prompts"),
+    ("prompt click of one number", lambda i: _batch(i, '{"synth_ball_touch": {"click": [[113]]}}'), 2,
+     '"click" [113]: expected X,Y or X,Y,FRAME'),
+    ("prompt box with a frame of 2.5", lambda i: _batch(i, '{"synth_ball_touch": {"box": [1, 2, 30, 40, 2.5]}}'),
+     2, "expected numbers in X0,Y0,X1,Y1[,FRAME]"),
+    ("prompt with an unknown key", lambda i: _batch(i, '{"synth_ball_touch": {"point": [[1, 2]]}}'), 2,
+     "unknown key(s) point"),
+    ("prompt with negative clicks only", lambda i: _batch(i, '{"synth_ball_touch": {"negative": [[1, 2]]}}'), 2,
+     "gives no click and no box on the subject"),
+    ("video missing from the prompts", lambda i: _batch(i, '{"other.mp4": {"click": [[1, 2]]}}'), 2,
+     "has prompts for none of the 1 video(s)"),
+    ("batch of a missing video", lambda i: [*_batch(i, "{}")[:1], str(i.tmp / "nothing.mp4"), *_batch(i, "{}")[2:]],
+     2, "No such video or folder"),
+    ("--workers without --ray", lambda i: [*_batch(i, '{"synth_ball_touch": {"click": [[113, 143]]}}'), "--workers",
+     "2"], 2, "apply with --ray only"),
     ("corrupt checkpoint in weights list", lambda i: ["weights", "list", "--dir", str(_corrupt_weights(i))],
      0, "unusable (weights_dir): checkpoint"),
 ]  # fmt: skip

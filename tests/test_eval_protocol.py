@@ -15,6 +15,7 @@ from click2graph.data.frames import load_frames
 from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
+from click2graph.jobs import LocalPool, pending
 from click2graph.masks import rle_encode
 from click2graph.pipeline import Pipeline
 from click2graph.segment.factory import SegmenterChoice
@@ -174,11 +175,10 @@ def test_batch_runs_resume_and_summarise_over_seeds(dataset, tmp_path):
 
     ids = dataset.video_ids("val")
     queries = sum(len(protocol.subjects_of(dataset.videos[v])) for v in ids)
-    protocol.run_protocol(dataset, ids, tmp_path, "point", 2, make_pipeline)
+    LocalPool(make_pipeline).run(pending(protocol.queries(dataset, ids, tmp_path, "point", 2)))
     files = sorted((tmp_path / "runs" / "point").rglob("subject_*.*"))
     assert len(files) == 2 * queries and len(built) == 1
-    protocol.run_protocol(dataset, ids, tmp_path, "point", 2, make_pipeline)
-    assert len(built) == 1  # everything was on disk: nothing ran again
+    assert pending(protocol.queries(dataset, ids, tmp_path, "point", 2)) == []  # everything is on disk: no rerun
 
     per_seed = {s: protocol.score_folder(dataset, tmp_path / "runs" / "point" / f"seed{s}", ids) for s in (0, 1)}
     rows = protocol.summarize(per_seed, "point")

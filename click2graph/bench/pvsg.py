@@ -15,11 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from click2graph import synth
 from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval import protocol
+from click2graph.jobs import LocalPool, ProgressBar, pending
 from click2graph.settings import Settings, add_arguments
 
 
@@ -40,21 +39,15 @@ def main(argv: list[str]) -> int:
         dataset = load_pvsg(synth.write_dataset(out / "data"))
         ids = dataset.video_ids("val")
         assembled = Settings.from_args(args).assemble()
-        pipeline = assembled.pipeline
+        pool = LocalPool(lambda: assembled.pipeline)
         relations = sum(len(dataset.videos[v].relations) for v in ids)
         print(f"backend: {assembled.backend.describe()}; {assembled.describe()}")
         print(f"{len(ids)} clips, {relations} GT relations")
         for kind in args.prompts:
             started = time.perf_counter()
-            protocol.run_protocol(
-                dataset,
-                ids,
-                out,
-                kind,
-                args.seeds,
-                lambda: pipeline,
-                progress=lambda it, kind=kind: tqdm(list(it), desc=kind),
-            )
+            todo = pending(protocol.queries(dataset, ids, out, kind, args.seeds))
+            with ProgressBar(len(todo), kind, unit="query") as bar:
+                pool.run(todo, bar)
             per_seed = {
                 s: protocol.score_folder(dataset, out / "runs" / kind / f"seed{s}", ids)
                 for s in protocol.seeds_for(kind, args.seeds)

@@ -10,8 +10,9 @@ For each query:
    seeded by (seed, video, subject), so a query's prompt is the same in every run.
 2. **Run** the pipeline (a fresh session per query) on every annotated frame at the working size, and keep the
    scene graph (``runs/<prompt>/seed<k>/<video_id>/subject_<id>.json``; a file that exists is not run again, so
-   an interrupted batch resumes; a query whose prompt segments nothing is recorded as ``.failed`` = no
-   predictions).
+   an interrupted batch resumes; a query whose prompt segments nothing, or whose run kept raising, is recorded as
+   ``.failed`` = no predictions, and counted in the table's ``failed`` column). Each query is a
+   :class:`Query` job, run here or on a Ray cluster (:mod:`click2graph.jobs`): the graphs are the same.
 3. **Score** the graph (:func:`score_graph`) against the query's GT triplets (the relations of that subject):
    its relations ranked by score are the predictions (R@K, mR@K, SpIR@K of :mod:`click2graph.eval.metrics`).
    PLR, as the paper defines it, counts every point discovery proposed (``SceneGraph.proposed_points``: also those
@@ -37,9 +38,9 @@ import json
 import logging
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Literal, Sequence
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ from click2graph.eval.metrics import (
 )
 from click2graph.eval.predictions import load_prediction
 from click2graph.graph import SceneGraph, VideoMeta
+from click2graph.jobs import Result, Worker, write_atomically, write_failed
 from click2graph.masks import bbox_xyxy, resize_mask, rle_decode
 from click2graph.prompts import Box, Click
 from click2graph.video import Video
@@ -243,6 +245,7 @@ class QueryScore:
     scores: VideoScores
     plr: tuple[int, int]  # (points inside, points) over every proposed discovery point
     plr_kept: tuple[int, int] = (0, 0)  # the same over the prompt points of the kept objects only
+    failed: bool = False  # the run is recorded as failed (``.failed``): no predictions
 
 
 def score_graph(
@@ -274,7 +277,7 @@ def score_graph(
     )
 
 
-# -- batch runs ---------------------------------------------------------------------------------------------------
+# -- the queries as jobs -------------------------------------------------------------------------------------------
 
 
 def run_path(out_dir: Path, kind: str, seed: int, video_id: str, subject_id: int) -> Path:
@@ -285,46 +288,54 @@ def seeds_for(kind: PromptKind, seeds: int) -> list[int]:
     return [0] if kind == "mask" else list(range(seeds))
 
 
-def run_protocol(
-    dataset: PvsgDataset,
-    video_ids: Sequence[str],
-    out_dir: Path,
-    kind: PromptKind,
-    seeds: int,
-    make_pipeline: Callable[[], object],
-    *,
-    progress: Callable[[Iterator], Iterator] = lambda it: it,
-) -> None:
-    """Run every (seed, video, subject) query not already on disk; graphs go under ``out_dir/runs``."""
-    pipeline = None
-    todo = [
-        (vid, seed, sid)
+@dataclass(frozen=True)
+class Query:
+    """One query as a job (:mod:`click2graph.jobs`): its scene graph goes to ``path``, or ``.failed`` beside it
+    when the prompt segments nothing (= no predictions)."""
+
+    video: PvsgVideo
+    subject_id: int
+    kind: PromptKind
+    seed: int
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.video.video_id} subject {self.subject_id} {self.kind} seed {self.seed}"
+
+    @property
+    def failed_path(self) -> Path:
+        return self.path.with_suffix(".failed")
+
+    def done(self) -> bool:
+        return self.path.is_file() or self.failed_path.is_file()
+
+    def compute(self, worker: Worker) -> Result:
+        frames = worker.frames(self.video.video_id, lambda: load_frames(self.video))
+        try:
+            graph = run_query(
+                worker.pipeline, frames, simulate_prompt(self.video, self.subject_id, self.kind, self.seed)
+            )
+        except Click2GraphError as exc:
+            return Result(failure=str(exc))
+        return Result({self.path.name: json.dumps(graph.to_dict()).encode()})
+
+    def save(self, result: Result) -> None:
+        if result.failure is None:
+            write_atomically(self.path, result.files[self.path.name])
+            return
+        logger.warning("%s: %s", self.name, result.failure)
+        write_failed(self.failed_path, result.failure)
+
+
+def queries(dataset: PvsgDataset, video_ids: Sequence[str], out_dir: Path, kind: PromptKind, seeds: int) -> list[Query]:
+    """Every (video, subject, seed) query, a video's queries together; graphs go under ``out_dir/runs``."""
+    return [
+        Query(dataset.videos[vid], sid, kind, seed, run_path(out_dir, kind, seed, vid, sid))
         for vid in video_ids
         for sid in subjects_of(dataset.videos[vid])
         for seed in seeds_for(kind, seeds)
-        if not _done(run_path(out_dir, kind, seed, vid, sid))
     ]
-    frames_of: tuple[str, Video] | None = None
-    for vid, seed, sid in progress(iter(todo)):
-        video = dataset.videos[vid]
-        if frames_of is None or frames_of[0] != vid:
-            frames_of = (vid, load_frames(video))
-        pipeline = pipeline or make_pipeline()
-        path = run_path(out_dir, kind, seed, vid, sid)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            graph = run_query(pipeline, frames_of[1], simulate_prompt(video, sid, kind, seed))
-        except Click2GraphError as exc:
-            logger.warning("%s subject %d seed %d: %s", vid, sid, seed, exc)
-            path.with_suffix(".failed").write_text(str(exc) + "\n")
-            continue
-        tmp = path.with_suffix(".tmp")
-        graph.save_json(tmp)
-        tmp.replace(path)  # complete files only: an interrupted run leaves no half-written graph
-
-
-def _done(path: Path) -> bool:
-    return path.is_file() or path.with_suffix(".failed").is_file()
 
 
 def score_folder(
@@ -355,9 +366,10 @@ def score_folder(
         for sid in subjects_of(video):
             path = folder / vid / f"subject_{sid}.json"
             graph = load_prediction(path) if path.is_file() else None
-            if graph is None and not path.with_suffix(".failed").is_file():
+            failed = graph is None and path.with_suffix(".failed").is_file()
+            if graph is None and not failed:
                 missing.append(str(path.relative_to(folder)))
-            results.append((video.source, score_graph(graph, video, sid, ks)))
+            results.append((video.source, replace(score_graph(graph, video, sid, ks), failed=failed)))
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         logger.warning(
@@ -380,6 +392,7 @@ class Row:
     gt_triplets: int
     mean: dict[str, float]
     std: dict[str, float]
+    failed: int = 0  # runs recorded as failed, over all seeds
 
 
 def metric_names(ks: Sequence[int]) -> list[str]:
@@ -422,6 +435,7 @@ def summarize(
                 gt_triplets=sum(len(s.scores.scores) for s in first),
                 mean={n: float(np.mean([v[n] for v in values])) for n in names},
                 std={n: float(np.std([v[n] for v in values], ddof=1)) if len(values) > 1 else 0.0 for n in names},
+                failed=sum(s.failed for scores in seeds.values() for s in scores),
             )
         )
     return rows
@@ -435,8 +449,8 @@ def markdown_table(rows: Sequence[Row]) -> str:
     """The paper's Table 3 layout (R@3 / SpIR / PLR), our value beside the published one, then more columns."""
     lines = [
         "| Source | Prompt | R@3 | SpIR@3 | PLR | R@20 | mR@3 | paper R@3 | paper SpIR | paper PLR | seeds | queries "
-        "| GT triplets |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| GT triplets | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         paper = PUBLISHED.get((row.source, row.prompt), ("–", "–", "–"))
@@ -445,7 +459,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
         lines.append(
             f"| {title} | {row.prompt} | {_cell(row, 'R@3')} | {_cell(row, 'SpIR@3')} | {_cell(row, 'PLR')} | {r20} "
             f"| {_cell(row, 'mR@3')} | {paper[0]} | {paper[1]} | {paper[2]} | {row.seeds} | {row.queries} "
-            f"| {row.gt_triplets} |"
+            f"| {row.gt_triplets} | {row.failed} |"
         )
     return "\n".join(lines)
 
