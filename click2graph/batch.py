@@ -23,7 +23,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from click2graph.errors import Click2GraphError
 from click2graph.jobs import Result, Worker, write_failed, write_folder_atomically
@@ -31,7 +31,7 @@ from click2graph.prompts import Prompt, box_from, click_from
 from click2graph.video import VideoPolicy
 
 if TYPE_CHECKING:
-    from click2graph.export import ProgressFn
+    from click2graph.build_progress import BuildStep
     from click2graph.graph import SceneGraph
     from click2graph.pipeline import Pipeline
     from click2graph.video import Video
@@ -54,13 +54,13 @@ class VideoPrompts:
 
 
 def build_graph(
-    pipeline: Pipeline, video: Video, prompts: VideoPrompts, *, progress: ProgressFn | None = None
+    pipeline: Pipeline, video: Video, prompts: VideoPrompts, *, on_step: Callable[[BuildStep], None] | None = None
 ) -> tuple[SceneGraph, str | None]:
     """The scene graph of the prompted subject (a fresh session), and a warning when the graph is likely about
-    nothing the user meant (None otherwise)."""
+    nothing the user meant (None otherwise). ``on_step``: see :meth:`Pipeline.build`."""
     session = pipeline.open(video)
     mask = pipeline.prompt_subject(session, list(prompts.prompts), label=prompts.label)
-    graph = pipeline.build(session, progress=progress)
+    graph = pipeline.build(session, on_step=on_step)
     return graph, _lost_subject(mask, graph)
 
 

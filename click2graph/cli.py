@@ -332,6 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PHASE_BAR = "{desc:<40} {n_fmt:>4}/{total_fmt:<4} {unit} |{bar}| {elapsed}<{remaining}"
+
+
+class _PhaseBar:
+    """``run``'s progress line: the phase (``subject 1: tracking forward``, ``discovering objects``, ``export``),
+    its units done of all (frames, keyframes, %) and its time left; each phase starts the count and the clock anew."""
+
+    def __init__(self, bar, phase: str) -> None:
+        self.bar, self.phase = bar, phase
+
+    def count(self, phase: str, done: int, total: int, unit: str) -> None:
+        if phase != self.phase:
+            self.bar.refresh()  # the finished phase's last count is drawn before the next phase replaces it
+            self.phase, self.bar.unit = phase, unit
+            self.bar.set_description_str(phase[:40], refresh=False)
+            self.bar.reset(total=total)
+        self.bar.update(done - self.bar.n)
+
+    def percent(self, phase: str) -> Callable[[float, str], None]:
+        """A ``progress(fraction, desc)`` that counts ``phase`` in percent (decoding, export)."""
+        return lambda fraction, desc: self.count(phase, round(100 * min(max(fraction, 0.0), 1.0)), 100, "%")
+
+
 def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -345,27 +368,19 @@ def run_command(args: argparse.Namespace) -> int:
     policy = _video_policy(args)
     _check_writable(args.out)
 
-    stage = {"start": 0.0, "span": 1.0}
     started = time.perf_counter()
     # leave=False: the bar erases itself, so an error or the summary is printed on a clean line.
-    with tqdm(
-        total=100, disable=args.quiet, leave=False, unit="%", bar_format="{desc:<42}{percentage:3.0f}%|{bar}| {elapsed}"
-    ) as bar:
-
-        def progress(fraction: float, desc: str) -> None:
-            bar.set_description_str(desc[:42], refresh=False)
-            bar.update(int(100 * (stage["start"] + stage["span"] * min(max(fraction, 0.0), 1.0))) - bar.n)
-
-        stage.update(start=0.0, span=0.1)
-        video = load_video(args.video, policy, progress=progress)
+    with tqdm(total=100, desc="loading video", unit="%", disable=args.quiet, leave=False, bar_format=PHASE_BAR) as bar:
+        phases = _PhaseBar(bar, "loading video")
+        video = load_video(args.video, policy, progress=phases.percent("loading video"))
         assembled = Settings.from_args(args).assemble()
-        stage.update(start=0.1, span=0.7)
         subject = VideoPrompts(tuple(prompts), args.label)
-        graph, warning = build_graph(assembled.pipeline, video, subject, progress=progress)
-        stage.update(start=0.8, span=0.2)
+        graph, warning = build_graph(
+            assembled.pipeline, video, subject, on_step=lambda s: phases.count(s.phase, s.done, s.total, f"{s.unit}s")
+        )
         if args.no_video:  # an overlay left by an earlier run would not show this graph
             (args.out / EXPORT_FILES["video"]).unlink(missing_ok=True)
-        paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=progress)
+        paths = export_all(graph, video, args.out, overlay_video=not args.no_video, progress=phases.percent("export"))
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet:

@@ -24,10 +24,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from click2graph.build_progress import BuildStage, BuildStep, StepFn
 from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
 from click2graph.discovery.training_free import discover_objects
 from click2graph.errors import PromptError
@@ -40,11 +41,9 @@ from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.semantics.relations import RelationConfig, default_labels
 from click2graph.semantics.scorers import ScorerInputs
 from click2graph.semantics.step import PredicateKey, SemanticCache, name_entities, pair_embedding, relate
-from click2graph.video import Video
+from click2graph.video import ProgressFn, Video
 
 logger = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +109,10 @@ class Session:
     last_id: int = 0  # the highest id handed out by next_id()
     semantics: SemanticModels = field(default_factory=SemanticModels)  # this video's models (own words, say)
     semantic_cache: SemanticCache = field(default_factory=SemanticCache)
+
+    def tracked_masks(self) -> dict[int, dict[int, dict]]:
+        """A copy of every track so far: entity id -> working frame -> COCO RLE mask."""
+        return {obj_id: dict(track.masks) for obj_id, track in self.state.objects.items()}
 
     def next_id(self) -> int:
         """A new entity id. Ids are never reused (not even those of forgotten objects), so the user's labels and
@@ -330,42 +333,45 @@ class Pipeline:
 
     # -- building -------------------------------------------------------------------------------------------
 
-    def build(self, session: Session, *, progress: ProgressFn | None = None) -> SceneGraph:
-        """Track, discover and relate whatever is not up to date, and return the scene graph."""
+    def build(
+        self, session: Session, *, progress: ProgressFn | None = None, on_step: StepFn | None = None
+    ) -> SceneGraph:
+        """Track, discover and relate whatever is not up to date, and return the scene graph.
+
+        Every tracked frame and every phase change is reported as ``progress(fraction, description)`` and as
+        ``on_step(BuildStep)`` (:mod:`click2graph.build_progress`). Both run in the build's thread between two
+        steps, so ``on_step`` may read the session there, e.g. :meth:`Session.tracked_masks` to show the tracks
+        as they grow.
+        """
         if not session.subjects:
             raise PromptError("no subject: click on the subject (or draw a box) first")
-        report = progress or (lambda fraction, desc: None)
+
+        def send(step: BuildStep) -> None:
+            if progress:
+                progress(step.fraction, step.describe())
+            if on_step:
+                on_step(step)
+
         todo = [r for r in session.subjects.values() if not (r.tracked and r.discovered)]
-        steps = max(1, 2 * len(todo) + 1)
+        # Each subject to do takes two equal stages (tracking, discovery); added objects and relations share one.
+        stages = BuildStage(send).part
+        count = 2 * len(todo) + 1
         for k, record in enumerate(todo):
-
-            def stage(offset: int, prefix: str = "") -> ProgressFn:
-                return lambda f, d: report((2 * k + offset + f) / steps, prefix + d)  # noqa: B023 - used at once
-
             if not record.tracked:
-                track_both_directions(
-                    self.segmenter,
-                    session.state,
-                    [record.subject_id],
-                    progress=stage(0, f"subject {record.subject_id}: "),
-                )
+                self._track(session, [record.subject_id], stages(2 * k, count))
                 record.tracked = True
             if not record.discovered:
-                self._discover(session, record, stage(1))
+                self._discover(session, record, stages(2 * k + 1, count))
                 record.discovered = True
+        last = stages(count - 1, count)
         pending = [i for i, added in session.added_objects.items() if not added.tracked]
         if pending:
-            track_both_directions(
-                self.segmenter,
-                session.state,
-                pending,
-                progress=lambda f, d: report((steps - 1) / steps, f"added objects: {d}"),
-            )
+            self._track(session, pending, last.part(0, 2), added=True)
             for i in pending:
                 session.added_objects[i].tracked = True
-        report((steps - 1) / steps + 0.5 / steps, "relations")
+        last.part(1, 2)(0.0, "relations", 0, 1)
         graph = self.graph(session)
-        report(1.0, "done")
+        last.part(1, 2)(1.0, "relations", 1, 1)
         return graph
 
     def graph(self, session: Session) -> SceneGraph:
@@ -443,7 +449,7 @@ class Pipeline:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _discover(self, session: Session, record: SubjectRecord, report: ProgressFn) -> None:
+    def _discover(self, session: Session, record: SubjectRecord, stage: BuildStage) -> None:
         state, video = session.state, session.video
         record.proposed_points.clear()
         subject = state.track(record.subject_id)
@@ -451,8 +457,9 @@ class Pipeline:
         if not present:
             return
         keyframes = self._keyframes(present, subject.prompt_frames, video.fps)
+        n = len(keyframes)
         for k, t in enumerate(keyframes):
-            report(k / len(keyframes), f"discovering objects (keyframe {k + 1}/{len(keyframes)})")
+            stage.part(k, n)(0.0, "discovering objects", k, n, unit="keyframe", frame_idx=t)
             room = self.config.max_objects_per_subject - len(record.object_ids)
             if room <= 0:
                 break
@@ -494,7 +501,9 @@ class Pipeline:
                 record.discovery_frames[obj_id] = t
                 new_ids.append(obj_id)
             if new_ids:
-                track_both_directions(self.segmenter, state, retrack + new_ids)
+                found = stage.part(2 * k + 1, 2 * n)  # the keyframe's second half: tracking what it found
+                found(0.0, "discovering objects", k + 1, n, unit="keyframe", frame_idx=t, entity_ids=tuple(new_ids))
+                self._track(session, retrack + new_ids, found)
                 for obj_id in new_ids:
                     if not self._plausible_track(state, obj_id, t):
                         logger.info(
@@ -502,7 +511,24 @@ class Pipeline:
                         )
                         self.segmenter.remove_object(state, obj_id)
                         record.object_ids.remove(obj_id)
-        report(1.0, "discovery done")
+        stage(1.0, "discovering objects", n, n, unit="keyframe")
+
+    def _track(self, session: Session, ids: list[int], stage: BuildStage, *, added: bool = False) -> None:
+        """Track ``ids`` both ways, each frame a step of the phase ``"<who>: tracking forward"`` (then backward)."""
+        groups = (("subject", [i for i in ids if i in session.subjects]),)
+        groups += (("added object" if added else "object", [i for i in ids if i not in session.subjects]),)
+        # e.g. "subject 1, objects 3, 4" (a subject is tracked again with the objects that took pixels from it)
+        who = ", ".join(
+            f"{noun}{'s' * (len(group) > 1)} {', '.join(map(str, group))}" for noun, group in groups if group
+        )
+        entity_ids = tuple(ids)
+
+        def tracked(direction: str, done: int, total: int, frame_idx: int) -> None:
+            within = (done / total + (direction == "backward")) / 2  # forward is the first half, backward the second
+            phase = f"{who}: tracking {direction}"
+            stage(within, phase, done, total, unit="frame", frame_idx=frame_idx, entity_ids=entity_ids)
+
+        track_both_directions(self.segmenter, session.state, ids, progress=tracked)
 
     def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int) -> bool:
         track = state.track(obj_id)

@@ -3,16 +3,20 @@
 The tab's ``gr.State`` holds only the key of its visit (None until it opens a video); the visit itself (video,
 prompt history, pipeline session, result) lives in the process's :class:`~demo.server.Server`. Clicks change the
 prompts and the preview under the visit's short lock; builds take turns in its queue and bring the pipeline session in
-line with the prompts, so a click never waits for a build.
+line with the prompts, so a click never waits for a build. A build runs in a worker thread while its event streams
+the tracks so far to the page (:mod:`demo.build_stream`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import logging
 import math
 import numbers
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -25,6 +29,7 @@ from click2graph.export import export_all
 from click2graph.prompts import Box, Click
 from click2graph.video import VideoPolicy, load_video
 from demo import runtime, views
+from demo.build_stream import BuildWatch, watch_build
 from demo.page import Update
 from demo.server import current as server
 from demo.visit import (
@@ -62,24 +67,39 @@ def user_errors(handler):
     """Show library errors as one readable notice and anything unexpected as a short message, never a trace.
 
     The page keeps what it shows: an error returns no outputs, and events show their status on one panel only.
+    A handler that streams its updates (a generator) is wrapped as one.
     """
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def streamed(*args, **kwargs):
+            with _readable_errors(handler.__name__):
+                yield from handler(*args, **kwargs)
+
+        return streamed
 
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
-        try:
+        with _readable_errors(handler.__name__):
             return handler(*args, **kwargs)
-        except gr.Error:
-            raise
-        except Click2GraphError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        except Exception as exc:
-            logger.exception("unexpected error in %s", handler.__name__)
-            raise gr.Error(
-                f"Something went wrong ({type(exc).__name__}: {str(exc)[:200]}). Try again or reload the page.",
-                print_exception=False,
-            ) from None
 
     return wrapped
+
+
+@contextlib.contextmanager
+def _readable_errors(name: str):
+    try:
+        yield
+    except gr.Error:
+        raise
+    except Click2GraphError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    except Exception as exc:
+        logger.exception("unexpected error in %s", name)
+        raise gr.Error(
+            f"Something went wrong ({type(exc).__name__}: {str(exc)[:200]}). Try again or reload the page.",
+            print_exception=False,
+        ) from None
 
 
 def limits_text() -> str:
@@ -312,9 +332,12 @@ def _tiny_mask_notice(mask) -> str:
     return f"The mask is tiny ({int(mask.sum())} pixels): did the click land on the subject?"
 
 
+@user_errors
 def on_image_select(mode, frame_idx, key: str | None, evt: gr.SelectData) -> Update:
     """The user clicked the frame image (``evt.index`` = pixel of the image as sent, see views.display_scale)."""
     visit = server().store.get(key)
+    if visit is not None and visit.streaming:  # the image shows some frame the build tracks, not frame_idx
+        raise PromptError("the frame shows your build at work: click again when it has finished")
     scale = views.display_scale(visit.video) if visit is not None else 1.0
     x, y = evt.index
     return on_click_xy((x + 0.5) / scale - 0.5, (y + 0.5) / scale - 0.5, True, frame_idx, mode, key)
@@ -393,17 +416,35 @@ def _after_prompt_change(visit: Visit, frame_idx: int) -> Update:
 
 
 @user_errors
-def on_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
-    """Track (both directions), discover, relate and export what is not up to date. Prompts unchanged since the
-    last build: the result as it is. An untouched example: from the cache when a visitor built it before."""
+def on_build(frame_idx, key: str | None, progress=gr.Progress()) -> Iterator[Update]:
+    """Track (both directions), discover, relate and export what is not up to date, showing the tracks as they
+    grow (:func:`views.partial_update`, at most every ``build_stream.STREAM_INTERVAL_S``), then the result.
+    Prompts unchanged since the last build: the result as it is. An untouched example: from the cache when a
+    visitor built it before."""
     visit = visit_of(key)
     frame_idx = frame_of(visit, frame_idx)
     target = visit.prompts
     if not target.subjects:
         raise PromptError("no subject yet: click on the subject in the frame (or draw a box) first")
-    if visit.result is not None and visit.built == target:
-        return views.result_update(visit, frame_idx)
-    with _building(visit, progress):
+    if visit.result is None or visit.built != target:
+        watch, streamed = BuildWatch(visit.session), False
+        try:
+            for partial, status in watch_build(lambda: _build_or_load(visit, target, watch), watch, progress):
+                visit.streaming = streamed = True
+                yield views.partial_update(visit, partial, status)
+        except Exception:
+            if streamed:  # the page shows a build that failed: back to what the visit holds
+                yield views.prompt_update(visit, frame_idx).merged(views.result_update(visit, frame_idx))
+            raise
+        finally:
+            if streamed:  # (a build refused because another one runs streams nothing and leaves the flag alone)
+                visit.streaming = False
+    yield views.result_update(visit, frame_idx)
+
+
+def _build_or_load(visit: Visit, target: Prompts, watch: BuildWatch) -> None:
+    """The build thread's work: wait for a turn, then the example's cached result or a build of ``target``."""
+    with _building(visit, watch.progress):
         example = next((e for e in load_examples() if e.name == visit.example), None)
         own = visit.settings.classes or visit.settings.discovery  # the cache holds default-settings results only
         cached = server().cache.load(example, server().cache_key(), visit.folder) if example and not own else None
@@ -411,18 +452,18 @@ def on_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
             graph, paths = cached
             visit.result, visit.built = Result(graph, paths, cached=True), target
         else:
-            _build(visit, target, progress)
+            _build(visit, target, watch)
             if example and not own and visit.example == example.name:
                 server().cache.store(example, server().cache_key(), visit.result.paths)
-    return views.result_update(visit, frame_idx)
 
 
-def on_example_build(frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+def on_example_build(frame_idx, key: str | None, progress=gr.Progress()) -> Iterator[Update]:
     """Right after an example with a preset click opens: build at once (from the cache when it can)."""
     visit = server().store.get(key)
     if visit is None or not visit.example or not visit.prompts.subjects:
-        return Update()
-    return on_build(frame_idx, key, progress)
+        yield Update()
+        return
+    yield from on_build(frame_idx, key, progress)
 
 
 @user_errors
@@ -481,7 +522,7 @@ def on_rename_predicate(relation, predicate, frame_idx, key: str | None, progres
 
 
 @user_errors
-def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) -> Iterator[Update]:
     """Name entities with the user's own comma-separated words (empty: the OpenPVSG classes)."""
     visit = visit_of(key)
     semantics = server().pipeline.semantics
@@ -494,11 +535,11 @@ def on_class_words(words, frame_idx, key: str | None, progress=gr.Progress()) ->
     with visit.lock:
         server().pipeline.set_classes(visit.session, classes or None)
         visit.settings.classes = tuple(classes) or None
-    return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "Words saved: the next build uses them.")
+    yield from _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "Words saved: the next build uses them.")
 
 
 @user_errors
-def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Update:
+def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Iterator[Update]:
     """Switch this tab's discovery strategy; objects are rediscovered (subject tracks are kept)."""
     strategies = server().strategies
     if name not in strategies:
@@ -507,7 +548,7 @@ def on_discovery(name, frame_idx, key: str | None, progress=gr.Progress()) -> Up
     with visit.lock:
         server().pipeline.set_discovery(visit.session, strategies[name])
         visit.settings.discovery = None if strategies[name] is server().pipeline.discover else name
-    return _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "The next build discovers objects anew.")
+    yield from _rebuild_if_shown(visit, frame_of(visit, frame_idx), progress, "The next build discovers objects anew.")
 
 
 def on_unload(key: str | None) -> None:
@@ -596,13 +637,13 @@ class _editing(_building):
             super().__exit__(exc_type, *rest)
 
 
-def _build(visit: Visit, target: Prompts, progress) -> None:
+def _build(visit: Visit, target: Prompts, watch: BuildWatch) -> None:
     """Bring the session in line with ``target``, track what changed, and keep the result with shown ids."""
     started = time.perf_counter()
     with visit.lock:
         apply_prompts(server().pipeline, visit, target)
-    report = Eta(progress)
-    graph = server().pipeline.build(visit.session, progress=lambda f, d: report(0.8 * f, d))
+    report = Eta(watch.progress)
+    graph = server().pipeline.build(visit.session, progress=lambda f, d: report(0.8 * f, d), on_step=watch.on_step)
     if not any(e.frames for e in graph.subjects):
         raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
     shown = _shown_graph(visit, graph)
@@ -640,12 +681,13 @@ def _export(visit: Visit, graph, report, started: float, built: Prompts, cached:
     visit.built = built
 
 
-def _rebuild_if_shown(visit: Visit, frame_idx: int, progress, message: str) -> Update:
+def _rebuild_if_shown(visit: Visit, frame_idx: int, progress, message: str) -> Iterator[Update]:
     if visit.result is None:
         gr.Info(message)
-        return Update()
+        yield Update()
+        return
     visit.built = None  # the result no longer matches the settings: build again
-    return on_build(frame_idx, visit.key, progress)
+    yield from on_build(frame_idx, visit.key, progress)
 
 
 def _entity_id(graph, value) -> int:

@@ -5,6 +5,7 @@ component or put a value in another's place, and an error changes nothing on the
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -60,7 +61,16 @@ API_FIELDS = [f for f in FIELDS if f not in ("key", "prompt_cell", "results_cell
 
 
 def as_outputs(handler):
-    """Wire ``handler`` (which returns an :class:`Update`) to an event whose outputs are ``FIELDS``."""
+    """Wire ``handler`` (which returns an :class:`Update`, or yields them to stream) to an event whose outputs are
+    ``FIELDS``."""
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def streamed(*args, **kwargs):
+            for update in handler(*args, **kwargs):
+                yield update.values()
+
+        return streamed
 
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):

@@ -10,12 +10,14 @@ import cv2
 import gradio as gr
 import numpy as np
 
-from click2graph.graph import SceneGraph
+from click2graph.graph import SceneGraph, rle_has_pixels, spans_from_frames
+from click2graph.masks import rle_decode
 from click2graph.prompts import Box, Click, Prompt
 from click2graph.video import Video
 from click2graph.viz import (
     MaskOverlay,
     OverlayItem,
+    add_caption,
     entity_names,
     entity_thumbnail,
     graph_figure,
@@ -23,7 +25,9 @@ from click2graph.viz import (
     relation_name,
     render_frame,
     timeline_figure,
+    tracking_figure,
 )
+from demo.build_stream import Partial
 from demo.page import Update
 from demo.visit import Prompts, Visit, preview_masks
 
@@ -89,10 +93,18 @@ def frame_view(visit: Visit, frame_idx: int) -> np.ndarray:
         labels.append(1)
     scale = display_scale(video)
     if scale > 1:
-        frame = cv2.resize(frame, (round(video.width * scale), round(video.height * scale)), cv2.INTER_LINEAR)
+        frame = at_display_size(video, frame)
         points = [(x * scale, y * scale) for x, y in points]
         box = None if box is None else tuple(v * scale for v in box)
     return mask_preview(frame, None, points, labels, box)
+
+
+def at_display_size(video: Video, frame: np.ndarray) -> np.ndarray:
+    """A working frame scaled to the size the page shows it at (:func:`display_scale`)."""
+    scale = display_scale(video)
+    if scale == 1:
+        return frame
+    return cv2.resize(frame, (round(video.width * scale), round(video.height * scale)), cv2.INTER_LINEAR)
 
 
 def frame_slider(video: Video, frame_idx: int) -> dict:
@@ -199,6 +211,32 @@ def result_update(visit: Visit, frame_idx: int) -> Update:
         downloads=[str(paths[kind]) for kind in ("graph", "masks", "video", "timeline")],
         snippet=python_snippet(visit.source_name, visit.prompts),
     )
+
+
+def partial_update(visit: Visit, partial: Partial, status: str) -> Update:
+    """What a running build shows: the frame it just tracked with every mask there so far, the tracking timeline
+    (each entity's frames so far, subjects first) and its progress line. Drawn from the build's copy only."""
+    video, frame_idx, subjects = visit.video, partial.step.frame_idx, partial.subjects
+    numbers = {pipeline_id: number for number, pipeline_id in visit.subject_ids.items()}
+    order = sorted(partial.tracks, key=lambda i: (i not in subjects, i))
+    colour = {i: visit.shown_ids.get(i, i) for i in order}
+    names = {i: f"subject {numbers.get(i, i)}" if i in subjects else f"#{colour[i]}" for i in order}
+    frames = {i: [t for t, rle in partial.tracks[i].items() if rle_has_pixels(rle)] for i in order}
+    lanes = [(colour[i], names[i], spans_from_frames(frames[i])) for i in order if frames[i]]
+    update = Update(
+        results_cell=gr.update(visible=True),
+        timeline=tracking_figure(lanes, len(video), video.fps, frame_idx),
+        build_status=f"⏳ **Building:** {status}",
+    )
+    if frame_idx is not None:
+        items = [  # objects first, so that the subjects' contours and tags sit on top
+            OverlayItem(colour[i], names[i], rle_decode(partial.tracks[i][frame_idx]), i in subjects)
+            for i in reversed(order)
+            if frame_idx in frames[i]
+        ]
+        frame = add_caption(MaskOverlay().annotate(video.frames[frame_idx], items), [f"working frame {frame_idx}"])
+        update.frame_image = at_display_size(video, frame)
+    return update
 
 
 def no_results() -> Update:

@@ -116,6 +116,7 @@ class Visit:
     renamed: dict[tuple[int, int, str], str] = field(default_factory=dict)  # predicate corrections, by shown ids
     last_used: float = field(default_factory=time.monotonic)
     building: int = 0
+    streaming: bool = False  # the page's frame shows a build at work (the frames it tracks), not the slider's frame
     lock: threading.RLock = field(default_factory=threading.RLock)
     build_lock: threading.Lock = field(default_factory=threading.Lock)  # one build at a time per visit
 

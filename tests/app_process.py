@@ -21,7 +21,8 @@ handlers.warm_up()  # as app.py does in a background thread at launch
 key = handlers.on_video(sys.argv[1], None).key
 x, y, _ = synth.preset_click("ball_touch")
 handlers.on_click_xy(x, y, True, 0, handlers.POSITIVE, key)
-handlers.on_build(0, key, lambda fraction, desc=None: None)
+for _ in handlers.on_build(0, key, lambda fraction, desc=None: None):  # a build streams its updates
+    pass
 graph = server.current().store.get(key).result.graph
 print("graph backend:", graph.backend, "frames:", graph.video.num_work_frames, "subjects:", len(graph.subjects))
 for e in graph.entities:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,35 @@ def test_many_tabs_while_one_builds_nobody_loses_work(server, client, tmp_path, 
     assert out["entity_table"]["data"][0][:2] == [1, "subject"] and graph_json(out["downloads"])["relations"]
     assert "up to date" in out["build_status"]  # the click was undone: the result matches the prompts
     assert len(demo_server.current().store) == MAX_VISITS
+
+
+def test_a_build_streams_the_track_before_its_result(server, client, tmp_path, monkeypatch):
+    """Over HTTP too: while tracking runs the client receives the tracking timeline and the progress line, then
+    the result as the last output."""
+    _, _, gate = server
+    monkeypatch.setattr(demo_server.current(), "cache", ExampleCache(tmp_path))  # a real build, not a cached result
+    client.predict(CLIP, api_name="/load_example")
+    release, propagate = threading.Event(), gate._propagate
+
+    def held(state, *, obj_ids=None, reverse=False):  # every tracking pass holds after its first frame
+        steps = propagate(state, obj_ids=obj_ids, reverse=reverse)
+        yield next(steps)
+        assert release.wait(120)
+        yield from steps
+
+    monkeypatch.setattr(gate, "_propagate", held)
+    job = client.submit(0, api_name="/build")
+    try:
+        deadline = time.monotonic() + 60
+        while not job.outputs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        partial = named(job.outputs()[0])
+        assert not job.done() and "Building" in partial["build_status"]
+        assert json.loads(partial["timeline"]["plot"])["layout"]["title"]["text"] == "Tracked so far"
+    finally:
+        release.set()
+    out = named(job.result(timeout=120))
+    assert out["entity_table"]["data"][0][:2] == [1, "subject"] and "up to date" in out["build_status"]
 
 
 def test_an_upload_that_is_not_a_video_is_refused_and_holds_nothing(client, tmp_path):

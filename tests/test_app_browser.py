@@ -1,11 +1,11 @@
 """The demo in a real browser: Playwright drives Debian's headless Chromium through one full session.
 
 Open the app -> pick an example (it loads with its preset click) -> click on the subject in the frame image ->
-build the scene graph -> check the mask preview changed, the timeline has relation lanes and the scene-graph JSON
-downloads; then the other paths a visitor takes: scrub the example, a refused action (one notice, every panel keeps
-its content), relabel + a click + undo + Build (the result is reused, the label kept), Reset -> click -> Build.
-Any error notice the app shows unasked fails the test. Screenshots go to ``test-artifacts/browser/`` (with the
-app's log beside them).
+build the scene graph (the tracking timeline streams in meanwhile) -> check the mask preview changed, the timeline
+has relation lanes and the scene-graph JSON downloads; then the other paths a visitor takes: scrub the example, a
+refused action (one notice, every panel keeps its content), relabel + a click + undo + Build (the result is reused,
+the label kept), Reset -> click -> Build. Any error notice the app shows unasked fails the test. Screenshots go to
+``test-artifacts/browser/`` (with the app's log beside them).
 
 Needs the ``playwright`` pip package (requirements-dev.txt; never ``playwright install``: the browser is Debian's,
 ``apt-get install -y chromium``) and Chromium at ``/usr/bin/chromium`` (or ``$CHROMIUM_PATH``); skips with a
@@ -207,11 +207,19 @@ def _graph_href(page) -> str | None:
     return link.first.get_attribute("href") if link.count() else None
 
 
-def _build_until_a_new_graph(page, errors: list[str]) -> None:
+STREAMED_JS = """() => [...document.querySelectorAll('#timeline-plot .gtitle')].some(
+    t => t.textContent.includes('Tracked so far'))"""
+
+
+def _build_until_a_new_graph(page, errors: list[str], *, streamed: bool = False) -> None:
     """Press Build and wait for a new scene_graph.json download link (its URL changes with the graph: a shown
-    result may be there already), then for the page to settle."""
+    result may be there already), then for the page to settle. ``streamed``: first see the tracking timeline
+    that fills in while the build works."""
     before_href = _graph_href(page)
     page.locator("#build-button").click()
+    if streamed:
+        page.wait_for_function(STREAMED_JS, timeout=BUILD_S * 1000)
+        _shot(page, "streaming.png")
     page.wait_for_function(
         f"before => {{ const a = document.querySelector({json.dumps(GRAPH_LINK)});"
         " return a && a.getAttribute('href') && a.getAttribute('href') !== before; }",
@@ -267,8 +275,9 @@ def test_example_click_build_download_in_chromium(page):
             "the frame image's pixels did not change after the click"
         )
 
-        # 3. Build (the click changed the prompts, so a new graph and a new download link come).
-        _build_until_a_new_graph(page, errors)
+        # 3. Build (the click changed the prompts, so a new graph and a new download link come); the tracks
+        # stream in meanwhile.
+        _build_until_a_new_graph(page, errors, streamed=True)
         # the timeline plot has at least one relation lane (a horizontal bar trace), drawn
         bars = [t for t in _timeline_traces(page) if t["type"] == "bar"]
         lanes = {lane for t in bars for lane in (t["y"] or [])}

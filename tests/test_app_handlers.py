@@ -24,7 +24,8 @@ from click2graph.pipeline import Pipeline
 from click2graph.video import write_video
 from click2graph.viz import FRAME_MARKER_NAME, entity_color
 from demo import handlers, server, views
-from demo.page import SKIP, Update
+from demo.page import FIELDS, SKIP, Update
+from demo.visit import renumbered
 
 CLIP = "ball_touch"  # subject = label 1 (a person), the ball = label 2
 
@@ -76,8 +77,14 @@ def open_example(key=None) -> tuple[Update, str]:
     return update, update.key
 
 
+def final(updates) -> Update:
+    """The last update of a streaming handler (what the page shows when it is done)."""
+    *_, last = updates
+    return last
+
+
 def build(key: str, frame: int = 0) -> Update:
-    return handlers.on_build(frame, key, progress=no_progress)
+    return final(handlers.on_build(frame, key, progress=no_progress))
 
 
 def visit_of(key: str):
@@ -296,7 +303,7 @@ def test_errors_are_readable_messages(app, clip):
     with pytest.raises(gr.Error, match="label cannot be empty"):
         handlers.on_relabel(1, "  ", 0, key, progress=no_progress)
     with pytest.raises(gr.Error, match="CLIP"):  # own words need a model this server does not have
-        handlers.on_class_words("person, ball", 0, key, progress=no_progress)
+        final(handlers.on_class_words("person, ball", 0, key, progress=no_progress))
 
 
 @pytest.mark.parametrize(
@@ -315,7 +322,7 @@ def test_errors_are_readable_messages(app, clip):
         (lambda key: handlers.on_rename_predicate("1|2|on", "y" * 5000, 0, key, no_progress), "too long"),
         (lambda key: handlers.on_subject("two", 0, key), "subject must be a number"),
         (lambda key: handlers.on_example(["ball_touch"], key), "unknown example"),
-        (lambda key: handlers.on_discovery(None, 0, key, no_progress), "unknown discovery"),
+        (lambda key: final(handlers.on_discovery(None, 0, key, no_progress)), "unknown discovery"),
     ],
 )
 def test_bad_api_values_name_the_field(app, call, message):
@@ -368,14 +375,14 @@ def test_deployment_examples_folder_without_manifest(app, tmp_path, monkeypatch)
     assert handlers.example_cards()[-1][1] == "my_clip" and Path(handlers.example_cards()[-1][0]).is_file()
     update = handlers.on_example("my_clip", None)
     assert visit_of(update.key).prompts.subjects == () and "click the subject" in update.build_status
-    assert handlers.on_example_build(0, update.key) == Update()  # no preset click: nothing to build yet
+    assert list(handlers.on_example_build(0, update.key)) == [Update()]  # no preset click: nothing to build yet
 
 
 def test_switching_discovery_rediscovers_without_retracking_the_subject(app):
     _, key = open_example()
     build(key)
     tracked_before = len(app.calls)
-    update = handlers.on_discovery("heuristic", 0, key, progress=no_progress)
+    update = final(handlers.on_discovery("heuristic", 0, key, progress=no_progress))
     assert type(visit_of(key).session.discover).__name__ == "HeuristicDiscovery"
     assert 1 not in {i for call in app.calls[tracked_before:] for i in call}  # only new objects were tracked
     assert update.entity_table[0][:2] == [1, "subject"]
@@ -405,6 +412,109 @@ def test_a_click_answers_while_the_same_visit_builds(app, clip):
     builder.join(60)
     assert answered_while_building and "1 positive / 1 negative" in update.prompt_info
     assert "Outdated" in results["build"].build_status  # the result predates the click, and says so
+
+
+def hold_tracking(app: Recorder, release: threading.Event, error: Exception | None = None) -> None:
+    """Every tracking pass yields its first frame, then waits for ``release`` (and then raises ``error``)."""
+    propagate = app._propagate
+
+    def held(state, *, obj_ids=None, reverse=False):
+        steps = propagate(state, obj_ids=obj_ids, reverse=reverse)
+        yield next(steps)
+        assert release.wait(30), "the test never released the build"
+        if error is not None:
+            raise error
+        yield from steps
+
+    app._propagate = held
+
+
+def same_update(a: Update, b: Update) -> bool:
+    """Field by field: images by their pixels, figures by their JSON, lists item by item."""
+
+    def same(x, y) -> bool:
+        if isinstance(x, (list, tuple)):
+            return isinstance(y, (list, tuple)) and len(x) == len(y) and all(map(same, x, y))
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            return np.array_equal(x, y)
+        if hasattr(x, "to_json"):
+            return x.to_json() == y.to_json()
+        return x == y
+
+    return all(same(getattr(a, f), getattr(b, f)) for f in FIELDS)
+
+
+def test_a_build_shows_the_track_as_it_grows_then_the_result(app, clip):
+    """While tracking runs the page gets the frame just tracked with the mask so far, the tracking timeline and the
+    progress line; then the result, the same as a build that nobody watched; an example built before streams
+    nothing (its result comes from the cache)."""
+    _, key = open_example()
+    release = threading.Event()
+    hold_tracking(app, release)
+    updates = handlers.on_build(5, key, progress=no_progress)
+    partial = next(updates)  # tracking holds after its first frame: this is what the page shows meanwhile
+    select = type("Select", (), {"index": [10, 10]})()
+    with pytest.raises(gr.Error, match="build at work"):  # the image shows the build's frame, not the slider's
+        handlers.on_image_select("positive", 5, key, select)
+    release.set()
+    *_, last = updates
+    visit = visit_of(key)
+    scale = views.display_scale(visit.video)
+    assert partial.frame_image.shape[:2] == (round(visit.video.height * scale), round(visit.video.width * scale))
+    x, y = (int((v + 0.5) * scale) for v in pixel_of(clip, 1))  # the first tracked frame is the prompt frame 0
+    plain = views.at_display_size(visit.video, clip.frames[0])
+    assert np.abs(partial.frame_image[y, x].astype(int) - plain[y, x].astype(int)).sum() > 40  # the mask is drawn
+    assert partial.timeline.layout.title.text == "Tracked so far"
+    assert list(partial.timeline.layout.yaxis.categoryarray) == ["subject 1"]
+    assert list(partial.timeline.data[0].x) == [1]  # one frame tracked so far
+    assert "subject 1: tracking forward: frame 1 of" in partial.build_status
+    assert partial.overlay is SKIP and partial.entity_table is SKIP  # the result panels wait for the result
+
+    assert same_update(last, views.result_update(visit, 5)) and "up to date" in last.build_status
+    assert not visit.streaming  # image clicks are taken again
+    segmenter = OracleSegmenter(clip.labels)  # the same build, unwatched, on a fresh pipeline
+    pipeline = Pipeline(segmenter)
+    session = pipeline.open(visit.video)
+    pipeline.prompt_subject(session, list(example_prompts()), subject_id=1)
+    unwatched = renumbered(pipeline.build(session), visit.shown_ids)
+    assert unwatched.to_dict() == visit.result.graph.to_dict()
+
+    _, second = open_example()
+    assert len(list(handlers.on_build(0, second, progress=no_progress))) == 1  # from the cache, at once
+
+
+def test_a_rebuild_shows_only_what_it_has_tracked_again(app, clip):
+    """A subject prompted again keeps its old masks in the session until tracking replaces them: the stream shows
+    the new track as it grows, not the old one."""
+    _, key = open_example()
+    build(key)
+    click(key, pixel_of(clip, 1)[:1] + (pixel_of(clip, 1)[1] + 10,))  # a second click on the subject
+    release = threading.Event()
+    hold_tracking(app, release)
+    updates = handlers.on_build(0, key, progress=no_progress)
+    partial = next(updates)
+    release.set()
+    assert "up to date" in final(updates).build_status
+    (subject_lane,) = [bar for bar in partial.timeline.data if bar.y[0] == "subject 1"]
+    assert list(subject_lane.x) == [1] and len(partial.timeline.data) == 1  # its objects are rediscovered later
+
+
+def test_a_build_that_fails_midway_gives_one_message_and_frees_the_visit(app):
+    _, key = open_example()
+    release = threading.Event()
+    propagate = app._propagate
+    hold_tracking(app, release, RuntimeError("tracker lost"))
+    updates = handlers.on_build(0, key, progress=no_progress)
+    assert "Building" in next(updates).build_status
+    release.set()
+    restored = next(updates)  # the page goes back to what the visit holds: no result yet
+    assert restored.results_cell == gr.update(visible=False) and "press **Build" in restored.build_status
+    with pytest.raises(gr.Error, match=r"Something went wrong \(RuntimeError: tracker lost\)") as info:
+        next(updates)
+    assert "Traceback" not in str(info.value)
+    assert not visit_of(key).busy and visit_of(key).result is None
+    app._propagate = propagate
+    assert "up to date" in build(key).build_status  # the visit builds again
 
 
 def test_image_clicks_come_back_in_working_pixels(app, clip):

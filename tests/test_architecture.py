@@ -13,7 +13,10 @@ LIBRARY = ROOT / "click2graph"
 UPPER_LAYERS = ("click2graph.eval", "click2graph.bench", "demo")
 CORE = [
     *[LIBRARY / name for name in ("segment", "discovery", "semantics", "cv", "viz", "data")],
-    *[LIBRARY / f"{name}.py" for name in ("pipeline", "graph", "video", "export", "settings", "weights", "masks")],
+    *[
+        LIBRARY / f"{name}.py"
+        for name in ("pipeline", "build_progress", "graph", "video", "export", "settings", "weights", "masks")
+    ],
 ]
 
 

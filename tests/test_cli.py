@@ -70,6 +70,22 @@ def test_summary_lists_relations_and_files(ball_touch, tmp_path, capsys):
     assert not (tmp_path / "overlay.mp4").exists()
 
 
+def test_progress_counts_the_frames_of_each_phase(ball_touch, tmp_path, capsys):
+    """The progress line names each phase and counts its frames (or keyframes, or percent) with a time left."""
+    gt, (x, y, frame) = ball_touch
+    args = ["run", str(gt.video_path), "--click", f"{x},{y},{frame}", "--out", str(tmp_path), "--max-duration", "1"]
+    assert main(args + ["--no-video"]) == 0
+    drawn = [line.strip() for line in capsys.readouterr().err.replace("\r", "\n").split("\n") if line.strip()]
+    assert any(line.startswith("loading video") and "100/100  %" in line for line in drawn)
+    assert any(line.startswith("subject 1: tracking forward") and " 8/8    frames" in line for line in drawn)
+    assert any(line.startswith("subject 1: tracking backward") and " 1/1    frames" in line for line in drawn)
+    assert any(line.startswith("discovering objects") and "1/1    keyframes" in line for line in drawn)
+    assert any(line.startswith("relations") for line in drawn) and any(line.startswith("export") for line in drawn)
+    assert all("<" in line for line in drawn if "frames" in line)  # elapsed<remaining
+    assert main(args + ["--no-video", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -163,3 +163,30 @@ def test_a_label_never_passes_to_another_object_when_a_subject_is_prompted_again
     found = objects_of(graph, 1)
     assert found and all(o.entity_id != obj.entity_id and o.label != "ball" for o in found)
     assert obj.entity_id not in session.labels
+
+
+def test_build_reports_each_phase_with_its_frame_counts_and_the_tracks_so_far(scene):
+    """Every tracked frame is a step of its phase (frames done of the direction's frames); discovery tells which
+    objects a keyframe found; the tracks read inside on_step grow; the fraction only goes up."""
+    video, labels = scene
+    pipeline = Pipeline(OracleSegmenter(labels))
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=5)])
+    steps, sizes, lines = [], [], []
+    graph = pipeline.build(
+        session,
+        progress=lambda fraction, desc: lines.append(desc),
+        on_step=lambda step: (steps.append(step), sizes.append(len(session.tracked_masks().get(1, {})))),
+    )
+    phases = list(dict.fromkeys(s.phase for s in steps))
+    assert phases[:3] == ["subject 1: tracking forward", "subject 1: tracking backward", "discovering objects"]
+    forward = [s for s in steps if s.phase == "subject 1: tracking forward"]
+    assert [(s.done, s.total, s.frame_idx) for s in forward] == [(k + 1, 25, 5 + k) for k in range(25)]
+    assert [s.frame_idx for s in steps if s.phase == "subject 1: tracking backward"] == [5, 4, 3, 2, 1, 0]
+    assert sizes[: len(forward)] == list(range(1, 26))  # the subject's track as it grows
+    found = [s for s in steps if s.phase == "discovering objects" and s.entity_ids]
+    (obj,) = objects_of(graph, 1)
+    assert found[0].entity_ids == (obj.entity_id,) and found[0].frame_idx >= 12
+    assert f"object {obj.entity_id}: tracking forward" in phases and phases[-1] == "relations"
+    assert [s.fraction for s in steps] == sorted(s.fraction for s in steps) and steps[-1].fraction == 1.0
+    assert lines[0] == "subject 1: tracking forward: frame 1 of 25" and lines[-1] == "relations"

@@ -20,6 +20,7 @@ from click2graph.viz import (
     save_timeline_html,
     timeline_figure,
     to_hex,
+    tracking_figure,
     write_overlay_video,
 )
 from click2graph.viz.colors import text_color_on
@@ -364,3 +365,15 @@ def test_graph_figure_with_nothing_to_show_says_so(graph, frame_idx, note):
     fig = graph_figure(graph, frame_idx)
     assert len(fig.data) == 0
     assert [a.text for a in fig.layout.annotations] == [note]
+
+
+def test_tracking_timeline_has_one_lane_per_entity_tracked_so_far():
+    fig = tracking_figure(
+        [(1, "subject 1", [(0, 4)]), (3, "#3", [(2, 2), (6, 7)])], num_frames=10, fps=5.0, frame_idx=4
+    )
+    assert lanes_of(fig) == ["subject 1", "#3"] and list(fig.layout.xaxis.range) == [-0.5, 9.5]
+    assert list(fig.data[1].base) == [1.5, 5.5] and list(fig.data[1].x) == [1, 2]  # spans are inclusive
+    assert fig.data[1].marker.color == to_hex(entity_color(3))
+    assert [s.x0 for s in fig.layout.shapes if s.name == FRAME_MARKER_NAME] == [4]
+    empty = tracking_figure([], num_frames=10, fps=5.0)
+    assert any("Nothing tracked yet" in a.text for a in empty.layout.annotations)

@@ -183,7 +183,7 @@ def measure_long(frames: int, image_size: int = 512) -> LongResult:
 def _phase(desc: str) -> str:
     if desc.startswith("subject"):
         return "subject tracking"
-    if desc.startswith("discover"):
+    if desc.startswith(("discover", "object")):
         return "discovery + object tracking"
     return "semantics + graph"
 

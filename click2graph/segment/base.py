@@ -14,7 +14,7 @@ Ids: ``obj_id`` is the caller's id for an object (any int >= 0); backends keep t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import torch
 
 PropagationStep = tuple[int, list[int], np.ndarray]  # (frame_idx, obj_ids, masks bool (N, H, W))
+TrackingProgress = Callable[[str, int, int, int], None]  # (direction, frames done, frames in all, frame_idx)
 
 
 @dataclass
@@ -194,23 +195,19 @@ def track_both_directions(
     state: SegmenterState,
     obj_ids: Sequence[int] | None = None,
     *,
-    progress=None,
+    progress: TrackingProgress | None = None,
 ) -> None:
-    """Propagate objects forward then backward from their prompt frames, reporting ``progress(fraction, desc)``.
+    """Propagate objects forward then backward from their prompt frames, reporting every tracked frame as
+    ``progress(direction, frames done, frames of that direction, frame_idx)``.
 
     Masks end up in ``state.objects[obj_id].masks``.
     """
     ids = list(state.obj_ids if obj_ids is None else obj_ids)
     if not ids:
         return
-    n = len(state.video)
-    starts = [min(state.track(i).prompt_frames) for i in ids]
-    ends = [max(state.track(i).prompt_frames) for i in ids]
-    total = max(1, (n - min(starts)) + (max(ends) + 1))
-    done = 0
-    for reverse in (False, True):
-        for _ in segmenter.propagate(state, obj_ids=ids, reverse=reverse):
-            done += 1
+    first = min(min(state.track(i).prompt_frames) for i in ids)
+    last = max(max(state.track(i).prompt_frames) for i in ids)
+    for reverse, direction, total in ((False, "forward", len(state.video) - first), (True, "backward", last + 1)):
+        for done, (frame_idx, _, _) in enumerate(segmenter.propagate(state, obj_ids=ids, reverse=reverse), 1):
             if progress:
-                direction = "backward" if reverse else "forward"
-                progress(min(1.0, done / total), f"tracking {direction}: frame {min(done, total)} of {total}")
+                progress(direction, min(done, total), total, frame_idx)

@@ -1,4 +1,4 @@
-"""Drawing only: mask overlays on frames, the relation timeline and the scene-graph figure.
+"""Drawing only: mask overlays on frames, the relation (and tracking) timeline and the scene-graph figure.
 
 Every renderer returns a new image or figure; nothing here changes its inputs. Entity colours come from
 :func:`entity_color`, so an entity looks the same in all three views.
@@ -16,7 +16,7 @@ from click2graph.viz.overlay import (
     render_frame,
     write_overlay_video,
 )
-from click2graph.viz.timeline import FRAME_MARKER_NAME, save_timeline_html, timeline_figure
+from click2graph.viz.timeline import FRAME_MARKER_NAME, save_timeline_html, timeline_figure, tracking_figure
 
 __all__ = [
     "FRAME_MARKER_NAME",
@@ -34,5 +34,6 @@ __all__ = [
     "save_timeline_html",
     "timeline_figure",
     "to_hex",
+    "tracking_figure",
     "write_overlay_video",
 ]

@@ -1,4 +1,5 @@
-"""The relation timeline: one lane per relation, a bar wherever it holds, a cursor at the current frame.
+"""The relation timeline: one lane per relation, a bar wherever it holds, a cursor at the current frame; and, while a
+build runs, the tracking timeline: one lane per entity, a bar wherever it is tracked so far.
 
 The x axis is in working frames. A span ``(start, end)`` (inclusive) is drawn as a bar from ``start - 0.5`` to
 ``end + 0.5``, so every frame it covers is fully inside the bar and a one-frame span is still visible.
@@ -9,10 +10,11 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from typing import Sequence
 
 import plotly.graph_objects as go
 
-from click2graph.graph import Relation, SceneGraph
+from click2graph.graph import Relation, SceneGraph, Span
 from click2graph.viz.colors import entity_color, to_hex
 from click2graph.viz.names import entity_names, relation_name
 
@@ -59,32 +61,70 @@ def timeline_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figur
         )
         shown_in_legend.add(relation.object_id)
 
-    last_frame = max(graph.video.num_work_frames - 1, 0)
+    meta = graph.video
+    _lay_out(
+        fig, "Relations over time", lanes, meta.num_work_frames, meta.work_fps, legend={"title": {"text": "object"}}
+    )
+    if not relations:
+        _note(fig, "No relations found")
+    _cursor(fig, frame_idx)
+    return fig
+
+
+def tracking_figure(
+    lanes: Sequence[tuple[int, str, Sequence[Span]]], num_frames: int, fps: float, frame_idx: int | None = None
+) -> go.Figure:
+    """A Plotly figure of where each entity is tracked so far, for a build still running.
+
+    Args:
+        lanes: ``(entity_id, name, spans)`` per entity, top to bottom: a lane named ``name`` with a bar in the
+            entity's colour over each span (inclusive working frames) where its mask is not empty.
+        num_frames: working frames of the video (the x axis).
+        fps: working frame rate (the axis title).
+        frame_idx: working frame for the vertical cursor, or None.
+    """
+    fig = go.Figure()
+    for entity_id, name, spans in lanes:
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=[name] * len(spans),
+                base=[start - 0.5 for start, _ in spans],
+                x=[end - start + 1 for start, end in spans],
+                marker={"color": to_hex(entity_color(entity_id)), "line": {"color": "#333333", "width": 0.5}},
+                name=name,
+                showlegend=False,
+                hovertext=[f"{html.escape(name)}: frames {start}\u2013{end}" for start, end in spans],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    _lay_out(fig, "Tracked so far", [name for _, name, _ in lanes], num_frames, fps)
+    if not lanes:
+        _note(fig, "Nothing tracked yet")
+    _cursor(fig, frame_idx)
+    return fig
+
+
+def _lay_out(fig: go.Figure, title: str, lanes: list[str], num_frames: int, fps: float, **layout) -> None:
+    """Lanes top to bottom, working frames along x; ``layout`` adds to Plotly's layout."""
     fig.update_layout(
         template="plotly_white",
         barmode="overlay",  # one trace per lane: "group" would shift bars off their lane
         height=max(220, 140 + LANE_HEIGHT_PX * len(lanes)),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
-        title={"text": "Relations over time", "x": 0.01},
-        legend={"title": {"text": "object"}},
+        title={"text": title, "x": 0.01},
         xaxis={
-            "title": {"text": f"working frame ({graph.video.work_fps:g} fps)"},
-            "range": [-0.5, last_frame + 0.5],
+            "title": {"text": f"working frame ({fps:g} fps)"},
+            "range": [-0.5, max(num_frames - 1, 0) + 0.5],
             "zeroline": False,
         },
         yaxis={"categoryorder": "array", "categoryarray": lanes, "autorange": "reversed", "automargin": True},
+        **layout,
     )
-    if not relations:
-        fig.update_yaxes(visible=False)
-        fig.add_annotation(
-            text="No relations found",
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"size": 16, "color": "#666666"},
-        )
+
+
+def _cursor(fig: go.Figure, frame_idx: int | None) -> None:
+    """A dotted vertical line at ``frame_idx`` (a shape named ``FRAME_MARKER_NAME``); none for None."""
     if frame_idx is not None:
         fig.add_vline(
             x=frame_idx,
@@ -93,7 +133,14 @@ def timeline_figure(graph: SceneGraph, frame_idx: int | None = None) -> go.Figur
             annotation_text=f"frame {frame_idx}",
             annotation_position="top",
         )
-    return fig
+
+
+def _note(fig: go.Figure, text: str) -> None:
+    """``text`` in the middle of a figure without lanes."""
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(
+        text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 16, "color": "#666666"}
+    )
 
 
 def save_timeline_html(graph: SceneGraph, path: str | Path) -> Path:
