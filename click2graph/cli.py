@@ -16,10 +16,11 @@ from typing import Callable
 
 from click2graph.errors import Click2GraphError, Click2GraphWarning
 from click2graph.jobs import LocalPool, ProgressBar, WorkerInfo, pending
+from click2graph.presets import PRESETS
 from click2graph.prompts import Prompt, box_from, click_from
 from click2graph.ray_pool import LOCAL
 from click2graph.semantics.prior import ALL_SPLITS, DEFAULT_ALPHA, DEFAULT_PRIOR_PATH, PredicatePrior
-from click2graph.settings import BACKEND, Settings, add_arguments
+from click2graph.settings import BACKEND, PRESET, Settings, add_arguments
 from click2graph.video import VideoPolicy
 from click2graph.weights import WEIGHTS_DIR
 
@@ -47,6 +48,7 @@ examples:
   python -m click2graph.synth /tmp/synth && python -m click2graph eval /tmp/synth --seeds 3
   python -m click2graph eval data/pvsg --split val --prompt box --seeds 25 --out eval_box/
   python -m click2graph eval data/pvsg --predictions other_method_graphs/
+  python -m click2graph eval data/pvsg --preset paper --discovery heuristic   # the paper's Table 3 / Table 4 set-up
   python -m click2graph eval data/pvsg --prompt box --seeds 25 --ray              # Ray workers on this machine
   python -m click2graph eval /shared/pvsg --prompt box --seeds 25 --ray HEAD:6379  # a cluster (ray start --head)"""
 
@@ -263,8 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("data_root", type=Path, help="folder holding pvsg.json (or the path of the json file)")
     evaluate.add_argument("--split", default="val", help="split to evaluate (default val)")
-    evaluate.add_argument("--prompt", choices=["point", "box", "mask"], default="point", help="simulated prompt")
-    evaluate.add_argument("--seeds", type=int, default=25, help="repetitions with other prompts (default 25)")
+    evaluate.add_argument(
+        "--prompt",
+        choices=["point", "box", "mask", "all"],
+        help="simulated prompt (default point; all: each in turn, the paper preset's default)",
+    )
+    evaluate.add_argument("--seeds", type=int, help="repetitions with other prompts (default 25)")
     evaluate.add_argument("--videos", nargs="+", metavar="ID", help="only these video ids")
     evaluate.add_argument("--out", type=Path, default=Path("eval_out"), help="runs and tables (default eval_out/)")
     evaluate.add_argument(
@@ -283,11 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("data_root", type=Path, help="folder holding pvsg.json")
     train.add_argument("--split", default="train", help="split to train on (default train)")
-    train.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="optimiser steps, one query drawn at random each (default 2000)")
+    budget.add_argument(
+        "--epochs", type=int, help="passes over the training queries, each once per pass (the paper preset: 400)"
+    )
     train.add_argument("--save-every", type=int, default=200, help="checkpoint interval in steps")
     train.add_argument("--out", type=Path, default=None, help="checkpoint (default weights/click2graph_learned.pt)")
     train.add_argument("--resume", action="store_true", help="continue from --out when it exists")
-    add_arguments(train, BACKEND)
+    add_arguments(train, PRESET, BACKEND)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     prior = commands.add_parser(
@@ -462,6 +472,18 @@ def batch_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    """``eval``, once per prompt type asked for (``--prompt all``: point, box and mask, as the paper's Table 3)."""
+    from click2graph.eval.protocol import PROMPT_KINDS
+
+    preset = PRESETS[args.preset].evaluation if args.preset else {}
+    seeds = args.seeds if args.seeds is not None else preset.get("seeds", 25)
+    prompt = args.prompt or preset.get("prompt", "point")
+    for kind in PROMPT_KINDS if prompt == "all" and args.predictions is None else (prompt,):
+        code = _eval_prompt(argparse.Namespace(**{**vars(args), "prompt": kind, "seeds": seeds}))
+    return code
+
+
+def _eval_prompt(args: argparse.Namespace) -> int:
     from click2graph.data.openpvsg import load_pvsg, pvsg_json_path
     from click2graph.eval import protocol
 
@@ -542,8 +564,11 @@ def train_command(args: argparse.Namespace) -> int:
     from click2graph.learned.inference import DEFAULT_LEARNED_PATH
     from click2graph.learned.train import TrainConfig, Trainer
 
-    if args.steps < 1 or args.save_every < 1:
-        raise Click2GraphError(f"--steps and --save-every must be >= 1, got {args.steps} and {args.save_every}")
+    budget = {"steps": args.steps} if args.steps is not None else {}
+    budget |= {"epochs": args.epochs} if args.epochs is not None else {}
+    for flag, value in (*budget.items(), ("save_every", args.save_every)):
+        if value < 1:
+            raise Click2GraphError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
     pvsg_json = pvsg_json_path(args.data_root)
     if not pvsg_json.is_file():
         raise Click2GraphError(f"no pvsg.json at {args.data_root}: give the folder of an OpenPVSG-layout dataset")
@@ -552,13 +577,20 @@ def train_command(args: argparse.Namespace) -> int:
         raise Click2GraphError(f"{out} exists: pass --resume to continue it, or --out for a new file")
     settings = Settings.from_args(args)
     choice = settings.with_backend("sam2" if settings.backend == "auto" else settings.backend).segmenter()
-    config = TrainConfig(steps=args.steps, save_every=args.save_every)
+    preset = dict(PRESETS[args.preset].train) if args.preset else {}
+    if budget:  # the budget given replaces the preset's, steps or epochs
+        preset.pop("epochs", None)
+    config = TrainConfig(**{**preset, **budget, "save_every": args.save_every})
     trainer = Trainer(load_pvsg(pvsg_json), choice.segmenter, split=args.split, config=config, checkpoint=out,
                       load_frames=load_frames)  # fmt: skip
     if args.resume and trainer.resume():
         print(f"resumed {out} at step {trainer.step}")
-    print(f"training on {len(trainer.queries)} (video, subject) queries; SAM 2: {choice.describe()}")
-    with tqdm(total=config.steps, initial=trainer.step, disable=args.quiet, unit="step") as bar:
+    epochs = f" ({config.epochs} epochs of {len(trainer.queries)})" if config.epochs is not None else ""
+    print(
+        f"training on {len(trainer.queries)} (video, subject) queries, steps: {trainer.total_steps}{epochs}; "
+        f"SAM 2: {choice.describe()}"
+    )
+    with tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step") as bar:
 
         def progress(losses: dict) -> None:
             bar.set_postfix(loss=f"{losses['total']:.3f}", point=f"{losses['point']:.3f}", refresh=False)

@@ -53,18 +53,31 @@ class PipelineConfig:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     relations: RelationConfig = field(default_factory=RelationConfig)
     # Discovery runs on the prompt frame and then every this many seconds of working video, so objects that
-    # enter the interaction mid-clip are found where they appear (and tracked from there in both directions).
+    # enter the interaction mid-clip are found where they appear (and tracked from there in both directions);
+    # 0: on every frame.
     keyframe_interval_s: float = 1.0
-    max_objects_per_subject: int = 6  # cap over all keyframes (the paper proposes 3 per frame)
+    max_objects_per_subject: int | None = 6  # cap over all keyframes (the paper proposes 3 per frame); None: none
     # A discovered object whose track swells past this fraction of the frame, or past this multiple of its area
-    # on the keyframe where it was found, has leaked into the background (floor, wall): it is dropped.
-    max_object_area_frac: float = 0.2
-    max_object_growth: float = 3.0
+    # on the keyframe where it was found, has leaked into the background (floor, wall): it is dropped (None: kept).
+    max_object_area_frac: float | None = 0.2
+    max_object_growth: float | None = 3.0
     # A discovered track that lives fewer frames than this was texture, not an object; dropping it also frees its
     # slot in max_objects_per_subject, which such short junk tracks would otherwise use up.
     min_object_frames: int = 4
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
+
+    def unfiltered(self) -> PipelineConfig:
+        """This configuration keeping every discovered object: no cap per subject, no area, growth, duration or
+        relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are what they drop)."""
+        return replace(
+            self,
+            max_objects_per_subject=None,
+            max_object_area_frac=None,
+            max_object_growth=None,
+            min_object_frames=0,
+            drop_objects_without_relations=False,
+        )
 
 
 @dataclass
@@ -458,10 +471,11 @@ class Pipeline:
             return
         keyframes = self._keyframes(present, subject.prompt_frames, video.fps)
         n = len(keyframes)
+        cap = self.config.max_objects_per_subject
         for k, t in enumerate(keyframes):
             stage.part(k, n)(0.0, "discovering objects", k, n, unit="keyframe", frame_idx=t)
-            room = self.config.max_objects_per_subject - len(record.object_ids)
-            if room <= 0:
+            room = None if cap is None else cap - len(record.object_ids)
+            if room is not None and room <= 0:
                 break
             known = [
                 m for i in state.obj_ids if i != record.subject_id and (m := state.mask(i, t)) is not None and m.any()
@@ -531,6 +545,7 @@ class Pipeline:
         track_both_directions(self.segmenter, session.state, ids, progress=tracked)
 
     def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int) -> bool:
+        config = self.config
         track = state.track(obj_id)
         areas = {t: rle_area(rle) for t, rle in track.masks.items()}
         frame_area = state.video.width * state.video.height
@@ -538,9 +553,9 @@ class Pipeline:
         peak = max(areas.values(), default=0)
         lived = sum(a > 0 for a in areas.values())
         return (
-            peak <= self.config.max_object_area_frac * frame_area
-            and peak <= self.config.max_object_growth * start
-            and lived >= min(self.config.min_object_frames, len(state.video))
+            (config.max_object_area_frac is None or peak <= config.max_object_area_frac * frame_area)
+            and (config.max_object_growth is None or peak <= config.max_object_growth * start)
+            and lived >= min(config.min_object_frames, len(state.video))
         )
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:

@@ -6,6 +6,9 @@ The CLI (``run``, ``eval``, ``train``), the demo, eval and the benchmarks all bu
     settings = Settings.from_args(args)     # or Settings.from_env(), or Settings(backend="classic")
     assembled = settings.assemble()
     graph = assembled.pipeline.build(...)
+
+A preset (:mod:`click2graph.presets`; ``--preset paper``, ``Settings.from_preset("paper", discovery="heuristic")``)
+fills the fields that are not given.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from click2graph.errors import Click2GraphError
+from click2graph.presets import PRESETS
 
 if TYPE_CHECKING:
     from click2graph.discovery.registry import ChosenDiscovery
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from click2graph.segment.factory import SegmenterChoice
     from click2graph.semantics.models import SemanticModels
 
-BACKEND, DISCOVERY, SEMANTICS = "segmentation backend", "interaction discovery", "semantics"
+PRESET, BACKEND, DISCOVERY, SEMANTICS = "preset", "segmentation backend", "interaction discovery", "semantics"
 
 
 def _backend_choices() -> tuple[str, ...]:
@@ -47,6 +51,13 @@ def _words(text: str) -> tuple[str, ...]:
 def _count(text: str) -> int:
     value = int(text)
     if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
         raise ValueError("must be >= 0")
     return value
 
@@ -85,6 +96,13 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
+    Option(
+        "preset",
+        PRESET,
+        "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values())
+        + ". Its values are defaults: the flags given still win",
+        choices=lambda: tuple(PRESETS),
+    ),
     Option(
         "backend",
         BACKEND,
@@ -133,11 +151,33 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "keyframe_interval",
+        DISCOVERY,
+        "seconds between discovery keyframes (default 1; 0: every frame, as in the paper)",
+        parse=_seconds,
+        metavar="S",
+    ),
+    Option(
+        "object_filters",
+        DISCOVERY,
+        "on (default): drop a discovered track that grows past 20%% of the frame or 3x its first area, lives under "
+        "4 frames or never relates, and keep at most 6 objects per subject; off: keep them all (the paper)",
+        choices=lambda: ("on", "off"),
+    ),
+    Option(
         "semantics",
         SEMANTICS,
         "auto (default): CLIP names and zero-shot predicates when the model is found, else default names; "
-        "off: geometry only; clip: fail if CLIP cannot be used",
-        choices=lambda: ("auto", "off", "clip"),
+        "off: geometry only; clip: fail if CLIP cannot be used; sch: names and predicates from the trained SCH "
+        "alone (needs SAM 2 and --learned, as in the paper)",
+        choices=lambda: ("auto", "off", "clip", "sch"),
+    ),
+    Option(
+        "ranking",
+        SEMANTICS,
+        "fused (default): the scorers averaged, lifted or damped by the class prior, a relation holds where that "
+        "passes 0.5 (hysteresis); raw: one scorer's top predicate on each frame, ranked by its own score (the paper)",
+        choices=lambda: ("fused", "raw"),
     ),
     Option(
         "classes",
@@ -171,8 +211,10 @@ OPTIONS: tuple[Option, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
-    """The parts of a pipeline by name; None means the default the part documents."""
+    """The parts of a pipeline by name; None means the default the part documents. ``preset`` records the preset
+    that filled the fields not given (:meth:`from_preset`; constructing Settings directly applies none)."""
 
+    preset: str | None = None
     backend: str = "auto"
     checkpoint: str | None = None
     sam2_size: int | None = None
@@ -180,24 +222,40 @@ class Settings:
     discovery: str = "auto"
     learned: Path | None = None
     max_objects: int | None = None
+    keyframe_interval: float | None = None
+    object_filters: str = "on"
     semantics: str = "auto"
+    ranking: str = "fused"
     classes: tuple[str, ...] | None = None
     clip_model: str | None = None
     clip_precision: str = "int8"
     prior: Path | None = None
 
     @classmethod
+    def from_preset(cls, preset: str | None, **values: Any) -> Settings:
+        """Settings with ``values``, the fields not given from the preset named ``preset`` (None: the defaults).
+
+        Raises:
+            ValueError: no such preset.
+        """
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        defaults = PRESETS[preset].settings if preset is not None else {}
+        return cls(**{**defaults, **values, "preset": preset})
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``CLICK2GRAPH_<NAME>`` variables (empty ones are unset); Click2GraphError for a bad one."""
         environ = os.environ if environ is None else environ
         values = {o.name: o.read(environ[o.env], o.env) for o in OPTIONS if environ.get(o.env, "").strip()}
-        return cls(**values)
+        return cls.from_preset(values.pop("preset", None), **values)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
         """Settings from flags added by :func:`add_arguments` (the groups a command did not add keep defaults)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in vars(args).items() if k in names and v is not None})
+        values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+        return cls.from_preset(values.pop("preset", None), **values)
 
     def with_backend(self, backend: str) -> Settings:
         return replace(self, backend=backend)
@@ -227,24 +285,39 @@ class Settings:
         from click2graph.pipeline import PipelineConfig
 
         config = PipelineConfig()
+        if self.object_filters == "off":
+            config = config.unfiltered()
+        if self.keyframe_interval is not None:
+            config = replace(config, keyframe_interval_s=self.keyframe_interval)
         if self.max_objects is not None:
             config = replace(config, discovery=replace(config.discovery, max_objects=self.max_objects))
-        return config
+        return replace(config, relations=replace(config.relations, ranking=self.ranking))
 
     def assemble(self, segmenter: SegmenterChoice | None = None) -> Assembled:
-        """The pipeline these settings describe (``segmenter``: one already built, e.g. shared by a process)."""
+        """The pipeline these settings describe (``segmenter``: one already built, e.g. shared by a process).
+
+        Raises:
+            CheckpointError: semantics "sch" without a trained SCH that runs on this backend, or a named strategy
+                that cannot run here.
+        """
         from click2graph.discovery.registry import choose_strategy
         from click2graph.pipeline import Pipeline
 
         backend = segmenter or self.segmenter()
         semantics = self.semantic_models()
         discovery = choose_strategy(self.discovery, backend.segmenter, self.learned)
+        learned = discovery.learned
+        if self.semantics == "sch":  # SCH names and relates for every discovery strategy, not only DIDM
+            from click2graph.learned.inference import DEFAULT_LEARNED_PATH, load_learned
+
+            learned = learned or load_learned(self.learned or DEFAULT_LEARNED_PATH)
+            learned.require_sch(backend.segmenter)
         pipeline = Pipeline(
             backend.segmenter,
             self.pipeline_config(),
             semantics=semantics,
             discover=discovery.discover,
-            learned=discovery.learned,
+            learned=learned,
         )
         return Assembled(backend, discovery, pipeline)
 
@@ -269,12 +342,17 @@ class Assembled:
     def describe(self) -> str:
         """Semantics and discovery in one line (the backend has its own: ``backend.describe()``)."""
         notice = f" — {self.discovery.notice}" if self.discovery.notice else ""
-        return f"{self.pipeline.semantics.describe()}; discovery: {self.discovery.describe()}{notice}"
+        semantics = self.pipeline.semantics.describe()
+        if self.pipeline.learned is not None and self.discovery.learned is None:
+            semantics += f" from {self.pipeline.learned.describe()}"
+        if self.pipeline.config.relations.ranking == "raw":
+            semantics += ", ranked raw"
+        return f"{semantics}; discovery: {self.discovery.describe()}{notice}"
 
 
 def add_arguments(parser: argparse.ArgumentParser, *groups: str) -> None:
     """The flags of :data:`OPTIONS` in ``groups`` (default all), each in its titled argument group."""
-    for title in groups or (BACKEND, DISCOVERY, SEMANTICS):
+    for title in groups or (PRESET, BACKEND, DISCOVERY, SEMANTICS):
         group = parser.add_argument_group(title)
         for option in (o for o in OPTIONS if o.group == title):
             group.add_argument(

@@ -15,6 +15,7 @@ from click2graph.settings import OPTIONS, Settings, add_arguments
 
 # A valid value of every option as typed, and what it becomes.
 VALUES = {
+    "preset": ("paper", "paper"),
     "backend": ("classic", "classic"),
     "checkpoint": ("small", "small"),
     "sam2_size": ("512", 512),
@@ -22,7 +23,10 @@ VALUES = {
     "discovery": ("heuristic", "heuristic"),
     "learned": ("w/x.pt", Path("w/x.pt")),
     "max_objects": ("2", 2),
+    "keyframe_interval": ("0.5", 0.5),
+    "object_filters": ("off", "off"),
     "semantics": ("off", "off"),
+    "ranking": ("raw", "raw"),
     "classes": ("cat,dog", ("cat", "dog")),
     "clip_model": ("vit-b-32-openai", "vit-b-32-openai"),
     "clip_precision": ("fp32", "fp32"),

@@ -141,10 +141,11 @@ def _learned_didm(segmenter: VideoSegmenter, learned: LearnedLoader) -> Discover
     from click2graph.discovery.learned import DidmDiscovery
     from click2graph.segment.base import require_features
 
-    require_features(segmenter)  # before loading: a checkpoint is of no use without SAM 2's features
+    features = require_features(segmenter)  # before loading: a checkpoint is of no use without SAM 2's features
     modules = learned()
     if modules.didm is None:
         raise CheckpointError(f"{modules.source} holds no DIDM weights")
+    modules.check_backbone(features)
     return DidmDiscovery(modules.didm)
 
 

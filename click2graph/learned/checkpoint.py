@@ -6,6 +6,9 @@ A checkpoint is ``torch.save`` of a plain dict, loadable with ``torch.load(weigh
      "modules": {name: {"type": "Didm" | "Sch", "config": dict, "state_dict": ...}},
      "optimizer": state_dict | None, "scheduler": state_dict | None}
 
+Training records in ``extra["backbone"]`` the SAM 2 model and input size whose features the modules learned from
+(``FeatureSegmenter.backbone``); :func:`require_backbone` refuses to use them on another.
+
 Optimiser defaults follow the paper (AdamW; DIDM 5e-5 cosine-annealed to 1e-5, SCH 5e-4). The paper gives no
 SCH schedule and no warm-up; here every group follows the same warm-up + cosine shape down to ``min_lr_ratio``
 of its own LR (0.2: DIDM's 5e-5 -> 1e-5), and ``warmup_steps`` defaults to 0.
@@ -184,6 +187,29 @@ def load_checkpoint(
                 "modules, in the same order, with make_optimizer / make_scheduler"
             ) from exc
     return Checkpoint(step=int(payload["step"]), configs=configs, modules=built, extra=dict(payload["extra"]))
+
+
+def require_backbone(recorded: Mapping[str, Any] | None, backbone: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Refuse modules trained on another SAM 2 backbone than ``backbone`` (the segmenter's); None (a checkpoint
+    written before backbones were recorded) cannot be checked and passes.
+
+    Refused rather than warned about: another model, or the same model at another input size, gives features and
+    object pointers of the same shape but another meaning, so DIDM and SCH would run and silently output noise.
+
+    Raises:
+        CheckpointError: ``recorded`` differs from ``backbone``.
+    """
+    if recorded is None or dict(recorded) == dict(backbone):
+        return
+    raise CheckpointError(
+        f"{str(path)!r} was trained on SAM 2.1 {_backbone_text(recorded)}, but the backend runs "
+        f"{_backbone_text(backbone)}: the learned modules only understand the features they were trained on; run "
+        f"with --checkpoint {recorded.get('model')} --sam2-size {recorded.get('image_size')}, or train for this backend"
+    )
+
+
+def _backbone_text(backbone: Mapping[str, Any]) -> str:
+    return f"{backbone.get('model')} at {backbone.get('image_size')} px"
 
 
 def _config_from(path: Path, name: str, entry: Mapping[str, Any]) -> Any:

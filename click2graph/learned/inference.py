@@ -6,13 +6,14 @@ strategy in :mod:`click2graph.discovery.learned`.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from click2graph.errors import CheckpointError
-from click2graph.segment.base import FeatureSegmenter, SegmenterState, VideoSegmenter
+from click2graph.errors import CheckpointError, Click2GraphWarning
+from click2graph.segment.base import FeatureSegmenter, SegmenterState, VideoSegmenter, require_features
 from click2graph.semantics.base import EntityView
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.weights import WEIGHTS_DIR
@@ -25,16 +26,35 @@ DEFAULT_LEARNED_PATH = WEIGHTS_DIR / "click2graph_learned.pt"
 
 @dataclass
 class LearnedModules:
-    """Trained DIDM and SCH (either may be missing), in eval mode on ``device``."""
+    """Trained DIDM and SCH (either may be missing), in eval mode on ``device``; ``backbone``: the SAM 2 model and
+    input size they were trained on (None: not recorded by the checkpoint)."""
 
     didm: object | None  # click2graph.learned.didm.Didm
     sch: object | None  # click2graph.learned.sch.Sch
     source: Path
     step: int
+    backbone: dict | None = None
 
     def describe(self) -> str:
         parts = [name for name, m in (("DIDM", self.didm), ("SCH", self.sch)) if m is not None]
-        return f"learned {' + '.join(parts)} ({self.source.name}, step {self.step})"
+        trained = "SAM 2 backbone not recorded"
+        if self.backbone is not None:
+            trained = f"trained on SAM 2.1 {self.backbone.get('model')} @{self.backbone.get('image_size')}"
+        return f"learned {' + '.join(parts)} ({self.source.name}, step {self.step}, {trained})"
+
+    def check_backbone(self, segmenter: FeatureSegmenter) -> None:
+        """Raise CheckpointError when the modules were trained on another SAM 2 model or input size than
+        ``segmenter`` runs (see :func:`click2graph.learned.checkpoint.require_backbone`)."""
+        from click2graph.learned.checkpoint import require_backbone
+
+        require_backbone(self.backbone, segmenter.backbone, self.source)
+
+    def require_sch(self, segmenter: VideoSegmenter) -> None:
+        """Raise CheckpointError unless SCH can name and relate entities on ``segmenter``: trained, and on the SAM 2
+        backbone it was trained on."""
+        if self.sch is None:
+            raise CheckpointError(f"{self.source} holds no SCH weights")
+        self.check_backbone(require_features(segmenter))
 
     def predicate_scorer(self, segmenter: VideoSegmenter, state: SegmenterState) -> SchPredicateScorer | None:
         """SCH as a predicate scorer of one video (see :meth:`usable_sch`)."""
@@ -52,7 +72,8 @@ class LearnedModules:
 
 
 def load_learned(path: str | Path = DEFAULT_LEARNED_PATH, device: str = "cpu") -> LearnedModules:
-    """The modules of a training checkpoint, ready for inference.
+    """The modules of a training checkpoint, ready for inference. A checkpoint that does not record its SAM 2
+    backbone is used with a warning: nothing can check it against the backend.
 
     Raises:
         CheckpointError: missing, corrupt, or holding neither module.
@@ -71,7 +92,15 @@ def load_learned(path: str | Path = DEFAULT_LEARNED_PATH, device: str = "cpu") -
     for module in (didm, sch):
         if module is not None:
             module.eval()
-    return LearnedModules(didm, sch, path, checkpoint.step)
+    backbone = checkpoint.extra.get("backbone")
+    if backbone is None:
+        warnings.warn(
+            f"{path} does not record the SAM 2 model and input size it was trained on, so it cannot be checked "
+            "against the backend: run it with the ones it was trained with, or train it again",
+            Click2GraphWarning,
+            stacklevel=2,
+        )
+    return LearnedModules(didm, sch, path, checkpoint.step, backbone)
 
 
 class SchPredicateScorer:

@@ -3,14 +3,27 @@
 One step = one 8-frame clip of one GT subject (frames inside its relations): for every frame, SAM 2's stride-16
 features (frozen; computed once per clip and kept in a bounded cache), the subject's GT mask, the GT objects it
 interacts with on that frame (relations whose span holds), their classes, and the pair's predicates. SAM 2's
-object pointers of subject and objects come from prompting SAM 2 with their GT masks on the frame (what tracking
-from a correct mask gives). Losses (:mod:`click2graph.learned.losses`): DIDM = L2 on Hungarian-matched points
-(targets drawn inside the GT masks by distance-transform weighting) + objectness BCE + the mask loss of the
-matched points as SAM 2 decodes them (best of its three candidates, BCE + Dice, back-propagated through SAM 2's
-frozen prompt encoder and mask decoder to the points); SCH = entity cross-entropy + multi-label predicate BCE.
-AdamW with the paper's learning rates (DIDM 5e-5, SCH 5e-4), cosine schedule; bf16 autocast on CUDA. A checkpoint
-(modules, optimiser, scheduler, step) is written every ``save_every`` steps and at the end; ``resume`` continues
-from it. Losses are appended to ``<checkpoint>.log.jsonl``.
+object pointers of subject and objects come from prompting SAM 2 with their GT masks on the frame. Losses
+(:mod:`click2graph.learned.losses`): DIDM = L2 on Hungarian-matched points (targets drawn inside the GT masks by
+distance-transform weighting) + objectness BCE + the mask loss of the matched points as SAM 2 decodes them (best
+of its three candidates, BCE + Dice, back-propagated through SAM 2's frozen prompt encoder and mask decoder to the
+points); SCH = entity cross-entropy + multi-label predicate BCE. AdamW with the paper's learning rates (DIDM
+5e-5, SCH 5e-4), cosine schedule; bf16 autocast on CUDA. Training runs ``steps`` steps, each on a query drawn at
+random, or ``epochs`` passes over the queries (each once per pass). A checkpoint (modules, optimiser, scheduler,
+step, the SAM 2 backbone) is written every ``save_every`` steps and at the end; ``resume`` continues from it.
+Losses are appended to ``<checkpoint>.log.jsonl``.
+
+What SCH sees, against what inference feeds it (``TrainConfig.tracked_pointers`` and ``negative_objects``, both
+on in the ``paper`` preset, off by default): at inference the pointers come from SAM 2 tracking with its memory,
+and discovery proposes objects the subject does not interact with, whose predicates should all stay low (what the
+multi-label BCE allows). With ``tracked_pointers`` every entity of the clip is prompted with its GT mask on its
+first frame in the clip where it is visible and tracked forward with memory, and the pointers are read from that
+tracking. With ``negative_objects`` the largest GT objects of the clip that the subject does not interact with in
+it (up to that many) are paired with the subject too, and every pair whose relation does not hold on a frame gets
+an all-zero target. What still differs: tracking starts from GT masks on the clip's first frames and runs over 8
+frames (at inference, from the user's prompt and the discovered masks, over the whole video); the negatives are
+annotated objects, not DIDM's proposals (those would tie SCH's data to a DIDM still being trained); and SCH reads
+each frame on its own, at inference as in training.
 """
 
 from __future__ import annotations
@@ -29,7 +42,14 @@ import torch.nn.functional as F
 
 from click2graph.data.openpvsg import PvsgDataset, PvsgVideo
 from click2graph.errors import Click2GraphError
-from click2graph.learned.checkpoint import load_checkpoint, make_optimizer, make_scheduler, save_checkpoint
+from click2graph.learned.checkpoint import (
+    PAPER_MIN_LR_RATIO,
+    load_checkpoint,
+    make_optimizer,
+    make_scheduler,
+    require_backbone,
+    save_checkpoint,
+)
 from click2graph.learned.didm import Didm, DidmConfig
 from click2graph.learned.inference import DEFAULT_LEARNED_PATH
 from click2graph.learned.losses import IGNORE_INDEX, DidmLoss, SchLoss, multimask_loss
@@ -45,14 +65,22 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 2000
+    # Train by epochs instead (None: by steps): an epoch visits every (video, subject) query once, in an order
+    # shuffled per epoch, one clip each; the run is then epochs x queries steps.
+    epochs: int | None = None
     clip_frames: int = 8  # the paper's clip length
     save_every: int = 200
     warmup_steps: int = 0
     lr_didm: float = 5e-5  # the paper's
     lr_sch: float = 5e-4
+    # SCH's LR anneals (cosine) to this fraction of lr_sch; the paper gives SCH a learning rate and no schedule (1.0
+    # keeps it constant), DIDM its cosine 5e-5 -> 1e-5 (PAPER_MIN_LR_RATIO).
+    sch_min_lr_ratio: float = PAPER_MIN_LR_RATIO
     seed: int = 0
     cache_clips: int = 32  # prepared clips kept in memory (~130 MB each at 1024 px, ~35 MB at 512)
     mask_weight: float = 1.0  # L_mask of the decoded points (0: points by L2 alone)
+    tracked_pointers: bool = False  # SCH's pointers from tracking the clip with memory (module docstring)
+    negative_objects: int = 0  # GT objects the subject does not interact with, paired with all-zero targets
 
 
 @dataclass
@@ -92,22 +120,38 @@ def _partners(video: PvsgVideo, subject_id: int, frame: int) -> dict[int, list[s
 
 
 def prepare_clip(
-    segmenter: FeatureSegmenter, video: PvsgVideo, frames: Video, subject_id: int, start: int, length: int
+    segmenter: FeatureSegmenter,
+    video: PvsgVideo,
+    frames: Video,
+    subject_id: int,
+    start: int,
+    length: int,
+    *,
+    tracked_pointers: bool = False,
+    negative_objects: int = 0,
 ) -> ClipSample:
-    """Features, masks, labels and pointers of frames ``start .. start + length - 1`` (working = original)."""
+    """Features, masks, labels and pointers of frames ``start .. start + length - 1`` (working = original); the
+    pointers and pairs as ``tracked_pointers`` and ``negative_objects`` say (module docstring)."""
     indices = list(range(start, min(start + length, len(frames))))
     clip = Video.from_frames(frames.frames[indices], frames.fps, source=f"{video.video_id}@{start}")
     state = segmenter.init_state(clip)
     size = (clip.width, clip.height)
-    feats, pos, subjects, objects, entity_rows, label_rows, pair_rows = [], [], [], [], [], [], []
-    embeds, high_res = [], []
-    next_id = 1
-    for k, t in enumerate(indices):
-        orig = frames.orig_index(t)
-        panoptic = video.panoptic(orig)
+    panoptics = [video.panoptic(frames.orig_index(t)) for t in indices]
+    partners = [
+        {o: preds for o, preds in _partners(video, subject_id, frames.orig_index(t)).items() if (panoptic == o).any()}
+        for t, panoptic in zip(indices, panoptics)
+    ]
+    clip_partners = list(dict.fromkeys(o for p in partners for o in p))
+    negatives = _other_objects(panoptics, [subject_id, *clip_partners], negative_objects)
+    feats, pos, subjects, objects, entity_rows, label_rows, targets_rows = [], [], [], [], [], [], []
+    embeds, high_res, visible, needed = [], [], [], []
+    for k, panoptic in enumerate(panoptics):
         subject = resize_mask(panoptic == subject_id, size)
-        partners = {o: preds for o, preds in _partners(video, subject_id, orig).items() if (panoptic == o).any()}
-        masks = {o: resize_mask(panoptic == o, size) for o in partners}
+        present = {o: resize_mask(panoptic == o, size) for o in (*clip_partners, *negatives) if (panoptic == o).any()}
+        # With negatives, every object of the clip pairs with the subject wherever it is visible: a pair whose
+        # relation does not hold on this frame gets an all-zero target.
+        paired = list(partners[k]) + ([o for o in present if o not in partners[k]] if negative_objects else [])
+        masks = {o: present[o] for o in paired}
         f, p = segmenter.frame_features(state, k)
         feats.append(f[0])
         pos.append(p[0])
@@ -115,24 +159,24 @@ def prepare_clip(
         embeds.append(embed[0].half())
         high_res.append([x[0].half() for x in levels])
         subjects.append(torch.from_numpy(subject))
-        objects.append(np.stack(list(masks.values())) if masks else np.zeros((0, *subject.shape), bool))
-        ids = [subject_id, *masks]
+        interacting = [masks[o] for o in partners[k]]
+        objects.append(np.stack(interacting) if interacting else np.zeros((0, *subject.shape), bool))
         entity_rows.append([subject, *masks.values()])
-        label_rows.append([_class_index(video, i) for i in ids])
-        pairs = []
-        if subject.any():
-            segmenter.add_mask(state, next_id, k, subject)
-            subject_ptr = segmenter.object_pointer(state, next_id, k)
-            for o, preds in partners.items():
-                segmenter.add_mask(state, next_id + 1 + len(pairs), k, masks[o])
-                object_ptr = segmenter.object_pointer(state, next_id + 1 + len(pairs), k)
-                target = torch.zeros(len(OPENPVSG.predicates))
-                for predicate in preds:
-                    if predicate in OPENPVSG.predicates:
-                        target[OPENPVSG.predicates.index(predicate)] = 1
-                pairs.append((subject_ptr, object_ptr, target))
-        next_id += 1 + len(pairs)
-        pair_rows.append(pairs)
+        label_rows.append([_class_index(video, i) for i in (subject_id, *masks)])
+        targets_rows.append({o: _predicate_target(partners[k].get(o, ())) for o in paired})
+        needed.append({subject_id: subject, **masks} if subject.any() else {})
+        visible.append({i: m for i, m in {subject_id: subject, **present}.items() if m.any()})
+    pointers = _tracked_pointers(segmenter, state, visible) if tracked_pointers else None
+    pair_rows = []
+    for k, entities in enumerate(needed):
+        row = pointers[k] if pointers is not None else _prompted_pointers(segmenter, state, k, entities)
+        pair_rows.append(
+            [
+                (row[subject_id], row[o], target)
+                for o, target in targets_rows[k].items()
+                if entities and row.get(subject_id) is not None and row.get(o) is not None
+            ]
+        )
     k_max = max(len(r) for r in entity_rows)
     p_max = max(1, max(len(r) for r in pair_rows))
     b, (h, w) = len(indices), subjects[0].shape
@@ -151,6 +195,53 @@ def prepare_clip(
         torch.stack(feats), torch.stack(pos), torch.stack(embeds), [torch.stack(x) for x in zip(*high_res)],
         torch.stack(subjects), objects, entity_masks, entity_labels, subject_ptr, object_ptr, targets, valid,
     )  # fmt: skip
+
+
+def _other_objects(panoptics: list[np.ndarray], related: list[int], count: int) -> list[int]:
+    """Up to ``count`` GT objects of the clip other than ``related`` (the subject and its partners), largest first
+    (then by id)."""
+    if count <= 0:
+        return []
+    related = {0, *related}  # 0: unannotated pixels
+    area: dict[int, int] = {}
+    for panoptic in panoptics:
+        for i, n in zip(*np.unique(panoptic, return_counts=True)):
+            if int(i) not in related:
+                area[int(i)] = area.get(int(i), 0) + int(n)
+    return sorted(area, key=lambda i: (-area[i], i))[:count]
+
+
+def _predicate_target(predicates) -> torch.Tensor:
+    """Multi-hot (57,) of the predicates that hold; all zero for a pair that holds none."""
+    target = torch.zeros(len(OPENPVSG.predicates))
+    for predicate in predicates:
+        if predicate in OPENPVSG.predicates:
+            target[OPENPVSG.predicates.index(predicate)] = 1
+    return target
+
+
+def _prompted_pointers(segmenter: FeatureSegmenter, state, k: int, masks: dict[int, np.ndarray]) -> dict:
+    """Each entity's pointer on frame ``k`` from prompting that frame alone with its mask (no memory)."""
+    pointers = {}
+    # A fresh SAM 2 object per (frame, entity): prompted on that frame only, it has no memory of other frames.
+    for mask_id, (entity_id, mask) in enumerate(masks.items(), start=len(state.obj_ids) + 1):
+        segmenter.add_mask(state, mask_id, k, mask)
+        pointers[entity_id] = segmenter.object_pointer(state, mask_id, k)
+    return pointers
+
+
+def _tracked_pointers(segmenter: FeatureSegmenter, state, visible: list[dict[int, np.ndarray]]) -> list[dict]:
+    """Each entity's pointers over the clip as tracking gives them: prompted with its mask on the first frame where it
+    is visible, then tracked forward with SAM 2's memory (``visible``: entity id -> mask, per frame)."""
+    first: dict[int, tuple[int, np.ndarray]] = {}
+    for k, masks in enumerate(visible):
+        for entity_id, mask in masks.items():
+            first.setdefault(entity_id, (k, mask))
+    for entity_id, (k, mask) in first.items():
+        segmenter.add_mask(state, entity_id, k, mask)
+    for _ in segmenter.propagate(state, obj_ids=list(first)):
+        pass
+    return [{i: segmenter.object_pointer(state, i, k) for i in first} for k in range(len(visible))]
 
 
 def decoded_mask_loss(
@@ -211,7 +302,9 @@ class Trainer:
         self.sch = Sch(SchConfig(feature_dim=dim, pointer_dim=dim)).to(self.device)
         modules = {"didm": self.didm, "sch": self.sch}
         self.optimizer = make_optimizer(modules, lr={"didm": config.lr_didm, "sch": config.lr_sch})
-        self.scheduler = make_scheduler(self.optimizer, config.steps, config.warmup_steps)
+        self.total_steps = config.steps if config.epochs is None else config.epochs * len(self.queries)
+        floors = {"didm": PAPER_MIN_LR_RATIO, "sch": config.sch_min_lr_ratio}
+        self.scheduler = make_scheduler(self.optimizer, self.total_steps, config.warmup_steps, min_lr_ratio=floors)
         self.didm_loss, self.sch_loss = DidmLoss(seed=config.seed), SchLoss()
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
@@ -226,12 +319,21 @@ class Trainer:
             self.checkpoint, {"didm": self.didm, "sch": self.sch}, optimizer=self.optimizer,
             scheduler=self.scheduler, map_location=self.device,
         )  # fmt: skip
+        require_backbone(saved.extra.get("backbone"), self.segmenter.backbone, self.checkpoint)
         self.step = saved.step
         self.rng = np.random.default_rng([self.config.seed, self.step])
         return True
 
+    def next_query(self) -> tuple[str, int]:
+        """The (video id, subject id) of the next step: drawn at random, or by epochs the next of this epoch's
+        shuffled order (the same after a resume)."""
+        if self.config.epochs is None:
+            return self.queries[int(self.rng.integers(len(self.queries)))]
+        epoch, k = divmod(self.step, len(self.queries))
+        return self.queries[int(np.random.default_rng([self.config.seed, epoch]).permutation(len(self.queries))[k])]
+
     def sample(self) -> ClipSample:
-        vid, subject_id = self.queries[int(self.rng.integers(len(self.queries)))]
+        vid, subject_id = self.next_query()
         video = self.dataset.videos[vid]
         if self._frames is None or self._frames[0] != vid:
             self._frames = (vid, self.load_frames(video))
@@ -241,7 +343,10 @@ class Trainer:
         start = max(0, min(int(self.rng.choice(work)), len(frames) - self.config.clip_frames))
         key = (vid, subject_id, start)
         if key not in self._clips:
-            self._clips[key] = prepare_clip(self.segmenter, video, frames, subject_id, start, self.config.clip_frames)
+            self._clips[key] = prepare_clip(
+                self.segmenter, video, frames, subject_id, start, self.config.clip_frames,
+                tracked_pointers=self.config.tracked_pointers, negative_objects=self.config.negative_objects,
+            )  # fmt: skip
             while len(self._clips) > self.config.cache_clips:
                 self._clips.popitem(last=False)
         self._clips.move_to_end(key)
@@ -288,22 +393,23 @@ class Trainer:
     def save(self) -> Path:
         return save_checkpoint(
             self.checkpoint, {"didm": self.didm, "sch": self.sch}, optimizer=self.optimizer,
-            scheduler=self.scheduler, step=self.step, extra={"train": asdict(self.config)},
+            scheduler=self.scheduler, step=self.step,
+            extra={"train": asdict(self.config), "backbone": self.segmenter.backbone},
         )  # fmt: skip
 
     def run(self, progress: Callable[[dict], None] = lambda losses: None) -> list[dict]:
-        """Train until ``config.steps``; checkpoint every ``save_every`` steps and at the end."""
+        """Train until ``total_steps``; checkpoint every ``save_every`` steps and at the end."""
         log_path = self.checkpoint.with_suffix(".log.jsonl")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         history = []
         with log_path.open("a") as log:
-            while self.step < self.config.steps:
+            while self.step < self.total_steps:
                 started = time.perf_counter()
                 losses = self.train_step(self.sample())
                 losses["seconds"] = round(time.perf_counter() - started, 3)
                 history.append(losses)
                 log.write(json.dumps(losses) + "\n")
                 progress(losses)
-                if self.step % self.config.save_every == 0 or self.step == self.config.steps:
+                if self.step % self.config.save_every == 0 or self.step == self.total_steps:
                     self.save()
         return history

@@ -147,10 +147,13 @@ class FeatureSegmenter(VideoSegmenter, Protocol):
     Attributes:
         device: where the model runs and its tensors are made.
         feature_dim: channels of the frame features and of the object pointers.
+        backbone: the model and input size the features come from, e.g. ``{"model": "tiny", "image_size": 512}``;
+            modules trained on one backbone's features read nothing meaningful in another's.
     """
 
     device: torch.device
     feature_dim: int
+    backbone: dict[str, str | int]
 
     def frame_features(self, state: SegmenterState, frame_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The image features of a working frame and their position encoding, float32 (1, C, h, w) each."""

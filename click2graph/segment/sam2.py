@@ -263,6 +263,11 @@ class Sam2Segmenter:
         """Channels of SAM 2's stride-16 features and of its object pointers (sam2's ``hidden_dim``, 256)."""
         return int(self.predictor.hidden_dim)
 
+    @property
+    def backbone(self) -> dict[str, str | int]:
+        """The SAM 2.1 model and input size its features and object pointers come from."""
+        return {"model": self.spec.name, "image_size": int(self.predictor.image_size)}
+
     def freeze_weights(self) -> None:
         self.predictor.requires_grad_(False)
 

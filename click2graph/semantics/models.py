@@ -1,6 +1,7 @@
 """Choose the semantic models: a CLIP classifier and zero-shot predicate scorer when found, a predicate prior when
 built; what is missing is said in a notice, and the graph keeps default names ("subject", "object N"). The
-predicate scorers come from the models' factories (:mod:`click2graph.semantics.scorers`).
+predicate scorers come from the models' factories (:mod:`click2graph.semantics.scorers`). In "sch" mode the
+pipeline's trained SCH alone names the entities and scores the predicates, as in the paper.
 
 ``make_semantics`` never fails in "auto" mode (like :func:`click2graph.segment.factory.make_segmenter`): no
 transformers, no model files or no network gives a :class:`SemanticModels` without CLIP plus the reason.
@@ -19,13 +20,13 @@ from click2graph.semantics.base import EntityClassifier, PredicateScorer
 from click2graph.semantics.clip_embedder import PRECISIONS
 from click2graph.semantics.embedder import ImageTextEmbedder
 from click2graph.semantics.prior import DEFAULT_PRIOR_PATH, PredicatePrior, PriorError
-from click2graph.semantics.scorers import ScorerFactory, ScorerInputs, registered_scorers
+from click2graph.semantics.scorers import ScorerFactory, ScorerInputs, registered_scorers, sch_scorer
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.weights import hub_offline, hub_reachable
 
 logger = logging.getLogger(__name__)
 
-Mode = Literal["auto", "off", "clip"]
+Mode = Literal["auto", "off", "clip", "sch"]
 
 
 @dataclass
@@ -61,6 +62,8 @@ class SemanticModels:
             vocabulary = "OpenPVSG classes" if self.labels == OPENPVSG.classes else f"{len(self.labels)} own words"
             precision = getattr(self.embedder, "precision", None)
             parts.append(f"CLIP{f' {precision}' if precision else ''} labels ({vocabulary}) and zero-shot predicates")
+        elif self.scorer_factories == [sch_scorer]:
+            parts.append("SCH labels and predicates")
         else:
             parts.append("default names, geometric predicates")
         if self.prior is not None:
@@ -81,7 +84,8 @@ def make_semantics(
 
     Args:
         mode: "auto" (CLIP when found, else default names with a notice), "clip" (fail when CLIP cannot be
-            loaded), "off" (geometry only; still loads a prior).
+            loaded), "off" (geometry only; still loads a prior), "sch" (the pipeline's trained SCH alone: its
+            names and predicates, no prior).
         classes: the user's own words to name entities with; default the 126 OpenPVSG classes.
         model: a CLIP name from ``click2graph.semantics.clip_models.CLIP_MODELS`` or a model folder; default the LAION
             ViT-B/32.
@@ -93,10 +97,14 @@ def make_semantics(
     Raises:
         CheckpointError: only for ``mode="clip"``; PriorError for a ``prior_path`` given but unreadable.
     """
-    if mode not in ("auto", "off", "clip"):
-        raise ValueError(f"semantics mode must be 'auto', 'off' or 'clip', got {mode!r}")
+    if mode not in ("auto", "off", "clip", "sch"):
+        raise ValueError(f"semantics mode must be 'auto', 'off', 'clip' or 'sch', got {mode!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"CLIP precision must be one of {PRECISIONS}, got {precision!r}")
+    if mode == "sch":
+        if classes is not None:
+            raise ValueError("SCH names the 126 OpenPVSG classes it was trained on; own words need CLIP")
+        return SemanticModels(scorer_factories=[sch_scorer])
     labels = clean_classes(classes)
     prior = _load_prior(prior_path)
     if mode == "off":

@@ -1,5 +1,10 @@
 """From tracked entities to relations: score every pair with the scorers, fuse, smooth, emit :class:`Relation`.
 
+Two rankings (``RelationConfig.ranking``): "fused" (the default) fuses the scorers and the class prior and keeps
+the spans where the fused score passes the smoothing's hysteresis; "raw" is the paper's: one scorer (SCH) labels
+the pair with its top predicate on each frame, and its scores are ranked as they are (no fusion, prior, threshold
+or smoothing).
+
 Pairs are subject-centric, as in Click2Graph: each subject with each of *its* objects (``obj.subject_id ==
 subject.entity_id``) and with every other subject. ``RelationConfig.object_pairs`` adds object-object pairs
 within a subject's objects (OpenPVSG annotates those too, e.g. "ball on table").
@@ -9,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -18,7 +23,7 @@ from click2graph.semantics.base import EntityView, PredicateScorer
 from click2graph.semantics.fusion import columns_by_predicate, fuse, supporting_scorers
 from click2graph.semantics.geometric import GeometricScorer
 from click2graph.semantics.prior import PredicatePrior
-from click2graph.semantics.smoothing import SmoothingConfig, smooth_scores
+from click2graph.semantics.smoothing import SmoothingConfig, frame_runs, smooth_scores
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,13 @@ class RelationConfig:
     max_lift: float = 4.0  # the prior's lift is clipped to [1 / max_lift, max_lift]
     object_pairs: bool = False  # also relate a subject's objects to each other (both directions)
     mask_side: int = 160  # longest side of the small masks used for contact tests (see EntityView)
+    # "fused": the fields above turn all scorers' outputs into relations; "raw": a single scorer's top predicate per
+    # frame, scored as it is (weights, prior and smoothing unused; see the module docstring).
+    ranking: Literal["fused", "raw"] = "fused"
+
+    def __post_init__(self) -> None:
+        if self.ranking not in ("fused", "raw"):
+            raise ValueError(f"ranking must be 'fused' or 'raw', got {self.ranking!r}")
 
 
 def build_relations(
@@ -55,7 +67,8 @@ def build_relations(
 
     Returns:
         One :class:`Relation` per (subject, object, predicate) that holds on at least one span, ordered by pair
-        then predicate name. ``score`` = mean frame score inside the spans x (0.5 + 0.5 x coverage), where
+        then predicate name; with ``config.ranking`` "raw", see :func:`top_predicate_relations`. Otherwise
+        ``score`` = mean frame score inside the spans x (0.5 + 0.5 x coverage), where
         coverage is the fraction of the frames with both entities present that the spans cover: a relation
         that holds all along ranks above an equally confident flash. ``sources`` names the scorers that reach
         ``smoothing.on`` on a frame inside the spans; ``frame_scores`` holds the fused score of every scored
@@ -91,7 +104,10 @@ def _pair_relations(
     prior: PredicatePrior | None,
     config: RelationConfig,
 ) -> list[Relation]:
-    table = columns_by_predicate((s.name, s.predicates, s.score_pair(subject, obj, num_frames)) for s in scorers)
+    outputs = [(s.name, s.predicates, s.score_pair(subject, obj, num_frames)) for s in scorers]
+    if config.ranking == "raw":
+        return top_predicate_relations(subject.entity_id, obj.entity_id, outputs)
+    table = columns_by_predicate(outputs)
     lifts = prior.lift(subject.entity.label, obj.entity.label, tuple(table)) if prior is not None else None
     present = np.array([subject.present(t) and obj.present(t) for t in range(num_frames)])
     relations = []
@@ -121,6 +137,45 @@ def _pair_relations(
                 },
             )
         )
+    return relations
+
+
+def top_predicate_relations(
+    subject_id: int, object_id: int, outputs: Sequence[tuple[str, Sequence[str], np.ndarray]]
+) -> list[Relation]:
+    """The paper's ranking of one pair: on every frame the scorer scores, the pair holds its top predicate (ties: the
+    first); a predicate's spans are the runs of frames where it is on top, and its ``score`` the mean of its own
+    score over them, as the scorer gave it (a 0.3 is ranked as 0.3). Ordered by predicate name.
+
+    Args:
+        outputs: ``(scorer name, its predicates, its float (T, P) scores)`` of at most one scorer (none: no
+            relations); NaN rows are frames it does not score.
+
+    Raises:
+        ValueError: more than one scorer (their scores would have to be fused).
+    """
+    if len(outputs) > 1:
+        raise ValueError(f"raw ranking reads one scorer, got {[name for name, _, _ in outputs]}")
+    relations = []
+    for name, predicates, scores in outputs:
+        scores = np.asarray(scores, dtype=float)
+        scored = ~np.isnan(scores).all(axis=1)
+        top = np.full(len(scores), -1)
+        if scored.any():
+            top[scored] = np.nanargmax(scores[scored], axis=1)
+        for k in sorted(set(top[scored].tolist()), key=lambda k: predicates[k]):
+            runs = frame_runs(top == k, scores[:, k])
+            relations.append(
+                Relation(
+                    subject_id=subject_id,
+                    object_id=object_id,
+                    predicate=predicates[k],
+                    spans=list(runs.spans),
+                    score=round(runs.score, 4),
+                    sources=[name],
+                    frame_scores={int(t): round(float(scores[t, k]), 3) for t in np.flatnonzero(top == k)},
+                )
+            )
     return relations
 
 

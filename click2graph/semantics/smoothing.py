@@ -7,6 +7,9 @@ Three steps, in this order:
    score rose slowly. Frames without a score (NaN: an entity is absent) break runs.
 2. **Gap filling.** Spans separated by at most ``max_gap`` frames are merged (a short dip or occlusion).
 3. **Minimum duration.** Spans shorter than ``min_duration`` frames are dropped (one-frame flickers).
+
+:func:`frame_runs` is the unsmoothed counterpart: the runs of frames picked by another rule (the paper's ranking
+takes each frame's top predicate), scored the same way.
 """
 
 from __future__ import annotations
@@ -75,9 +78,19 @@ def smooth_scores(scores: np.ndarray, config: SmoothingConfig = SmoothingConfig(
         else:
             merged.append((start, end))
     kept = tuple(span for span in merged if span[1] - span[0] + 1 >= config.min_duration)
-    span_scores = tuple(_nanmean(scores[s : e + 1]) for s, e in kept)
-    inside = np.concatenate([scores[s : e + 1] for s, e in kept]) if kept else np.empty(0)
-    return SmoothedSpans(spans=kept, span_scores=span_scores, score=_nanmean(inside))
+    return _scored(kept, scores)
+
+
+def frame_runs(frames: np.ndarray, scores: np.ndarray) -> SmoothedSpans:
+    """The runs of ``frames`` (bool (T,)) as spans, without thresholds, gap filling or minimum duration, with the
+    mean ``scores`` (float (T,)) over them."""
+    return _scored(tuple(_runs(np.asarray(frames, bool))), np.asarray(scores, dtype=float))
+
+
+def _scored(spans: tuple[Span, ...], scores: np.ndarray) -> SmoothedSpans:
+    span_scores = tuple(_nanmean(scores[s : e + 1]) for s, e in spans)
+    inside = np.concatenate([scores[s : e + 1] for s, e in spans]) if spans else np.empty(0)
+    return SmoothedSpans(spans=spans, span_scores=span_scores, score=_nanmean(inside))
 
 
 def _runs(flags: np.ndarray) -> list[Span]:

@@ -4,7 +4,8 @@ corrections and what they teach, caching per entity and per pair so an edit reco
 Entity names, by precedence: the user's label ("user"); a prototype taught by a correction of a look-alike
 ("correction"); the classifier's best class ("model", with its probability and top 5); else the default name.
 Predicates: the video's scorers (:meth:`~click2graph.semantics.models.SemanticModels.scorers`), fused with the
-class prior (:func:`~click2graph.semantics.relations.build_relations`); then a relation the user renamed takes its
+class prior or, by ``RelationConfig.ranking``, one scorer's scores ranked raw as in the paper
+(:func:`~click2graph.semantics.relations.build_relations`); then a relation the user renamed takes its
 new predicate ("user"), and one whose pair looks like a renamed pair takes the same renaming ("correction").
 """
 
@@ -110,8 +111,8 @@ def relate(
     renamed: Mapping[PredicateKey, str],
     config: RelationConfig = RelationConfig(),
 ) -> list[Relation]:
-    """Relations of the named entities scored by ``scorers`` (in fusion order), with the user's predicate
-    renamings and what they teach applied."""
+    """Relations of the named entities scored by ``scorers`` (in fusion order) and ranked as ``config`` says, with
+    the user's predicate renamings and what they teach applied."""
     relations = build_relations(entities, num_frames=len(frames), scorers=scorers, prior=models.prior, config=config)
     if not renamed and not any(p.kind == "predicate" for p in memory.prototypes):
         return relations
