@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "semantics")
+BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "sam2_speed", "semantics")
 
 
 def main(argv: list[str]) -> int:
