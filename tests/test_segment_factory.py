@@ -76,12 +76,22 @@ def test_cli_runs_end_to_end_on_sam2(random_checkpoint, tmp_path, capsys):
     assert graph.backend.startswith("SAM 2.1 tiny") and graph.subjects
 
 
-def test_sam2_size_defaults_to_512_on_a_cpu(random_checkpoint):
+def test_on_a_cpu_sam2_defaults_to_512_px_and_an_int8_encoder(random_checkpoint):
     import torch
 
     choice = make_segmenter("sam2", checkpoint=str(random_checkpoint), allow_download=False)
-    expected = 1024 if torch.cuda.is_available() else 512
-    assert choice.segmenter.config.image_size == expected
+    cpu = not torch.cuda.is_available()
+    assert choice.segmenter.config.image_size == (512 if cpu else 1024)
+    assert choice.segmenter.encoder_int8 == cpu and choice.segmenter.config.stride == 1
+
+
+def test_the_speed_settings_reach_sam2(random_checkpoint):
+    from click2graph.settings import Settings
+
+    settings = Settings(backend="sam2", checkpoint=str(random_checkpoint), sam2_encoder="fp32", sam2_stride=2)
+    segmenter = settings.segmenter().segmenter
+    assert not segmenter.encoder_int8 and segmenter.config.stride == 2
+    assert segmenter.describe().endswith(", fp32, SAM 2 every 2 frames")
 
 
 def test_the_app_uses_sam2_end_to_end_with_a_checkpoint(random_checkpoint, tmp_path):

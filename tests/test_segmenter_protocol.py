@@ -30,20 +30,21 @@ def ball_point(t: int) -> tuple[float, float]:
     return float(np.median(xs)), float(np.median(ys))
 
 
-@pytest.fixture(params=["classic", "oracle", "sam2"])
+@pytest.fixture(params=["classic", "oracle", "sam2", "sam2_stride3"])
 def backend(request) -> VideoSegmenter:
-    if request.param == "sam2":
-        return sam2_random_weights()
+    if request.param.startswith("sam2"):
+        return sam2_random_weights(stride=3 if request.param == "sam2_stride3" else 1)
     return ClassicSegmenter() if request.param == "classic" else OracleSegmenter(LABELS)
 
 
-def sam2_random_weights() -> VideoSegmenter:
-    """SAM 2.1 tiny at 256 px with random weights (seed 0 gives non-empty masks on these clicks)."""
+def sam2_random_weights(stride: int) -> VideoSegmenter:
+    """SAM 2.1 tiny at 256 px with random weights (seed 0 gives non-empty masks on these clicks), on every
+    ``stride``-th frame."""
     pytest.importorskip("torch")
     pytest.importorskip("sam2.sam2_video_predictor", reason="sam2 (pip install sam2==1.1.0) is not installed")
     from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter
 
-    return Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu"), seed=0)
+    return Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu", stride=stride), seed=0)
 
 
 @pytest.fixture()

@@ -20,6 +20,8 @@ VALUES = {
     "checkpoint": ("small", "small"),
     "sam2_size": ("512", 512),
     "precision": ("bf16", "bf16"),
+    "sam2_encoder": ("fp32", "fp32"),
+    "sam2_stride": ("3", 3),
     "discovery": ("heuristic", "heuristic"),
     "learned": ("w/x.pt", Path("w/x.pt")),
     "max_objects": ("2", 2),
@@ -55,7 +57,8 @@ def test_unset_and_empty_mean_the_defaults():
 
 
 @pytest.mark.parametrize(
-    "name, text", [("backend", "gpu"), ("sam2_size", "abc"), ("sam2_size", "768"), ("max_objects", "-1")]
+    "name, text",
+    [("backend", "gpu"), ("sam2_size", "abc"), ("sam2_size", "768"), ("sam2_stride", "0"), ("max_objects", "-1")],
 )
 def test_a_bad_value_is_named_with_what_is_allowed(name, text):
     option = next(o for o in OPTIONS if o.name == name)

@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "semantics", "ray")
+BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "sam2_speed", "semantics", "ray")
 
 
 def main(argv: list[str]) -> int:

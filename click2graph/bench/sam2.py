@@ -109,7 +109,7 @@ def _segmenter(image_size: int, precision: str):
     return Sam2Segmenter.from_random_weights(Sam2Config(image_size=image_size, precision=precision), SEED)
 
 
-def _warm_up(segmenter, video: Video) -> None:
+def warm_up(segmenter, video: Video) -> None:
     """Click and track two frames once, so one-time costs (allocator, kernels) stay out of the timings."""
     short = Video.from_frames(video.frames[:2], video.fps, source="warm-up")
     state = segmenter.init_state(short)
@@ -124,7 +124,7 @@ def measure_tracking(image_size: int, precision: str, frames: int) -> TrackingRe
 
     video = load_clip(frames)
     segmenter = _segmenter(image_size, precision)
-    _warm_up(segmenter, video)
+    warm_up(segmenter, video)
     state = segmenter.init_state(video)
     segmenter.add_prompt(state, 1, to_frame_prompts([CLICK], video)[0])
     frame_s = []
@@ -207,7 +207,7 @@ def measure_ratio(frames: int) -> RatioResult:
     pipeline_logger.addHandler(dropped)
     video = load_clip(frames)
     segmenter = _segmenter(512, "fp32")
-    _warm_up(segmenter, video)
+    warm_up(segmenter, video)
     pipeline = Pipeline(segmenter)
     session = pipeline.open(video)
     calls = segmenter.encoder_calls

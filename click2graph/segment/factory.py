@@ -35,6 +35,9 @@ class BackendOptions:
         image_size, precision: model input size and precision (SAM 2: see
             :class:`click2graph.segment.sam2.Sam2Config`; image_size None = 1024 (as trained) with a GPU, 512 on a
             CPU, where 1024 costs about 6x the time per frame).
+        encoder, stride: SAM 2's speed levers (see :class:`~click2graph.segment.sam2.Sam2Config`): the image
+            encoder's linear layers in int8 (on a CPU at fp32; a GPU ignores it), and SAM 2 on every stride-th
+            frame only (1: every frame).
         allow_download: fetch missing weights from the Hugging Face hub; None = only when the hub answers within
             2 s (so an offline machine falls back at once instead of waiting for retries).
     """
@@ -43,6 +46,8 @@ class BackendOptions:
     image_size: int | None = None
     precision: str = "fp32"
     allow_download: bool | None = None
+    encoder: str = "int8"
+    stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ def make_segmenter(
     image_size: int | None = None,
     precision: str = "fp32",
     allow_download: bool | None = None,
+    encoder: str = "int8",
+    stride: int = 1,
 ) -> SegmenterChoice:
     """Build the backend named ``backend`` ("classic", "sam2", a registered one, or "auto") with the options of
     :class:`BackendOptions`.
@@ -98,7 +105,7 @@ def make_segmenter(
     """
     if backend != AUTO and backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {AUTO}, {', '.join(_BACKENDS)}; got {backend!r}")
-    options = BackendOptions(checkpoint, image_size, precision, allow_download)
+    options = BackendOptions(checkpoint, image_size, precision, allow_download, encoder, stride)
     if backend != AUTO:
         return SegmenterChoice(_BACKENDS[backend].build(options))
     notices = []
@@ -127,7 +134,13 @@ def _build_sam2(options: BackendOptions) -> VideoSegmenter:
         allow_download = not hub_offline() and hub_reachable()
     resolved = resolve_checkpoint(options.checkpoint or "tiny", allow_download=allow_download)
     image_size = options.image_size or (1024 if torch.cuda.is_available() else 512)
-    config = Sam2Config(model=resolved.spec.name, image_size=image_size, precision=options.precision)
+    config = Sam2Config(
+        model=resolved.spec.name,
+        image_size=image_size,
+        precision=options.precision,
+        encoder=options.encoder,
+        stride=options.stride,
+    )
     return Sam2Segmenter.from_checkpoint(resolved.path, config)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from click2graph.cv.flow import FlowCache
 from click2graph.segment.base import SegmenterState
 from click2graph.video import Video
 
@@ -27,6 +28,8 @@ _IMG_STD = (0.229, 0.224, 0.225)
 FEATURE_CACHE_KEY = "click2graph_feature_cache"
 """Key of our :class:`FeatureCache` inside sam2's inference-state dict (sam2 ignores keys it does not know); the
 ``_get_image_feature`` hook in :mod:`click2graph.segment.sam2` finds the cache there."""
+FLOWS_KEY = "click2graph_flows"
+"""Key of the video's :class:`~click2graph.cv.flow.FlowCache` there: strided tracking carries masks along it."""
 
 
 class PreprocessedFrames:
@@ -117,13 +120,14 @@ class Sam2State(SegmenterState):
 
 
 def build_inference_state(
-    video: Video, *, image_size: int, device: torch.device, features: FeatureCache
+    video: Video, *, image_size: int, device: torch.device, features: FeatureCache, flows: FlowCache
 ) -> dict[str, Any]:
     """sam2's inference state for ``video``, as ``SAM2VideoPredictor.init_state`` builds it from a JPEG folder.
 
     Differences, on purpose: ``images`` is a :class:`PreprocessedFrames` view instead of an (N, 3, S, S) tensor;
     the video size is the working size; frame 0 is not encoded up front (sam2 warms up there; our ``init_state``
-    computes nothing heavy); and our feature cache rides along under :data:`FEATURE_CACHE_KEY`.
+    computes nothing heavy); and our feature cache and the flows ride along under :data:`FEATURE_CACHE_KEY` and
+    :data:`FLOWS_KEY`.
     """
     return {
         "images": PreprocessedFrames(video.frames, image_size, device),
@@ -146,4 +150,5 @@ def build_inference_state(
         "temp_output_dict_per_obj": {},
         "frames_tracked_per_obj": {},
         FEATURE_CACHE_KEY: features,
+        FLOWS_KEY: flows,
     }

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from click2graph.errors import CheckpointError
+from click2graph.int8 import quantize_int8
 from click2graph.semantics.clip_models import (
     CLIP_WEIGHTS_DIR,
     DEFAULT_CLIP,
@@ -210,28 +211,6 @@ class ClipEmbedder:
         top, left = (new_h - size) // 2, (new_w - size) // 2
         crop = image[top : top + size, left : left + size].astype(np.float32) * np.float32(1 / 255)
         return (crop - self._mean) / self._std
-
-
-def quantize_int8(model: Any) -> bool:
-    """Replace ``model``'s ``nn.Linear`` layers in place by int8 dynamically quantized ones (weights int8 per
-    tensor, activations quantized per batch at run time). False, model untouched, when torch has no quantized CPU
-    engine here.
-
-    torch marks ``torch.ao.quantization`` as moving to the torchao package; its eager dynamic quantization still
-    ships and works in the pinned torch, and needs no extra dependency, so its deprecation warnings are silenced.
-    """
-    import warnings
-
-    import torch
-
-    quantize = getattr(getattr(torch.ao, "quantization", None), "quantize_dynamic", None)
-    if quantize is None or not any(e != "none" for e in torch.backends.quantized.supported_engines):
-        logger.info("int8 CLIP not available in torch %s: running in float32", torch.__version__)
-        return False
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*deprecated.*")
-        quantize(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    return True
 
 
 def unit_rows(x: Any) -> np.ndarray:
