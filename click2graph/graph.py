@@ -249,17 +249,18 @@ class SceneGraph:
         extras = data.get("click2graph", {})
         if "video" in extras:
             video = VideoMeta(**extras["video"])
-        else:  # a plain OpenPVSG-style file: working frames are the file's frames
-            n = int(data.get("num_frames", 0))
+        else:  # a plain OpenPVSG-style entry: working frames are the file's frames
+            meta = {**data, **data.get("meta", {})}  # OpenPVSG's own files keep the sizes under "meta"
+            n = int(meta.get("num_frames", 0))
             video = VideoMeta(
                 source=data.get("video_path", ""),
-                width=data.get("width", 0),
-                height=data.get("height", 0),
-                fps=data.get("fps", 0.0),
+                width=meta.get("width", 0),
+                height=meta.get("height", 0),
+                fps=meta.get("fps", 0.0),
                 num_frames=n,
-                work_width=data.get("width", 0),
-                work_height=data.get("height", 0),
-                work_fps=data.get("fps", 0.0),
+                work_width=meta.get("width", 0),
+                work_height=meta.get("height", 0),
+                work_fps=meta.get("fps", 0.0),
                 frame_indices_orig=list(range(n)),
             )
         entities = [

@@ -158,6 +158,18 @@ def test_plain_openpvsg_entry_gets_the_defaults():
     assert meta.num_work_frames == 3
 
 
+def test_an_entry_of_openpvsg_s_own_file_reads_its_sizes_from_meta():
+    entry = {
+        "video_id": "0010_8610561401",
+        "meta": {"height": 360, "width": 480, "fps": 5, "duration": 36.0, "num_frames": 180},
+        "objects": [{"object_id": 1, "category": "adult", "is_thing": True}],
+        "relations": [[1, 1, "looking at", [[0, 2]]]],
+    }
+    meta = SceneGraph.from_dict(entry).video
+    assert (meta.width, meta.height, meta.fps, meta.num_work_frames) == (480, 360, 5, 180)
+    assert meta.frame_indices_orig == list(range(180))
+
+
 def test_mask_signature_follows_the_masks():
     graph = small_graph()
     ball = graph.entity(2)
