@@ -1,4 +1,5 @@
-"""Tiny hand-built test data: box masks, entities and scene graphs (no video, no model).
+"""Tiny hand-built test data: box masks, entities and scene graphs (no video, no model), and a generated clip cut
+short in the OpenPVSG layout (:func:`short_dataset`).
 
 The default scene (``make_graph()``), 10 working frames of 96x64 at 10 fps (every 2nd original frame at 20 fps):
     id 1 "person" (subject), frames 0-9, box (8, 8, 40, 56)
@@ -9,10 +10,13 @@ The default scene (``make_graph()``), 10 working frames of 96x64 at 10 fps (ever
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from click2graph import synth
 from click2graph.graph import Entity, Relation, SceneGraph, VideoMeta
 from click2graph.masks import rle_encode
 
@@ -107,3 +111,21 @@ def make_frames(*, num_frames: int = NUM_FRAMES, size_wh: tuple[int, int] = SIZE
 def objects_of(graph: SceneGraph, subject_id: int) -> list[Entity]:
     """The objects found for (or added to) ``subject_id``, in graph order."""
     return [e for e in graph.entities if not e.is_subject and e.subject_id == subject_id]
+
+
+def short_dataset(folder: Path, name: str, frames: int) -> Path:
+    """The generated clip ``name`` in the OpenPVSG layout, cut to its first ``frames`` frames (so that SAM 2 with
+    random weights gets through it in seconds on a CPU)."""
+    path = synth.write_dataset(folder, [name])
+    pvsg = json.loads(path.read_text())
+    (entry,) = pvsg["data"]
+    entry["meta"]["num_frames"] = frames
+    kept = (
+        [s, o, p, [[a, min(b, frames - 1)] for a, b in spans if a < frames]] for s, o, p, spans in entry["relations"]
+    )
+    entry["relations"] = [r for r in kept if r[3]]  # relations that start later are not in the cut
+    path.write_text(json.dumps(pvsg))
+    for kind in ("frames", "masks"):
+        for png in sorted((folder / kind / entry["video_id"]).glob("*.png"))[frames:]:
+            png.unlink()
+    return path

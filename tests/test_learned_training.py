@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2")
 
+from builders import short_dataset
 from oracle import OracleSegmenter
 
 from click2graph import synth
@@ -201,14 +202,15 @@ def test_train_command_trains_resumes_and_run_uses_the_result(dataset, tmp_path,
 
 def test_eval_command_compares_learned_discovery_with_training_free(trained, dataset, segmenter, tmp_path, monkeypatch):
     """The Table 4 comparison end to end: `eval` with the learned DIDM, then training-free, on one generated video
-    (random SAM 2 at 256 px: the numbers mean nothing, the plumbing is what is checked)."""
+    cut to 12 frames (random SAM 2 at 256 px: the numbers mean nothing, the plumbing is what is checked)."""
     from click2graph.segment.factory import SegmenterChoice
 
     trainer, _, _ = trained
     monkeypatch.setattr("click2graph.segment.factory.make_segmenter", lambda *a, **k: SegmenterChoice(segmenter))
     out = tmp_path / "eval"
-    args = ["eval", str(dataset.root), "--split", "val", "--videos", "synth_ball_touch", "--prompt", "mask"]
-    args += ["--out", str(out), "--quiet", "--semantics", "off"]
+    root = short_dataset(tmp_path / "pvsg", "ball_touch", frames=12)
+    args = ["eval", str(root), "--split", "val", "--prompt", "mask", "--out", str(out), "--quiet", "--semantics", "off"]
+    args += ["--max-objects", "1"]
     assert main([*args, "--discovery", "learned", "--learned", str(trainer.checkpoint)]) == 0
     assert main([*args, "--discovery", "training-free"]) == 0
     table = (out / "compare_mask.md").read_text()

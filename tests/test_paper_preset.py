@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from builders import make_entity
+from builders import make_entity, short_dataset
 from oracle import OracleSegmenter
 
 from click2graph import synth
@@ -259,24 +259,6 @@ def torch_allclose(a, b) -> bool:
     import torch
 
     return bool(torch.allclose(a, b, atol=1e-5))
-
-
-def short_dataset(folder, name: str, frames: int):
-    """The generated clip ``name`` in the OpenPVSG layout, cut to its first ``frames`` frames (so that SAM 2 with
-    random weights gets through it in seconds on a CPU)."""
-    path = synth.write_dataset(folder, [name])
-    pvsg = json.loads(path.read_text())
-    (entry,) = pvsg["data"]
-    entry["meta"]["num_frames"] = frames
-    kept = (
-        [s, o, p, [[a, min(b, frames - 1)] for a, b in spans if a < frames]] for s, o, p, spans in entry["relations"]
-    )
-    entry["relations"] = [r for r in kept if r[3]]  # relations that start later are not in the cut
-    path.write_text(json.dumps(pvsg))
-    for kind in ("frames", "masks"):
-        for png in sorted((folder / kind / entry["video_id"]).glob("*.png"))[frames:]:
-            png.unlink()
-    return path
 
 
 def test_train_and_eval_with_the_paper_preset(sam2, tmp_path, monkeypatch, capsys):
