@@ -13,6 +13,7 @@ of it).
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -21,6 +22,8 @@ from click2graph.errors import Click2GraphError
 from click2graph.remote_build import BuildRequest, BuildUpdate, assembled_for, stream_build
 from click2graph.settings import Settings
 from click2graph.video import Video
+
+logger = logging.getLogger(__name__)
 
 ZERO_GPU_ENV = "SPACES_ZERO_GPU"
 DURATION_ENV = "CLICK2GRAPH_GPU_DURATION_S"
@@ -36,8 +39,12 @@ MAX_DURATION_S = 120
 def on_zero_gpu(environ: Mapping[str, str] | None = None) -> bool:
     """Whether this process runs on a ZeroGPU Space (``SPACES_ZERO_GPU`` true and ``spaces`` installed)."""
     environ = os.environ if environ is None else environ
-    flagged = environ.get(ZERO_GPU_ENV, "").strip().lower() in ("1", "t", "true")
-    return flagged and importlib.util.find_spec("spaces") is not None
+    if environ.get(ZERO_GPU_ENV, "").strip().lower() not in ("1", "t", "true"):
+        return False
+    if importlib.util.find_spec("spaces") is None:
+        logger.warning("%s is set but the `spaces` package is missing: builds run on the CPU", ZERO_GPU_ENV)
+        return False
+    return True
 
 
 def gpu_settings(settings: Settings) -> Settings:
