@@ -5,11 +5,14 @@ import os
 import sys
 import threading
 
-from demo import runtime
+from demo import gpu, runtime
 
 # Every temporary file of this process, Gradio's cache included, lives in one folder that is removed at exit
 # (SIGTERM too) and, after a crash, at the next start. Set before Gradio is imported: it reads it at import.
 os.environ.setdefault("GRADIO_TEMP_DIR", str(runtime.run_dir() / "gradio"))
+
+if gpu.on_zero_gpu():  # a ZeroGPU Space: `spaces` patches torch, so it comes before anything imports torch
+    import spaces  # noqa: E402, F401
 
 from click2graph.errors import Click2GraphError  # noqa: E402
 from demo import handlers, server  # noqa: E402

@@ -124,6 +124,12 @@ OPTIONS: tuple[Option, ...] = (
         choices=lambda: (512, 1024),
     ),
     Option(
+        "device",
+        BACKEND,
+        "where SAM 2 and CLIP run: auto (default): CUDA when torch sees a GPU, else the CPU; cpu; cuda",
+        choices=lambda: ("auto", "cpu", "cuda"),
+    ),
+    Option(
         "precision",
         BACKEND,
         "SAM 2 precision (bf16 helps only on CPUs with native bf16, and on GPUs)",
@@ -234,6 +240,7 @@ class Settings:
     backend: str = "auto"
     checkpoint: str | None = None
     sam2_size: int | None = None
+    device: str = "auto"
     precision: str = "fp32"
     sam2_encoder: str = "int8"
     sam2_stride: int = 1
@@ -286,6 +293,7 @@ class Settings:
             checkpoint=self.checkpoint,
             image_size=self.sam2_size,
             precision=self.precision,
+            device=self.device,
             encoder=self.sam2_encoder,
             stride=self.sam2_stride,
         )
@@ -300,6 +308,7 @@ class Settings:
                 model=self.clip_model,
                 prior_path=self.prior,
                 precision=self.clip_precision,
+                device=self.device,
             )
         except ValueError as exc:
             raise Click2GraphError(f"classes: {exc}") from None

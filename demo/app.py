@@ -60,7 +60,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Click2Graph", delete_cache=cache_cleanup(here.limits.file_max_age_s)) as demo:
         key = gr.State(None, delete_callback=handlers.on_unload)  # the tab's visit key, set when it opens a video
         gr.Markdown(INTRO)
-        gr.Markdown(views.plain_status(here.assembled.backend, here.pipeline.semantics), elem_id="status-line")
+        gr.Markdown(views.plain_status(here.building.backend, here.building.pipeline.semantics), elem_id="status-line")
         with gr.Accordion("Details: models and settings of this server", open=False):
             gr.Markdown(here.status(), elem_id="status-details")
 

@@ -4,7 +4,7 @@ The tab's ``gr.State`` holds only the key of its visit (None until it opens a vi
 prompt history, pipeline session, result) lives in the process's :class:`~demo.server.Server`. Clicks change the
 prompts and the preview under the visit's short lock; builds take turns in its queue and bring the pipeline session in
 line with the prompts, so a click never waits for a build. A build runs in a worker thread while its event streams
-the tracks so far to the page (:mod:`demo.build_stream`).
+the tracks so far to the page (:mod:`click2graph.build_stream`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from click2graph.build_stream import BuildWatch, watch_build
 from click2graph.errors import Click2GraphError, PromptError
 from click2graph.examples import Example, load_examples
 from click2graph.export import export_all
 from click2graph.prompts import Box, Click
+from click2graph.remote_build import BuildRequest
 from click2graph.video import VideoPolicy, load_video
 from demo import runtime, views
-from demo.build_stream import BuildWatch, watch_build
 from demo.page import Update
 from demo.server import current as server
 from demo.visit import (
@@ -452,7 +453,7 @@ def _build_or_load(visit: Visit, target: Prompts, watch: BuildWatch) -> None:
             graph, paths = cached
             visit.result, visit.built = Result(graph, paths, cached=True), target
         else:
-            _build(visit, target, watch)
+            (_build_on_gpu if server().gpu is not None else _build)(visit, target, watch)
             if example and not own and visit.example == example.name:
                 server().cache.store(example, server().cache_key(), visit.result.paths)
 
@@ -515,9 +516,7 @@ def on_rename_predicate(relation, predicate, frame_idx, key: str | None, progres
                 visit.session, internal_id(visit, subject_id), internal_id(visit, object_id), old, new
             )
         else:
-            for r in graph.relations:
-                if (r.subject_id, r.object_id, r.predicate) == (subject_id, object_id, old):
-                    r.predicate, r.sources = new, ["user"]
+            _rename_in_graph(graph, (subject_id, object_id, old), new)
     return views.result_update(visit, frame_of(visit, frame_idx))
 
 
@@ -621,7 +620,8 @@ class _editing(_building):
             raise PromptError("build the scene graph first, then pick an entity or a relation")
         super().__enter__()
         self.started = time.perf_counter()
-        self.held = not self.visit.result.cached and self.visit.applied == self.visit.built
+        result = self.visit.result
+        self.held = not (result.cached or result.remote) and self.visit.applied == self.visit.built
         return self.visit.result.graph, self.held
 
     def __exit__(self, exc_type, *rest):
@@ -632,7 +632,8 @@ class _editing(_building):
                     graph = _shown_graph(visit, server().pipeline.build(visit.session))
                 else:
                     graph = visit.result.graph
-                _export(visit, graph, Eta(self.progress), self.started, visit.built, cached=visit.result.cached)
+                result = visit.result
+                _export(visit, graph, Eta(self.progress), self.started, visit.built, result.cached, result.remote)
         finally:
             super().__exit__(exc_type, *rest)
 
@@ -650,6 +651,48 @@ def _build(visit: Visit, target: Prompts, watch: BuildWatch) -> None:
     if _carry_corrections(visit):  # labels of entities found again under new pipeline ids change the graph
         shown = renumbered(server().pipeline.graph(visit.session), visit.shown_ids)
     _export(visit, shown, report, started, target)
+
+
+def _build_on_gpu(visit: Visit, target: Prompts, watch: BuildWatch) -> None:
+    """Build ``target`` afresh as one GPU call (:mod:`demo.gpu`), showing the tracks it sends back as they grow; the
+    visitor's labels and predicate corrections are applied to the graph it returns (by the ids shown)."""
+    started = time.perf_counter()
+    report = Eta(watch.progress)
+    tab = visit.settings
+    request = BuildRequest(
+        visit.video,
+        server().gpu.settings,
+        target.subjects,
+        target.objects,
+        tuple(visit.session.dropped.values()),
+        tab.classes,
+        tab.discovery,
+        tab.memory,
+    )
+    graph = None
+    for update in server().gpu.stream(request):
+        report(0.8 * update.fraction, update.status)
+        if update.partial is not None:
+            watch.show(update.partial)
+        graph = update.graph or graph
+    if graph is None or not any(e.frames for e in graph.subjects):
+        raise PromptError("nothing was tracked: click inside the subject (or draw a box around it) and build again")
+    visit.shown_ids = assign_shown_ids(graph, {}, visit.result.graph if visit.result else None)
+    shown = renumbered(graph, visit.shown_ids)
+    present = {e.entity_id for e in shown.entities}
+    for entity_id, label in visit.labels.items():
+        if entity_id in present:
+            shown.relabel(entity_id, label)
+    for key, new in visit.renamed.items():
+        _rename_in_graph(shown, key, new)
+    _export(visit, shown, report, started, target, remote=True)
+
+
+def _rename_in_graph(graph, key: tuple[int, int, str], new: str) -> None:
+    """Give the relations ``(subject, object, predicate)`` of ``graph`` the predicate ``new`` (the user's)."""
+    for r in graph.relations:
+        if (r.subject_id, r.object_id, r.predicate) == key:
+            r.predicate, r.sources = new, ["user"]
 
 
 def _shown_graph(visit: Visit, graph):
@@ -675,9 +718,11 @@ def _carry_corrections(visit: Visit) -> bool:
     return changed
 
 
-def _export(visit: Visit, graph, report, started: float, built: Prompts, cached: bool = False) -> None:
+def _export(
+    visit: Visit, graph, report, started: float, built: Prompts, cached: bool = False, remote: bool = False
+) -> None:
     paths = export_all(graph, visit.video, visit.folder, progress=lambda f, d: report(0.8 + 0.2 * f, d))
-    visit.result = Result(graph, paths, seconds=time.perf_counter() - started, cached=cached)
+    visit.result = Result(graph, paths, seconds=time.perf_counter() - started, cached=cached, remote=remote)
     visit.built = built
 
 

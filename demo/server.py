@@ -1,5 +1,6 @@
 """What one demo process shares between its tabs, made once: the pipeline its :class:`~click2graph.settings.Settings`
-describe, the discovery strategies a tab may switch to, the visits, the example cache and the build queue.
+describe, the discovery strategies a tab may switch to, the visits, the example cache, the build queue and, on a
+ZeroGPU Space, the builder that runs builds on the GPU (:mod:`demo.gpu`).
 
 :func:`current` makes it from the environment at first use (``app.py`` does so before the page is built, so a
 bad ``CLICK2GRAPH_*`` value stops the launch with one line); tests and benchmarks :func:`use` their own.
@@ -22,6 +23,7 @@ from click2graph.video import VideoPolicy
 from demo import runtime
 from demo.build_queue import BuildQueue
 from demo.example_cache import ExampleCache
+from demo.gpu import GpuBuilder, builder_from_env, cpu_settings
 from demo.store import StoreLimits, VisitStore
 
 
@@ -62,6 +64,7 @@ class Server:
     cache: ExampleCache
     limits: ServerLimits = field(default_factory=ServerLimits)
     policy: VideoPolicy = field(default_factory=VideoPolicy)
+    gpu: GpuBuilder | None = None  # builds on a ZeroGPU Space; None: in this process with ``assembled``
     builds: BuildQueue = field(init=False)
     # The strategies a tab may switch to, by name; the pipeline's own is among them.
     strategies: dict = field(init=False)
@@ -87,35 +90,49 @@ class Server:
     ) -> Server:
         """A server for ``settings`` (default: from the environment), or around a ``pipeline`` already built (whose
         discovery strategy is called ``strategy``); visits and the example cache under ``folder`` (default this
-        process's temporary folder)."""
+        process's temporary folder). On a ZeroGPU Space builds run on the GPU with ``settings`` made for it
+        (:func:`demo.gpu.gpu_settings`), and this process's own pipeline runs on the CPU."""
+        settings = settings or Settings.from_env()
+        builder = builder_from_env(settings)
         if pipeline is not None:
             discovery = ChosenDiscovery(strategy, pipeline.discover, pipeline.learned)
             assembled = Assembled(SegmenterChoice(pipeline.segmenter), discovery, pipeline)
         else:
-            assembled = (settings or Settings.from_env()).assemble()
+            assembled = (cpu_settings(settings) if builder else settings).assemble()
         folder = Path(folder) if folder is not None else runtime.run_dir()
         return cls(
             assembled,
             VisitStore(folder / "visits", store_limits or StoreLimits.from_env()),
             ExampleCache(folder / "example-cache"),
             limits or ServerLimits.from_env(),
+            gpu=builder,
         )
 
     @property
     def pipeline(self) -> Pipeline:
+        """This process's pipeline: clicks, and builds unless they run on a GPU."""
         return self.assembled.pipeline
+
+    @property
+    def building(self) -> Assembled:
+        """What builds run with: the GPU's pipeline on a ZeroGPU Space, else this process's."""
+        return self.gpu.assembled if self.gpu is not None else self.assembled
 
     def status(self) -> str:
         """What the server runs, for the page's details fold."""
+        building = self.building
+        where = f"builds run {self.limits.build_concurrency} at a time on this server"
+        if self.gpu is not None:
+            where = f"builds: {self.gpu.describe()} · clicks: {self.assembled.backend.describe()}"
         return (
-            f"**Backend:** {self.assembled.backend.describe()} · **Semantics:** {self.pipeline.semantics.describe()}"
-            f" · **Discovery:** {self.assembled.describe_discovery()}"
-            f" · builds run {self.limits.build_concurrency} at a time on this server"
+            f"**Backend:** {building.backend.describe()} · **Semantics:** {building.pipeline.semantics.describe()}"
+            f" · **Discovery:** {building.describe_discovery()} · {where}"
         )
 
     def cache_key(self) -> str:
         """What an example's cached result depends on besides the example itself."""
-        return f"{self.pipeline.describe()} | {self.pipeline.semantics.describe()} | {self.assembled.strategy}"
+        pipeline = self.building.pipeline
+        return f"{pipeline.describe()} | {pipeline.semantics.describe()} | {self.building.strategy}"
 
 
 _current: Server | None = None

@@ -10,6 +10,7 @@ import cv2
 import gradio as gr
 import numpy as np
 
+from click2graph.build_stream import Partial
 from click2graph.graph import SceneGraph, rle_has_pixels, spans_from_frames
 from click2graph.masks import rle_decode
 from click2graph.prompts import Box, Click, Prompt
@@ -27,7 +28,6 @@ from click2graph.viz import (
     timeline_figure,
     tracking_figure,
 )
-from demo.build_stream import Partial
 from demo.page import Update
 from demo.visit import Prompts, Visit, preview_masks
 

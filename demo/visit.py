@@ -80,6 +80,7 @@ class Result:
     paths: dict[str, Path]
     seconds: float = 0.0
     cached: bool = False  # served from the example cache: the pipeline session has tracked nothing
+    remote: bool = False  # built in another process (a GPU worker): the pipeline session holds none of it
 
 
 @dataclass

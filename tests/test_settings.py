@@ -19,6 +19,7 @@ VALUES = {
     "backend": ("classic", "classic"),
     "checkpoint": ("small", "small"),
     "sam2_size": ("512", 512),
+    "device": ("cpu", "cpu"),
     "precision": ("bf16", "bf16"),
     "sam2_encoder": ("fp32", "fp32"),
     "sam2_stride": ("3", 3),

@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "sam2_speed", "semantics", "ray")
+BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "sam2_speed", "semantics", "ray", "remote")
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,7 @@ class BackendOptions:
             frame only (1: every frame).
         allow_download: fetch missing weights from the Hugging Face hub; None = only when the hub answers within
             2 s (so an offline machine falls back at once instead of waiting for retries).
+        device: "auto" (CUDA when torch sees a GPU, else the CPU), "cpu" or "cuda"; image_size None follows it.
     """
 
     checkpoint: str | None = None
@@ -48,6 +49,7 @@ class BackendOptions:
     allow_download: bool | None = None
     encoder: str = "int8"
     stride: int = 1
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def make_segmenter(
     allow_download: bool | None = None,
     encoder: str = "int8",
     stride: int = 1,
+    device: str = "auto",
 ) -> SegmenterChoice:
     """Build the backend named ``backend`` ("classic", "sam2", a registered one, or "auto") with the options of
     :class:`BackendOptions`.
@@ -105,7 +108,7 @@ def make_segmenter(
     """
     if backend != AUTO and backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {AUTO}, {', '.join(_BACKENDS)}; got {backend!r}")
-    options = BackendOptions(checkpoint, image_size, precision, allow_download, encoder, stride)
+    options = BackendOptions(checkpoint, image_size, precision, allow_download, encoder, stride, device)
     if backend != AUTO:
         return SegmenterChoice(_BACKENDS[backend].build(options))
     notices = []
@@ -133,11 +136,12 @@ def _build_sam2(options: BackendOptions) -> VideoSegmenter:
     if allow_download is None:
         allow_download = not hub_offline() and hub_reachable()
     resolved = resolve_checkpoint(options.checkpoint or "tiny", allow_download=allow_download)
-    image_size = options.image_size or (1024 if torch.cuda.is_available() else 512)
+    cuda = options.device == "cuda" or (options.device == "auto" and torch.cuda.is_available())
     config = Sam2Config(
         model=resolved.spec.name,
-        image_size=image_size,
+        image_size=options.image_size or (1024 if cuda else 512),
         precision=options.precision,
+        device=options.device,
         encoder=options.encoder,
         stride=options.stride,
     )

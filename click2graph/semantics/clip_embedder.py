@@ -1,4 +1,4 @@
-"""CLIP image-text embeddings (:class:`ClipEmbedder`): a transformers CLIP model on the CPU, int8 by default.
+"""CLIP image-text embeddings (:class:`ClipEmbedder`): a transformers CLIP model, on the CPU int8 by default.
 
 Precision. On a CPU the model runs with int8 weights by default (``precision="int8"``: torch's dynamic
 quantization of every ``nn.Linear``, activations quantized per batch at run time; embeddings keep a cosine of
@@ -62,6 +62,8 @@ class ClipEmbedder:
             "int8" falls back to "fp32" with a log line.
         text_cache_dir: the model's folder, to keep text embeddings in between processes
             (``click2graph_text_<precision>.npz``); None: memory only.
+        device: "cpu", "cuda" or "auto" (CUDA when torch sees a GPU); off the CPU the model runs in float32 (torch
+            has no int8 kernels there).
 
     Attributes:
         name: "clip".
@@ -83,13 +85,21 @@ class ClipEmbedder:
         source: str = "",
         precision: Precision = "fp32",
         text_cache_dir: str | os.PathLike[str] | None = None,
+        device: str = "cpu",
     ) -> None:
         if batch_size < 1 or text_batch_size < 1:
             raise ValueError(f"batch sizes must be >= 1, got {batch_size} and {text_batch_size}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.model = model.eval()
-        self.precision: Precision = "int8" if precision == "int8" and quantize_int8(self.model) else "fp32"
+        import torch
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.logit_scale = float(model.logit_scale.detach().exp())  # read on the CPU, before the model moves
+        self.model = model.eval().to(self.device)
+        on_cpu = self.device.type == "cpu"
+        self.precision: Precision = "int8" if precision == "int8" and on_cpu and quantize_int8(self.model) else "fp32"
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.text_batch_size = text_batch_size
@@ -98,7 +108,6 @@ class ClipEmbedder:
         self.image_size = _side(config.vision_config.image_size)
         self.max_text_tokens = int(config.text_config.max_position_embeddings)
         self.dim = int(config.projection_dim)
-        self.logit_scale = float(model.logit_scale.detach().exp())
         self._text_file = _text_file_for(Path(text_cache_dir), self.precision) if text_cache_dir else None
         self._text_cache: dict[str, np.ndarray] = self._text_file.load() if self._text_file is not None else {}
         self._mean = np.asarray(CLIP_MEAN, np.float32)
@@ -164,7 +173,7 @@ class ClipEmbedder:
         rows = [np.zeros((0, self.dim), np.float32)]
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                pixels = torch.from_numpy(self.preprocess(images[start : start + self.batch_size]))
+                pixels = torch.from_numpy(self.preprocess(images[start : start + self.batch_size])).to(self.device)
                 rows.append(unit_rows(_features(self.model.get_image_features(pixel_values=pixels))))
         return np.concatenate(rows)
 
@@ -179,7 +188,7 @@ class ClipEmbedder:
                 chunk = todo[start : start + self.text_batch_size]
                 tokens = self.tokenizer(
                     chunk, padding=True, truncation=True, max_length=self.max_text_tokens, return_tensors="pt"
-                )
+                ).to(self.device)
                 features = self.model.get_text_features(
                     input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
                 )
@@ -215,7 +224,7 @@ class ClipEmbedder:
 
 def unit_rows(x: Any) -> np.ndarray:
     """float32 rows scaled to unit L2 norm (a zero row stays zero); ``x`` is an array or a torch tensor."""
-    array = x.detach().float().numpy() if hasattr(x, "detach") else np.asarray(x, np.float64)
+    array = x.detach().float().cpu().numpy() if hasattr(x, "detach") else np.asarray(x, np.float64)
     norms = np.linalg.norm(array, axis=-1, keepdims=True)
     return (array / np.maximum(norms, 1e-12)).astype(np.float32)
 

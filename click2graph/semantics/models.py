@@ -79,6 +79,7 @@ def make_semantics(
     prior_path: str | Path | None = None,
     allow_download: bool | None = None,
     precision: str = "int8",
+    device: str = "auto",
 ) -> SemanticModels:
     """Build the semantic models.
 
@@ -93,6 +94,7 @@ def make_semantics(
             predicate_prior.json`` when it exists.
         allow_download: fetch a missing model from the hub; None = only when the hub answers within 2 s.
         precision: CLIP's "int8" (default, ~2x faster on a CPU) or "fp32" (see ``click2graph.semantics.clip_embedder``).
+        device: where CLIP runs: "auto" (CUDA when torch sees a GPU, else the CPU), "cpu" or "cuda".
 
     Raises:
         CheckpointError: only for ``mode="clip"``; PriorError for a ``prior_path`` given but unreadable.
@@ -110,7 +112,7 @@ def make_semantics(
     if mode == "off":
         return SemanticModels(prior=prior)
     try:
-        classifier = _build_clip(model, labels, allow_download, precision)
+        classifier = _build_clip(model, labels, allow_download, precision, device)
     except CheckpointError as exc:
         if mode == "clip":
             raise
@@ -144,7 +146,7 @@ def _load_prior(prior_path: str | Path | None) -> PredicatePrior | None:
         return None
 
 
-def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None, precision: str):
+def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool | None, precision: str, device: str):
     from click2graph.semantics.clip_embedder import ClipEmbedder
     from click2graph.semantics.clip_models import DEFAULT_CLIP
     from click2graph.semantics.entity_naming import ClipEntityClassifier
@@ -152,7 +154,9 @@ def _build_clip(model: str | None, labels: tuple[str, ...], allow_download: bool
     if allow_download is None:
         allow_download = not hub_offline() and hub_reachable()
     try:
-        embedder = ClipEmbedder.load(model or DEFAULT_CLIP, allow_download=allow_download, precision=precision)
+        embedder = ClipEmbedder.load(
+            model or DEFAULT_CLIP, allow_download=allow_download, precision=precision, device=device
+        )
     except ImportError as exc:
         raise CheckpointError(
             f"CLIP needs transformers ({exc.name} missing): pip install 'transformers>=5,<6'"

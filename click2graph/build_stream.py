@@ -1,4 +1,5 @@
-"""A build in a worker thread, watched from the event's thread, so the page shows results while the build works.
+"""A build in a worker thread, watched from another thread, so its results can be shown while the build works
+(the demo's page; :mod:`click2graph.remote_build`, which sends them from a GPU process).
 
 The build thread only copies: it keeps the latest progress line and, at a
 :class:`~click2graph.build_progress.BuildStep` at most every ``interval_s``, a copy of the tracks so far (a
@@ -8,6 +9,7 @@ the progress line, so drawing never holds the build up and never reads what the 
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,7 +69,10 @@ class BuildWatch:
         for obj_id, frames in self._tracked.items():
             if obj_id in tracks:
                 tracks[obj_id] = {t: rle for t, rle in tracks[obj_id].items() if t in frames}
-        partial = Partial(step, tracks, frozenset(self.session.subjects))
+        self.show(Partial(step, tracks, frozenset(self.session.subjects)))
+
+    def show(self, partial: Partial) -> None:
+        """Hand on a partial result made elsewhere (a build in another process) as if it were this build's."""
         with self._lock:
             self._partial = partial
         self._changed.set()
@@ -92,7 +97,9 @@ def watch_build(
     """Run ``work`` in a thread; meanwhile pass its progress on to ``progress(fraction, desc=...)`` and yield its
     partial results with the progress line as they come. Returns when ``work`` has ended; raises its error here.
 
-    A caller that stops iterating (the page was closed) leaves ``work`` to finish on its own.
+    A caller that stops iterating (the page was closed) leaves ``work`` to finish on its own. ``work`` runs in a
+    copy of the caller's context (:mod:`contextvars`), so it sees what the caller's request set there (ZeroGPU reads
+    the Gradio request from it to schedule a GPU for the visitor).
     """
     failure: list[BaseException] = []
 
@@ -104,7 +111,7 @@ def watch_build(
         finally:
             watch.wake()
 
-    worker = threading.Thread(target=run, name="build", daemon=True)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="build", daemon=True)
     worker.start()
     while worker.is_alive():
         (fraction, desc), partial = watch.take(watch.interval_s)
