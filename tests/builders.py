@@ -113,19 +113,20 @@ def objects_of(graph: SceneGraph, subject_id: int) -> list[Entity]:
     return [e for e in graph.entities if not e.is_subject and e.subject_id == subject_id]
 
 
-def short_dataset(folder: Path, name: str, frames: int) -> Path:
-    """The generated clip ``name`` in the OpenPVSG layout, cut to its first ``frames`` frames (so that SAM 2 with
-    random weights gets through it in seconds on a CPU)."""
-    path = synth.write_dataset(folder, [name])
+def short_dataset(folder: Path, names: Sequence[str], frames: int) -> Path:
+    """The generated clips ``names`` in the OpenPVSG layout, cut to their first ``frames`` frames (so that SAM 2 with
+    random weights gets through them in seconds on a CPU)."""
+    path = synth.write_dataset(folder, names)
     pvsg = json.loads(path.read_text())
-    (entry,) = pvsg["data"]
-    entry["meta"]["num_frames"] = frames
-    kept = (
-        [s, o, p, [[a, min(b, frames - 1)] for a, b in spans if a < frames]] for s, o, p, spans in entry["relations"]
-    )
-    entry["relations"] = [r for r in kept if r[3]]  # relations that start later are not in the cut
+    for entry in pvsg["data"]:
+        entry["meta"]["num_frames"] = frames
+        kept = (
+            [s, o, p, [[a, min(b, frames - 1)] for a, b in spans if a < frames]]
+            for s, o, p, spans in entry["relations"]
+        )
+        entry["relations"] = [r for r in kept if r[3]]  # relations that start later are not in the cut
+        for kind in ("frames", "masks"):
+            for png in sorted((folder / kind / entry["video_id"]).glob("*.png"))[frames:]:
+                png.unlink()
     path.write_text(json.dumps(pvsg))
-    for kind in ("frames", "masks"):
-        for png in sorted((folder / kind / entry["video_id"]).glob("*.png"))[frames:]:
-            png.unlink()
     return path

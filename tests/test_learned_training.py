@@ -208,7 +208,7 @@ def test_eval_command_compares_learned_discovery_with_training_free(trained, dat
     trainer, _, _ = trained
     monkeypatch.setattr("click2graph.segment.factory.make_segmenter", lambda *a, **k: SegmenterChoice(segmenter))
     out = tmp_path / "eval"
-    root = short_dataset(tmp_path / "pvsg", "ball_touch", frames=12)
+    root = short_dataset(tmp_path / "pvsg", ["ball_touch"], frames=12)
     args = ["eval", str(root), "--split", "val", "--prompt", "mask", "--out", str(out), "--quiet", "--semantics", "off"]
     args += ["--max-objects", "1"]
     assert main([*args, "--discovery", "learned", "--learned", str(trainer.checkpoint)]) == 0

@@ -270,7 +270,7 @@ def test_train_and_eval_with_the_paper_preset(sam2, tmp_path, monkeypatch, capsy
     from click2graph.segment.factory import SegmenterChoice
 
     monkeypatch.setattr("click2graph.segment.factory.make_segmenter", lambda *a, **k: SegmenterChoice(sam2))
-    root = short_dataset(tmp_path / "pvsg", "ball_touch", frames=4)
+    root = short_dataset(tmp_path / "pvsg", ["ball_touch"], frames=4)
     out = tmp_path / "learned.pt"
     assert main(["train", str(root), "--split", "val", "--preset", "paper", "--epochs", "1", "--out", str(out)]) == 0
     assert "1 (video, subject) queries, steps: 1 (1 epochs of 1)" in capsys.readouterr().out

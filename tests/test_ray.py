@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import ray
+from builders import short_dataset
 
 from click2graph import synth
 from click2graph.cli import main
@@ -40,7 +41,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return load_pvsg(synth.write_dataset(tmp_path_factory.mktemp("pvsg"), CLIPS))
+    return load_pvsg(short_dataset(tmp_path_factory.mktemp("pvsg"), CLIPS, frames=16))
 
 
 def _table(dataset, out: Path) -> tuple[list[protocol.Row], str]:
