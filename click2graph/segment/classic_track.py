@@ -177,24 +177,30 @@ def track_step(
         mask &= dilate(extent, max(2, int(config.shape_scale * np.sqrt(extent.sum()))))
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
-        return _lost(feat, model, t, mask, config)
+        # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
+        # rather than as nothing; the next frame's prediction starts from there too, which is what brings it back
+        # when it reappears near where it was expected.
+        return _lost(feat, model, t, extent, config)
     model.lost_frames = 0
     return mask
 
 
 def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray:
-    """Count a frame with (almost) nothing of the object; past the patience, search for it (else ``mask``)."""
+    """Count a frame with (almost) nothing of the object; past the patience, search for it; ``mask`` (the best
+    guess) when it is not found."""
     model.lost_frames += 1
-    return _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else mask
+    found = _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else None
+    return found if found is not None and found.any() else mask
 
 
 def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackConfig) -> np.ndarray:
     """Search the whole frame for a lost object by its colours: the piece of a colour-only graph cut with the
     most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
-    mask stays empty and the model waits (its extent is not moved: the search is global)."""
+    mask is empty and the model waits (its extent is not moved: the search is global)."""
     rgb, bins = feat.frame(t)
     cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
-    cut = graph_cut(rgb, config.colour_weight * cost_fg, config.colour_weight * cost_bg, smoothness=config.smoothness)
+    cw = config.colour_weight
+    cut = graph_cut(rgb, cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, max_pixels=config.max_cut_px)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
     lo, hi = (r * model.area for r in config.reacquire_area)
     sizes = stats[1:, cv2.CC_STAT_AREA]
