@@ -174,7 +174,7 @@ def track_step(
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies near the remembered extent.
-        mask &= dilate(extent, max(2, int(config.shape_scale * np.sqrt(extent.sum()))))
+        mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
         # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
