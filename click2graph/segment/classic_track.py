@@ -145,8 +145,8 @@ def track_step(
     # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
     # not taken from the affine: fitted on a mask that has leaked into flowing surroundings (water), its scale
     # is biased upwards (a few % a frame) and would let the leak compound.
-    if measured:
-        model.area *= min(1.0, float(abs(np.linalg.det(obj[:, :2]))))
+    scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
+    model.area *= min(1.0, scale)
     warped = _warp_prev(prev, bwd, reliable_now, obj)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
@@ -175,7 +175,7 @@ def track_step(
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies near the remembered extent.
         mask &= dilate(extent, 2)
-    _update(model, mask, extent, bins, win, config)
+    _update(model, mask, extent, bins, win, config, max_area=model.area * max(1.0, scale))
     if mask.sum() < config.lost_frac * model.area:
         # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
         # rather than as nothing; the next frame's prediction starts from there too, which is what brings it back
@@ -293,7 +293,9 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     return near[labels]
 
 
-def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig) -> None:
+def _update(
+    model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, *, max_area: float
+) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
@@ -302,7 +304,10 @@ def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win,
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
-        model.area += config.area_rate * (area - model.area)
+        # The reference area follows the mask only as far as the object's measured scale allows: a mask that
+        # creeps into look-alike surroundings a little every frame otherwise drags the reference (and so the
+        # leak test) along with it.
+        model.area = min(model.area + config.area_rate * (area - model.area), max_area)
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
     else:
