@@ -99,6 +99,7 @@ class ObjectModel:
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
+    sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
 
     @classmethod
@@ -111,6 +112,7 @@ class ObjectModel:
             bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
             extent=mask.copy(),
             area=float(mask.sum()),
+            sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
         )
 
@@ -147,6 +149,7 @@ def track_step(
     # is biased upwards (a few % a frame) and would let the leak compound.
     scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
     model.area *= min(1.0, scale)
+    model.sized_area *= scale
     warped = _warp_prev(prev, bwd, reliable_now, obj)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
@@ -175,7 +178,7 @@ def track_step(
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies near the remembered extent.
         mask &= dilate(extent, 2)
-    _update(model, mask, extent, bins, win, config, max_area=model.area * max(1.0, scale))
+    _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
         # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
         # rather than as nothing; the next frame's prediction starts from there too, which is what brings it back
@@ -293,9 +296,7 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     return near[labels]
 
 
-def _update(
-    model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, *, max_area: float
-) -> None:
+def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
@@ -304,10 +305,10 @@ def _update(
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
-        # The reference area follows the mask only as far as the object's measured scale allows: a mask that
-        # creeps into look-alike surroundings a little every frame otherwise drags the reference (and so the
-        # leak test) along with it.
-        model.area = min(model.area + config.area_rate * (area - model.area), max_area)
+        # The reference area follows the mask only up to the prompted area scaled by the object's measured
+        # motion (approaching, zooming): a mask that creeps into look-alike surroundings a little every frame
+        # otherwise drags the reference (and so the leak test) along with it.
+        model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
     else:
