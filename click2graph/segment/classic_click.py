@@ -78,10 +78,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg = _disks(pos, (h, w), config.click_radius)
     sure_bg = _disks(neg, (h, w), config.click_radius)
     if box is not None:
-        x0, y0, x1, y1 = box
-        inside = np.zeros((h, w), bool)
-        inside[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
-        sure_bg |= ~inside
+        sure_bg |= ~_box_region(box, (h, w))
     sure_fg &= ~sure_bg
 
     region = _probable_region(feat, t, rgb, pos, box, config)
@@ -100,6 +97,14 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 
+def _box_region(box: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """bool (h, w): the pixels of an ``x0, y0, x1, y1`` box (inclusive; fractional corners rounded outwards)."""
+    x0, y0, x1, y1 = box
+    region = np.zeros(shape_hw, bool)
+    region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
+    return region
+
+
 def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
     """IoU of the mask's bounding box with ``box`` (``x0, y0, x1, y1``); 0 for an empty mask."""
     tight = bbox_xyxy(mask)
@@ -111,13 +116,13 @@ def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
     return inter / max(union, 1e-6)
 
 
-def _box_cut_full_res(frame: np.ndarray, prompt: FramePrompt, proc_hw: tuple[int, int], config) -> np.ndarray:
+def _box_cut_full_res(
+    frame: np.ndarray, prompt: FramePrompt, proc_hw: tuple[int, int], config: ClickConfig
+) -> np.ndarray:
     """GrabCut inside the box at working resolution (slower; GrabCut's colour mixtures settle differently on the
     finer pixels), clicks as hard constraints; returned in processing pixels (``proc_hw``)."""
     h, w = frame.shape[:2]
-    box = prompt.box_xyxy.astype(float)
-    inside = np.zeros((h, w), bool)
-    inside[max(0, int(box[1])) : int(np.ceil(box[3])) + 1, max(0, int(box[0])) : int(np.ceil(box[2])) + 1] = True
+    inside = _box_region(prompt.box_xyxy.astype(float), (h, w))
     radius = max(1, round(config.click_radius * w / proc_hw[1]))
     pos = np.round(prompt.positive_points_xy).astype(int).reshape(-1, 2)
     sure_bg = ~inside | _disks(np.round(prompt.negative_points_xy).astype(int).reshape(-1, 2), (h, w), radius)
@@ -144,10 +149,7 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig) -> np.ndarray 
     around itself), else None (the caller then tries windows around the clicks)."""
     h, w = rgb.shape[:2]
     if box is not None:
-        x0, y0, x1, y1 = box
-        region = np.zeros((h, w), bool)
-        region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
-        return region
+        return _box_region(box, (h, w))
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return None
