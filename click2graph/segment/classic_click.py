@@ -51,6 +51,9 @@ class ClickConfig:
     static_side: int = 224  # the six static cuts run at this longest side (px): 4x fewer pixels, same choice
     grabcut_iters: int = 5
     click_radius: int = 3  # hard constraint disk around each click
+    # A user's box is tight around the object: a box cut whose own bounding box overlaps it by less than this
+    # (IoU) has latched onto a part (the poles in front of a dog) and is redone at working resolution.
+    min_box_fit: float = 0.5
 
 
 def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig) -> np.ndarray:
@@ -75,16 +78,16 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg = _disks(pos, (h, w), config.click_radius)
     sure_bg = _disks(neg, (h, w), config.click_radius)
     if box is not None:
-        x0, y0, x1, y1 = box
-        inside = np.zeros((h, w), bool)
-        inside[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
-        sure_bg |= ~inside
+        sure_bg |= ~_box_region(box, (h, w))
     sure_fg &= ~sure_bg
 
     region = _probable_region(feat, t, rgb, pos, box, config)
     mask = None
     if region is not None:
         mask = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
+    if box is not None and _box_fit(mask, box) < config.min_box_fit:
+        retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
+        mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     if mask is None or _is_speck(mask, config):
@@ -92,6 +95,40 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         # blurred one. The frame alone decides.
         mask = _best_static_candidate(rgb, pos, sure_fg, sure_bg, config)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _box_region(box: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """bool (h, w): the pixels of an ``x0, y0, x1, y1`` box (inclusive; fractional corners rounded outwards)."""
+    x0, y0, x1, y1 = box
+    region = np.zeros(shape_hw, bool)
+    region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
+    return region
+
+
+def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
+    """IoU of the mask's bounding box with ``box`` (``x0, y0, x1, y1``); 0 for an empty mask."""
+    tight = bbox_xyxy(mask)
+    if tight is None:
+        return 0.0
+    x0, y0, x1, y1 = box
+    inter = max(0.0, min(tight[2], x1) - max(tight[0], x0)) * max(0.0, min(tight[3], y1) - max(tight[1], y0))
+    union = (tight[2] - tight[0]) * (tight[3] - tight[1]) + (x1 - x0) * (y1 - y0) - inter
+    return inter / max(union, 1e-6)
+
+
+def _box_cut_full_res(
+    frame: np.ndarray, prompt: FramePrompt, proc_hw: tuple[int, int], config: ClickConfig
+) -> np.ndarray:
+    """GrabCut inside the box at working resolution (slower; GrabCut's colour mixtures settle differently on the
+    finer pixels), clicks as hard constraints; returned in processing pixels (``proc_hw``)."""
+    h, w = frame.shape[:2]
+    inside = _box_region(prompt.box_xyxy.astype(float), (h, w))
+    radius = max(1, round(config.click_radius * w / proc_hw[1]))
+    pos = np.round(prompt.positive_points_xy).astype(int).reshape(-1, 2)
+    sure_bg = ~inside | _disks(np.round(prompt.negative_points_xy).astype(int).reshape(-1, 2), (h, w), radius)
+    sure_fg = _disks(pos, (h, w), radius) & ~sure_bg
+    mask = _keep_clicked(_grabcut(frame, inside & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
+    return resize_mask(mask, (proc_hw[1], proc_hw[0]))
 
 
 def _motion(feat: FrameFeatures, t: int, gap: int):
@@ -112,10 +149,7 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig) -> np.ndarray 
     around itself), else None (the caller then tries windows around the clicks)."""
     h, w = rgb.shape[:2]
     if box is not None:
-        x0, y0, x1, y1 = box
-        region = np.zeros((h, w), bool)
-        region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
-        return region
+        return _box_region(box, (h, w))
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return None

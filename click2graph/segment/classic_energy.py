@@ -119,6 +119,7 @@ def graph_cut(
     smoothness: float,
     sure_fg: np.ndarray | None = None,
     sure_bg: np.ndarray | None = None,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Minimise unaries + contrast-sensitive Potts with max-flow; returns the bool (H, W) foreground.
 
@@ -128,9 +129,25 @@ def graph_cut(
         smoothness: Potts weight (nats per unit edge) at zero contrast; edges across strong colour changes get
             ``smoothness * exp(-beta |dI|^2) / length`` with beta = 1 / (2 mean |dI|^2), so cuts prefer edges.
         sure_fg, sure_bg: bool (H, W) hard constraints (clicks, outside a box).
+        max_pixels: if given and the crop is larger, the cut runs on the crop downscaled to about this many
+            pixels (max-flow dominates the tracker's time and grows faster than linearly with the crop) and the
+            mask is upsampled back. The energy keeps its balance: a coarse pixel stands for 1/s^2 fine ones and a
+            coarse edge for 1/s fine ones, so the Potts weight is scaled by s relative to the unaries.
     """
-    img = rgb.astype(np.float32)
     h, w = cost_fg.shape
+    scale = 1.0 if max_pixels is None or h * w <= max_pixels else float(np.sqrt(max_pixels / (h * w)))
+    if scale < 1.0:
+        size = (max(2, round(w * scale)), max(2, round(h * scale)))
+        cut = graph_cut(
+            cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(cost_fg, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(cost_bg, size, interpolation=cv2.INTER_AREA),
+            smoothness=smoothness * scale,
+            sure_fg=_resize_hard(sure_fg, size),
+            sure_bg=_resize_hard(sure_bg, size),
+        )
+        return cv2.resize(cut.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    img = rgb.astype(np.float32)
     diffs = []
     for dy, dx in _NEIGHBOURS:
         d = np.zeros((h, w), np.float32)
@@ -155,3 +172,7 @@ def graph_cut(
     graph.add_grid_tedges(nodes, src, snk)
     graph.maxflow()
     return ~graph.get_grid_segments(nodes)
+
+
+def _resize_hard(mask: np.ndarray | None, size_wh: tuple[int, int]) -> np.ndarray | None:
+    return None if mask is None else cv2.resize(mask.astype(np.uint8), size_wh, interpolation=cv2.INTER_NEAREST) > 0

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from click2graph.masks import bbox_xyxy, dilate
 from click2graph.segment.classic_energy import (
@@ -63,6 +64,10 @@ class TrackConfig:
     leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked; objects do not grow
     # that fast. A running mean (not the last area) as reference stops a leak that grows a little every frame.
     area_rate: float = 0.2
+    max_cut_px: int | None = 30000  # the graph cut of a larger window runs downscaled to this many pixels
+    # (:func:`~click2graph.segment.classic_energy.graph_cut`): max-flow was 60 % of the time per frame on large
+    # objects, and detail finer than ~1/170 of the object's box adds little to its IoU
+    detached_frac: float = 0.5  # a piece farther than this times sqrt(area) from the largest piece is dropped
     ring_px: int = 4  # pixels around the mask that are neither object nor background when learning colours
     # Motion gate (constant velocity relative to the camera): a moving subject's relative velocity changes by a
     # few pixels per frame; when an occluder passes, the fit can lock onto the background and the measured
@@ -94,6 +99,7 @@ class ObjectModel:
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
+    sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
 
     @classmethod
@@ -106,6 +112,7 @@ class ObjectModel:
             bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
             extent=mask.copy(),
             area=float(mask.sum()),
+            sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
         )
 
@@ -138,10 +145,12 @@ def track_step(
     )
     # An object shrinking in the image (moving away, the camera zooming out) tightens the leak test at once:
     # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
-    # not taken from the affine: fitted on a mask that has leaked into flowing surroundings (water), its scale
-    # is biased upwards (a few % a frame) and would let the leak compound.
-    if measured:
-        model.area *= min(1.0, float(abs(np.linalg.det(obj[:, :2]))))
+    # not applied at once: fitted on a mask that has leaked into flowing surroundings (water), the affine's scale
+    # is biased upwards (a few % a frame) and would let the leak compound; it only caps how far the running
+    # area may follow the mask (``sized_area``, see :func:`_update`).
+    scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
+    model.area *= min(1.0, scale)
+    model.sized_area *= scale
     warped = _warp_prev(prev, bwd, reliable_now, obj)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
@@ -158,32 +167,45 @@ def track_step(
     mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
     sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
     cw = config.colour_weight
-    cut = graph_cut(rgb[win], cw * cost_fg + mf + sf, cw * cost_bg + mb + sb, smoothness=config.smoothness)
+    cut = graph_cut(
+        rgb[win],
+        cw * cost_fg + mf + sf,
+        cw * cost_bg + mb + sb,
+        smoothness=config.smoothness,
+        max_pixels=config.max_cut_px,
+    )
     mask = np.zeros((h, w), bool)
-    mask[win] = _keep_overlapping(cut, prior[win])
+    mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
-        # Leaked into look-alike surroundings: keep only what lies near the remembered extent.
-        mask &= dilate(extent, max(2, int(config.shape_scale * np.sqrt(extent.sum()))))
+        # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
+        # it, as before, let a leak grow by the band every frame).
+        mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
-        return _lost(feat, model, t, mask, config)
+        # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
+        # rather than as nothing; the next frame's prediction starts from there too, which is what brings it back
+        # when it reappears near where it was expected.
+        return _lost(feat, model, t, extent, config)
     model.lost_frames = 0
     return mask
 
 
 def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray:
-    """Count a frame with (almost) nothing of the object; past the patience, search for it (else ``mask``)."""
+    """Count a frame with (almost) nothing of the object; past the patience, search for it; ``mask`` (the best
+    guess) when it is not found."""
     model.lost_frames += 1
-    return _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else mask
+    found = _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else None
+    return found if found is not None and found.any() else mask
 
 
 def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackConfig) -> np.ndarray:
     """Search the whole frame for a lost object by its colours: the piece of a colour-only graph cut with the
     most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
-    mask stays empty and the model waits (its extent is not moved: the search is global)."""
+    mask is empty and the model waits (its extent is not moved: the search is global)."""
     rgb, bins = feat.frame(t)
     cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
-    cut = graph_cut(rgb, config.colour_weight * cost_fg, config.colour_weight * cost_bg, smoothness=config.smoothness)
+    cw = config.colour_weight
+    cut = graph_cut(rgb, cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, max_pixels=config.max_cut_px)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
     lo, hi = (r * model.area for r in config.reacquire_area)
     sizes = stats[1:, cv2.CC_STAT_AREA]
@@ -261,6 +283,21 @@ def _keep_overlapping(cut: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep[keep > 0])
 
 
+def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
+    """Drop pieces farther from the largest piece than ``detached_frac`` of its size (sqrt of its area): a
+    look-alike that flow once carried into the mask (another flamingo, a textured rock) otherwise rides along
+    as a second object for good, while parts the cut split off (a leg behind a pole) lie close."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    dist = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
+    reach = detached_frac * np.sqrt(stats[main, cv2.CC_STAT_AREA])
+    near = np.zeros(count, bool)
+    near[1:] = np.asarray(ndimage.minimum(dist, labels, np.arange(1, count))) <= reach
+    return near[labels]
+
+
 def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
@@ -270,7 +307,10 @@ def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win,
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
-        model.area += config.area_rate * (area - model.area)
+        # The reference area follows the mask only up to the prompted area scaled by the object's measured
+        # motion (approaching, zooming): a mask that creeps into look-alike surroundings a little every frame
+        # otherwise drags the reference (and so the leak test) along with it.
+        model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
     else:
