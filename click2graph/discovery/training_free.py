@@ -24,6 +24,7 @@ All pixels are working-frame pixels; masks are bool (H, W).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Sequence
 
 import cv2
@@ -55,81 +56,115 @@ def discover_objects(
     subject = np.asarray(subject_mask, dtype=bool)
     if not subject.any():
         return []
-    frame = state.video.frames[frame_idx]
-    h, w = subject.shape
-    known = [np.asarray(m, dtype=bool) for m in known_masks]
-    explained = subject.copy()
-    for m in known:
-        explained |= m
-    scale = float(np.sqrt(subject.sum()))
-    flow = _flow_at(state, frame_idx)
+    scene = Scene.read(state, frame_idx, subject, known_masks, config)
+    return select(scene, candidates(segmenter, state, scene, subject_points_xy, config), config)
 
-    background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
-    subject_flow = _mean_flow(flow, subject)
-    background_flow = _mean_flow(flow, background)
 
-    points = _seed_points(frame, subject, explained, flow, scale, config)
-    masks, objectness_scores, claims = [], [], []
+@dataclass(frozen=True)
+class Scene:
+    """What the rules judge a candidate against on one frame: the subject, known objects and the motion."""
+
+    frame_idx: int
+    frame: np.ndarray  # uint8 RGB (H, W, 3)
+    subject: np.ndarray  # bool (H, W)
+    known: tuple[np.ndarray, ...]  # bool (H, W) each: objects already tracked
+    flow: np.ndarray | None  # (H, W, 2) to the next frame, or None for a one-frame video
+    scale: float  # sqrt(subject area)
+    subject_flow: np.ndarray | None  # (2,) median flows, or None
+    background_flow: np.ndarray | None
+
+    @property
+    def explained(self) -> np.ndarray:
+        """Subject and known objects together."""
+        out = self.subject.copy()
+        for m in self.known:
+            out |= m
+        return out
+
+    @classmethod
+    def read(cls, state, frame_idx: int, subject: np.ndarray, known_masks, config: DiscoveryConfig) -> Scene:
+        known = tuple(np.asarray(m, dtype=bool) for m in known_masks)
+        scale = float(np.sqrt(subject.sum()))
+        flow = _flow_at(state, frame_idx)
+        explained = subject.copy()
+        for m in known:
+            explained |= m
+        background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
+        return cls(
+            frame_idx,
+            state.video.frames[frame_idx],
+            subject,
+            known,
+            flow,
+            scale,
+            _mean_flow(flow, subject),
+            _mean_flow(flow, background),
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mask to judge: the point that produced it, the producer's objectness, whether it claims subject pixels."""
+
+    point: np.ndarray  # float32 (2,) xy
+    mask: np.ndarray
+    objectness: float
+    claims: bool
+
+
+def candidates(segmenter, state, scene: Scene, subject_points_xy, config: DiscoveryConfig) -> list[Candidate]:
+    """Steps 1-2 of the module docstring: seeds decoded by the segmenter, and the region proposals of the cuts."""
+    explained = scene.explained
+    points = _seed_points(scene.frame, scene.subject, explained, scene.flow, scene.scale, config)
+    out: list[Candidate] = []
     if len(points):
-        decoded = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
-        masks, objectness_scores = list(decoded.masks), [float(v) for v in decoded.scores]
-        claims = [False] * len(masks)
+        decoded = segmenter.decode_candidates(state, scene.frame_idx, points, avoid=explained)
+        out += [Candidate(p, m, float(v), False) for p, m, v in zip(points, decoded.masks, decoded.scores)]
     cut_args = dict(expand_frac=config.cut_expand_frac, work_scale=config.cut_work_scale)
     extra = []
     if config.subject_cut:
-        extra.append(
-            (
-                subject_cut(
-                    frame,
-                    subject,
-                    explained,
-                    flow,
-                    subject_flow,
-                    background_flow,
-                    **cut_args,
-                    contact_radius_px=config.contact_radius_px,
-                ),
-                False,
-            )
+        cut = subject_cut(
+            scene.frame,
+            scene.subject,
+            explained,
+            scene.flow,
+            scene.subject_flow,
+            scene.background_flow,
+            **cut_args,
+            contact_radius_px=config.contact_radius_px,
         )
+        extra.append((cut, False))
     if config.split_subject and subject_points_xy is not None and len(subject_points_xy):
-        extra.append(
-            (
-                split_subject(
-                    frame,
-                    subject,
-                    explained,
-                    np.asarray(subject_points_xy),
-                    **cut_args,
-                    core_scale=config.split_core_scale,
-                    seed_gap=config.split_seed_gap,
-                    rarity_ratio=config.split_rarity_ratio,
-                    min_part_frac=config.split_min_part_frac,
-                    max_part_frac=config.split_max_part_frac,
-                ),
-                True,
-            )
+        split = split_subject(
+            scene.frame,
+            scene.subject,
+            explained,
+            np.asarray(subject_points_xy),
+            **cut_args,
+            core_scale=config.split_core_scale,
+            seed_gap=config.split_seed_gap,
+            rarity_ratio=config.split_rarity_ratio,
+            min_part_frac=config.split_min_part_frac,
+            max_part_frac=config.split_max_part_frac,
         )
+        extra.append((split, True))
     for (regions, region_points, region_scores), claim in extra:
-        masks += regions
-        objectness_scores += region_scores
-        claims += [claim] * len(regions)
-        points = np.concatenate([points.reshape(-1, 2), region_points.reshape(-1, 2)]).astype(np.float32)
-    scored: list[Proposal] = []
-    for point, mask, objectness, claim in zip(points, masks, objectness_scores, claims):
-        proposal = _score(
-            mask, point, objectness, claim, subject, known, flow, background_flow, scale, frame_idx, config
-        )
-        if proposal is not None:
-            scored.append(proposal)
+        out += [Candidate(p, m, float(v), claim) for p, m, v in zip(region_points, regions, region_scores)]
+    return out
 
+
+def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) -> list[Proposal]:
+    """Steps 3-4 of the module docstring: reject, rank, non-max-suppress, keep ``config.max_objects``."""
+    scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
     for proposal in sorted(scored, key=lambda p: -p.score):
         if all(mask_iou(proposal.mask, k.mask) <= config.nms_iou for k in kept):
             kept.append(proposal)
         if len(kept) == config.max_objects:
             break
-    logger.debug("discovery on frame %d: %d seeds, %d scored, %d kept", frame_idx, len(points), len(scored), len(kept))
+    logger.debug(
+        "discovery on frame %d: %d candidates, %d scored, %d kept", scene.frame_idx, len(found), len(scored), len(kept)
+    )
     return kept
 
 
@@ -269,23 +304,12 @@ def _farthest_points(
 # -- scores ---------------------------------------------------------------------------------------------------
 
 
-def _score(
-    mask: np.ndarray,
-    point: np.ndarray,
-    objectness: float,
-    claims: bool,
-    subject: np.ndarray,
-    known: list[np.ndarray],
-    flow: np.ndarray | None,
-    background_flow: np.ndarray | None,
-    scale: float,
-    frame_idx: int,
-    config: DiscoveryConfig,
-) -> Proposal | None:
+def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Proposal | None:
     """Reject a background-like or duplicate candidate, or rank it; None when rejected.
 
     A candidate that ``claims`` subject pixels is judged against the subject it leaves (subject minus it).
     """
+    mask, subject, known, flow, scale = candidate.mask, scene.subject, scene.known, scene.flow, scene.scale
     h, w = subject.shape
     area = int(mask.sum())
     if (
@@ -295,7 +319,7 @@ def _score(
         or area < config.min_area_vs_subject * subject.sum()
     ):
         return None
-    if claims:
+    if candidate.claims:
         subject = subject & ~mask
     elif (mask & dilate(subject, 2)).sum() > config.max_subject_overlap * area:
         return None
@@ -309,7 +333,7 @@ def _score(
     explained = subject.copy()
     for m in known:
         explained |= m
-    objectness = max(objectness, _motion_distinctness(flow, mask, explained))
+    objectness = max(candidate.objectness, _motion_distinctness(flow, mask, explained))
     if objectness < config.min_objectness:
         return None
     dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
@@ -317,7 +341,7 @@ def _score(
     # Flow estimators smooth over edges, so pixels next to a moving subject seem to move with it: read the
     # candidate's own motion away from the subject (all of it when too little is that far).
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
-    subject_flow = _mean_flow(flow, subject)
+    subject_flow, background_flow = _mean_flow(flow, subject), scene.background_flow
     # Co-motion mostly ranks: a static object that a moving subject walks toward or past moves like the
     # background and is still an object (a chair the subject passes). Only one that also touches the subject is
     # rejected, as the surface the subject moves over.
@@ -330,7 +354,8 @@ def _score(
     ) / total
     if score < config.min_score:
         return None
-    return Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion, claims)
+    point = candidate.point.reshape(1, 2).astype(np.float32)
+    return Proposal(scene.frame_idx, mask, point, score, contact, comotion, candidate.claims)
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:
