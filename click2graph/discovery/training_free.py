@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
+from click2graph.discovery import evidence
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
@@ -38,6 +39,7 @@ from click2graph.masks import bbox_xyxy, dilate, mask_iou
 logger = logging.getLogger(__name__)
 
 _SALIENCY_BINS = 8  # Lab histogram bins per channel for the colour rarity of the seed saliency
+_EVIDENCE_BINS = 8  # ...and for the colour likeness of the evidence tests
 
 
 def discover_objects(
@@ -71,7 +73,9 @@ class Scene:
     flow: np.ndarray | None  # (H, W, 2) to the next frame, or None for a one-frame video
     scale: float  # sqrt(subject area)
     subject_flow: np.ndarray | None  # (2,) median flows, or None
-    background_flow: np.ndarray | None
+    background_flow: np.ndarray | None  # ...of the far background
+    far_background: np.ndarray  # bool (H, W): outside the subject's search band
+    codes: np.ndarray  # int (H, W) Lab colour codes of the frame (evidence's bins)
 
     @property
     def explained(self) -> np.ndarray:
@@ -90,15 +94,19 @@ class Scene:
         for m in known:
             explained |= m
         background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
+        frame = state.video.frames[frame_idx]
+        codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), _EVIDENCE_BINS)
         return cls(
             frame_idx,
-            state.video.frames[frame_idx],
+            frame,
             subject,
             known,
             flow,
             scale,
             _mean_flow(flow, subject),
             _mean_flow(flow, background),
+            background,
+            codes,
         )
 
 
@@ -321,7 +329,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     if candidate.claims:
         subject = subject & ~mask
-    elif (mask & dilate(subject, 2)).sum() > config.max_subject_overlap * area:
+    elif (mask & subject).sum() > config.max_subject_overlap * area:
         return None
     if any(
         (mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
@@ -341,11 +349,29 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
     # Flow estimators smooth over edges, so pixels next to a moving subject seem to move with it: read the
     # candidate's own motion away from the subject (all of it when too little is that far).
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
+    own_flow = _mean_flow(flow, interior if interior.sum() >= 16 else mask)
     subject_flow, background_flow = _mean_flow(flow, subject), scene.background_flow
+    found = evidence.measure(
+        scene.codes,
+        mask,
+        subject,
+        scene.far_background & ~mask,
+        float(dist_to_subject[mask].min()),
+        own_flow,
+        subject_flow,
+        background_flow,
+        config,
+    )
+    if (
+        evidence.is_sliver(found, (h, w), config)
+        or evidence.is_background(found, config)
+        or evidence.is_part_of_subject(found, config)
+    ):
+        return None
     # Co-motion mostly ranks: a static object that a moving subject walks toward or past moves like the
     # background and is still an object (a chair the subject passes). Only one that also touches the subject is
     # rejected, as the surface the subject moves over.
-    comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
+    comotion = _comotion(own_flow, subject_flow, background_flow)
     if _is_passed_surface(contact, comotion, subject_flow, background_flow, config):
         return None
     total = config.weight_contact + config.weight_comotion + config.weight_objectness
