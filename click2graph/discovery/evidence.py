@@ -37,7 +37,8 @@ class Evidence:
         subject_motion_px: |subject flow - background flow| (None without flow).
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
-        thickness_px: twice the largest inscribed radius.
+        thickness_px: width of its widest part (twice the largest inscribed radius, less one: 1 for a line 1 or 2
+            px wide).
     """
 
     touching: bool
@@ -84,7 +85,7 @@ def measure(
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], _HIST_BINS))
         if far_background.any()
         else 0.0,
-        thickness_px=2.0 * float(inside.max()),
+        thickness_px=2.0 * float(inside.max()) - 1.0,
     )
 
 

@@ -8,12 +8,15 @@ like interacting objects:
    greedily from a saliency map that is high where the colour is rare in the subject's neighbourhood or where
    the pixel moves unlike the background, plus evenly spread band points so quiet objects are not missed.
 2. **Decode** each seed with :meth:`VideoSegmenter.decode_candidates`, the subject and known objects given as
-   ``avoid`` (decoder only: nothing is added to the session). Two region proposals from one GrabCut around the
-   subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and,
-   given the click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
+   ``avoid`` (decoder only: nothing is added to the session). Optionally, region proposals from one GrabCut
+   around the subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and, given the
+   click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own, touching a moving subject while moving with the background), specks (tiny next to the subject)
-   and masks that overlap the subject (unless split off it) or an already tracked object.
+   of their own, touching a moving subject while moving with the background, coloured like the far background
+   without motion of their own), parts of the subject (touching it and moving with it or coloured like it, or
+   moving rigidly with it: :mod:`.evidence`), specks (tiny next to the subject), slivers (thinner than the
+   segmentation's uncertainty at an edge, relative to the frame) and masks that overlap the subject (unless split
+   off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
    duplicates; keep N.
