@@ -8,7 +8,8 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   separates) or has the subject's colours (the subject's colour model explains it); or, touching or not, it moves
   rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried object that has not
   separated yet).
-* **Background**: its colours are those of the background away from the subject and it has no motion of its own.
+* **Background**: its colours are those of the background away from the subject and it does not move unlike
+  its immediate surroundings.
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -34,6 +35,7 @@ class Evidence:
         touching: some candidate pixel lies within ``contact_radius_px`` of the subject.
         own_motion_px: |candidate flow - background flow| (None without flow).
         lag_px: |candidate flow - subject flow| (None without flow).
+        ring_motion_px: |candidate flow - flow of the ring around it| (None without flow).
         subject_motion_px: |subject flow - background flow| (None without flow).
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
@@ -44,6 +46,7 @@ class Evidence:
     touching: bool
     own_motion_px: float | None
     lag_px: float | None
+    ring_motion_px: float | None
     subject_motion_px: float | None
     subject_likeness: float
     background_likeness: float
@@ -59,6 +62,7 @@ def measure(
     own_flow: np.ndarray | None,
     subject_flow: np.ndarray | None,
     background_flow: np.ndarray | None,
+    ring_motion_px: float | None,
     config: DiscoveryConfig,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
@@ -68,6 +72,7 @@ def measure(
         mask, subject, far_background: bool (H, W).
         gap_px: distance from the candidate to the subject.
         own_flow, subject_flow, background_flow: (2,) median flows or None.
+        ring_motion_px: see :class:`Evidence`.
     """
     candidate = colour_histogram(codes[mask], _HIST_BINS)
     own = lag = subject_motion = None
@@ -80,6 +85,7 @@ def measure(
         touching=gap_px <= config.contact_radius_px,
         own_motion_px=own,
         lag_px=lag,
+        ring_motion_px=ring_motion_px,
         subject_motion_px=subject_motion,
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], _HIST_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], _HIST_BINS))
@@ -102,8 +108,8 @@ def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Coloured like the far background and without motion of its own (see the module docstring)."""
-    still = e.own_motion_px is None or e.own_motion_px < config.surface_motion_px
+    """Coloured like the far background and moving like its surroundings (see the module docstring)."""
+    still = e.ring_motion_px is None or e.ring_motion_px < config.surface_motion_px
     return still and e.background_likeness >= config.background_colour_likeness
 
 

@@ -344,7 +344,9 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
     explained = subject.copy()
     for m in known:
         explained |= m
-    objectness = max(candidate.objectness, _motion_distinctness(flow, mask, explained))
+    ring_motion = _ring_motion_px(flow, mask, explained)
+    # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
+    objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
         return None
     dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
@@ -363,6 +365,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         own_flow,
         subject_flow,
         background_flow,
+        ring_motion,
         config,
     )
     if (
@@ -403,18 +406,18 @@ def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return np.median(flow[mask], axis=0)
 
 
-def _motion_distinctness(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float:
-    """In [0, 1]: how differently the mask moves from the unexplained ring around it (1 px/frame gives 0.5).
+def _ring_motion_px(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float | None:
+    """How differently (px/frame) the mask moves from the unexplained ring around it; None without flow.
 
     The ring, not the global background: next to a moving subject the (smooth) flow field makes every patch
-    move unlike the background, so only a difference from the immediate surroundings marks a separate object.
+    move unlike the background, and a moving camera moves near and far background differently (parallax, zoom),
+    so only a difference from the immediate surroundings marks a separate object.
     """
     ring = dilate(mask, max(3, int(0.25 * np.sqrt(mask.sum())))) & ~mask & ~explained
     own, around = _mean_flow(flow, mask), _mean_flow(flow, ring)
     if own is None or around is None:
-        return 0.0
-    d = float(np.linalg.norm(own - around))
-    return d / (d + 1.0)
+        return None
+    return float(np.linalg.norm(own - around))
 
 
 def _comotion(own: np.ndarray | None, subject: np.ndarray | None, background: np.ndarray | None) -> float:
