@@ -316,7 +316,8 @@ def _farthest_points(
 
 
 def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Proposal | None:
-    """Reject a background-like or duplicate candidate, or rank it; None when rejected.
+    """Reject a candidate that is background, a part of the subject, a sliver or a duplicate, or rank it; None when
+    rejected.
 
     A candidate that ``claims`` subject pixels is judged against the subject it leaves (subject minus it).
     """
