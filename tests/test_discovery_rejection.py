@@ -259,3 +259,26 @@ def test_a_background_patch_is_not_an_object():
     assert any(
         mask_iou(p.mask, pane) > 0.9 for p in discover_objects(decoder, state, labels == SUBJECT, 0, config=relaxed)
     )
+
+
+def test_a_thin_object_is_not_a_speck_for_its_small_area():
+    """Beside a large subject (3600 px), a pole 3 px wide and 22 px long covers less than 2% of its area, as does
+    an 8 px square blob; the pole's length makes it an object, the blob is a speck (kept when the rule is off)."""
+    labels = np.zeros((H, W), int)
+    labels[30:90, 50:110] = SUBJECT
+    labels[50:72, 111:114] = 2  # the pole, 1 px off the subject's right side
+    labels[92:100, 70:78] = 3  # the blob, 2 px under the subject
+    rng = np.random.default_rng(5)
+    frame = rng.integers(100, 150, (H, W, 3)).astype(np.uint8)
+    frame[labels == SUBJECT], frame[labels == 2], frame[labels == 3] = (200, 30, 30), (30, 40, 200), (220, 200, 40)
+    state = SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0))
+    subject = labels == SUBJECT
+    assert (labels == 2).sum() < DiscoveryConfig().min_area_vs_subject * subject.sum()
+    decoder = LeakyDecoder(labels)
+    found = [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0)]
+    assert 3 in decoder.decoded, "no seed reached the blob: the test would prove nothing"
+    assert found == [2]
+    relaxed = DiscoveryConfig(min_area_vs_subject=0.0)
+    assert 3 in [
+        int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=relaxed)
+    ]

@@ -53,6 +53,9 @@ class DiscoveryConfig:
     # A candidate smaller than this many subject areas is a speck of texture on a floor or a wall, which would
     # take the object slots before real objects come near (a ball held by a person is about 0.1 subject areas)
     min_area_vs_subject: float = 0.02
+    # ...unless its box's longer side reaches this * s: a thin object (a pole, a racket handle) has little area
+    # for its length, a speck has neither (training-free strategy only)
+    min_length_vs_scale: float = 0.3
     max_border_frac: float = 0.3  # ...or with more than this fraction of its box perimeter on the frame border
     max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject to reject it
     # A candidate thinner than this fraction of the frame's longer side (>= 2 px; 3.4 px at 854x480) is a sliver

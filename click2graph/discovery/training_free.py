@@ -328,7 +328,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         area == 0
         or area > config.max_area_frac * h * w
         or area > config.max_area_vs_subject * subject.sum()
-        or area < config.min_area_vs_subject * subject.sum()
+        or _is_speck(mask, area, subject, scale, config)
     ):
         return None
     if candidate.claims:
@@ -389,6 +389,14 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     point = candidate.point.reshape(1, 2).astype(np.float32)
     return Proposal(scene.frame_idx, mask, point, score, contact, comotion, candidate.claims)
+
+
+def _is_speck(mask: np.ndarray, area: int, subject: np.ndarray, scale: float, config: DiscoveryConfig) -> bool:
+    """Small next to the subject in area and in length (see ``min_area_vs_subject``)."""
+    if area >= config.min_area_vs_subject * subject.sum():
+        return False
+    x0, y0, x1, y1 = bbox_xyxy(mask)
+    return max(x1 - x0, y1 - y0) + 1 < config.min_length_vs_scale * scale
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:
