@@ -118,24 +118,27 @@ def test_no_split_of_a_uniform_subject(scene):
     assert not any(p.claims_subject for p in proposals)
 
 
-def test_real_bmx_rider_finds_the_bike(davis_root):
-    """DAVIS-2017 bmx-trees frame 0, rider -> bike, with the GT rider and with the rider clicked.
+def test_real_bmx_rider_discoveries_add_only_real_object_area(davis_root):
+    """DAVIS-2017 bmx-trees frame 0, the rider clicked: every kept proposal lies mostly on the annotated bike and
+    rider, so the union with the subject scores at least the subject's IoU with them (it kept background before).
 
-    Measured (``python -m click2graph.bench discovery``): GT rider .27; clicked rider .25-.26 (the click mask no
-    longer swallows the bike, so the split rarely fires). The floors leave room for small changes (and for the
-    click segmenter changing).
+    The bike moves with the rider and touches it, so it is a part of the subject until it separates (issue 17):
+    not proposed any more (``python -m click2graph.bench discovery``: best bike IoU 0.25 before, 0 now). From the
+    GT rider one proposal still lies mostly off the annotation (0.31 on it): not asserted, see the README.
     """
     policy = VideoPolicy(target_fps=None, max_duration_s=None)
     video = load_video(davis_root / "JPEGImages" / "480p" / "bmx-trees", policy)
     gt = np.array(Image.open(davis_root / "Annotations_2017" / "480p" / "bmx-trees" / "00000.png"))
+    annotated = (gt == 1) | (gt == 2)
     segmenter = ClassicSegmenter()
     state = segmenter.init_state(video)
-    proposals = discover_objects(segmenter, state, gt == 2, 0)
-    assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.2
     click = np.array([click_point(gt == 2)], np.float32)
     clicked = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, click))
-    proposals = discover_objects(segmenter, state, clicked, 0, subject_points_xy=click, config=SPLIT)
-    assert max(mask_iou(p.mask, gt == 1) for p in proposals) >= 0.2
+    union = clicked.copy()
+    for p in discover_objects(segmenter, state, clicked, 0, subject_points_xy=click):
+        assert (p.mask & annotated).sum() >= 0.5 * p.mask.sum()
+        union |= p.mask
+    assert mask_iou(union, annotated) >= mask_iou(clicked, annotated)
 
 
 def test_candidate_cut_by_its_window_is_regrown_into_the_whole_object():
@@ -170,9 +173,9 @@ class _RegionDecoder:
 
 
 def test_surface_under_a_moving_subject_is_not_an_object():
-    """A subject carrying a box moves 6 px right over a static patch of ground that touches it: the box moves
-    with the subject and is proposed; the ground patch moves with the background and is rejected (kept when the
-    rule is off, so the rule is what rejects it)."""
+    """A subject carrying a box moves 6 px right over a static patch of ground that touches it: the ground patch
+    moves with the background and is rejected (kept when the rule is off, so the rule is what rejects it); the box
+    touches the subject and moves with it, a part of the subject until it separates."""
     from click2graph.segment import SegmenterState
 
     rng = np.random.default_rng(1)
@@ -205,6 +208,7 @@ def test_surface_under_a_moving_subject_is_not_an_object():
         proposals = discover_objects(_RegionDecoder(labels), state, subject, 0, config=config)
         return [int(np.bincount(labels[p.mask]).argmax()) for p in proposals]
 
-    on = found(DiscoveryConfig(subject_cut=False))
-    assert box_id in on and ground_id not in on
-    assert ground_id in found(DiscoveryConfig(subject_cut=False, surface_comotion=0.0))
+    on = found(DiscoveryConfig())
+    assert box_id not in on and ground_id not in on
+    assert ground_id in found(DiscoveryConfig(surface_comotion=0.0))
+    assert box_id in found(DiscoveryConfig(surface_motion_px=1e6))  # no motion evidence: the box is an object

@@ -1,17 +1,20 @@
-"""Benchmark of weight-free interaction discovery on real DAVIS-2017 multi-object frames.
+"""Benchmark of weight-free interaction discovery on real DAVIS frames and our synthetic clips.
 
-``python -m click2graph.bench discovery`` clicks the subject (the GT pixel farthest from its boundary), gets its
-mask from :class:`ClassicSegmenter`, runs :func:`discover_objects` (given the click, so it may split objects off
-the subject mask) and prints the best IoU of a proposal with
-the GT object, the proposal's rank, whether any prompt point fell inside the object (PLR-style) and the time per
-discovery call. Each case is also run with the GT subject mask given directly, which separates discovery
-quality from subject-mask quality.
+``python -m click2graph.bench discovery [--step N] [--subject click|gt] [--skip-cases]``
 
-Then precision: on DAVIS-2016 sequences whose ground truth merges the subject with the object it uses (a rider
-and the bike, every 10th frame) and on the DAVIS-2017 frames, the subject is clicked on the frame and every kept
-proposal is checked: it is *real* when at least half of it lies on ground-truth object area (the merged mask for
-2016, the other objects' ids for 2017). Discovery should only ever add real object area, so the union of subject
-and proposals must score an IoU with the merged mask at least that of the subject alone.
+First, the DAVIS-2017 cases: the subject is clicked (the GT pixel farthest from its boundary), its mask comes
+from :class:`ClassicSegmenter`, :func:`discover_objects` runs (given the click, so it may split objects off the
+subject mask) and the best IoU of a proposal with the GT object is printed, with the proposal's rank, whether any
+prompt point fell inside the object (PLR-style) and the time per discovery call. Each case is also run with the GT
+subject mask given directly, which separates discovery quality from subject-mask quality.
+
+Then precision, per video, on every ``--step``-th frame of the DAVIS development set (see
+:mod:`.discovery_data` for the three kinds of annotation), the DAVIS-2017 frames and our synthetic clips (every
+``step // 2``-th frame): the subject is clicked on the frame (or, with ``--subject gt``, taken from the ground
+truth where it is annotated alone) and every kept proposal is judged: a real object (IoU >= 0.5 with a GT
+object other than the subject), a part of the subject, or background. Discovery should only ever add real object
+area, so the union of subject and proposals must score an IoU with everything annotated at least that of the
+subject alone.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from click2graph.bench.discovery_data import GtFrame, GtVideo, davis_videos, synthetic_videos
 from click2graph.discovery.base import DiscoveryConfig
 from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import mask_iou
@@ -46,9 +50,8 @@ class Case:
     label: str
 
 
-MERGED = ("bmx-trees", "motocross-bumps", "scooter-black")  # 2016 GT = rider + vehicle
-MERGED_STEP = 10  # frames between the frames checked
-REAL_FRAC = 0.5  # a proposal at least this much on ground-truth object area is a real object
+MATCH_IOU = 0.5  # a proposal matching a GT object at this IoU is that object
+REAL_FRAC = 0.5  # a proposal at least this much on a GT area (object, subject, background) counts as lying on it
 
 CASES = (
     Case("bmx-trees", 0, subject_id=2, object_id=1, label="rider -> bike"),
@@ -71,13 +74,29 @@ def read_palette_png(path: Path) -> np.ndarray:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m click2graph.bench discovery", description=__doc__)
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="folder holding davis/ (default ../shared/data)")
+    parser.add_argument("--step", type=int, default=10, help="frames between the DAVIS frames checked (default 10)")
+    parser.add_argument(
+        "--subject", choices=("click", "gt"), default="click", help="subject mask: from a click, or the GT subject"
+    )
+    parser.add_argument("--skip-cases", action="store_true", help="only the precision table")
     args = parser.parse_args(argv)
+    if args.step < 1:
+        print(f"--step must be at least 1, got {args.step}")
+        return 2
     davis = args.data / "davis"
     if not (davis / "Annotations_2017" / "480p").is_dir():
         print(f"DAVIS-2017 frames not found under {davis} (they live in ../shared/data beside the repo); skipping.")
         return 0
 
     segmenter = ClassicSegmenter()
+    if not args.skip_cases:
+        _cases(segmenter, davis)
+    _precision(segmenter, davis, args.step, args.subject, DiscoveryConfig())
+    return 0
+
+
+def _cases(segmenter, davis: Path) -> None:
+    """Print the best proposal for each DAVIS-2017 case (see the module docstring)."""
     configs = {"": DiscoveryConfig(), "+split": DiscoveryConfig(split_subject=True)}
     print(
         f"{'case':<28}{'subject':<12}{'subj IoU':>9}{'after':>7}{'obj IoU':>9}{'rank':>6}{'pt in obj':>10}"
@@ -117,71 +136,100 @@ def main(argv: list[str]) -> int:
     print("pt in obj: a proposal's prompt point lies inside the GT object; split: the best proposal was split off the")
     print("subject mask (claims_subject); n: proposals; s/call includes the first flow computation (click rows).")
     print()
-    _precision(segmenter, davis)
-    return 0
 
 
 @dataclass
-class PrecisionCount:
-    """Running totals of the precision check."""
+class Tally:
+    """Running totals of the precision check over the frames of one video (or several)."""
 
-    kept: int = 0
-    real: int = 0
     frames: int = 0
+    kept: int = 0
+    real: int = 0  # matches a GT object at IoU >= MATCH_IOU ("objects" frames)
+    on_object: int = 0  # at least half on GT object area (the merged mask on "merged" frames)
+    part: int = 0  # at least half on the GT subject ("objects" and "subject" frames)
+    background: int = 0  # at least half off everything annotated
+    reachable: int = 0  # GT objects within discovery's reach of the subject ("objects" frames)
+    found: int = 0  # ...of which a kept proposal matches at IoU >= MATCH_IOU
     subject_iou: float = 0.0
     union_iou: float = 0.0
 
-
-def _precision(segmenter, davis: Path) -> None:
-    """Print the precision of kept proposals and subject vs subject+proposals IoU (see the module docstring)."""
-    print(f"{'sequence':<18}{'frames':>7}{'kept':>6}{'real':>6}{'precision':>10}{'subject J':>10}{'union J':>9}")
-    totals = PrecisionCount()
-    for seq in MERGED:
-        count = PrecisionCount()
-        video = load_video(davis / "JPEGImages" / "480p" / seq, VideoPolicy(target_fps=None, max_duration_s=None))
-        state = segmenter.init_state(video)
-        for t in range(0, len(video), MERGED_STEP):
-            merged = np.array(Image.open(davis / "Annotations" / "480p" / seq / f"{t:05d}.png").convert("L")) > 0
-            _check_frame(segmenter, state, t, merged, merged, count)
-        _print_count(seq, count)
-        _add(totals, count)
-    for case in CASES:
-        count = PrecisionCount()
-        video = load_video(davis / "JPEGImages" / "480p" / case.seq, VideoPolicy(target_fps=None, max_duration_s=None))
-        gt = read_palette_png(davis / "Annotations_2017" / "480p" / case.seq / f"{case.frame_idx:05d}.png")
-        objects = (gt > 0) & (gt != 255) & (gt != case.subject_id)
-        _check_frame(segmenter, segmenter.init_state(video), case.frame_idx, gt == case.subject_id, objects, count)
-        _print_count(f"{case.seq} {case.frame_idx} (2017)", count)
-        _add(totals, count)
-    _print_count("all", totals)
-    print("real: at least half of the proposal on ground-truth object area; subject J and union J (subject plus")
-    print("proposals): IoU with the ground truth of subject and objects together, averaged over the frames")
+    def add(self, other: Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _check_frame(segmenter, state, t: int, gt_subject: np.ndarray, gt_objects: np.ndarray, count) -> None:
-    """Click the subject on frame ``t``, discover, and add the frame's precision and IoUs to ``count``."""
-    x, y = click_point(gt_subject)
-    subject = segmenter.add_prompt(state, 1, FramePrompt.from_points(t, [[x, y]]))
-    proposals = discover_objects(segmenter, state, subject, t, subject_points_xy=np.array([[x, y]], np.float32))
+def judge_frame(proposals, subject: np.ndarray, gt: GtFrame, kind: str, reach_px: float) -> Tally:
+    """The tally of one frame's kept ``proposals`` around the predicted ``subject`` (see the module docstring)."""
+    tally = Tally(frames=1, kept=len(proposals))
+    objects = np.zeros_like(gt.foreground)
+    for obj in gt.objects:
+        objects |= obj
+    on_mask = gt.foreground if kind == "merged" else objects
     union = subject.copy()
     for p in proposals:
+        area = p.mask.sum()
         union |= p.mask
-        count.real += int((p.mask & gt_objects).sum() >= REAL_FRAC * p.mask.sum())
-    target = gt_subject | gt_objects
-    count.kept += len(proposals)
-    count.frames += 1
-    count.subject_iou += mask_iou(subject, target)
-    count.union_iou += mask_iou(union, target)
+        tally.real += int(any(mask_iou(p.mask, obj) >= MATCH_IOU for obj in gt.objects))
+        tally.on_object += int((p.mask & on_mask).sum() >= REAL_FRAC * area)
+        tally.part += int(kind != "merged" and (p.mask & gt.subject).sum() >= REAL_FRAC * area)
+        tally.background += int((p.mask & ~gt.foreground).sum() >= REAL_FRAC * area)
+    if gt.objects:
+        near = cv2.distanceTransform((~gt.subject).astype(np.uint8), cv2.DIST_L2, 3)
+        for obj in gt.objects:
+            if obj.any() and near[obj].min() <= reach_px:
+                tally.reachable += 1
+                tally.found += int(any(mask_iou(p.mask, obj) >= MATCH_IOU for p in proposals))
+    tally.subject_iou = mask_iou(subject, gt.foreground)
+    tally.union_iou = mask_iou(union, gt.foreground)
+    return tally
 
 
-def _add(total: PrecisionCount, count: PrecisionCount) -> None:
-    for name in ("kept", "real", "frames", "subject_iou", "union_iou"):
-        setattr(total, name, getattr(total, name) + getattr(count, name))
+def run_video(segmenter, gt_video: GtVideo, subject_from: str, config: DiscoveryConfig) -> Tally:
+    """Click (or take) the subject on every annotated frame, discover, and tally the frames."""
+    tally = Tally()
+    state = segmenter.init_state(gt_video.video)
+    for gt in gt_video.frames:
+        x, y = click_point(gt.subject)
+        click = np.array([[x, y]], np.float32)
+        if subject_from == "gt" and gt_video.kind != "merged":
+            subject = gt.subject
+        else:
+            subject = segmenter.add_prompt(state, 1, FramePrompt.from_points(gt.t, click))
+        proposals = discover_objects(segmenter, state, subject, gt.t, subject_points_xy=click, config=config)
+        reach = config.band_outer_frac * float(np.sqrt(gt.subject.sum()))
+        tally.add(judge_frame(proposals, subject, gt, gt_video.kind, reach))
+    return tally
 
 
-def _print_count(name: str, c: PrecisionCount) -> None:
-    precision = f"{c.real / c.kept:.2f}" if c.kept else "-"
+def _precision(segmenter, davis: Path, step: int, subject_from: str, config: DiscoveryConfig) -> None:
+    """Print the tally of every video, then per kind of annotation (see the module docstring)."""
     print(
-        f"{name:<18}{c.frames:>7}{c.kept:>6}{c.real:>6}{precision:>10}{c.subject_iou / max(c.frames, 1):>10.3f}"
-        f"{c.union_iou / max(c.frames, 1):>9.3f}"
+        f"{'video':<26}{'kind':<9}{'frames':>7}{'kept':>6}{'real':>6}{'on obj':>7}{'part':>6}{'bg':>5}"
+        f"{'precision':>10}{'recall':>8}{'subject J':>10}{'union J':>9}"
+    )
+    totals: dict[str, Tally] = {}
+    for gt_video in (*davis_videos(davis, step), *synthetic_videos(max(1, step // 2))):
+        tally = run_video(segmenter, gt_video, subject_from, config)
+        _print_tally(gt_video.name, gt_video.kind, tally)
+        totals.setdefault(gt_video.kind, Tally()).add(tally)
+    for kind, tally in totals.items():
+        _print_tally(f"all {kind}", kind, tally)
+    print(
+        f"real: matches a GT object at IoU >= {MATCH_IOU} (precision = real / kept, recall = GT objects within "
+        "reach matched / within reach);\non obj: at least half on GT object area (merged: on the subject+object "
+        "mask); part: at least half on the GT subject;\nbg: at least half off everything annotated; subject J and "
+        "union J (subject plus proposals): IoU with all annotated\narea, mean over frames (discoveries should only "
+        "add real object area: union J >= subject J)"
+    )
+
+
+def _print_tally(name: str, kind: str, c: Tally) -> None:
+    objects = kind == "objects"
+    precision = f"{c.real / c.kept:.2f}" if objects and c.kept else "-"
+    recall = f"{c.found / c.reachable:.2f}" if objects and c.reachable else "-"
+    real = str(c.real) if objects else "-"
+    part = str(c.part) if kind != "merged" else "-"
+    print(
+        f"{name:<26}{kind:<9}{c.frames:>7}{c.kept:>6}{real:>6}{c.on_object:>7}{part:>6}{c.background:>5}"
+        f"{precision:>10}{recall:>8}{c.subject_iou / max(c.frames, 1):>10.3f}{c.union_iou / max(c.frames, 1):>9.3f}"
     )

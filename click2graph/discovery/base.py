@@ -32,7 +32,9 @@ class DiscoveryConfig:
     # saliency peaks and spread points can all miss a plain object beside the subject; a region cannot
     region_colour_step: int = 32  # Lab quantisation step defining "colour-uniform" (after a 3 px median blur)
     region_max_rim_frac: float = 0.1  # a colour covering more of the band's outer rim is a surface (wall, floor)
-    subject_cut: bool = True  # also propose what a subject-seeded cut attaches to the subject (.cuts)
+    # Also propose what a subject-seeded cut attaches to the subject (.cuts). Off by default: what it attaches
+    # touches the subject and moves with it, which makes it a part of the subject until it separates (.evidence).
+    subject_cut: bool = False
     # With click points, also split off objects the subject mask swallowed (a bike under its rider). Off by
     # default: colour alone cannot tell a swallowed object from the subject's own differently coloured parts
     # (a person's trousers or head).
@@ -51,8 +53,24 @@ class DiscoveryConfig:
     # A candidate smaller than this many subject areas is a speck of texture on a floor or a wall, which would
     # take the object slots before real objects come near (a ball held by a person is about 0.1 subject areas)
     min_area_vs_subject: float = 0.02
+    # ...unless its box's longer side reaches this * s: a thin object (a pole, a racket handle) has little area
+    # for its length, a speck has neither (training-free strategy only)
+    min_length_vs_scale: float = 0.3
     max_border_frac: float = 0.3  # ...or with more than this fraction of its box perimeter on the frame border
-    max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject (dilated 2 px) to reject it
+    max_subject_overlap: float = 0.2  # fraction of the candidate inside the subject to reject it
+    # A candidate thinner than this fraction of the frame's longer side (>= 2 px; 3.4 px at 854x480) is a sliver
+    # along an edge: segmentation is that uncertain at a boundary. A thin real object (a pole, a bike frame) is
+    # thicker, whatever its length or its contact with the subject (.evidence).
+    min_thickness_frac: float = 0.004
+    # A candidate touching the subject is a part of it when it moves with it (see surface_motion_px) or when its
+    # Lab histogram is at least this alike the subject's (Bhattacharyya coefficient) (.evidence).
+    part_colour_likeness: float = 0.5
+    # ...and, touching or not, when its flow differs from the subject's by at most this fraction of the subject's
+    # motion relative to the background (a moving subject: see surface_motion_px).
+    rigid_lag_frac: float = 0.4
+    # A candidate without motion of its own whose histogram is at least this alike that of the background outside
+    # the search band is a piece of background: a window, a floor (.evidence).
+    background_colour_likeness: float = 0.4
     max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
     min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching

@@ -8,12 +8,15 @@ like interacting objects:
    greedily from a saliency map that is high where the colour is rare in the subject's neighbourhood or where
    the pixel moves unlike the background, plus evenly spread band points so quiet objects are not missed.
 2. **Decode** each seed with :meth:`VideoSegmenter.decode_candidates`, the subject and known objects given as
-   ``avoid`` (decoder only: nothing is added to the session). Two region proposals from one GrabCut around the
-   subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and,
-   given the click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
+   ``avoid`` (decoder only: nothing is added to the session). Optionally, region proposals from one GrabCut
+   around the subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and, given the
+   click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own, touching a moving subject while moving with the background), specks (tiny next to the subject)
-   and masks that overlap the subject (unless split off it) or an already tracked object.
+   of their own, touching a moving subject while moving with the background, coloured like the far background
+   without motion of their own), parts of the subject (touching it and moving with it or coloured like it, or
+   moving rigidly with it: :mod:`.evidence`), specks (tiny next to the subject), slivers (thinner than the
+   segmentation's uncertainty at an edge, relative to the frame) and masks that overlap the subject (unless split
+   off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
    duplicates; keep N.
@@ -24,12 +27,14 @@ All pixels are working-frame pixels; masks are bool (H, W).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Sequence
 
 import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
+from click2graph.discovery import evidence
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
@@ -37,6 +42,7 @@ from click2graph.masks import bbox_xyxy, dilate, mask_iou
 logger = logging.getLogger(__name__)
 
 _SALIENCY_BINS = 8  # Lab histogram bins per channel for the colour rarity of the seed saliency
+_EVIDENCE_BINS = 8  # ...and for the colour likeness of the evidence tests
 
 
 def discover_objects(
@@ -55,81 +61,121 @@ def discover_objects(
     subject = np.asarray(subject_mask, dtype=bool)
     if not subject.any():
         return []
-    frame = state.video.frames[frame_idx]
-    h, w = subject.shape
-    known = [np.asarray(m, dtype=bool) for m in known_masks]
-    explained = subject.copy()
-    for m in known:
-        explained |= m
-    scale = float(np.sqrt(subject.sum()))
-    flow = _flow_at(state, frame_idx)
+    scene = Scene.read(state, frame_idx, subject, known_masks, config)
+    return select(scene, candidates(segmenter, state, scene, subject_points_xy, config), config)
 
-    background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
-    subject_flow = _mean_flow(flow, subject)
-    background_flow = _mean_flow(flow, background)
 
-    points = _seed_points(frame, subject, explained, flow, scale, config)
-    masks, objectness_scores, claims = [], [], []
+@dataclass(frozen=True)
+class Scene:
+    """What the rules judge a candidate against on one frame: the subject, known objects and the motion."""
+
+    frame_idx: int
+    frame: np.ndarray  # uint8 RGB (H, W, 3)
+    subject: np.ndarray  # bool (H, W)
+    known: tuple[np.ndarray, ...]  # bool (H, W) each: objects already tracked
+    flow: np.ndarray | None  # (H, W, 2) to the next frame, or None for a one-frame video
+    scale: float  # sqrt(subject area)
+    subject_flow: np.ndarray | None  # (2,) median flows, or None
+    background_flow: np.ndarray | None  # ...of the far background
+    far_background: np.ndarray  # bool (H, W): outside the subject's search band
+    codes: np.ndarray  # int (H, W) Lab colour codes of the frame (evidence's bins)
+
+    @property
+    def explained(self) -> np.ndarray:
+        """Subject and known objects together."""
+        out = self.subject.copy()
+        for m in self.known:
+            out |= m
+        return out
+
+    @classmethod
+    def read(cls, state, frame_idx: int, subject: np.ndarray, known_masks, config: DiscoveryConfig) -> Scene:
+        known = tuple(np.asarray(m, dtype=bool) for m in known_masks)
+        scale = float(np.sqrt(subject.sum()))
+        flow = _flow_at(state, frame_idx)
+        explained = subject.copy()
+        for m in known:
+            explained |= m
+        background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
+        frame = state.video.frames[frame_idx]
+        codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), _EVIDENCE_BINS)
+        return cls(
+            frame_idx,
+            frame,
+            subject,
+            known,
+            flow,
+            scale,
+            _mean_flow(flow, subject),
+            _mean_flow(flow, background),
+            background,
+            codes,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mask to judge: the point that produced it, the producer's objectness, whether it claims subject pixels."""
+
+    point: np.ndarray  # float32 (2,) xy
+    mask: np.ndarray
+    objectness: float
+    claims: bool
+
+
+def candidates(segmenter, state, scene: Scene, subject_points_xy, config: DiscoveryConfig) -> list[Candidate]:
+    """Steps 1-2 of the module docstring: seeds decoded by the segmenter, and the region proposals of the cuts."""
+    explained = scene.explained
+    points = _seed_points(scene.frame, scene.subject, explained, scene.flow, scene.scale, config)
+    out: list[Candidate] = []
     if len(points):
-        decoded = segmenter.decode_candidates(state, frame_idx, points, avoid=explained)
-        masks, objectness_scores = list(decoded.masks), [float(v) for v in decoded.scores]
-        claims = [False] * len(masks)
+        decoded = segmenter.decode_candidates(state, scene.frame_idx, points, avoid=explained)
+        out += [Candidate(p, m, float(v), False) for p, m, v in zip(points, decoded.masks, decoded.scores)]
     cut_args = dict(expand_frac=config.cut_expand_frac, work_scale=config.cut_work_scale)
     extra = []
     if config.subject_cut:
-        extra.append(
-            (
-                subject_cut(
-                    frame,
-                    subject,
-                    explained,
-                    flow,
-                    subject_flow,
-                    background_flow,
-                    **cut_args,
-                    contact_radius_px=config.contact_radius_px,
-                ),
-                False,
-            )
+        cut = subject_cut(
+            scene.frame,
+            scene.subject,
+            explained,
+            scene.flow,
+            scene.subject_flow,
+            scene.background_flow,
+            **cut_args,
+            contact_radius_px=config.contact_radius_px,
         )
+        extra.append((cut, False))
     if config.split_subject and subject_points_xy is not None and len(subject_points_xy):
-        extra.append(
-            (
-                split_subject(
-                    frame,
-                    subject,
-                    explained,
-                    np.asarray(subject_points_xy),
-                    **cut_args,
-                    core_scale=config.split_core_scale,
-                    seed_gap=config.split_seed_gap,
-                    rarity_ratio=config.split_rarity_ratio,
-                    min_part_frac=config.split_min_part_frac,
-                    max_part_frac=config.split_max_part_frac,
-                ),
-                True,
-            )
+        split = split_subject(
+            scene.frame,
+            scene.subject,
+            explained,
+            np.asarray(subject_points_xy),
+            **cut_args,
+            core_scale=config.split_core_scale,
+            seed_gap=config.split_seed_gap,
+            rarity_ratio=config.split_rarity_ratio,
+            min_part_frac=config.split_min_part_frac,
+            max_part_frac=config.split_max_part_frac,
         )
+        extra.append((split, True))
     for (regions, region_points, region_scores), claim in extra:
-        masks += regions
-        objectness_scores += region_scores
-        claims += [claim] * len(regions)
-        points = np.concatenate([points.reshape(-1, 2), region_points.reshape(-1, 2)]).astype(np.float32)
-    scored: list[Proposal] = []
-    for point, mask, objectness, claim in zip(points, masks, objectness_scores, claims):
-        proposal = _score(
-            mask, point, objectness, claim, subject, known, flow, background_flow, scale, frame_idx, config
-        )
-        if proposal is not None:
-            scored.append(proposal)
+        out += [Candidate(p, m, float(v), claim) for p, m, v in zip(region_points, regions, region_scores)]
+    return out
 
+
+def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) -> list[Proposal]:
+    """Steps 3-4 of the module docstring: reject, rank, non-max-suppress, keep ``config.max_objects``."""
+    scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
     for proposal in sorted(scored, key=lambda p: -p.score):
         if all(mask_iou(proposal.mask, k.mask) <= config.nms_iou for k in kept):
             kept.append(proposal)
         if len(kept) == config.max_objects:
             break
-    logger.debug("discovery on frame %d: %d seeds, %d scored, %d kept", frame_idx, len(points), len(scored), len(kept))
+    logger.debug(
+        "discovery on frame %d: %d candidates, %d scored, %d kept", scene.frame_idx, len(found), len(scored), len(kept)
+    )
     return kept
 
 
@@ -269,35 +315,25 @@ def _farthest_points(
 # -- scores ---------------------------------------------------------------------------------------------------
 
 
-def _score(
-    mask: np.ndarray,
-    point: np.ndarray,
-    objectness: float,
-    claims: bool,
-    subject: np.ndarray,
-    known: list[np.ndarray],
-    flow: np.ndarray | None,
-    background_flow: np.ndarray | None,
-    scale: float,
-    frame_idx: int,
-    config: DiscoveryConfig,
-) -> Proposal | None:
-    """Reject a background-like or duplicate candidate, or rank it; None when rejected.
+def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Proposal | None:
+    """Reject a candidate that is background, a part of the subject, a sliver or a duplicate, or rank it; None when
+    rejected.
 
     A candidate that ``claims`` subject pixels is judged against the subject it leaves (subject minus it).
     """
+    mask, subject, known, flow, scale = candidate.mask, scene.subject, scene.known, scene.flow, scene.scale
     h, w = subject.shape
     area = int(mask.sum())
     if (
         area == 0
         or area > config.max_area_frac * h * w
         or area > config.max_area_vs_subject * subject.sum()
-        or area < config.min_area_vs_subject * subject.sum()
+        or _is_speck(mask, area, subject, scale, config)
     ):
         return None
-    if claims:
+    if candidate.claims:
         subject = subject & ~mask
-    elif (mask & dilate(subject, 2)).sum() > config.max_subject_overlap * area:
+    elif (mask & subject).sum() > config.max_subject_overlap * area:
         return None
     if any(
         (mask & m).sum() > config.max_known_overlap * area or mask_iou(mask, m) > config.max_known_overlap
@@ -309,7 +345,9 @@ def _score(
     explained = subject.copy()
     for m in known:
         explained |= m
-    objectness = max(objectness, _motion_distinctness(flow, mask, explained))
+    ring_motion = _ring_motion_px(flow, mask, explained)
+    # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
+    objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
         return None
     dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
@@ -317,11 +355,30 @@ def _score(
     # Flow estimators smooth over edges, so pixels next to a moving subject seem to move with it: read the
     # candidate's own motion away from the subject (all of it when too little is that far).
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
-    subject_flow = _mean_flow(flow, subject)
+    own_flow = _mean_flow(flow, interior if interior.sum() >= 16 else mask)
+    subject_flow, background_flow = _mean_flow(flow, subject), scene.background_flow
+    found = evidence.measure(
+        scene.codes,
+        mask,
+        subject,
+        scene.far_background & ~mask,
+        float(dist_to_subject[mask].min()),
+        own_flow,
+        subject_flow,
+        background_flow,
+        ring_motion,
+        config,
+    )
+    if (
+        evidence.is_sliver(found, (h, w), config)
+        or evidence.is_background(found, config)
+        or evidence.is_part_of_subject(found, config)
+    ):
+        return None
     # Co-motion mostly ranks: a static object that a moving subject walks toward or past moves like the
     # background and is still an object (a chair the subject passes). Only one that also touches the subject is
     # rejected, as the surface the subject moves over.
-    comotion = _comotion(_mean_flow(flow, interior if interior.sum() >= 16 else mask), subject_flow, background_flow)
+    comotion = _comotion(own_flow, subject_flow, background_flow)
     if _is_passed_surface(contact, comotion, subject_flow, background_flow, config):
         return None
     total = config.weight_contact + config.weight_comotion + config.weight_objectness
@@ -330,7 +387,16 @@ def _score(
     ) / total
     if score < config.min_score:
         return None
-    return Proposal(frame_idx, mask, point.reshape(1, 2).astype(np.float32), score, contact, comotion, claims)
+    point = candidate.point.reshape(1, 2).astype(np.float32)
+    return Proposal(scene.frame_idx, mask, point, score, contact, comotion, candidate.claims)
+
+
+def _is_speck(mask: np.ndarray, area: int, subject: np.ndarray, scale: float, config: DiscoveryConfig) -> bool:
+    """Small next to the subject in area and in length (see ``min_area_vs_subject``)."""
+    if area >= config.min_area_vs_subject * subject.sum():
+        return False
+    x0, y0, x1, y1 = bbox_xyxy(mask)
+    return max(x1 - x0, y1 - y0) + 1 < config.min_length_vs_scale * scale
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:
@@ -349,18 +415,18 @@ def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return np.median(flow[mask], axis=0)
 
 
-def _motion_distinctness(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float:
-    """In [0, 1]: how differently the mask moves from the unexplained ring around it (1 px/frame gives 0.5).
+def _ring_motion_px(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float | None:
+    """How differently (px/frame) the mask moves from the unexplained ring around it; None without flow.
 
     The ring, not the global background: next to a moving subject the (smooth) flow field makes every patch
-    move unlike the background, so only a difference from the immediate surroundings marks a separate object.
+    move unlike the background, and a moving camera moves near and far background differently (parallax, zoom),
+    so only a difference from the immediate surroundings marks a separate object.
     """
     ring = dilate(mask, max(3, int(0.25 * np.sqrt(mask.sum())))) & ~mask & ~explained
     own, around = _mean_flow(flow, mask), _mean_flow(flow, ring)
     if own is None or around is None:
-        return 0.0
-    d = float(np.linalg.norm(own - around))
-    return d / (d + 1.0)
+        return None
+    return float(np.linalg.norm(own - around))
 
 
 def _comotion(own: np.ndarray | None, subject: np.ndarray | None, background: np.ndarray | None) -> float:
