@@ -182,17 +182,15 @@ def track_step(
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
-        # Lost: shown where its remembered extent, carried by its motion, says it is (under an occluder, blurred)
-        # rather than as nothing; the next frame's prediction starts from there too, which is what brings it back
-        # when it reappears near where it was expected.
-        return _lost(feat, model, t, extent, config)
+        return _lost(feat, model, t, mask, config)
     model.lost_frames = 0
     return mask
 
 
 def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray:
-    """Count a frame with (almost) nothing of the object; past the patience, search for it; ``mask`` (the best
-    guess) when it is not found."""
+    """Count a frame with (almost) nothing of the object; past the patience, search for it; ``mask`` (what was
+    found of it) when it is not found again. Its remembered extent keeps moving with its motion meanwhile, so the
+    next frame's prediction still looks where it is expected to reappear."""
     model.lost_frames += 1
     found = _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else None
     return found if found is not None and found.any() else mask
