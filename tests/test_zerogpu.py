@@ -24,7 +24,7 @@ from click2graph.settings import Settings
 from click2graph.video import Video, write_video
 from demo import gpu
 
-FRAMES = 12  # the start of the clip: a classic build of it takes seconds
+FRAMES = 20  # the start of the clip, long enough for discovery to find the ball (on keyframe 16); seconds to build
 SETTINGS = Settings(backend="classic", semantics="off")
 
 
