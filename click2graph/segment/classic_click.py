@@ -10,6 +10,12 @@ a speck): the frame alone must then do. GrabCut runs on windows of several sizes
 the outside fixed as background and with it only probably background, and the candidate whose outline runs
 along image edges wins.
 
+When the moving region exists but its cut collapses (a dog whose colours are those of the poles and grass
+around it), the region still says which pixels are the object: GrabCut seeded with the moving blob as sure
+foreground, in a window somewhat larger than the blob, gives a motion candidate. A static candidate then counts
+only when it agrees with it (a window cut that took the grass with the dog does not), and the motion candidate is
+kept when none does.
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
@@ -24,7 +30,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.grabcut import grabcut
-from click2graph.masks import bbox_xyxy, dilate, largest_component, resize_mask
+from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_energy import affine_flow
 from click2graph.segment.classic_features import FrameFeatures
@@ -48,6 +54,11 @@ class ClickConfig:
     window_fracs: tuple[float, ...] = (0.1, 0.16, 0.25)
     border_frac: float = 0.02  # frame border fixed as background in the free candidates, fraction of max(H, W)
     min_area_frac: float = 0.002  # a mask below this fraction of the frame is a speck (the cut failed), not a part
+    # When the moving region's cut collapses: the blob seeds a cut in its bounding box grown by this fraction of its
+    # size on each side (larger windows took the background: 0.6 and 1.0 lowered the dev-set mean), and a static
+    # candidate is kept only when its IoU with that motion candidate reaches ``min_agreement``.
+    seed_window_grow: float = 0.3
+    min_agreement: float = 0.5
     static_side: int = 224  # the six static cuts run at this longest side (px): 4x fewer pixels, same choice
     grabcut_iters: int = 5
     click_radius: int = 3  # hard constraint disk around each click
@@ -82,9 +93,11 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg &= ~sure_bg
 
     region = _probable_region(feat, t, rgb, pos, box, config)
-    mask = None
+    mask = motion_cut = None
     if region is not None:
         mask = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
+        if box is None and _is_speck(mask, config):
+            motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
     if box is not None and _box_fit(mask, box) < config.min_box_fit:
         retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
         mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
@@ -93,8 +106,22 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if mask is None or _is_speck(mask, config):
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
-        mask = _best_static_candidate(rgb, pos, sure_fg, sure_bg, config)
+        mask = _best_static_candidate(rgb, pos, sure_fg, sure_bg, config, motion_cut=motion_cut)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
+    """GrabCut with the moving blob (``region`` is it dilated by the click radius) as sure foreground and its
+    bounding box grown by ``config.seed_window_grow`` as probable foreground: the blob gives the object's colours
+    even where the surroundings share them, and the window lets the cut reach parts that did not move."""
+    h, w = region.shape
+    blob = ~dilate(~region, config.click_radius)
+    x0, y0, x1, y1 = bbox_xyxy(region)
+    gx, gy = int(config.seed_window_grow * (x1 - x0)), int(config.seed_window_grow * (y1 - y0))
+    window = np.zeros((h, w), bool)
+    window[max(0, y0 - gy) : y1 + gy + 1, max(0, x0 - gx) : x1 + gx + 1] = True
+    cut = _grabcut(rgb, window & ~sure_bg, (sure_fg | blob) & ~sure_bg, sure_bg, config.grabcut_iters)
+    return _keep_clicked(cut, pos)
 
 
 def _box_region(box: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
@@ -193,10 +220,13 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
     return mask.sum() < config.min_area_frac * mask.size
 
 
-def _best_static_candidate(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> np.ndarray:
+def _best_static_candidate(rgb, pos, sure_fg, sure_bg, config: ClickConfig, *, motion_cut=None) -> np.ndarray:
     """From the frame alone: GrabCut on windows of several sizes around the clicks, closed (outside = background)
     and free (outside = probably background); the non-speck candidate whose outline best follows image edges.
-    Computed at ``config.static_side`` and returned at the size of ``rgb``."""
+    Computed at ``config.static_side`` and returned at the size of ``rgb``.
+
+    With a ``motion_cut`` (bool, size of ``rgb``; see :func:`_motion_seeded_cut`) that is not a speck, only
+    candidates agreeing with it (IoU >= ``config.min_agreement``) count, and it is returned when none does."""
     full_hw = rgb.shape[:2]
     scale = min(1.0, config.static_side / max(full_hw))
     if scale < 1.0:
@@ -211,14 +241,21 @@ def _best_static_candidate(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> n
     border[b:-b, b:-b] = False
     gradient = _gradient_magnitude(rgb)
     best, best_score = np.zeros((h, w), bool), -np.inf
+    if motion_cut is not None and _is_speck(motion_cut, config):
+        motion_cut = None
+    reference = None if motion_cut is None else resize_mask(motion_cut, (w, h)) if scale < 1.0 else motion_cut
     for half in _half_sizes((h, w), config):
         region = _window(pos, (h, w), half) & ~sure_bg
         for outside in (cv2.GC_BGD, cv2.GC_PR_BGD):
             bg = sure_bg if outside == cv2.GC_BGD else sure_bg | (border & ~sure_fg)
             mask = _keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos)
             score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
+            if reference is not None and mask_iou(mask, reference) < config.min_agreement:
+                score = -np.inf
             if score > best_score or not best.any():
                 best, best_score = mask, score
+    if motion_cut is not None and best_score == -np.inf:
+        return motion_cut
     return resize_mask(best, (full_hw[1], full_hw[0])) if scale < 1.0 else best
 
 
