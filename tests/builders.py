@@ -113,6 +113,12 @@ def objects_of(graph: SceneGraph, subject_id: int) -> list[Entity]:
     return [e for e in graph.entities if not e.is_subject and e.subject_id == subject_id]
 
 
+def label_centre(labels: np.ndarray, label: int) -> tuple[float, float]:
+    """The median (x, y) of the pixels labelled ``label`` in a label image: a click inside that entity."""
+    ys, xs = np.nonzero(labels == label)
+    return float(np.median(xs)), float(np.median(ys))
+
+
 def short_dataset(folder: Path, names: Sequence[str], frames: int) -> Path:
     """The generated clips ``names`` in the OpenPVSG layout, cut to their first ``frames`` frames (so that SAM 2 with
     random weights gets through them in seconds on a CPU)."""

@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2.sam2_video_predictor", reason="sam2 (pip install sam2==1.1.0) is not installed")
 
+from builders import label_centre  # noqa: E402
 from PIL import Image  # noqa: E402
 from sam2.build_sam import build_sam2_video_predictor  # noqa: E402
 
@@ -34,8 +35,7 @@ SUBJECT_FRAME, OBJECT_FRAME = 2, 3
 
 
 def label_point(t: int, label: int) -> list[tuple[float, float]]:
-    ys, xs = np.nonzero(LABELS[t] == label)
-    return [(float(np.median(xs)), float(np.median(ys)))]
+    return [label_centre(LABELS[t], label)]
 
 
 def _reference(segmenter: Sam2Segmenter, folder, subject: FramePrompt, obj: FramePrompt):

@@ -14,6 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2.sam2_video_predictor", reason="sam2 (pip install sam2==1.1.0) is not installed")
 
+from builders import label_centre  # noqa: E402
+
 from click2graph import synth  # noqa: E402
 from click2graph.masks import mask_iou  # noqa: E402
 from click2graph.prompts import FramePrompt  # noqa: E402
@@ -30,8 +32,7 @@ SUBJECT_FRAME, OBJECT_FRAME = 2, 5
 
 
 def label_point(t: int, label: int) -> list[tuple[float, float]]:
-    ys, xs = np.nonzero(LABELS[t] == label)
-    return [(float(np.median(xs)), float(np.median(ys)))]
+    return [label_centre(LABELS[t], label)]
 
 
 def tracked_masks(segmenter: Sam2Segmenter) -> dict[tuple[int, int], np.ndarray]:

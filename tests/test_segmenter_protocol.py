@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import label_centre
 from oracle import OracleSegmenter
 
 from click2graph import synth
@@ -21,13 +22,11 @@ LABELS = CLIP.labels[:12].astype(np.int32)
 
 
 def subject_point(t: int) -> tuple[float, float]:
-    ys, xs = np.nonzero(LABELS[t] == 1)
-    return float(np.median(xs)), float(np.median(ys))
+    return label_centre(LABELS[t], 1)
 
 
 def ball_point(t: int) -> tuple[float, float]:
-    ys, xs = np.nonzero(LABELS[t] == 2)
-    return float(np.median(xs)), float(np.median(ys))
+    return label_centre(LABELS[t], 2)
 
 
 @pytest.fixture(params=["classic", "oracle", "sam2", "sam2_stride3"])
