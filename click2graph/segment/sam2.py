@@ -16,18 +16,21 @@ SAM 2 on every k-th frame only, masks carried along optical flow between (``stri
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from dataclasses import dataclass, replace
 from typing import Iterator, Literal, Sequence
 
 import numpy as np
+import sam2.sam2_video_predictor as sam2_video_predictor
 import torch
 import torch.nn.functional as F
 from hydra import initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from sam2.build_sam import build_sam2_video_predictor
 from sam2.sam2_video_predictor import SAM2VideoPredictor
+from tqdm import tqdm
 
 from click2graph.errors import CheckpointError
 from click2graph.int8 import quantize_int8
@@ -46,6 +49,10 @@ from click2graph.segment.sam2_stride import carried_output, is_sam2_frame, sam2_
 from click2graph.video import Video
 
 logger = logging.getLogger(__name__)
+
+# sam2's propagate_in_video draws its own tqdm bar on every call ("propagate in video"), which neither the CLI's
+# --quiet nor the app can turn off, and which interleaves with our progress (frames per phase, by BuildStep).
+sam2_video_predictor.tqdm = functools.partial(tqdm, disable=True)
 
 Precision = Literal["fp32", "bf16"]
 EncoderPrecision = Literal["fp32", "int8"]
