@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import sys
+import time
 from pathlib import Path
 
 import fake_spaces
@@ -239,3 +240,43 @@ class _Resolved:
 
     class spec:  # noqa: N801
         name = "tiny"
+
+
+def test_a_gpu_call_failing_mid_build_loses_nothing_and_the_next_build_works(monkeypatch, tmp_path, clip, short_clip):
+    """ZeroGPU ends a call on its own terms (the visitor's quota spent, the worker gone) after updates were shown:
+    the page gets one readable error and its prompts back, the visit keeps what it had, and building again works."""
+    import gradio as gr
+
+    from click2graph.build_progress import BuildStep
+    from click2graph.build_stream import STREAM_INTERVAL_S, Partial
+    from click2graph.remote_build import BuildUpdate
+    from demo.server import current
+
+    here = _app_server(monkeypatch, tmp_path, clip, zero_gpu=True)
+    key = _open_and_click(short_clip, clip)
+    working = here.gpu._stream
+
+    def quota_spent(request):
+        step = BuildStep("subject 1: tracking forward", 1, FRAMES, 0.05, unit="frame", frame_idx=0, entity_ids=(1,))
+        yield BuildUpdate(0.05, step.describe(), Partial(step, {}, frozenset({1})))
+        time.sleep(3 * STREAM_INTERVAL_S)  # the page draws that update while the GPU works on
+        raise gr.Error("You have exceeded your GPU quota")
+
+    monkeypatch.setattr(here.gpu, "_stream", quota_spent)
+    updates = []
+    with pytest.raises(gr.Error, match="GPU quota"):
+        for update in handlers_build(key):
+            updates.append(update)
+    assert "Building" in str(updates[0].build_status)  # the stream had begun
+    assert updates[-1].frame_image is not None and "Building" not in str(updates[-1].build_status)  # page restored
+    visit = current().store.get(key)
+    assert visit.result is None and not visit.streaming and visit.prompts.subjects  # the click is kept
+
+    monkeypatch.setattr(here.gpu, "_stream", working)
+    assert _build(key)[-1].entity_table[0][:2] == [1, "subject"]
+
+
+def handlers_build(key):
+    from demo import handlers
+
+    return handlers.on_build(0, key, progress=lambda fraction, desc=None: None)

@@ -24,7 +24,7 @@ import numpy as np
 from click2graph.cv.colour import bhattacharyya, colour_histogram
 from click2graph.discovery.base import DiscoveryConfig
 
-_HIST_BINS = 8  # Lab histogram bins per channel (codes from click2graph.cv.colour.lab_codes)
+COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,13 @@ def measure(
     """The :class:`Evidence` of ``mask``.
 
     Args:
-        codes: int (H, W) Lab colour codes of the frame (:func:`~click2graph.cv.colour.lab_codes`, 8 bins).
+        codes: int (H, W) Lab colour codes of the frame (:func:`~click2graph.cv.colour.lab_codes`, ``COLOUR_BINS``).
         mask, subject, far_background: bool (H, W).
         gap_px: distance from the candidate to the subject.
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
     """
-    candidate = colour_histogram(codes[mask], _HIST_BINS)
+    candidate = colour_histogram(codes[mask], COLOUR_BINS)
     own = lag = subject_motion = None
     if own_flow is not None and subject_flow is not None and background_flow is not None:
         own = float(np.linalg.norm(own_flow - background_flow))
@@ -87,8 +87,8 @@ def measure(
         lag_px=lag,
         ring_motion_px=ring_motion_px,
         subject_motion_px=subject_motion,
-        subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], _HIST_BINS)),
-        background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], _HIST_BINS))
+        subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
+        background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
         else 0.0,
         thickness_px=2.0 * float(inside.max()) - 1.0,

@@ -42,7 +42,6 @@ from click2graph.masks import bbox_xyxy, dilate, mask_iou
 logger = logging.getLogger(__name__)
 
 _SALIENCY_BINS = 8  # Lab histogram bins per channel for the colour rarity of the seed saliency
-_EVIDENCE_BINS = 8  # ...and for the colour likeness of the evidence tests
 
 
 def discover_objects(
@@ -83,22 +82,16 @@ class Scene:
     @property
     def explained(self) -> np.ndarray:
         """Subject and known objects together."""
-        out = self.subject.copy()
-        for m in self.known:
-            out |= m
-        return out
+        return _union(self.subject, self.known)
 
     @classmethod
     def read(cls, state, frame_idx: int, subject: np.ndarray, known_masks, config: DiscoveryConfig) -> Scene:
         known = tuple(np.asarray(m, dtype=bool) for m in known_masks)
         scale = float(np.sqrt(subject.sum()))
         flow = _flow_at(state, frame_idx)
-        explained = subject.copy()
-        for m in known:
-            explained |= m
-        background = ~dilate(explained, max(8, int(config.band_outer_frac * scale)))
+        background = ~dilate(_union(subject, known), max(8, int(config.band_outer_frac * scale)))
         frame = state.video.frames[frame_idx]
-        codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), _EVIDENCE_BINS)
+        codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), evidence.COLOUR_BINS)
         return cls(
             frame_idx,
             frame,
@@ -342,10 +335,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     if _border_fraction(mask) > config.max_border_frac:
         return None
-    explained = subject.copy()
-    for m in known:
-        explained |= m
-    ring_motion = _ring_motion_px(flow, mask, explained)
+    ring_motion = _ring_motion_px(flow, mask, _union(subject, known))
     # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
     objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
@@ -356,7 +346,9 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
     # candidate's own motion away from the subject (all of it when too little is that far).
     interior = mask & (dist_to_subject > max(8.0, config.comotion_margin_frac * scale))
     own_flow = _mean_flow(flow, interior if interior.sum() >= 16 else mask)
-    subject_flow, background_flow = _mean_flow(flow, subject), scene.background_flow
+    # (a candidate that claims subject pixels is judged against the subject it leaves)
+    subject_flow = _mean_flow(flow, subject) if candidate.claims else scene.subject_flow
+    background_flow = scene.background_flow
     found = evidence.measure(
         scene.codes,
         mask,
@@ -397,6 +389,13 @@ def _is_speck(mask: np.ndarray, area: int, subject: np.ndarray, scale: float, co
         return False
     x0, y0, x1, y1 = bbox_xyxy(mask)
     return max(x1 - x0, y1 - y0) + 1 < config.min_length_vs_scale * scale
+
+
+def _union(first: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
+    out = first.copy()
+    for m in others:
+        out |= m
+    return out
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:

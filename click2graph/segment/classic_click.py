@@ -114,12 +114,10 @@ def _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config: ClickConfig) 
     """GrabCut with the moving blob (``region`` is it dilated by the click radius) as sure foreground and its
     bounding box grown by ``config.seed_window_grow`` as probable foreground: the blob gives the object's colours
     even where the surroundings share them, and the window lets the cut reach parts that did not move."""
-    h, w = region.shape
     blob = ~dilate(~region, config.click_radius)
     x0, y0, x1, y1 = bbox_xyxy(region)
     gx, gy = int(config.seed_window_grow * (x1 - x0)), int(config.seed_window_grow * (y1 - y0))
-    window = np.zeros((h, w), bool)
-    window[max(0, y0 - gy) : y1 + gy + 1, max(0, x0 - gx) : x1 + gx + 1] = True
+    window = _box_region((x0 - gx, y0 - gy, x1 + gx, y1 + gy), region.shape)
     cut = _grabcut(rgb, window & ~sure_bg, (sure_fg | blob) & ~sure_bg, sure_bg, config.grabcut_iters)
     return _keep_clicked(cut, pos)
 

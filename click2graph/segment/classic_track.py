@@ -192,8 +192,11 @@ def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, con
     found of it) when it is not found again. Its remembered extent keeps moving with its motion meanwhile, so the
     next frame's prediction still looks where it is expected to reappear."""
     model.lost_frames += 1
-    found = _reacquire(feat, model, t, config) if model.lost_frames > config.lost_patience else None
-    return found if found is not None and found.any() else mask
+    if model.lost_frames > config.lost_patience:
+        found = _reacquire(feat, model, t, config)
+        if found.any():
+            return found
+    return mask
 
 
 def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackConfig) -> np.ndarray:
