@@ -59,6 +59,8 @@ class TrackConfig:
     # object edges, so a smaller value makes masks fat; the term is what grows back limbs a click's mask missed
     fg_rate: float = 0.0  # object colour EMA per healthy frame; frozen (0): a model that keeps learning drifts
     # towards the background the mask leaks into
+    bg_anchor: float = 0.5  # weight of the prompted frame's surroundings in the background colours: a leak into
+    # background the object once stood beside (a fountain behind a dancer) is still recognised as background
     bg_rate: float = 0.3  # local background colour EMA: fast, the surroundings change as the object moves
     occluded_ratio: float = 0.7  # mask area below this fraction of the extent's = (partly) hidden, keep memory
     leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked; objects do not grow
@@ -101,6 +103,7 @@ class ObjectModel:
 
     fg: ColourModel
     bg: ColourModel
+    bg0: ColourModel  # the prompted frame's surroundings: a long-term memory of what is not the object
     extent: np.ndarray  # bool (h, w): the object's last unoccluded mask, moved along with the object
     relative_motion: np.ndarray  # float (2,) object translation per frame relative to the camera
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
@@ -114,14 +117,20 @@ class ObjectModel:
         """Initialise from a (prompted) mask on frame ``t``."""
         _, bins = feat.frame(t)
         window = _window(mask, feat.proc_hw, config.margin_frac)
+        bg = ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]])
         return cls(
             fg=ColourModel.fit(bins[mask]),
-            bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
+            bg=bg,
+            bg0=bg,
             extent=mask.copy(),
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
         )
+
+    def background(self, config: TrackConfig) -> ColourModel:
+        """The colours that are not the object: the current surroundings blended with the prompted frame's."""
+        return self.bg.blend(self.bg0, config.bg_anchor)
 
 
 def track_step(
@@ -166,7 +175,7 @@ def track_step(
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.background(config))
     oy, ox = win[0].start, win[1].start
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
@@ -224,7 +233,7 @@ def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackCon
     most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
     mask is empty and the model waits (its extent is not moved: the search is global)."""
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
+    cost_fg, cost_bg = colour_costs(bins, model.fg, model.background(config))
     cw = config.colour_weight
     cut = graph_cut(rgb, cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, max_pixels=config.max_cut_px)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
@@ -258,7 +267,7 @@ def _search_near(
     residual = np.linalg.norm(flow - flow_cam, axis=-1)
     moving = residual > max(1.0, config.moving_sigmas * 1.4826 * float(np.median(residual)))
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.background(config))
     evidence = cost_bg - cost_fg  # nats per pixel in favour of the object
     lo, hi = (r * model.area for r in config.reacquire_area)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
