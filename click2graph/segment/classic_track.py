@@ -162,8 +162,8 @@ def track_step(
     # An object shrinking in the image (moving away, the camera zooming out) tightens the leak test at once:
     # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
     # not applied at once: fitted on a mask that has leaked into flowing surroundings (water), the affine's scale
-    # is biased upwards (a few % a frame) and would let the leak compound; it only caps how far the running
-    # area may follow the mask (``sized_area``, see :func:`_update`).
+    # is biased upwards (a few % a frame) and would let the leak compound; it caps how far the running area may
+    # follow the mask (``sized_area``, see :func:`_update`) and spares a mask that size from the leak cut.
     scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
     model.area *= min(1.0, scale)
     model.sized_area *= scale
@@ -192,9 +192,11 @@ def track_step(
     )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
-    if mask.sum() > config.leak_ratio * max(model.area, 1.0):
+    if mask.sum() > config.leak_ratio * max(model.area, model.sized_area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
-        # it, as before, let a leak grow by the band every frame).
+        # it, as before, let a leak grow by the band every frame). A mask within what the object's measured
+        # growth allows (``sized_area``: a dog running towards the camera) is not cut, though it is not taken as
+        # the new extent either until the running area has followed it (see :func:`_update`).
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
