@@ -185,7 +185,8 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
     Where: the box, else the union of the moving regions at the clicks (each positive click says "this is part of
     the object"; a click off any moving region adds a fallback window around itself), else None (the caller then
     tries windows around the clicks). What moves: the connected areas of pixels whose flow departs from the
-    camera's that hold a click, dilated by the click radius (None for a box and for clicks on nothing moving)."""
+    camera's that hold a click (None for a box and for clicks on nothing moving; DIS smooths flow across object
+    edges, so these areas already reach past the object)."""
     h, w = rgb.shape[:2]
     if box is not None:
         return _box_region(box, (h, w)), None
@@ -206,7 +207,7 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
     for x, y in pos:
         if moving[y, x]:
             moving_with_clicks |= largest_component(moving, containing_xy=(int(x), int(y)))
-    return union, dilate(moving_with_clicks, config.click_radius)
+    return union, moving_with_clicks
 
 
 def _moving_region(flow, residual, moving, click_xy: tuple[int, int], config: ClickConfig) -> np.ndarray | None:
