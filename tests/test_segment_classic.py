@@ -321,3 +321,16 @@ def test_click_on_a_moving_part_finds_the_parts_that_move_otherwise():
     torso = _square(40, 16)
     mask = segmenter.add_prompt(segmenter.init_state(video), 1, FramePrompt.from_points(0, [_centre(torso)]))
     assert mask_iou(mask, figures[0]) > 0.8
+
+
+@pytest.mark.parametrize("seq", ["breakdance-flare", "scooter-black"])
+def test_davis_click_on_a_part_that_moves_unlike_the_rest(davis_root, seq):
+    """breakdance-flare's region moving like the clicked torso leaves out the kicking legs, scooter-black's leaves
+    out the rider: frame-0 IoU 0.38 on both before the static cut's moving pixels joined the motion cut (measured
+    0.66 and 0.70 now)."""
+    from click2graph.bench.tracking import load_davis, simulated_prompt
+
+    video, gt = load_davis(davis_root, seq, max_frames=2)
+    segmenter = ClassicSegmenter()
+    mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "click"))
+    assert mask_iou(mask, gt[0]) >= 0.55
