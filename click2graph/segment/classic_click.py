@@ -109,10 +109,9 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
-    static = None
-    if mask is None or _is_speck(mask, config) or moving is not None:
-        static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
-    if mask is None or _is_speck(mask, config):
+    collapsed = mask is None or _is_speck(mask, config)
+    static = _static_candidates(rgb, pos, sure_fg, sure_bg, config) if collapsed or moving is not None else None
+    if collapsed:
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
         mask = _pick_static(static, config, motion_cut=motion_cut)
