@@ -16,6 +16,12 @@ foreground, in a window somewhat larger than the blob, gives a motion candidate.
 only when it agrees with it (a window cut that took the grass with the dog does not), and the motion candidate is
 kept when none does.
 
+A moving region's cut keeps the parts whose colours stand out from its surroundings, and the region itself holds
+only the pixels moving like the clicked one: a dancer's torso without the kicking legs, a scooter without its
+rider. So when the click is on something moving, the best static candidate adds its pixels that belong to the
+click's connected moving area (whatever their motion): the other parts of the object that move too, without the
+static background the window cut may have taken.
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
@@ -92,7 +98,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         sure_bg |= ~_box_region(box, (h, w))
     sure_fg &= ~sure_bg
 
-    region = _probable_region(feat, t, rgb, pos, box, config)
+    region, moving = _probable_region(feat, t, rgb, pos, box, config)
     mask = motion_cut = None
     if region is not None:
         mask = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
@@ -103,10 +109,14 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
-    if mask is None or _is_speck(mask, config):
+    collapsed = mask is None or _is_speck(mask, config)
+    static = _static_candidates(rgb, pos, sure_fg, sure_bg, config) if collapsed or moving is not None else None
+    if collapsed:
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
-        mask = _best_static_candidate(rgb, pos, sure_fg, sure_bg, config, motion_cut=motion_cut)
+        mask = _pick_static(static, config, motion_cut=motion_cut)
+    if moving is not None:  # the best static cut adds the object's other moving parts (see the module doc)
+        mask = _keep_clicked(mask | (_pick_static(static, config) & moving), pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 
@@ -168,27 +178,35 @@ def _motion(feat: FrameFeatures, t: int, gap: int):
     return flow, cam, feat.reliable(t, t2)
 
 
-def _probable_region(feat, t, rgb, pos, box, config: ClickConfig) -> np.ndarray | None:
-    """Where the object may be (bool (h, w)): the box, else the union of the moving regions at the clicks (each
-    positive click says "this is part of the object"; a click off any moving region adds a fallback window
-    around itself), else None (the caller then tries windows around the clicks)."""
+def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
+    """(where the object may be, what moves), each bool (h, w) or None.
+
+    Where: the box, else the union of the moving regions at the clicks (each positive click says "this is part of
+    the object"; a click off any moving region adds a fallback window around itself), else None (the caller then
+    tries windows around the clicks). What moves: the connected areas of pixels whose flow departs from the
+    camera's that hold a click (None for a box and for clicks on nothing moving; DIS smooths flow across object
+    edges, so these areas already reach past the object)."""
     h, w = rgb.shape[:2]
     if box is not None:
-        return _box_region(box, (h, w))
+        return _box_region(box, (h, w)), None
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
-        return None
+        return None, None
     residual = np.linalg.norm(flow - flow_cam, axis=-1)
     noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
     moving = residual > max(config.min_motion_px, config.motion_sigmas * noise)
     regions = [_moving_region(flow, residual, moving, (int(x), int(y)), config) for x, y in pos]
     if all(r is None for r in regions):
-        return None
+        return None, None
     union = np.zeros((h, w), bool)
     for (x, y), region in zip(pos, regions):
         union |= region if region is not None else _window(np.array([[x, y]]), (h, w), _half_sizes((h, w), config)[0])
     logger.debug("click extent from motion: %d px (flow noise %.2f px)", union.sum(), noise)
-    return union
+    moving_with_clicks = np.zeros((h, w), bool)
+    for x, y in pos:
+        if moving[y, x]:
+            moving_with_clicks |= largest_component(moving, containing_xy=(int(x), int(y)))
+    return union, moving_with_clicks
 
 
 def _moving_region(flow, residual, moving, click_xy: tuple[int, int], config: ClickConfig) -> np.ndarray | None:
@@ -218,13 +236,10 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
     return mask.sum() < config.min_area_frac * mask.size
 
 
-def _best_static_candidate(rgb, pos, sure_fg, sure_bg, config: ClickConfig, *, motion_cut=None) -> np.ndarray:
+def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
     """From the frame alone: GrabCut on windows of several sizes around the clicks, closed (outside = background)
-    and free (outside = probably background); the non-speck candidate whose outline best follows image edges.
-    Computed at ``config.static_side`` and returned at the size of ``rgb``.
-
-    With a ``motion_cut`` (bool, size of ``rgb``; see :func:`_motion_seeded_cut`) that is not a speck, only
-    candidates agreeing with it (IoU >= ``config.min_agreement``) count, and it is returned when none does."""
+    and free (outside = probably background). Computed at ``config.static_side``; returns (mask at the size of
+    ``rgb``, edge alignment of its outline, -inf for a speck) per cut."""
     full_hw = rgb.shape[:2]
     scale = min(1.0, config.static_side / max(full_hw))
     if scale < 1.0:
@@ -238,23 +253,34 @@ def _best_static_candidate(rgb, pos, sure_fg, sure_bg, config: ClickConfig, *, m
     b = max(2, int(config.border_frac * max(h, w)))
     border[b:-b, b:-b] = False
     gradient = _gradient_magnitude(rgb)
-    best, best_score = np.zeros((h, w), bool), -np.inf
-    if motion_cut is not None and _is_speck(motion_cut, config):
-        motion_cut = None
-    reference = None if motion_cut is None else resize_mask(motion_cut, (w, h)) if scale < 1.0 else motion_cut
+    out = []
     for half in _half_sizes((h, w), config):
         region = _window(pos, (h, w), half) & ~sure_bg
         for outside in (cv2.GC_BGD, cv2.GC_PR_BGD):
             bg = sure_bg if outside == cv2.GC_BGD else sure_bg | (border & ~sure_fg)
             mask = _keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos)
             score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
-            if reference is not None and mask_iou(mask, reference) < config.min_agreement:
-                score = -np.inf
-            if score > best_score or not best.any():
-                best, best_score = mask, score
+            out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
+    return out
+
+
+def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig, *, motion_cut=None) -> np.ndarray:
+    """The candidate of :func:`_static_candidates` whose outline best follows image edges (the first when all
+    are specks).
+
+    With a ``motion_cut`` (bool; see :func:`_motion_seeded_cut`) that is not a speck, only candidates agreeing
+    with it (IoU >= ``config.min_agreement``) count, and it is returned when none does."""
+    if motion_cut is not None and _is_speck(motion_cut, config):
+        motion_cut = None
+    best, best_score = candidates[0][0], -np.inf
+    for mask, score in candidates:
+        if motion_cut is not None and mask_iou(mask, motion_cut) < config.min_agreement:
+            continue
+        if score > best_score:
+            best, best_score = mask, score
     if motion_cut is not None and best_score == -np.inf:
         return motion_cut
-    return resize_mask(best, (full_hw[1], full_hw[0])) if scale < 1.0 else best
+    return best
 
 
 def _disks(pos: np.ndarray, shape_hw: tuple[int, int], radius: int) -> np.ndarray:
