@@ -59,8 +59,6 @@ class TrackConfig:
     # object edges, so a smaller value makes masks fat; the term is what grows back limbs a click's mask missed
     fg_rate: float = 0.0  # object colour EMA per healthy frame; frozen (0): a model that keeps learning drifts
     # towards the background the mask leaks into
-    bg_anchor: float = 0.5  # weight of the prompted frame's surroundings in the background colours: a leak into
-    # background the object once stood beside (a fountain behind a dancer) is still recognised as background
     bg_rate: float = 0.3  # local background colour EMA: fast, the surroundings change as the object moves
     occluded_ratio: float = 0.7  # mask area below this fraction of the extent's = (partly) hidden, keep memory
     leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked; objects do not grow
@@ -103,7 +101,6 @@ class ObjectModel:
 
     fg: ColourModel
     bg: ColourModel
-    bg0: ColourModel  # the prompted frame's surroundings: a long-term memory of what is not the object
     extent: np.ndarray  # bool (h, w): the object's last unoccluded mask, moved along with the object
     relative_motion: np.ndarray  # float (2,) object translation per frame relative to the camera
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
@@ -117,20 +114,14 @@ class ObjectModel:
         """Initialise from a (prompted) mask on frame ``t``."""
         _, bins = feat.frame(t)
         window = _window(mask, feat.proc_hw, config.margin_frac)
-        bg = ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]])
         return cls(
             fg=ColourModel.fit(bins[mask]),
-            bg=bg,
-            bg0=bg,
+            bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
             extent=mask.copy(),
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
         )
-
-    def background(self, config: TrackConfig) -> ColourModel:
-        """The colours that are not the object: the current surroundings blended with the prompted frame's."""
-        return self.bg.blend(self.bg0, config.bg_anchor)
 
 
 def track_step(
@@ -162,8 +153,8 @@ def track_step(
     # An object shrinking in the image (moving away, the camera zooming out) tightens the leak test at once:
     # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
     # not applied at once: fitted on a mask that has leaked into flowing surroundings (water), the affine's scale
-    # is biased upwards (a few % a frame) and would let the leak compound; it caps how far the running area may
-    # follow the mask (``sized_area``, see :func:`_update`) and spares a mask that size from the leak cut.
+    # is biased upwards (a few % a frame) and would let the leak compound; it only caps how far the running
+    # area may follow the mask (``sized_area``, see :func:`_update`).
     scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
     model.area *= min(1.0, scale)
     model.sized_area *= scale
@@ -175,7 +166,7 @@ def track_step(
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.background(config))
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     oy, ox = win[0].start, win[1].start
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
@@ -192,11 +183,9 @@ def track_step(
     )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
-    if mask.sum() > config.leak_ratio * max(model.area, model.sized_area, 1.0):
+    if mask.sum() > config.leak_ratio * max(model.area, 1.0):
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
-        # it, as before, let a leak grow by the band every frame). A mask within what the object's measured
-        # growth allows (``sized_area``: a dog running towards the camera) is not cut, though it is not taken as
-        # the new extent either until the running area has followed it (see :func:`_update`).
+        # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
@@ -235,7 +224,7 @@ def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackCon
     most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
     mask is empty and the model waits (its extent is not moved: the search is global)."""
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins, model.fg, model.background(config))
+    cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
     cw = config.colour_weight
     cut = graph_cut(rgb, cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, max_pixels=config.max_cut_px)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
@@ -269,7 +258,7 @@ def _search_near(
     residual = np.linalg.norm(flow - flow_cam, axis=-1)
     moving = residual > max(1.0, config.moving_sigmas * 1.4826 * float(np.median(residual)))
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.background(config))
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     evidence = cost_bg - cost_fg  # nats per pixel in favour of the object
     lo, hi = (r * model.area for r in config.reacquire_area)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
