@@ -70,3 +70,10 @@ def sam2_frames_only(output_dict: dict, frame_idx: int) -> tuple[int, dict]:
     number = {t: k for k, t in enumerate(frames)}
     renumbered = {kind: {number[t]: out for t, out in outputs.items()} for kind, outputs in computed.items()}
     return number[frame_idx], renumbered
+
+
+def blended_output(forward: dict, backward: dict, forward_weight: float) -> dict:
+    """A carried output whose logits are ``forward``'s and ``backward``'s (both carried outputs of one frame, from
+    the SAM 2 frames before and after it) blended, ``forward_weight`` on ``forward``'s."""
+    logits = forward_weight * forward["pred_masks"] + (1.0 - forward_weight) * backward["pred_masks"]
+    return {**forward, "pred_masks": logits}
