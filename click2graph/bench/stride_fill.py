@@ -11,8 +11,9 @@ filled by :func:`~click2graph.segment.sam2_stride.carried_output` along the vide
 as sam2 does (bilinear, logits > 0). IoU with the ground truth on the filled frames is what the fill costs over
 per-frame masks; "SAM 2 frames" is the same round trip with no fill (the ceiling the logit resolution leaves).
 
-Fills: ``forward`` (the backend's: each filled frame from the one before) and ``bidirectional`` (also from the next
-SAM 2 frame backwards, logits blended by temporal distance: :func:`~click2graph.segment.sam2_stride.blended_output`).
+Fills: ``forward`` (each filled frame from the one before: the backend's fill until issue 15's second round) and
+``bidirectional`` (the backend's now: the forward fill blended with the next SAM 2 frame carried backwards, weighted
+by temporal distance: :func:`~click2graph.segment.sam2_stride.backfill`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from click2graph.bench.tracking import SEQUENCES, SHARED_DATA, load_davis
 from click2graph.cv.flow import FlowCache
 from click2graph.masks import mask_iou
-from click2graph.segment.sam2_stride import blended_output, carried_output, is_sam2_frame
+from click2graph.segment.sam2_stride import backfill, carried_output, is_sam2_frame
 from click2graph.video import VideoPolicy
 
 FILLS = ("forward", "bidirectional")
@@ -55,16 +56,11 @@ def filled_outputs(truth: list[dict], flows: FlowCache, stride: int, fill: str) 
     outputs: list[dict] = []
     for t in range(n):  # the backend's order: each frame from the one before
         outputs.append(truth[t] if is_sam2_frame(t, stride) else carried_output(outputs[t - 1], flows.get(t, t - 1)))
-    if fill == "forward":
-        return outputs
-    for start in range(0, n - 1, stride):
-        end = start + stride  # the next SAM 2 frame; past the clip's end the forward fill stays
-        if end >= n:
-            break
-        backward = truth[end]
-        for t in range(end - 1, start, -1):
-            backward = carried_output(backward, flows.get(t, t + 1))
-            outputs[t] = blended_output(outputs[t], backward, (end - t) / stride)
+    if fill == "bidirectional":
+        carried = dict(enumerate(outputs))
+        for anchor in range(stride, n, stride):
+            backfill(carried, truth[anchor], anchor, 1, flows)
+        outputs = [carried[t] for t in range(n)]
     return outputs
 
 
