@@ -76,8 +76,10 @@ def test_the_fill_of_a_moving_disk_follows_the_flow_and_keeps_the_truth():
         assert along_flow > standing + 0.01, fill
 
 
-def test_the_bench_refuses_a_stride_of_one_and_an_unknown_sequence(capsys, tmp_path):
+def test_the_bench_refuses_bad_arguments_in_one_line(capsys, tmp_path):
     assert main(["--strides", "1"]) == 2
     assert "every stride must be >= 2" in capsys.readouterr().out
     assert main(["--davis", str(tmp_path), "--seq", "nope"]) == 2
     assert "no DAVIS sequence nope" in capsys.readouterr().out
+    assert main(["--fps", "0"]) == 2
+    assert "--fps must be > 0" in capsys.readouterr().out

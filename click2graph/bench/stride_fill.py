@@ -9,7 +9,8 @@ per side over the squashed frame, +-10 logits; ``_use_mask_as_output``). The fra
 filled by :func:`~click2graph.segment.sam2_stride.carried_output` along the video's
 :class:`~click2graph.cv.flow.FlowCache`, as the SAM 2 backend does, and every mask is upsampled to working pixels
 as sam2 does (bilinear, logits > 0). IoU with the ground truth on the filled frames is what the fill costs over
-per-frame masks; "SAM 2 frames" is the same round trip with no fill (the ceiling the logit resolution leaves).
+per-frame masks; "SAM 2 frames" is the same round trip with no fill (the ceiling the logit resolution leaves). The
+last row pools the frames of all sequences (worst: the worst frame of any).
 
 Fills: ``forward`` (each filled frame from the one before: the backend's fill until issue 15's second round) and
 ``bidirectional`` (the backend's now: the forward fill blended with the next SAM 2 frame carried backwards, weighted
@@ -87,7 +88,7 @@ def fill_ious(
 class SequenceResult:
     seq: str
     frames: int
-    ceiling: float  # mean IoU of the round trip alone (every frame a SAM 2 frame)
+    own: np.ndarray  # IoU per frame of the round trip alone (every frame a SAM 2 frame)
     filled: dict[tuple[str, int], np.ndarray]  # (fill, stride) -> IoU per filled frame
 
 
@@ -100,21 +101,21 @@ def run_sequence(root: Path, seq: str, strides: list[int], *, image_size: int, f
         for fill in FILLS
         for k in strides
     }
-    return SequenceResult(seq, len(video), float(own.mean()), filled)
+    return SequenceResult(seq, len(video), own, filled)
 
 
 def table(results: list[SequenceResult], strides: list[int]) -> str:
-    head = ["sequence", "frames", "SAM 2 frames"] + [f"{f[:3]} K={k} mean / worst" for f in FILLS for k in strides]
+    head = ["sequence", "frames", "SAM 2 frames"] + [f"{f} K={k} mean / worst" for f in FILLS for k in strides]
     rows = [head, ["---"] * len(head)]
     for r in results:
         cells = [f"{r.filled[f, k].mean():.3f} / {r.filled[f, k].min():.3f}" for f in FILLS for k in strides]
-        rows.append([r.seq, str(r.frames), f"{r.ceiling:.3f}", *cells])
+        rows.append([r.seq, str(r.frames), f"{r.own.mean():.3f}", *cells])
     overall = [np.concatenate([r.filled[f, k] for r in results]) for f in FILLS for k in strides]
     rows.append(
         [
             "**all frames**",
             str(sum(r.frames for r in results)),
-            f"{np.mean([r.ceiling for r in results]):.3f}",
+            f"{np.concatenate([r.own for r in results]).mean():.3f}",
             *(f"{a.mean():.3f} / {a.min():.3f}" for a in overall),
         ]
     )
@@ -131,6 +132,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if any(k < 2 for k in args.strides):
         print("stride_fill: every stride must be >= 2 (1 fills nothing)")
+        return 2
+    if args.fps <= 0 or args.image_size < 64:
+        print(f"stride_fill: --fps must be > 0 and --image-size >= 64, got {args.fps:g} and {args.image_size}")
         return 2
     missing = [s for s in args.seq if not (args.davis / "JPEGImages" / "480p" / s).is_dir()]
     if missing:
