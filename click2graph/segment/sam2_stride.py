@@ -93,7 +93,8 @@ def backfill(carried: dict[int, dict], anchor: dict, anchor_idx: int, step: int,
         carried: an object's non-conditioning outputs by frame (sam2's ``non_cond_frame_outputs``), changed in
             place: the run of carried outputs that ends next to ``anchor_idx`` (back to the SAM 2 frame that run was
             carried from) becomes :func:`blended_output` of each and of ``anchor`` carried along the flow the other
-            way, weighted by temporal distance (the nearer SAM 2 frame weighs more).
+            way, weighted by temporal distance (the nearer SAM 2 frame weighs more). An output blended before (a
+            run may reuse one) ends the blending there.
         anchor: the object's output on ``anchor_idx``, which SAM 2 computed.
         step: +1 when tracking forward, -1 in reverse.
 
