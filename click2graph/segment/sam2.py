@@ -59,7 +59,7 @@ sam2_video_predictor.tqdm = functools.partial(tqdm, disable=True)
 Precision = Literal["fp32", "bf16"]
 EncoderPrecision = Literal["fp32", "int8"]
 # Key, in sam2's inference state, of the ids of the output dicts of the objects a propagate() call tracks.
-ACTIVE_OUTPUTS_KEY = "click2graph_active_outputs"
+TRACKED_OUTPUTS_KEY = "click2graph_tracked_outputs"
 Device = Literal["cpu", "cuda", "auto"]
 
 
@@ -253,30 +253,30 @@ class Sam2Segmenter:
             return
         inference = _inference_of(state)
         steps = self.predictor.propagate_in_video(inference, start_frame_idx=start, reverse=reverse)
-        active = {id(inference["output_dict_per_obj"][inference["obj_id_to_idx"][i]]) for i in ids}
+        tracked_outputs = {id(inference["output_dict_per_obj"][inference["obj_id_to_idx"][i]]) for i in ids}
         held: list[tuple[int, list[int], np.ndarray]] = []  # frames between SAM 2 frames, not yielded yet
         while True:
-            # The compute context and the active set are set per step, so neither leaks into the caller's code
+            # The compute context and the tracked set are set per step, so neither leaks into the caller's code
             # (or into another run) between yields.
             with self._compute():
-                inference[ACTIVE_OUTPUTS_KEY] = active
+                inference[TRACKED_OUTPUTS_KEY] = tracked_outputs
                 try:
                     step = next(steps, None)
                 finally:
-                    inference.pop(ACTIVE_OUTPUTS_KEY, None)
+                    inference.pop(TRACKED_OUTPUTS_KEY, None)
             if step is None:
                 break
             frame_idx, all_ids, logits = step
-            active = [i for i in ids if (frame_idx <= anchors[i] if reverse else frame_idx >= anchors[i])]
-            if not active:
+            shown = [i for i in ids if (frame_idx <= anchors[i] if reverse else frame_idx >= anchors[i])]
+            if not shown:
                 continue
-            masks = _to_masks(logits)[[list(all_ids).index(i) for i in active]]
+            masks = _to_masks(logits)[[list(all_ids).index(i) for i in shown]]
             if not is_sam2_frame(frame_idx, self.config.stride):
-                held.append((frame_idx, active, masks))
+                held.append((frame_idx, shown, masks))
                 continue
             if held:
-                held = self._backfilled(state, held, frame_idx, active, -1 if reverse else 1)
-            for frame, frame_ids, frame_masks in [*held, (frame_idx, active, masks)]:
+                held = self._backfilled(state, held, frame_idx, shown, -1 if reverse else 1)
+            for frame, frame_ids, frame_masks in [*held, (frame_idx, shown, masks)]:
                 yield _stored(state, frame, frame_ids, frame_masks)
             held = []
         for frame, frame_ids, frame_masks in held:
@@ -473,12 +473,12 @@ class Sam2Segmenter:
         stride = self.config.stride
 
         def reuse_or_carry(inference_state: dict, output_dict: dict, frame_idx: int, *args, **kwargs):
-            active = inference_state.get(ACTIVE_OUTPUTS_KEY)
-            if active is not None and id(output_dict) not in active:
+            tracked = inference_state.get(TRACKED_OUTPUTS_KEY)
+            if tracked is not None and id(output_dict) not in tracked:
                 done = output_dict["non_cond_frame_outputs"].get(frame_idx)
                 if done is not None:
                     return done, done["pred_masks"]
-            if active is not None and not is_sam2_frame(frame_idx, stride):
+            if tracked is not None and not is_sam2_frame(frame_idx, stride):
                 before = frame_idx + 1 if kwargs["reverse"] else frame_idx - 1
                 outputs = output_dict["cond_frame_outputs"], output_dict["non_cond_frame_outputs"]
                 previous = outputs[0].get(before, outputs[1].get(before))
@@ -519,13 +519,21 @@ def patch_memory_dtype(predictor: SAM2VideoPredictor) -> None:
     attention.forward = forward_same_dtype
 
 
+def predictor_overrides(image_size: int) -> list[str]:
+    """sam2 config overrides of our predictor: the input size, and a prompt on a frame the object was already
+    tracked on (a refining click, discovery's split of the subject) becomes a conditioning frame, as in SAM 2's web
+    demo. sam2's default stores it as an ordinary frame, and the next ``propagate_in_video`` computes that frame
+    again from memory and drops the correction (sam2 issues #719, #731)."""
+    return [f"++model.image_size={image_size}", "++model.add_all_frames_to_correct_as_cond=true"]
+
+
 def _build_predictor(spec: CheckpointSpec, config: Sam2Config, ckpt_path: str | None) -> SAM2VideoPredictor:
     with _sam2_hydra():
         return build_sam2_video_predictor(
             spec.config,
             ckpt_path,
             device=config.torch_device(),
-            hydra_overrides_extra=[f"++model.image_size={config.image_size}"],
+            hydra_overrides_extra=predictor_overrides(config.image_size),
         )
 
 
