@@ -146,7 +146,8 @@ OPTIONS: tuple[Option, ...] = (
         "sam2_stride",
         BACKEND,
         "SAM 2 on every K-th working frame only, masks carried along optical flow in between (default 1: every "
-        "frame); K=3 builds ~2.5x faster, but the carried masks are not SAM 2's (their quality is unmeasured)",
+        "frame); K=3 builds ~2.5x faster, but on DAVIS the frames between reach IoU 0.73 with the truth where "
+        "per-frame masks give 0.96 (bench stride_fill)",
         parse=int,
         choices=lambda: range(1, 11),
         metavar="K",

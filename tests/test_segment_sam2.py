@@ -20,7 +20,12 @@ from click2graph import synth  # noqa: E402
 from click2graph.errors import CheckpointError  # noqa: E402
 from click2graph.prompts import FramePrompt  # noqa: E402
 from click2graph.segment import FeatureSegmenter, require_features, track_both_directions  # noqa: E402
-from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter, patch_memory_dtype  # noqa: E402
+from click2graph.segment.sam2 import (  # noqa: E402
+    Sam2Config,
+    Sam2Segmenter,
+    patch_memory_dtype,
+    predictor_overrides,
+)
 from click2graph.video import Video  # noqa: E402
 
 CLIP = synth.render_clip("ball_touch")
@@ -39,12 +44,28 @@ def segmenter() -> Sam2Segmenter:
     return Sam2Segmenter.from_random_weights(CONFIG, seed=SEED)
 
 
-def test_masks_equal_those_of_sam2_on_a_jpeg_folder(segmenter, tmp_path):
-    folder = tmp_path / "frames"
+def _jpeg_clip(folder) -> np.ndarray:
+    """FRAMES written as the JPEG folder sam2's own predictor reads, and the frames as decoded from it."""
     folder.mkdir()
     for t, frame in enumerate(FRAMES):
         Image.fromarray(frame).save(folder / f"{t:05d}.jpg", quality=95)
-    decoded = np.stack([np.array(Image.open(folder / f"{t:05d}.jpg").convert("RGB")) for t in range(len(FRAMES))])
+    return np.stack([np.array(Image.open(folder / f"{t:05d}.jpg").convert("RGB")) for t in range(len(FRAMES))])
+
+
+def _reference(segmenter: Sam2Segmenter):
+    """sam2's own video predictor with the segmenter's weights and configuration."""
+    reference = build_sam2_video_predictor(
+        segmenter.spec.config, None, device="cpu", hydra_overrides_extra=predictor_overrides(CONFIG.image_size)
+    )
+    reference.load_state_dict(segmenter.predictor.state_dict())
+    reference.fill_hole_area = 0
+    patch_memory_dtype(reference)  # without it sam2 fails tracking backward in fp32 on CPU (issue #308)
+    return reference
+
+
+def test_masks_equal_those_of_sam2_on_a_jpeg_folder(segmenter, tmp_path):
+    folder = tmp_path / "frames"
+    decoded = _jpeg_clip(folder)
     prompt = FramePrompt.from_points(2, [label_point(2, 1)])
 
     state = segmenter.init_state(Video.from_frames(decoded, fps=CLIP.fps))
@@ -52,12 +73,7 @@ def test_masks_equal_those_of_sam2_on_a_jpeg_folder(segmenter, tmp_path):
     for reverse in (False, True):
         ours.update((t, masks[0]) for t, _, masks in segmenter.propagate(state, reverse=reverse))
 
-    reference = build_sam2_video_predictor(
-        segmenter.spec.config, None, device="cpu", hydra_overrides_extra=[f"++model.image_size={CONFIG.image_size}"]
-    )
-    reference.load_state_dict(segmenter.predictor.state_dict())
-    reference.fill_hole_area = 0
-    patch_memory_dtype(reference)  # without it sam2 fails tracking backward in fp32 on CPU (issue #308)
+    reference = _reference(segmenter)
     inference = reference.init_state(str(folder))
     _, _, logits = reference.add_new_points_or_box(inference, 2, 1, points=prompt.points_xy, labels=prompt.labels)
     theirs = {2: (logits[0, 0] > 0).numpy()}
@@ -70,6 +86,42 @@ def test_masks_equal_those_of_sam2_on_a_jpeg_folder(segmenter, tmp_path):
     for t in theirs:
         np.testing.assert_array_equal(ours[t], theirs[t], err_msg=f"frame {t}")
         np.testing.assert_array_equal(state.mask(1, t), theirs[t])
+
+
+CORRECTIONS = {  # (frame, labels clicked) of the first prompt, then of the correction; directions tracked
+    "on a later frame": ((0, [1]), (2, [2]), (False,)),
+    "on the prompt frame": ((1, [1]), (1, [1, 2]), (False, True)),
+}
+
+
+@pytest.mark.parametrize("case", CORRECTIONS)
+def test_a_correction_is_kept_and_tracked_on_as_by_sam2(segmenter, tmp_path, case):
+    """Track from a click, then correct (a click on the ball on a later frame, or all clicks so far on the prompt
+    frame) and track again: the corrected frame keeps the correction and the other frames follow it, as with
+    sam2's own predictor given the same calls. Before, tracking again reused every output it had from the second
+    frame on (the track never changed), and sam2 stored a correction on a later frame as an ordinary frame, which
+    its next propagation computed again from memory."""
+    *clicks, directions = CORRECTIONS[case]
+    prompts = [FramePrompt.from_points(t, [label_point(t, k) for k in labels]) for t, labels in clicks]
+    folder = tmp_path / "frames"
+    state = segmenter.init_state(Video.from_frames(_jpeg_clip(folder), fps=CLIP.fps))
+    reference = _reference(segmenter)
+    inference = reference.init_state(str(folder))
+    ours, theirs = [], {}
+    for prompt in prompts:
+        prompted = segmenter.add_prompt(state, 1, prompt)
+        reference.add_new_points_or_box(inference, prompt.frame_idx, 1, points=prompt.points_xy, labels=prompt.labels)
+        for reverse in directions:
+            list(segmenter.propagate(state, reverse=reverse))
+            steps = reference.propagate_in_video(inference, reverse=reverse)  # from the first prompt frame, as ours
+            theirs.update((t, (masks[0, 0] > 0).numpy()) for t, _, masks in steps)
+        ours.append([state.mask(1, t) for t in range(len(FRAMES))])
+
+    corrected = prompts[-1].frame_idx
+    np.testing.assert_array_equal(ours[-1][corrected], prompted)
+    assert sum((ours[-1][t] != ours[0][t]).any() for t in range(len(FRAMES)) if t != corrected) >= 2
+    for t in range(len(FRAMES)):
+        np.testing.assert_array_equal(ours[-1][t], theirs[t], err_msg=f"frame {t}")
 
 
 def test_encoder_runs_once_per_frame_for_subject_discovery_and_objects(segmenter):

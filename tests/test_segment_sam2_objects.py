@@ -24,7 +24,12 @@ from click2graph.discovery.training_free import discover_objects  # noqa: E402
 from click2graph.pipeline import Pipeline  # noqa: E402
 from click2graph.prompts import Click, FramePrompt  # noqa: E402
 from click2graph.segment import track_both_directions  # noqa: E402
-from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter, patch_memory_dtype  # noqa: E402
+from click2graph.segment.sam2 import (  # noqa: E402
+    Sam2Config,
+    Sam2Segmenter,
+    patch_memory_dtype,
+    predictor_overrides,
+)
 from click2graph.video import Video  # noqa: E402
 
 CLIP = synth.render_clip("ball_touch")
@@ -41,7 +46,7 @@ def label_point(t: int, label: int) -> list[tuple[float, float]]:
 def _reference(segmenter: Sam2Segmenter, folder, subject: FramePrompt, obj: FramePrompt):
     """sam2's predictor, same weights, same calls: (subject masks after its own tracking, object masks)."""
     predictor = build_sam2_video_predictor(
-        segmenter.spec.config, None, device="cpu", hydra_overrides_extra=[f"++model.image_size={CONFIG.image_size}"]
+        segmenter.spec.config, None, device="cpu", hydra_overrides_extra=predictor_overrides(CONFIG.image_size)
     )
     predictor.load_state_dict(segmenter.predictor.state_dict())
     predictor.fill_hole_area = 0

@@ -1,7 +1,8 @@
 """SAM 2's speed levers with random weights: the int8 image encoder keeps the masks of the fp32 path (IoU >= 0.95 on
 every frame; exact equality cannot hold), and strided tracking runs SAM 2 on every k-th frame only, carries masks
-along optical flow in between, and keeps the carried frames out of sam2's memory. The strided backend's contract
-(directions, ids, prompts) is in test_segmenter_protocol.py; its masks cannot be judged with random weights.
+along optical flow in between (blended with the next SAM 2 frame's), and keeps the carried frames out of sam2's
+memory. The strided backend's contract (directions, ids, prompts) is in test_segmenter_protocol.py; its masks cannot
+be judged with random weights (``bench stride_fill`` measures the fill on DAVIS, tests/test_stride_fill.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from click2graph.masks import mask_iou  # noqa: E402
 from click2graph.prompts import FramePrompt  # noqa: E402
 from click2graph.segment import track_both_directions  # noqa: E402
 from click2graph.segment.sam2 import Sam2Config, Sam2Segmenter  # noqa: E402
-from click2graph.segment.sam2_stride import CARRIED_KEY, carried_output, sam2_frames_only  # noqa: E402
+from click2graph.segment.sam2_stride import BLENDED_KEY, CARRIED_KEY, carried_output, sam2_frames_only  # noqa: E402
 from click2graph.video import Video  # noqa: E402
 
 CLIP = synth.render_clip("ball_touch")
@@ -74,8 +75,12 @@ def test_a_stride_runs_sam2_on_every_kth_frame_and_carries_masks_between():
     outputs = state.inference["output_dict_per_obj"][0]["non_cond_frame_outputs"]
     assert sorted(t for t, out in outputs.items() if out.get(CARRIED_KEY)) == [1, 4, 5, 7]
     assert sorted(t for t, out in outputs.items() if not out.get(CARRIED_KEY)) == [0, 3, 6]
+    # Frames between two SAM 2 frames are blended with the later one; 7 comes after the last.
+    assert sorted(t for t, out in outputs.items() if out.get(BLENDED_KEY)) == [1, 4, 5]
     assert segmenter.encoder_calls == 4  # the prompt frame, then frames 0, 3 and 6 only
-    assert state.flows.computed == 4  # one flow per carried frame
+    # One flow per carried frame from the frame before, and one from the next SAM 2 frame back to each frame between
+    # two of them (5 and 4 from 6, 1 from 0; 7 comes after the last).
+    assert state.flows.computed == 7
 
 
 def test_a_carried_mask_moves_with_the_flow():

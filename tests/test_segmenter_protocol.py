@@ -94,3 +94,22 @@ def test_add_mask_remove_object_and_candidates(backend, video):
     assert candidates.scores.shape == (2,)
     assert state.obj_ids == []  # decoding adds no object
     assert not (candidates.masks[1] & (LABELS[3] == 1)).any()  # avoided pixels stay out
+
+
+def test_tracking_again_follows_a_correction(backend, video):
+    """A correction on a tracked frame (here the ball's mask given to the tracked subject on frame 4, as discovery
+    gives a split subject its new mask) is kept there, and tracking again changes the frames after it. A backend
+    that reuses its earlier outputs when tracking again fails this (the SAM 2 backend did, from the second frame
+    of every run on)."""
+    state = backend.init_state(video)
+    backend.add_prompt(state, 1, FramePrompt.from_points(0, [subject_point(0)]))
+    list(backend.propagate(state))
+    first = [state.mask(1, t) for t in range(len(FRAMES))]
+    ball = LABELS[4] == 2
+    kept = backend.add_mask(state, 1, 4, ball)
+    list(backend.propagate(state))
+    again = [state.mask(1, t) for t in range(len(FRAMES))]
+    assert np.logical_and(again[4], ball).sum() >= 0.8 * np.logical_or(again[4], ball).sum()
+    np.testing.assert_array_equal(again[4], kept)
+    changed = [t for t in range(5, len(FRAMES)) if (again[t] != first[t]).mean() > 0.001]
+    assert len(changed) >= 5, f"frames after the correction that changed: {changed}"

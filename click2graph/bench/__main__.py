@@ -3,7 +3,18 @@
 import importlib
 import sys
 
-BENCHMARKS = ("tracking", "discovery", "pipeline", "pvsg", "sam2", "sam2_speed", "semantics", "ray", "remote")
+BENCHMARKS = (
+    "tracking",
+    "discovery",
+    "pipeline",
+    "pvsg",
+    "sam2",
+    "sam2_speed",
+    "stride_fill",
+    "semantics",
+    "ray",
+    "remote",
+)
 
 
 def main(argv: list[str]) -> int:

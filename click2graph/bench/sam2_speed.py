@@ -22,7 +22,8 @@ pass"):
   attention, memory encoder, prompt encoder + mask decoder), our own parts (optical flow, discovery outside SAM 2,
   relations and graph) and the rest (sam2's Python glue, mask resizing and encoding, carrying masks on flow);
 - "min IoU" compares the subject's and the clicked object's masks on every frame with the plain row's (fp32,
-  every frame): a lever that keeps it >= 0.95 keeps sam2's masks.
+  every frame): a lever that keeps it >= 0.95 keeps sam2's masks. With random weights it says nothing of the stride
+  rows' masks between SAM 2 frames; ``bench stride_fill`` measures those on DAVIS without weights.
 """
 
 from __future__ import annotations

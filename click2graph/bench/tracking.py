@@ -62,15 +62,19 @@ class TrackingResult:
         return float(self.ious[-max(1, len(self.ious) // 10) :].mean())
 
 
-def load_davis(root: Path, seq: str, *, max_side: int | None = None, max_frames: int | None = None):
-    """(Video, ground truth bool (N, H, W) in working pixels) of one DAVIS-2016 sequence."""
-    policy = VideoPolicy(max_duration_s=None, target_fps=None, max_side=max_side)
+def load_davis(
+    root: Path, seq: str, *, max_side: int | None = None, max_frames: int | None = None, target_fps: float | None = None
+):
+    """(Video, ground truth bool (N, H, W) in working pixels) of one DAVIS-2016 sequence; every frame (24 fps), or
+    sampled down to ``target_fps`` as the app samples a video."""
+    policy = VideoPolicy(max_duration_s=None, target_fps=target_fps, max_side=max_side)
     video = load_video(root / "JPEGImages" / "480p" / seq, policy)
+    orig = video.frame_indices_orig
     if max_frames is not None:
         video = Video.from_frames(video.frames[:max_frames], video.fps, source=seq)
     gt = []
     for t in range(len(video)):
-        path = root / "Annotations" / "480p" / seq / f"{t:05d}.png"
+        path = root / "Annotations" / "480p" / seq / f"{orig[t]:05d}.png"
         gt.append(resize_mask(np.asarray(Image.open(path).convert("L")) > 0, (video.width, video.height)))
     return video, np.stack(gt)
 

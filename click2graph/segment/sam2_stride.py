@@ -1,12 +1,15 @@
 """Strided tracking for the SAM 2 backend: SAM 2 on every k-th working frame, masks carried along optical flow
 between.
 
-On a frame between two SAM 2 frames, an object's mask is the one of the frame before (in tracking order) pulled
-along the dense optical flow; nothing of SAM 2 runs there (no image encoder, memory attention, decoder or memory
-encoder). The carried output is stored in sam2's output dict like its own, so sam2's loop, the outputs of other
-objects and later prompts on that frame work as usual, but it has no memory features: sam2's memory reads only the
-frames SAM 2 computed, renumbered as if consecutive (:func:`sam2_frames_only`), so it sees a video at 1/k of the
-working frame rate and its memory spans k times as many working frames. Each SAM 2 frame re-anchors the masks.
+On a frame between two SAM 2 frames, an object's mask is first the one of the frame before (in tracking order)
+pulled along the dense optical flow; nothing of SAM 2 runs there (no image encoder, memory attention, decoder or
+memory encoder). When SAM 2 has computed the next frame, the frames between are blended with its mask carried back
+along the flow (:func:`backfill`), the nearer SAM 2 frame weighing more, so a frame between is not left with the
+drift of a one-sided chain. The carried output is stored in sam2's output dict like its own, so sam2's loop, the
+outputs of other objects and later prompts on that frame work as usual, but it has no memory features: sam2's
+memory reads only the frames SAM 2 computed, renumbered as if consecutive (:func:`sam2_frames_only`), so it sees a
+video at 1/k of the working frame rate and its memory spans k times as many working frames. Each SAM 2 frame
+re-anchors the masks.
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import cv2
 import numpy as np
 import torch
 
+from click2graph.cv.flow import FlowCache
+
 CARRIED_KEY = "click2graph_carried"
 """Marks a frame output whose mask was carried along the flow (sam2 ignores keys it does not know)."""
+BLENDED_KEY = "click2graph_blended"
+"""Marks a carried output already blended with the SAM 2 frame after it (kept as is when a run reuses it)."""
 
 
 def is_sam2_frame(frame_idx: int, stride: int) -> bool:
@@ -70,3 +77,42 @@ def sam2_frames_only(output_dict: dict, frame_idx: int) -> tuple[int, dict]:
     number = {t: k for k, t in enumerate(frames)}
     renumbered = {kind: {number[t]: out for t, out in outputs.items()} for kind, outputs in computed.items()}
     return number[frame_idx], renumbered
+
+
+def blended_output(forward: dict, backward: dict, forward_weight: float) -> dict:
+    """A carried output whose logits are ``forward``'s and ``backward``'s (both carried outputs of one frame, from
+    the SAM 2 frames before and after it) blended, ``forward_weight`` on ``forward``'s."""
+    logits = forward_weight * forward["pred_masks"] + (1.0 - forward_weight) * backward["pred_masks"]
+    return {**forward, "pred_masks": logits, BLENDED_KEY: True}
+
+
+def backfill(carried: dict[int, dict], anchor: dict, anchor_idx: int, step: int, flows: FlowCache) -> list[int]:
+    """Blend the carried outputs just before SAM 2's frame ``anchor_idx`` with its output carried back to them.
+
+    Args:
+        carried: an object's non-conditioning outputs by frame (sam2's ``non_cond_frame_outputs``), changed in
+            place: the run of carried outputs that ends next to ``anchor_idx`` (back to the SAM 2 frame that run was
+            carried from) becomes :func:`blended_output` of each and of ``anchor`` carried along the flow the other
+            way, weighted by temporal distance (the nearer SAM 2 frame weighs more). An output blended before (a
+            run may reuse one) ends the blending there.
+        anchor: the object's output on ``anchor_idx``, which SAM 2 computed.
+        step: +1 when tracking forward, -1 in reverse.
+
+    Returns:
+        The frames blended, in tracking order.
+    """
+    between = []
+    t = anchor_idx - step
+    while t in carried and carried[t].get(CARRIED_KEY):
+        between.append(t)
+        t -= step
+    span = len(between) + 1
+    backward, later, blended = anchor, anchor_idx, []
+    for distance, t in enumerate(between, start=1):  # from the anchor back, ``distance`` frames away from it
+        if carried[t].get(BLENDED_KEY):
+            break
+        backward = carried_output(backward, flows.get(t, later))
+        carried[t] = blended_output(carried[t], backward, distance / span)
+        later = t
+        blended.append(t)
+    return blended[::-1]
