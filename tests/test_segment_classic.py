@@ -212,6 +212,47 @@ def test_lost_object_is_reacquired():
     assert last_iou(ClassicSegmenter(never)) < 0.1
 
 
+def test_object_that_reappears_off_its_predicted_path_is_found_nearby():
+    """The red square moves right, passes behind a band of background texture, and comes out of it lower than
+    it went in (it turned while hidden): its coasting extent misses it, so the frames that follow find nothing.
+    The search near the extent (a region moving unlike the camera, coloured like the object) picks it up again
+    as it comes out, long before the whole-frame colour search would (its patience is longer than the clip
+    here); without that search it stays lost."""
+    from dataclasses import replace
+
+    from click2graph.segment.classic import ClassicConfig
+
+    n = 24
+    rng = np.random.default_rng(1)
+    texture = rng.integers(70, 140, size=(H, W + n, 1)).repeat(3, axis=2).astype(np.uint8)
+    mottle = rng.integers(-30, 30, size=(SIDE, SIDE, 1))
+    frames, gt = [], []
+    band = np.zeros((H, W), bool)
+    band[:, 36:64] = True  # in front of the square
+    for t in range(n):
+        background = np.ascontiguousarray(texture[:, t : t + W])  # the camera pans 1 px per frame
+        square = _square(4 + 4 * t, 16 if t < 8 else 52)  # it goes down while behind the band
+        frame = background.copy()
+        frame[square] = np.clip(np.array([210, 40, 40]) + mottle, 0, 255).reshape(-1, 3)
+        frames.append(np.where(band[..., None], background, frame))
+        gt.append(square & ~band)
+    video = Video.from_frames(np.stack(frames), fps=10.0)
+
+    def last_iou(config: ClassicConfig) -> float:
+        segmenter = ClassicSegmenter(config)
+        state = segmenter.init_state(video)
+        segmenter.add_mask(state, 1, 0, gt[0])
+        for _ in segmenter.propagate(state):
+            pass
+        return mask_iou(state.mask(1, n - 1), gt[n - 1])
+
+    default = ClassicConfig()
+    patient = replace(default, track=replace(default.track, lost_patience=n))
+    assert last_iou(patient) > 0.7
+    no_search = replace(patient, track=replace(patient.track, min_evidence=np.inf))
+    assert last_iou(no_search) < 0.1
+
+
 def test_davis_box_whose_cut_latches_onto_a_part_is_redone(davis_root):
     """dog-agility's box holds poles in front of a motion-blurred dog: the box cut at processing resolution keeps
     a sliver of pole (IoU 0.000, its bounding box fills 41 % of the box); redone at working resolution it finds

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from click2graph.masks import bbox_xyxy, dilate
+from click2graph.masks import bbox_xyxy, dilate, largest_component
 from click2graph.segment.classic_energy import (
     ColourModel,
     affine_flow,
@@ -86,6 +86,13 @@ class TrackConfig:
     # A piece found by colour is taken only if its area is within these multiples of the running area (a
     # look-alike patch of background is rarely the object's size as well).
     reacquire_area: tuple[float, float] = (0.3, 1.5)
+    # Before the patience runs out, every lost frame also searches near where the object is expected: a region
+    # moving unlike the camera (residual flow above ``moving_sigmas`` noise spreads and 1 px) within ``search_reach``
+    # object sizes of the carried extent, of a plausible area, whose colours the object model explains better than
+    # the surroundings by ``min_evidence`` nats per pixel (a region that merely moves is not the object).
+    search_reach: float = 1.0
+    moving_sigmas: float = 4.0
+    min_evidence: float = 0.5
 
 
 @dataclass
@@ -182,16 +189,29 @@ def track_step(
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
     if mask.sum() < config.lost_frac * model.area:
-        return _lost(feat, model, t, mask, config)
+        return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
     return mask
 
 
-def _lost(feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray:
-    """Count a frame with (almost) nothing of the object; past the patience, search for it; ``mask`` (what was
-    found of it) when it is not found again. Its remembered extent keeps moving with its motion meanwhile, so the
-    next frame's prediction still looks where it is expected to reappear."""
+def _lost(
+    feat: FrameFeatures,
+    model: ObjectModel,
+    t: int,
+    mask: np.ndarray,
+    config: TrackConfig,
+    moved: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Count a frame with (almost) nothing of the object and search for it: near its expected place by motion
+    and colour (``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``), and past the
+    patience over the whole frame by colour; ``mask`` (what was found of it) when it is not found again. Its
+    remembered extent keeps moving with its motion meanwhile, so the next frame's prediction still looks where it
+    is expected to reappear."""
     model.lost_frames += 1
+    if moved is not None:
+        found = _search_near(feat, model, t, *moved, config)
+        if found.any():
+            return found
     if model.lost_frames > config.lost_patience:
         found = _reacquire(feat, model, t, config)
         if found.any():
@@ -216,10 +236,72 @@ def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackCon
     evidence = np.bincount(labels.ravel(), weights=(cost_bg - cost_fg).ravel(), minlength=count)
     mask = labels == plausible[np.argmax(evidence[plausible])]
     logger.debug("frame %d: object re-acquired by colour (%d px, running area %d)", t, mask.sum(), model.area)
-    model.extent = mask
-    model.relative_motion = np.zeros(2)
-    model.motion_frames = model.lost_frames = 0
+    _restart(model, mask, np.zeros(2))
     return mask
+
+
+def _search_near(
+    feat: FrameFeatures, model: ObjectModel, t: int, bwd: np.ndarray, camera: np.ndarray, config: TrackConfig
+) -> np.ndarray:
+    """The lost object near its carried extent: the region moving unlike the camera whose colours the object
+    model explains best (at least ``min_evidence`` nats per pixel), of a plausible area, refined by a colour cut
+    around it; empty when there is none. A subject the camera follows, or one passing behind a tree, moves
+    unlike the background, and its colours single it out among the things that move (a parallax branch)."""
+    if not model.extent.any():
+        return np.zeros(bwd.shape[:2], bool)
+    h, w = bwd.shape[:2]
+    win = _window(model.extent, (h, w), config.search_reach)
+    oy, ox = win[0].start, win[1].start
+    crop_hw = bwd[win].shape[:2]
+    flow = bwd[win]
+    flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
+    residual = np.linalg.norm(flow - flow_cam, axis=-1)
+    moving = residual > max(1.0, config.moving_sigmas * 1.4826 * float(np.median(residual)))
+    rgb, bins = feat.frame(t)
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    evidence = cost_bg - cost_fg  # nats per pixel in favour of the object
+    lo, hi = (r * model.area for r in config.reacquire_area)
+    count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
+    best, best_evidence = None, config.min_evidence
+    for k in range(1, count):
+        blob = labels == k
+        if blob.sum() < lo:
+            continue
+        # DIS smooths flow across edges, so a moving blob is a halo around what moves: a pixel belongs to the
+        # blob's motion when its flow is nearer the blob's median flow than the camera's.
+        own = np.median(flow[blob], axis=0)
+        region = blob & (np.linalg.norm(flow - own, axis=-1) < residual)
+        score = float(evidence[region].mean()) if region.any() else -np.inf
+        logger.debug("frame %d: moving blob %d px, core %d px, evidence %.2f", t, blob.sum(), region.sum(), score)
+        if region.sum() >= lo and score >= best_evidence:
+            best, best_evidence = region, score
+    if best is None:
+        return np.zeros((h, w), bool)
+    region = best
+    cw = config.colour_weight
+    # The moving region is a superset (a flow halo): colours decide within it, nothing outside it is the object.
+    cut = graph_cut(rgb[win], cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, sure_bg=~region)
+    if not cut.any():
+        return np.zeros((h, w), bool)
+    cut = largest_component(cut)
+    mask = np.zeros((h, w), bool)
+    mask[win] = cut
+    logger.debug("frame %d: moving region %d px, its cut %d px", t, region.sum(), mask.sum())
+    if not lo <= mask.sum() <= hi:
+        return np.zeros((h, w), bool)
+    ys, xs = np.nonzero(mask)
+    centre = np.array([xs.mean(), ys.mean(), 1.0])
+    shift = -np.median(bwd[ys, xs], axis=0)  # the region's own motion t_prev -> t, roughly
+    logger.debug("frame %d: object re-acquired nearby by motion and colour (%d px)", t, mask.sum())
+    _restart(model, mask, shift - (camera @ centre - centre[:2]))
+    return mask
+
+
+def _restart(model: ObjectModel, mask: np.ndarray, relative_motion: np.ndarray) -> None:
+    """Restart the motion memory from a re-acquired mask."""
+    model.extent = mask
+    model.relative_motion = relative_motion
+    model.motion_frames = model.lost_frames = 0
 
 
 def _object_motion(
