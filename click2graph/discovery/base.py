@@ -65,6 +65,10 @@ class DiscoveryConfig:
     # A candidate touching the subject is a part of it when it moves with it (see surface_motion_px) or when its
     # Lab histogram is at least this alike the subject's (Bhattacharyya coefficient) (.evidence).
     part_colour_likeness: float = 0.5
+    # ...or when at most this fraction of it lies beside the subject's extent across their contact: it continues
+    # the subject's silhouette (a head or legs beyond a click mask that holds only the shirt), while what the
+    # subject holds, rides or stands by sticks out beside it (.evidence.overhang).
+    part_max_overhang: float = 0.25
     # ...and, touching or not, when its flow differs from the subject's by at most this fraction of the subject's
     # motion relative to the background (a moving subject: see surface_motion_px).
     rigid_lag_frac: float = 0.4

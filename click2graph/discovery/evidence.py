@@ -5,9 +5,11 @@ names; :mod:`.training_free` rejects a candidate any test claims.
 
 * **Part of the subject**: it touches the subject and either moves with it (the subject moves unlike the
   background and so does the candidate: one moving body, often a part the subject's mask missed, until it
-  separates) or has the subject's colours (the subject's colour model explains it); or, touching or not, it moves
-  rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried object that has not
-  separated yet).
+  separates), has the subject's colours (the subject's colour model explains it) or continues its silhouette
+  (it lies within the subject's extent across their contact: a head above a mask that holds only the shirt, legs
+  below it, still or not; what the subject holds, rides or stands on sticks out beside that extent); or, touching
+  or not, it moves rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried
+  object that has not separated yet).
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
   its immediate surroundings.
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
@@ -25,6 +27,7 @@ from click2graph.cv.colour import bhattacharyya, colour_histogram
 from click2graph.discovery.base import DiscoveryConfig
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
+SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Evidence:
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
         thickness_px: width of its widest part (twice the largest inscribed radius, less one: 1 for a line 1 or 2
             px wide).
+        overhang: fraction of it lying beside the subject's extent across their contact (:func:`overhang`); 1.0
+            when it does not touch the subject.
     """
 
     touching: bool
@@ -51,6 +56,7 @@ class Evidence:
     subject_likeness: float
     background_likeness: float
     thickness_px: float
+    overhang: float
 
 
 def measure(
@@ -58,7 +64,7 @@ def measure(
     mask: np.ndarray,
     subject: np.ndarray,
     far_background: np.ndarray,
-    gap_px: float,
+    dist_to_subject: np.ndarray,
     own_flow: np.ndarray | None,
     subject_flow: np.ndarray | None,
     background_flow: np.ndarray | None,
@@ -70,7 +76,7 @@ def measure(
     Args:
         codes: int (H, W) Lab colour codes of the frame (:func:`~click2graph.cv.colour.lab_codes`, ``COLOUR_BINS``).
         mask, subject, far_background: bool (H, W).
-        gap_px: distance from the candidate to the subject.
+        dist_to_subject: float32 (H, W) distance of every pixel to the subject (0 on it).
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
     """
@@ -81,8 +87,10 @@ def measure(
         lag = float(np.linalg.norm(own_flow - subject_flow))
         subject_motion = float(np.linalg.norm(subject_flow - background_flow))
     inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
+    contact = mask & (dist_to_subject <= config.contact_radius_px)
+    reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
-        touching=gap_px <= config.contact_radius_px,
+        touching=bool(contact.any()),
         own_motion_px=own,
         lag_px=lag,
         ring_motion_px=ring_motion_px,
@@ -92,19 +100,46 @@ def measure(
         if far_background.any()
         else 0.0,
         thickness_px=2.0 * float(inside.max()) - 1.0,
+        overhang=overhang(mask, subject, contact, reach_px, config.contact_radius_px) if contact.any() else 1.0,
     )
 
 
+def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_px: float, slack_px: float) -> float:
+    """Fraction of ``mask`` lying beside the subject's extent across the direction of their contact, in [0, 1].
+
+    The direction runs from the subject's centroid to that of ``contact`` (the candidate's pixels touching the
+    subject); the subject's extent across it is that of its pixels within ``reach_px`` of the contact (2nd to 98th
+    percentile, widened by ``slack_px`` on each side). A head above a shirt or legs below it lie within (0); a ball
+    at a foot or a board under the feet stick out. 1.0 when the direction is undefined (the contact surrounds the
+    subject's centre).
+    """
+    sy, sx = np.nonzero(subject)
+    cy, cx = np.nonzero(contact)
+    direction = np.array([cx.mean() - sx.mean(), cy.mean() - sy.mean()])
+    norm = float(np.linalg.norm(direction))
+    if norm < 1.0:
+        return 1.0
+    across = np.array([-direction[1], direction[0]]) / norm
+    near = subject & (cv2.distanceTransform((~contact).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
+    ny, nx = np.nonzero(near)
+    lo, hi = np.percentile(nx * across[0] + ny * across[1], (2, 98))
+    my, mx = np.nonzero(mask)
+    position = mx * across[0] + my * across[1]
+    return float(((position < lo - slack_px) | (position > hi + slack_px)).mean())
+
+
 def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Touching and moving with a moving subject or coloured like it, or moving rigidly with a moving subject
-    (within ``config.rigid_lag_frac`` of its motion; see the module docstring)."""
+    """Touching and moving with a moving subject, coloured like it or continuing its silhouette (at most
+    ``config.part_max_overhang`` of it beside the subject), or moving rigidly with a moving subject (within
+    ``config.rigid_lag_frac`` of its motion; see the module docstring)."""
     subject_moves = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
     if subject_moves and e.lag_px <= config.rigid_lag_frac * e.subject_motion_px:
         return True
     if not e.touching:
         return False
     moving = subject_moves and e.own_motion_px >= config.surface_motion_px
-    return moving or e.subject_likeness >= config.part_colour_likeness
+    continues = e.overhang <= config.part_max_overhang
+    return moving or continues or e.subject_likeness >= config.part_colour_likeness
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:

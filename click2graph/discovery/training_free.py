@@ -354,7 +354,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         mask,
         subject,
         scene.far_background & ~mask,
-        float(dist_to_subject[mask].min()),
+        dist_to_subject,
         own_flow,
         subject_flow,
         background_flow,
