@@ -27,6 +27,7 @@ from click2graph.cv.colour import bhattacharyya, colour_histogram
 from click2graph.discovery.base import DiscoveryConfig
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
+_COS_45 = float(np.cos(np.pi / 4))
 SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
 
 
@@ -110,14 +111,15 @@ def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_p
     The direction runs from the subject's centroid to that of ``contact`` (the candidate's pixels touching the
     subject); the subject's extent across it is that of its pixels within ``reach_px`` of the contact (2nd to 98th
     percentile, widened by ``slack_px`` on each side). A head above a shirt or legs below it lie within (0); a ball
-    at a foot or a board under the feet stick out. 1.0 when the direction is undefined (the contact surrounds the
-    subject's centre).
+    at a foot or a board under the feet stick out. Only an end of the subject's long axis continues into a part
+    (within 45 degrees of it): beside the subject, what lies within its extent is what it holds (a ball against
+    its side), so that gives 1.0, as does an undefined direction (the contact surrounds the subject's centre).
     """
     sy, sx = np.nonzero(subject)
     cy, cx = np.nonzero(contact)
     direction = np.array([cx.mean() - sx.mean(), cy.mean() - sy.mean()])
     norm = float(np.linalg.norm(direction))
-    if norm < 1.0:
+    if norm < 1.0 or abs(float(direction @ _long_axis(sx, sy))) < _COS_45 * norm:
         return 1.0
     across = np.array([-direction[1], direction[0]]) / norm
     near = subject & (cv2.distanceTransform((~contact).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
@@ -126,6 +128,12 @@ def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_p
     my, mx = np.nonzero(mask)
     position = mx * across[0] + my * across[1]
     return float(((position < lo - slack_px) | (position > hi + slack_px)).mean())
+
+
+def _long_axis(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Unit vector (x, y) along the principal axis of the pixel coordinates."""
+    _, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+    return vectors[:, -1]
 
 
 def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
