@@ -152,7 +152,8 @@ def test_at_most_three_objects_per_keyframe_by_default():
     """The paper's N = 3: five separate objects around the subject, three proposed (all five when allowed)."""
     labels = np.zeros((H, W), int)
     labels[40:80, 60:90] = SUBJECT
-    for k, (y0, y1, x0, x1) in enumerate([(45, 70, 91, 106), (45, 70, 44, 59), (24, 39, 62, 88), (81, 96, 62, 88),
+    # (above and below it 6 px off: touching the ends of its long axis within its width, they would be its parts)
+    for k, (y0, y1, x0, x1) in enumerate([(45, 70, 91, 106), (45, 70, 44, 59), (24, 34, 62, 88), (86, 96, 62, 88),
                                           (24, 39, 91, 106)]):  # fmt: skip
         labels[y0:y1, x0:x1] = 2 + k
     decoder, state = LeakyDecoder(labels), _state(labels)
@@ -214,7 +215,10 @@ def test_a_part_of_the_subject_coloured_like_it_is_not_an_object():
     found = [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, labels == 1, 0)]
     assert 3 in decoder.decoded, "no seed reached the missed half: the test would prove nothing"
     assert found == [2]
-    relaxed = DiscoveryConfig(part_colour_likeness=1.1)
+    # The colour rule rejects it (also without the silhouette rule); without both it is kept.
+    decoded = discover_objects(decoder, state, labels == 1, 0, config=DiscoveryConfig(part_max_overhang=-1.0))
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in decoded] == [2]
+    relaxed = DiscoveryConfig(part_colour_likeness=1.1, part_max_overhang=-1.0)
     assert 3 in [
         int(np.bincount(labels[p.mask]).argmax())
         for p in discover_objects(decoder, state, labels == 1, 0, config=relaxed)

@@ -28,6 +28,7 @@ from click2graph.discovery.base import DiscoveryConfig
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
 _COS_45 = float(np.cos(np.pi / 4))
+ELONGATION = 1.25  # a subject has a long axis (and ends) when it is this many times longer than wide
 SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
 
 
@@ -71,6 +72,8 @@ def measure(
     background_flow: np.ndarray | None,
     ring_motion_px: float | None,
     config: DiscoveryConfig,
+    *,
+    split_off: bool = False,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
 
@@ -80,6 +83,8 @@ def measure(
         dist_to_subject: float32 (H, W) distance of every pixel to the subject (0 on it).
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
+        split_off: the candidate was split off the subject mask by a colour model (``Proposal.claims_subject``):
+            that separates it, so its overhang is not measured (1.0; the subject left may keep shreds of it).
     """
     candidate = colour_histogram(codes[mask], COLOUR_BINS)
     own = lag = subject_motion = None
@@ -101,38 +106,49 @@ def measure(
         if far_background.any()
         else 0.0,
         thickness_px=2.0 * float(inside.max()) - 1.0,
-        overhang=overhang(mask, subject, contact, reach_px, config.contact_radius_px) if contact.any() else 1.0,
+        overhang=overhang(mask, subject, contact, reach_px, config.contact_radius_px)
+        if contact.any() and not split_off
+        else 1.0,
     )
 
 
 def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_px: float, slack_px: float) -> float:
-    """Fraction of ``mask`` lying beside the subject's extent across the direction of their contact, in [0, 1].
+    """Fraction of ``mask`` lying beside the subject's extent at an end of its long axis, in [0, 1].
 
-    The direction runs from the subject's centroid to that of ``contact`` (the candidate's pixels touching the
-    subject); the subject's extent across it is that of its pixels within ``reach_px`` of the contact (2nd to 98th
-    percentile, widened by ``slack_px`` on each side). A head above a shirt or legs below it lie within (0); a ball
-    at a foot or a board under the feet stick out. Only an end of the subject's long axis continues into a part
-    (within 45 degrees of it): beside the subject, what lies within its extent is what it holds (a ball against
-    its side), so that gives 1.0, as does an undefined direction (the contact surrounds the subject's centre).
+    The contact direction runs from the subject's centroid to that of ``contact`` (the candidate's pixels touching
+    the subject). When it points to an end of the subject's long axis (within 45 degrees), the subject's extent
+    across that axis is that of its pixels within ``reach_px`` of the contact (2nd to 98th percentile, widened by
+    ``slack_px`` on each side). A head above a shirt or legs below it lie within (0); a ball at a foot or a board
+    under the feet stick out. Beside the subject, what lies within its extent is what it holds (a ball against its
+    side), so a contact there gives 1.0, as do a subject with no long axis (see ``ELONGATION``) and an undefined
+    direction (the contact surrounds the subject's centre).
     """
     sy, sx = np.nonzero(subject)
     cy, cx = np.nonzero(contact)
     direction = np.array([cx.mean() - sx.mean(), cy.mean() - sy.mean()])
     norm = float(np.linalg.norm(direction))
-    if norm < 1.0 or abs(float(direction @ _long_axis(sx, sy))) < _COS_45 * norm:
+    axis = _long_axis(sx, sy)
+    if norm < 1.0 or axis is None or abs(float(direction @ axis)) < _COS_45 * norm:
         return 1.0
-    across = np.array([-direction[1], direction[0]]) / norm
+    across = np.array([-axis[1], axis[0]])
     near = subject & (cv2.distanceTransform((~contact).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
     ny, nx = np.nonzero(near)
+    if not len(nx):
+        return 1.0
     lo, hi = np.percentile(nx * across[0] + ny * across[1], (2, 98))
     my, mx = np.nonzero(mask)
     position = mx * across[0] + my * across[1]
     return float(((position < lo - slack_px) | (position > hi + slack_px)).mean())
 
 
-def _long_axis(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Unit vector (x, y) along the principal axis of the pixel coordinates."""
-    _, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+def _long_axis(xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
+    """Unit vector (x, y) along the principal axis of the pixel coordinates; None when they are not elongated
+    (the axes' lengths differ by less than ``ELONGATION``: a disc or a square has no ends)."""
+    if len(xs) < 3:
+        return None
+    values, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+    if values[-1] < ELONGATION**2 * max(values[0], 1e-9):
+        return None
     return vectors[:, -1]
 
 

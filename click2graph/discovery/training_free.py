@@ -360,6 +360,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         background_flow,
         ring_motion,
         config,
+        split_off=candidate.claims,
     )
     if (
         evidence.is_sliver(found, (h, w), config)
