@@ -348,3 +348,36 @@ def test_ground_in_front_of_a_still_subject_is_a_part_and_a_board_under_it_an_ob
         int(np.bincount(labels[p.mask]).argmax())
         for p in discover_objects(decoder, state, labels == 1, 0, config=relaxed)
     ]
+
+
+def _lawn_scene(patch_colour: tuple[int, int, int] | None) -> tuple[LeakyDecoder, SegmenterState, np.ndarray]:
+    """A still subject standing on a lawn (a green texture around its feet, unlike the grey wall beyond) and a
+    patch of that lawn 7 px from the subject: lawn itself, or an object of ``patch_colour`` there."""
+    rng = np.random.default_rng(8)
+    frame = rng.integers(100, 150, (H, W, 3)).astype(np.uint8)
+    lawn = np.zeros((H, W), bool)
+    lawn[72:102, 62:116] = True
+    frame[lawn] = np.clip(rng.normal((60, 150, 50), 20, (int(lawn.sum()), 3)), 0, 255).astype(np.uint8)
+    labels = np.zeros((H, W), int)
+    labels[30:75, 70:90] = SUBJECT
+    labels[80:92, 93:107] = 2  # the patch, 7 px below-right of the subject's feet
+    frame[labels == SUBJECT] = (200, 30, 30)
+    if patch_colour is not None:
+        frame[labels == 2] = patch_colour
+    return LeakyDecoder(labels), SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0)), labels
+
+
+def test_a_patch_coloured_like_its_surroundings_is_not_an_object_and_an_object_there_is():
+    """Apart from the subject, a patch of the lawn it stands on has its surroundings' colours (but not those of
+    the wall beyond, which the far-background rule reads): background; kept without the rule. A yellow object in
+    the same place stands out from its surroundings: kept."""
+    decoder, state, labels = _lawn_scene(None)
+    subject = labels == SUBJECT
+    assert discover_objects(decoder, state, subject, 0) == []
+    assert 2 in decoder.decoded, "no seed reached the patch: the test would prove nothing"
+    relaxed = DiscoveryConfig(surround_colour_likeness=1.1)
+    assert [
+        int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=relaxed)
+    ] == [2]
+    decoder, state, labels = _lawn_scene((220, 200, 40))
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0)] == [2]

@@ -75,6 +75,9 @@ class DiscoveryConfig:
     # A candidate without motion of its own whose histogram is at least this alike that of the background outside
     # the search band is a piece of background: a window, a floor (.evidence).
     background_colour_likeness: float = 0.4
+    # A candidate not touching the subject whose histogram is at least this alike that of the ring around it is a
+    # patch of its surroundings (a lawn, a wall): an object stands out from what surrounds it (.evidence).
+    surround_colour_likeness: float = 0.6
     max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
     min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching

@@ -11,7 +11,8 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   or not, it moves rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried
   object that has not separated yet).
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
-  its immediate surroundings.
+  its immediate surroundings; or, apart from the subject, its colours are those of its immediate surroundings
+  (an object stands out from what surrounds it; a patch of lawn or of a wall does not).
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -44,6 +45,7 @@ class Evidence:
         subject_motion_px: |subject flow - background flow| (None without flow).
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
+        surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
         thickness_px: width of its widest part (twice the largest inscribed radius, less one: 1 for a line 1 or 2
             px wide).
         overhang: fraction of it lying beside the subject's extent across their contact (:func:`overhang`); 1.0
@@ -57,6 +59,7 @@ class Evidence:
     subject_motion_px: float | None
     subject_likeness: float
     background_likeness: float
+    surround_likeness: float
     thickness_px: float
     overhang: float
 
@@ -66,6 +69,7 @@ def measure(
     mask: np.ndarray,
     subject: np.ndarray,
     far_background: np.ndarray,
+    ring: np.ndarray,
     dist_to_subject: np.ndarray,
     own_flow: np.ndarray | None,
     subject_flow: np.ndarray | None,
@@ -80,6 +84,7 @@ def measure(
     Args:
         codes: int (H, W) Lab colour codes of the frame (:func:`~click2graph.cv.colour.lab_codes`, ``COLOUR_BINS``).
         mask, subject, far_background: bool (H, W).
+        ring: bool (H, W) the unexplained pixels around the candidate.
         dist_to_subject: float32 (H, W) distance of every pixel to the subject (0 on it).
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
@@ -104,6 +109,9 @@ def measure(
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
+        else 0.0,
+        surround_likeness=bhattacharyya(candidate, colour_histogram(codes[ring], COLOUR_BINS))
+        if ring.sum() >= 16
         else 0.0,
         thickness_px=2.0 * float(inside.max()) - 1.0,
         overhang=overhang(mask, subject, contact, reach_px, config.contact_radius_px)
@@ -167,7 +175,10 @@ def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Coloured like the far background and moving like its surroundings (see the module docstring)."""
+    """Coloured like the far background and moving like its surroundings, or apart from the subject and coloured
+    like its surroundings (see the module docstring)."""
+    if not e.touching and e.surround_likeness >= config.surround_colour_likeness:
+        return True
     still = e.ring_motion_px is None or e.ring_motion_px < config.surface_motion_px
     return still and e.background_likeness >= config.background_colour_likeness
 
