@@ -152,7 +152,8 @@ def test_at_most_three_objects_per_keyframe_by_default():
     """The paper's N = 3: five separate objects around the subject, three proposed (all five when allowed)."""
     labels = np.zeros((H, W), int)
     labels[40:80, 60:90] = SUBJECT
-    for k, (y0, y1, x0, x1) in enumerate([(45, 70, 91, 106), (45, 70, 44, 59), (24, 39, 62, 88), (81, 96, 62, 88),
+    # (above and below it 6 px off: touching the ends of its long axis within its width, they would be its parts)
+    for k, (y0, y1, x0, x1) in enumerate([(45, 70, 91, 106), (45, 70, 44, 59), (24, 34, 62, 88), (86, 96, 62, 88),
                                           (24, 39, 91, 106)]):  # fmt: skip
         labels[y0:y1, x0:x1] = 2 + k
     decoder, state = LeakyDecoder(labels), _state(labels)
@@ -214,7 +215,10 @@ def test_a_part_of_the_subject_coloured_like_it_is_not_an_object():
     found = [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, labels == 1, 0)]
     assert 3 in decoder.decoded, "no seed reached the missed half: the test would prove nothing"
     assert found == [2]
-    relaxed = DiscoveryConfig(part_colour_likeness=1.1)
+    # The colour rule rejects it (also without the silhouette rule); without both it is kept.
+    decoded = discover_objects(decoder, state, labels == 1, 0, config=DiscoveryConfig(part_max_overhang=-1.0))
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in decoded] == [2]
+    relaxed = DiscoveryConfig(part_colour_likeness=1.1, part_max_overhang=-1.0)
     assert 3 in [
         int(np.bincount(labels[p.mask]).argmax())
         for p in discover_objects(decoder, state, labels == 1, 0, config=relaxed)
@@ -282,3 +286,98 @@ def test_a_thin_object_is_not_a_speck_for_its_small_area():
     assert 3 in [
         int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=relaxed)
     ]
+
+
+def _still_person(ball: tuple[int, int, int, int]) -> tuple[LeakyDecoder, SegmenterState, np.ndarray]:
+    """A still frame: a subject mask holding only a shirt (30 wide, 40 tall), the head above it and the legs below
+    it (their own colours, each 1 px off, see LeakyDecoder), and a ball (rows, then columns) touching it."""
+    labels = np.zeros((H, W), int)
+    labels[35:75, 60:90] = SUBJECT  # the shirt
+    labels[18:34, 67:83] = 2  # the head
+    labels[76:110, 62:88] = 3  # the legs
+    y0, y1, x0, x1 = ball
+    labels[y0:y1, x0:x1] = 4
+    rng = np.random.default_rng(6)
+    frame = rng.integers(100, 150, (H, W, 3)).astype(np.uint8)
+    for label, colour in {SUBJECT: (200, 30, 30), 2: (230, 180, 150), 3: (30, 40, 120), 4: (220, 200, 40)}.items():
+        frame[labels == label] = colour
+    return LeakyDecoder(labels), SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0)), labels
+
+
+@pytest.mark.parametrize("ball", [(92, 108, 89, 105), (45, 60, 91, 105)], ids=["at the feet", "held at the side"])
+def test_parts_continuing_a_still_subject_are_not_objects_and_a_touching_ball_is(ball):
+    """Nothing moves and the head and legs are not the shirt's colours: they continue the subject's silhouette
+    beyond the ends of its long axis, within its width there, so they are parts. A ball touching the subject sticks
+    out beside its extent at the feet, or touches it on a side (not an end of its long axis): an object. Without
+    the rule the head and legs are kept."""
+    decoder, state, labels = _still_person(ball)
+    subject = labels == SUBJECT
+    config = DiscoveryConfig(max_objects=5)
+    found = [
+        int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=config)
+    ]
+    assert {2, 3} <= set(decoder.decoded), "no seed reached the head or the legs: the test would prove nothing"
+    assert found == [4]
+    relaxed = DiscoveryConfig(max_objects=5, part_max_overhang=-1.0)
+    kept = {
+        int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=relaxed)
+    }
+    assert {2, 3, 4} <= kept
+
+
+def test_ground_in_front_of_a_still_subject_is_a_part_and_a_board_under_it_an_object():
+    """A wide subject (an animal, long axis horizontal) standing still: a patch of grass in front of it (unlike the
+    background beyond), within its height, continues its silhouette: the rule claims it, as it claims the ground
+    patches before a slow rhino on DAVIS (kept without the rule). A board under it touches its long side: an
+    object."""
+    labels = np.zeros((H, W), int)
+    labels[40:70, 30:100] = SUBJECT
+    labels[45:66, 101:120] = 2  # the patch in front, 1 px off
+    labels[71:80, 20:110] = 3  # the board, wider than the subject
+    rng = np.random.default_rng(7)
+    frame = rng.integers(100, 150, (H, W, 3)).astype(np.uint8)
+    frame[labels == SUBJECT], frame[labels == 3] = (90, 70, 60), (220, 200, 40)
+    frame[labels == 2] = np.clip(frame[labels == 2].astype(int) + (-60, 50, -60), 0, 255)  # a patch of grass
+    state = SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0))
+    decoder = LeakyDecoder(labels)
+    found = [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, labels == 1, 0)]
+    assert 2 in decoder.decoded, "no seed reached the patch: the test would prove nothing"
+    assert found == [3]
+    relaxed = DiscoveryConfig(part_max_overhang=-1.0)
+    assert 2 in [
+        int(np.bincount(labels[p.mask]).argmax())
+        for p in discover_objects(decoder, state, labels == 1, 0, config=relaxed)
+    ]
+
+
+def _lawn_scene(patch_colour: tuple[int, int, int] | None) -> tuple[LeakyDecoder, SegmenterState, np.ndarray]:
+    """A still subject standing on a lawn (a green texture around its feet, unlike the grey wall beyond) and a
+    patch of that lawn 7 px from the subject: lawn itself, or an object of ``patch_colour`` there."""
+    rng = np.random.default_rng(8)
+    frame = rng.integers(100, 150, (H, W, 3)).astype(np.uint8)
+    lawn = np.zeros((H, W), bool)
+    lawn[72:102, 62:116] = True
+    frame[lawn] = np.clip(rng.normal((60, 150, 50), 20, (int(lawn.sum()), 3)), 0, 255).astype(np.uint8)
+    labels = np.zeros((H, W), int)
+    labels[30:75, 70:90] = SUBJECT
+    labels[80:92, 93:107] = 2  # the patch, 7 px below-right of the subject's feet
+    frame[labels == SUBJECT] = (200, 30, 30)
+    if patch_colour is not None:
+        frame[labels == 2] = patch_colour
+    return LeakyDecoder(labels), SegmenterState(video=Video.from_frames(np.stack([frame, frame]), fps=10.0)), labels
+
+
+def test_a_patch_coloured_like_its_surroundings_is_not_an_object_and_an_object_there_is():
+    """Apart from the subject, a patch of the lawn it stands on has its surroundings' colours (but not those of
+    the wall beyond, which the far-background rule reads): background; kept without the rule. A yellow object in
+    the same place stands out from its surroundings: kept."""
+    decoder, state, labels = _lawn_scene(None)
+    subject = labels == SUBJECT
+    assert discover_objects(decoder, state, subject, 0) == []
+    assert 2 in decoder.decoded, "no seed reached the patch: the test would prove nothing"
+    relaxed = DiscoveryConfig(surround_colour_likeness=1.1)
+    assert [
+        int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0, config=relaxed)
+    ] == [2]
+    decoder, state, labels = _lawn_scene((220, 200, 40))
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0)] == [2]

@@ -65,12 +65,19 @@ class DiscoveryConfig:
     # A candidate touching the subject is a part of it when it moves with it (see surface_motion_px) or when its
     # Lab histogram is at least this alike the subject's (Bhattacharyya coefficient) (.evidence).
     part_colour_likeness: float = 0.5
+    # ...or when at most this fraction of it lies beside the subject's extent across their contact: it continues
+    # the subject's silhouette (a head or legs beyond a click mask that holds only the shirt), while what the
+    # subject holds, rides or stands by sticks out beside it (.evidence.overhang).
+    part_max_overhang: float = 0.25
     # ...and, touching or not, when its flow differs from the subject's by at most this fraction of the subject's
     # motion relative to the background (a moving subject: see surface_motion_px).
     rigid_lag_frac: float = 0.4
     # A candidate without motion of its own whose histogram is at least this alike that of the background outside
     # the search band is a piece of background: a window, a floor (.evidence).
     background_colour_likeness: float = 0.4
+    # A candidate not touching the subject whose histogram is at least this alike that of the ring around it is a
+    # patch of its surroundings (a lawn, a wall): an object stands out from what surrounds it (.evidence).
+    surround_colour_likeness: float = 0.6
     max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
     min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching

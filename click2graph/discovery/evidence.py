@@ -5,11 +5,14 @@ names; :mod:`.training_free` rejects a candidate any test claims.
 
 * **Part of the subject**: it touches the subject and either moves with it (the subject moves unlike the
   background and so does the candidate: one moving body, often a part the subject's mask missed, until it
-  separates) or has the subject's colours (the subject's colour model explains it); or, touching or not, it moves
-  rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried object that has not
-  separated yet).
+  separates), has the subject's colours (the subject's colour model explains it) or continues its silhouette
+  (it lies within the subject's extent across their contact: a head above a mask that holds only the shirt, legs
+  below it, still or not; what the subject holds, rides or stands on sticks out beside that extent); or, touching
+  or not, it moves rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried
+  object that has not separated yet).
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
-  its immediate surroundings.
+  its immediate surroundings; or, apart from the subject, its colours are those of its immediate surroundings
+  (an object stands out from what surrounds it; a patch of lawn or of a wall does not).
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -25,6 +28,9 @@ from click2graph.cv.colour import bhattacharyya, colour_histogram
 from click2graph.discovery.base import DiscoveryConfig
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
+_COS_45 = float(np.cos(np.pi / 4))
+ELONGATION = 1.25  # a subject has a long axis (and ends) when it is this many times longer than wide
+SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,11 @@ class Evidence:
         subject_motion_px: |subject flow - background flow| (None without flow).
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
+        surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
         thickness_px: width of its widest part (twice the largest inscribed radius, less one: 1 for a line 1 or 2
             px wide).
+        overhang: fraction of it lying beside the subject's extent across their contact (:func:`overhang`); 1.0
+            when it does not touch the subject.
     """
 
     touching: bool
@@ -50,7 +59,9 @@ class Evidence:
     subject_motion_px: float | None
     subject_likeness: float
     background_likeness: float
+    surround_likeness: float
     thickness_px: float
+    overhang: float
 
 
 def measure(
@@ -58,21 +69,27 @@ def measure(
     mask: np.ndarray,
     subject: np.ndarray,
     far_background: np.ndarray,
-    gap_px: float,
+    ring: np.ndarray,
+    dist_to_subject: np.ndarray,
     own_flow: np.ndarray | None,
     subject_flow: np.ndarray | None,
     background_flow: np.ndarray | None,
     ring_motion_px: float | None,
     config: DiscoveryConfig,
+    *,
+    split_off: bool = False,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
 
     Args:
         codes: int (H, W) Lab colour codes of the frame (:func:`~click2graph.cv.colour.lab_codes`, ``COLOUR_BINS``).
         mask, subject, far_background: bool (H, W).
-        gap_px: distance from the candidate to the subject.
+        ring: bool (H, W) the unexplained pixels around the candidate.
+        dist_to_subject: float32 (H, W) distance of every pixel to the subject (0 on it).
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
+        split_off: the candidate was split off the subject mask by a colour model (``Proposal.claims_subject``):
+            that separates it, so its overhang is not measured (1.0; the subject left may keep shreds of it).
     """
     candidate = colour_histogram(codes[mask], COLOUR_BINS)
     own = lag = subject_motion = None
@@ -81,8 +98,10 @@ def measure(
         lag = float(np.linalg.norm(own_flow - subject_flow))
         subject_motion = float(np.linalg.norm(subject_flow - background_flow))
     inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
+    contact = mask & (dist_to_subject <= config.contact_radius_px)
+    reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
-        touching=gap_px <= config.contact_radius_px,
+        touching=bool(contact.any()),
         own_motion_px=own,
         lag_px=lag,
         ring_motion_px=ring_motion_px,
@@ -91,24 +110,75 @@ def measure(
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
         else 0.0,
+        surround_likeness=bhattacharyya(candidate, colour_histogram(codes[ring], COLOUR_BINS))
+        if ring.sum() >= 16
+        else 0.0,
         thickness_px=2.0 * float(inside.max()) - 1.0,
+        overhang=overhang(mask, subject, contact, reach_px, config.contact_radius_px)
+        if contact.any() and not split_off
+        else 1.0,
     )
 
 
+def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_px: float, slack_px: float) -> float:
+    """Fraction of ``mask`` lying beside the subject's extent at an end of its long axis, in [0, 1].
+
+    The contact direction runs from the subject's centroid to that of ``contact`` (the candidate's pixels touching
+    the subject). When it points to an end of the subject's long axis (within 45 degrees), the subject's extent
+    across that axis is that of its pixels within ``reach_px`` of the contact (2nd to 98th percentile, widened by
+    ``slack_px`` on each side). A head above a shirt or legs below it lie within (0); a ball at a foot or a board
+    under the feet stick out. Beside the subject, what lies within its extent is what it holds (a ball against its
+    side), so a contact there gives 1.0, as do a subject with no long axis (see ``ELONGATION``) and an undefined
+    direction (the contact surrounds the subject's centre).
+    """
+    sy, sx = np.nonzero(subject)
+    cy, cx = np.nonzero(contact)
+    direction = np.array([cx.mean() - sx.mean(), cy.mean() - sy.mean()])
+    norm = float(np.linalg.norm(direction))
+    axis = _long_axis(sx, sy)
+    if norm < 1.0 or axis is None or abs(float(direction @ axis)) < _COS_45 * norm:
+        return 1.0
+    across = np.array([-axis[1], axis[0]])
+    near = subject & (cv2.distanceTransform((~contact).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
+    ny, nx = np.nonzero(near)
+    if not len(nx):
+        return 1.0
+    lo, hi = np.percentile(nx * across[0] + ny * across[1], (2, 98))
+    my, mx = np.nonzero(mask)
+    position = mx * across[0] + my * across[1]
+    return float(((position < lo - slack_px) | (position > hi + slack_px)).mean())
+
+
+def _long_axis(xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
+    """Unit vector (x, y) along the principal axis of the pixel coordinates; None when they are not elongated
+    (the axes' lengths differ by less than ``ELONGATION``: a disc or a square has no ends)."""
+    if len(xs) < 3:
+        return None
+    values, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+    if values[-1] < ELONGATION**2 * max(values[0], 1e-9):
+        return None
+    return vectors[:, -1]
+
+
 def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Touching and moving with a moving subject or coloured like it, or moving rigidly with a moving subject
-    (within ``config.rigid_lag_frac`` of its motion; see the module docstring)."""
+    """Touching and moving with a moving subject, coloured like it or continuing its silhouette (at most
+    ``config.part_max_overhang`` of it beside the subject), or moving rigidly with a moving subject (within
+    ``config.rigid_lag_frac`` of its motion; see the module docstring)."""
     subject_moves = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
     if subject_moves and e.lag_px <= config.rigid_lag_frac * e.subject_motion_px:
         return True
     if not e.touching:
         return False
     moving = subject_moves and e.own_motion_px >= config.surface_motion_px
-    return moving or e.subject_likeness >= config.part_colour_likeness
+    continues = e.overhang <= config.part_max_overhang
+    return moving or continues or e.subject_likeness >= config.part_colour_likeness
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Coloured like the far background and moving like its surroundings (see the module docstring)."""
+    """Coloured like the far background and moving like its surroundings, or apart from the subject and coloured
+    like its surroundings (see the module docstring)."""
+    if not e.touching and e.surround_likeness >= config.surround_colour_likeness:
+        return True
     still = e.ring_motion_px is None or e.ring_motion_px < config.surface_motion_px
     return still and e.background_likeness >= config.background_colour_likeness
 

@@ -335,7 +335,8 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     if _border_fraction(mask) > config.max_border_frac:
         return None
-    ring_motion = _ring_motion_px(flow, mask, _union(subject, known))
+    ring = _ring(mask, _union(subject, known))
+    ring_motion = _ring_motion_px(flow, mask, ring)
     # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
     objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
@@ -354,12 +355,14 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         mask,
         subject,
         scene.far_background & ~mask,
-        float(dist_to_subject[mask].min()),
+        ring,
+        dist_to_subject,
         own_flow,
         subject_flow,
         background_flow,
         ring_motion,
         config,
+        split_off=candidate.claims,
     )
     if (
         evidence.is_sliver(found, (h, w), config)
@@ -414,14 +417,18 @@ def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return np.median(flow[mask], axis=0)
 
 
-def _ring_motion_px(flow: np.ndarray | None, mask: np.ndarray, explained: np.ndarray) -> float | None:
-    """How differently (px/frame) the mask moves from the unexplained ring around it; None without flow.
+def _ring(mask: np.ndarray, explained: np.ndarray) -> np.ndarray:
+    """bool (H, W): the unexplained pixels around ``mask``, a quarter of its size (at least 3 px) deep."""
+    return dilate(mask, max(3, int(0.25 * np.sqrt(mask.sum())))) & ~mask & ~explained
+
+
+def _ring_motion_px(flow: np.ndarray | None, mask: np.ndarray, ring: np.ndarray) -> float | None:
+    """How differently (px/frame) the mask moves from the ``ring`` around it (:func:`_ring`); None without flow.
 
     The ring, not the global background: next to a moving subject the (smooth) flow field makes every patch
     move unlike the background, and a moving camera moves near and far background differently (parallax, zoom),
     so only a difference from the immediate surroundings marks a separate object.
     """
-    ring = dilate(mask, max(3, int(0.25 * np.sqrt(mask.sum())))) & ~mask & ~explained
     own, around = _mean_flow(flow, mask), _mean_flow(flow, ring)
     if own is None or around is None:
         return None
