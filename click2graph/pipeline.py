@@ -219,12 +219,10 @@ class Pipeline:
             subject_id = min(session.subjects) if session.subjects else session.next_id()
         record = session.subjects.get(subject_id)
         if record is not None:
+            # Prompted afresh: the mask depends on the clicks alone, as in the app's preview and a ZeroGPU worker
+            # (SAM 2 would otherwise refine its previous mask of that frame, and an undo would not restore it).
             self._forget_objects(session, record)
-            if (
-                record.prompts
-                and to_frame_prompts(record.prompts, session.video)[0].frame_idx != frame_prompts[0].frame_idx
-            ):
-                self.segmenter.remove_object(session.state, subject_id)
+            self.segmenter.remove_object(session.state, subject_id)
         mask = self.segmenter.add_prompt(session.state, subject_id, frame_prompts[0])
         if not mask.any():
             self.segmenter.remove_object(session.state, subject_id)

@@ -117,3 +117,21 @@ def test_the_pipeline_encodes_each_frame_once(segmenter):
     pipeline.relabel(session, 1, "player")
     pipeline.build(session)
     assert segmenter.encoder_calls - before == len(frames)
+
+
+def test_a_refined_subject_gets_the_mask_of_its_clicks_alone(segmenter):
+    """A second click on the subject's frame (and an undo of it) gives the mask a fresh session gives those clicks,
+    as the app's preview and a ZeroGPU worker compute it; before, SAM 2 refined the previous mask of that frame, so
+    the build's mask differed from the preview and an undo did not restore the first mask."""
+    video = Video.from_frames(FRAMES[:3], fps=CLIP.fps)
+    one = [Click(*label_point(1, 1)[0], frame_idx=1)]
+    two = one + [Click(*label_point(1, 2)[0], frame_idx=1)]
+    pipeline = Pipeline(segmenter)
+    session = pipeline.open(video)
+    first = pipeline.prompt_subject(session, one)
+    refined = pipeline.prompt_subject(session, two)
+    undone = pipeline.prompt_subject(session, one)
+    fresh = pipeline.prompt_subject(pipeline.open(video), two)
+    assert (refined != first).any()
+    np.testing.assert_array_equal(refined, fresh)
+    np.testing.assert_array_equal(undone, first)
