@@ -22,6 +22,10 @@ rider. So when the click is on something moving, the best static candidate adds 
 click's connected moving area (whatever their motion): the other parts of the object that move too, without the
 static background the window cut may have taken.
 
+A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
+clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
+pixels that move like the box cut's own moving pixels join the box cut.
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
