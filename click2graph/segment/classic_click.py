@@ -22,6 +22,10 @@ rider. So when the click is on something moving, the best static candidate adds 
 click's connected moving area (whatever their motion): the other parts of the object that move too, without the
 static background the window cut may have taken.
 
+A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
+clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
+pixels that move like the box cut's own moving pixels join the box cut.
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
@@ -117,7 +121,35 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         mask = _pick_static(static, config, motion_cut=motion_cut)
     if moving is not None:  # the best static cut adds the object's other moving parts (see the module doc)
         mask = _keep_clicked(mask | (_pick_static(static, config) & moving), pos)
+    if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
+        mask = _box_moving_parts(feat, t, rgb, box, mask, pos, _disks(neg, (h, w), config.click_radius), config)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConfig) -> np.ndarray:
+    """The box cut plus the parts it lost because their colours are the surroundings' (legs on clay), found by
+    motion: the click path's cut of the moving region at ``pos`` (the box's clicks, else its centre) adds its
+    pixels inside the box that move like the box cut's own moving pixels (flow nearer their median than the
+    camera's), so static background and differently moving things stay out. Unchanged for a subject that does
+    not move, a centre on nothing moving, and a single frame."""
+    flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
+    if flow is None:
+        return mask
+    _, moving = _moving_pixels(flow, flow_cam, reliable, config)
+    own = mask & moving
+    if own.sum() < config.min_seed_px:
+        return mask
+    f_obj = np.median(flow[own].astype(np.float32), axis=0)
+    like = moving & _box_region(box, mask.shape)
+    like &= np.linalg.norm(flow - f_obj, axis=-1) < np.linalg.norm(flow - flow_cam, axis=-1)
+    if not (like & ~mask).any():
+        return mask
+    region, _ = _probable_region(feat, t, rgb, pos, None, config)
+    if region is None:
+        return mask
+    sure_fg = _disks(pos, mask.shape, config.click_radius) & ~neg_disks
+    cut = _keep_clicked(_grabcut(rgb, region & ~neg_disks, sure_fg, neg_disks, config.grabcut_iters), pos)
+    return mask | (cut & like)
 
 
 def _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
@@ -192,21 +224,27 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return None, None
-    residual = np.linalg.norm(flow - flow_cam, axis=-1)
-    noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
-    moving = residual > max(config.min_motion_px, config.motion_sigmas * noise)
+    residual, moving = _moving_pixels(flow, flow_cam, reliable, config)
     regions = [_moving_region(flow, residual, moving, (int(x), int(y)), config) for x, y in pos]
     if all(r is None for r in regions):
         return None, None
     union = np.zeros((h, w), bool)
     for (x, y), region in zip(pos, regions):
         union |= region if region is not None else _window(np.array([[x, y]]), (h, w), _half_sizes((h, w), config)[0])
-    logger.debug("click extent from motion: %d px (flow noise %.2f px)", union.sum(), noise)
+    logger.debug("click extent from motion: %d px", union.sum())
     moving_with_clicks = np.zeros((h, w), bool)
     for x, y in pos:
         if moving[y, x]:
             moving_with_clicks |= largest_component(moving, containing_xy=(int(x), int(y)))
     return union, moving_with_clicks
+
+
+def _moving_pixels(flow, flow_cam, reliable, config: ClickConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(residual flow magnitude float (h, w), bool (h, w) pixels whose flow departs from the camera's by more than
+    ``config.motion_sigmas`` robust noise spreads and ``config.min_motion_px``)."""
+    residual = np.linalg.norm(flow - flow_cam, axis=-1)
+    noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
+    return residual, residual > max(config.min_motion_px, config.motion_sigmas * noise)
 
 
 def _moving_region(flow, residual, moving, click_xy: tuple[int, int], config: ClickConfig) -> np.ndarray | None:
