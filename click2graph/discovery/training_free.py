@@ -19,7 +19,8 @@ like interacting objects:
    off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
-   duplicates; keep N.
+   duplicates; drop, best first, what the subject only moves past over a second around the frame without coming
+   closer (:mod:`.passing`); keep N.
 
 All pixels are working-frame pixels; masks are bool (H, W).
 """
