@@ -5,9 +5,9 @@ whether discovery rejects overlapping candidates itself. Here the decoder behave
 ignores ``avoid`` (SAM 2's does not take it): a seed on an object touching the subject comes back merged with the
 subject, and a seed just beside an object (a known one included) comes back as that object. The background rules
 (too large, along the frame border, a speck, a low score without motion) are checked the same way, each shown to be
-the rule that rejects its candidate. Then what is not an object although
-it looks like one: a part of the subject (moving with it, or coloured like it), a background patch, a contour
-sliver, a region the subject only moves past; and what is: a thin object beside the subject, a held object once it separates.
+the rule that rejects its candidate. Then what is not an object although it looks like one: a part of the subject
+(moving with it, or coloured like it), a background patch, a contour sliver, a region the subject only moves past;
+and what is: a thin object beside the subject, a held object once it separates, an object the subject comes to.
 """
 
 from __future__ import annotations
