@@ -86,7 +86,7 @@ def passes_by(
         touch_px: a candidate this close to the subject touches it: never passed by.
     """
     ys, xs = np.nonzero(mask)
-    gap = float(dist_to_subject[ys, xs].min())
+    gap = gap_px(mask, dist_to_subject)
     if gap <= touch_px or not len(relative):
         return False
     if float(np.linalg.norm(relative, axis=1).max()) < ratio * gap:
@@ -97,6 +97,11 @@ def passes_by(
         if inside.any() and float(dist_to_subject[ys[inside] + dy, xs[inside] + dx].min()) < ratio * gap:
             return False
     return True
+
+
+def gap_px(mask: np.ndarray, dist_to_subject: np.ndarray) -> float:
+    """Distance (px) from the subject to the nearest pixel of ``mask`` (0 when they overlap)."""
+    return float(dist_to_subject[mask].min())
 
 
 def window_steps(fps: float, seconds: float) -> int:

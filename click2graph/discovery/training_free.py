@@ -173,9 +173,11 @@ def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) ->
         if scene.window is not None and not proposal.claims_subject:
             if dist_to_subject is None:
                 dist_to_subject = cv2.distanceTransform((~scene.subject).astype(np.uint8), cv2.DIST_L2, 3)
-            relative = scene.window.offsets(proposal.mask) - scene.window.subject_offsets(scene.subject)
-            if passing.passes_by(proposal.mask, dist_to_subject, relative, config.pass_ratio, config.contact_radius_px):
-                continue
+            touch = config.contact_radius_px
+            if passing.gap_px(proposal.mask, dist_to_subject) > touch:  # the flows are read only past this
+                relative = scene.window.offsets(proposal.mask) - scene.window.subject_offsets(scene.subject)
+                if passing.passes_by(proposal.mask, dist_to_subject, relative, config.pass_ratio, touch):
+                    continue
         kept.append(proposal)
         if len(kept) == config.max_objects:
             break
