@@ -5,9 +5,9 @@ whether discovery rejects overlapping candidates itself. Here the decoder behave
 ignores ``avoid`` (SAM 2's does not take it): a seed on an object touching the subject comes back merged with the
 subject, and a seed just beside an object (a known one included) comes back as that object. The background rules
 (too large, along the frame border, a speck, a low score without motion) are checked the same way, each shown to be
-the rule that rejects its candidate. Then what is not an object although
-it looks like one: a part of the subject (moving with it, or coloured like it), a background patch, a contour
-sliver; and what is: a thin object beside the subject, a held object once it separates.
+the rule that rejects its candidate. Then what is not an object although it looks like one: a part of the subject
+(moving with it, or coloured like it), a background patch, a contour sliver, a region the subject only moves past;
+and what is: a thin object beside the subject, a held object once it separates, an object the subject comes to.
 """
 
 from __future__ import annotations
@@ -381,3 +381,44 @@ def test_a_patch_coloured_like_its_surroundings_is_not_an_object_and_an_object_t
     ] == [2]
     decoder, state, labels = _lawn_scene((220, 200, 40))
     assert [int(np.bincount(labels[p.mask]).argmax()) for p in discover_objects(decoder, state, subject, 0)] == [2]
+
+
+def _passing_scene(subject_dx: int) -> tuple[SegmenterState, np.ndarray]:
+    """21 frames at 10 fps over a still, textured background: a red textured subject moving ``subject_dx`` px
+    right per frame, a still blue box above its path (8 px above it on frame 10) and a still green box ahead
+    of it in its path (10 px right of it on frame 10). Returns (state, labels of frame 10)."""
+    rng = np.random.default_rng(5)
+    background = rng.integers(90, 160, (H, W, 3)).astype(np.uint8)
+    texture = rng.integers(-25, 25, (H, W, 3))
+    frames, labels_at = [], {}
+    for t in range(21):
+        labels = np.zeros((H, W), int)
+        x0 = 40 + subject_dx * (t - 10)
+        labels[50:90, x0 : x0 + 30] = SUBJECT
+        labels[30:42, 48:64] = 2  # above the path
+        labels[55:85, 80:92] = 3  # in the path
+        frame = background.copy()
+        for label, colour in ((SUBJECT, (200, 40, 40)), (2, (40, 50, 200)), (3, (40, 190, 60))):
+            ys, xs = np.nonzero(labels == label)
+            # texture that moves with the region, so the flow inside it follows it
+            frame[ys, xs] = np.clip(np.array(colour) + texture[ys, xs - (x0 - 40 if label == SUBJECT else 0)], 0, 255)
+        frames.append(frame)
+        labels_at[t] = labels
+    return SegmenterState(video=Video.from_frames(np.stack(frames), fps=10.0)), labels_at[10]
+
+
+def test_an_object_the_subject_only_moves_past_is_not_proposed_and_one_it_comes_to_is():
+    """Over a second around the keyframe the subject slides under the blue box, never closer than on the
+    keyframe: it passes it by (a banner behind a running dog). It walks into the green box: that one is kept.
+    Without the temporal test both are; a still subject gives no evidence, so both stay."""
+
+    def found(subject_dx: int, config: DiscoveryConfig) -> list[int]:
+        state, labels = _passing_scene(subject_dx)
+        decoder = LeakyDecoder(labels)
+        proposals = discover_objects(decoder, state, labels == SUBJECT, 10, config=config)
+        assert {2, 3} <= set(decoder.decoded), "no seed reached a box: the test would prove nothing"
+        return sorted(int(np.bincount(labels[p.mask]).argmax()) for p in proposals)
+
+    assert found(3, CONFIG) == [3]
+    assert found(3, DiscoveryConfig(subject_cut=False, pass_window_s=0.0)) == [2, 3]
+    assert found(0, CONFIG) == [2, 3]

@@ -78,6 +78,13 @@ class DiscoveryConfig:
     # A candidate not touching the subject whose histogram is at least this alike that of the ring around it is a
     # patch of its surroundings (a lawn, a wall): an object stands out from what surrounds it (.evidence).
     surround_colour_likeness: float = 0.6
+    # A candidate apart from the subject that the subject moves past over this many seconds around the keyframe
+    # (each carried by its median flow) without coming closer is background or unrelated: an object the subject
+    # interacts with is one it reaches or has just left (.passing). 0 turns the test off.
+    pass_window_s: float = 1.0
+    # ...moving past: the subject moves relative to it by at least this times their gap, which never shrinks
+    # below this times itself (had it moved that far toward the candidate, the gap would have shrunk as much)
+    pass_ratio: float = 0.5
     max_known_overlap: float = 0.5  # fraction inside, or IoU with, a known object to call it a duplicate
     min_objectness: float = 0.15  # decoder score (or motion distinctness) under which a mask is background
     contact_radius_px: int = 4  # candidate pixels this close to the subject count as touching

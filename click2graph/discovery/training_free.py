@@ -19,7 +19,8 @@ like interacting objects:
    off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
-   duplicates; keep N.
+   duplicates; drop, best first, what the subject only moves past over a second around the frame without coming
+   closer (:mod:`.passing`); keep N.
 
 All pixels are working-frame pixels; masks are bool (H, W).
 """
@@ -34,7 +35,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
-from click2graph.discovery import evidence
+from click2graph.discovery import evidence, passing
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
 from click2graph.masks import bbox_xyxy, dilate, mask_iou
@@ -78,6 +79,7 @@ class Scene:
     background_flow: np.ndarray | None  # ...of the far background
     far_background: np.ndarray  # bool (H, W): outside the subject's search band
     codes: np.ndarray  # int (H, W) Lab colour codes of the frame (evidence's bins)
+    window: passing.Window | None  # the flows around the frame (None when the passing test is off)
 
     @property
     def explained(self) -> np.ndarray:
@@ -92,6 +94,8 @@ class Scene:
         background = ~dilate(_union(subject, known), max(8, int(config.band_outer_frac * scale)))
         frame = state.video.frames[frame_idx]
         codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), evidence.COLOUR_BINS)
+        steps = passing.window_steps(state.video.fps, config.pass_window_s) if config.pass_window_s > 0 else 0
+        window = passing.Window(state.flows, frame_idx, len(state.video), steps) if steps else None
         return cls(
             frame_idx,
             frame,
@@ -103,6 +107,7 @@ class Scene:
             _mean_flow(flow, background),
             background,
             codes,
+            window,
         )
 
 
@@ -161,9 +166,19 @@ def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) ->
     """Steps 3-4 of the module docstring: reject, rank, non-max-suppress, keep ``config.max_objects``."""
     scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
+    dist_to_subject = None
     for proposal in sorted(scored, key=lambda p: -p.score):
-        if all(mask_iou(proposal.mask, k.mask) <= config.nms_iou for k in kept):
-            kept.append(proposal)
+        if any(mask_iou(proposal.mask, k.mask) > config.nms_iou for k in kept):
+            continue
+        if scene.window is not None and not proposal.claims_subject:
+            if dist_to_subject is None:
+                dist_to_subject = cv2.distanceTransform((~scene.subject).astype(np.uint8), cv2.DIST_L2, 3)
+            touch = config.contact_radius_px
+            if passing.gap_px(proposal.mask, dist_to_subject) > touch:  # the flows are read only past this
+                relative = scene.window.offsets(proposal.mask) - scene.window.subject_offsets(scene.subject)
+                if passing.passes_by(proposal.mask, dist_to_subject, relative, config.pass_ratio, touch):
+                    continue
+        kept.append(proposal)
         if len(kept) == config.max_objects:
             break
     logger.debug(
