@@ -431,3 +431,41 @@ def test_davis_box_around_a_player_whose_legs_have_the_clay_colours(davis_root):
     segmenter = ClassicSegmenter()
     mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "box"))
     assert mask_iou(mask, gt[0]) >= 0.65
+
+
+def test_a_jump_of_the_camera_estimate_alone_does_not_stop_the_object_measurement():
+    """The motion gate compares the object's velocity relative to the camera with its remembered one. When the
+    camera's estimate jumps (a subject filling the frame, flow failing on a fast pan: motocross-bumps' camera
+    "reverses" for a frame) while the object's own image motion continues, the object's measurement is kept
+    (the gate alone would have thrown it away and moved the object with the wrong camera); when the object's
+    flow collapses onto the camera's (an occluder), it is still refused, with or without a camera jump."""
+    from click2graph.segment.classic_energy import ColourModel
+    from click2graph.segment.classic_track import ObjectModel, TrackConfig, _object_motion
+
+    support = np.zeros((60, 80), bool)
+    support[20:40, 20:40] = True
+    colours = ColourModel.fit(np.zeros(10, np.int64))
+
+    def measure(camera_dx: float, object_dx: float) -> tuple[float, bool]:
+        model = ObjectModel(
+            fg=colours,
+            bg=colours,
+            extent=support.copy(),
+            relative_motion=np.array([50.0, 0.0]),  # the camera pans left 40 px a frame after a subject moving 10
+            camera_shift=np.array([-40.0, 0.0]),
+            motion_frames=5,
+        )
+        camera = np.array([[1.0, 0.0, camera_dx], [0.0, 1.0, 0.0]])
+        fwd = np.zeros((60, 80, 2), np.float32)
+        fwd[..., 0] = object_dx
+        affine, measured = _object_motion(model, camera, fwd, support, TrackConfig())
+        return float(affine[0, 2]), measured
+
+    dx, measured = measure(camera_dx=30.0, object_dx=10.0)  # the camera estimate jumped, the object did not
+    assert measured and abs(dx - 10.0) < 0.5
+    dx, measured = measure(camera_dx=-40.0, object_dx=-40.0)  # an occluder: the flow is the camera's
+    assert not measured and abs(dx - 10.0) < 0.5  # coasts on camera + remembered relative velocity
+    _, measured = measure(camera_dx=30.0, object_dx=30.0)  # both jumped: not the object's motion
+    assert not measured
+    _, measured = measure(camera_dx=-40.0, object_dx=10.0)  # nothing jumped: the ordinary gate passes it
+    assert measured

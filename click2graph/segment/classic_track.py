@@ -7,7 +7,8 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    against its running value (constant velocity in camera-compensated coordinates): a measurement that jumps
    (typically: an occluder or the background takes over the flow inside the mask and the object's motion
    collapses onto the camera's) is rejected, as is one from too few reliable pixels, and the object coasts on
-   its remembered relative velocity.
+   its remembered relative velocity. A jump of the camera's estimate alone (the object's image motion continues
+   its last one) does not reject it.
 2. Prediction: the previous mask warped pixel by pixel along reliable backward flow (articulation), and by the
    object's affine where the flow is unreliable (occlusion boundaries), plus the *extent*: the object's last
    unoccluded mask carried along by its affine motion. The extent is the memory that lets a partly hidden object
@@ -25,7 +26,7 @@ Everything is in processing pixels (see :mod:`click2graph.segment.classic_featur
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -103,6 +104,8 @@ class ObjectModel:
     bg: ColourModel
     extent: np.ndarray  # bool (h, w): the object's last unoccluded mask, moved along with the object
     relative_motion: np.ndarray  # float (2,) object translation per frame relative to the camera
+    camera_shift: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the camera's translation at the
+    # object's centre on the last frame whose measurement passed the gate, px per frame
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
@@ -311,7 +314,8 @@ def _object_motion(
 
     Measured: RANSAC on the forward flow of ``support`` (bool (h, w): object pixels with reliable flow). It is
     accepted when its translation relative to the camera, taken at the object's centre, is within a gate of the
-    remembered relative velocity (constant velocity in camera-compensated coordinates); otherwise, or with too
+    remembered relative velocity (constant velocity in camera-compensated coordinates), or when the camera's
+    estimate jumped while the object's image motion continues its last one; otherwise, or with too
     few pixels, the object is predicted to keep that velocity. The gate rejects the typical failure where an
     occluder or look-alike background takes over the flow inside the mask and the object's motion collapses
     onto the camera's.
@@ -325,10 +329,19 @@ def _object_motion(
         return predicted, False
     centre = np.array([xs.mean(), ys.mean(), 1.0])
     relative = obj @ centre - camera @ centre
+    camera_shift = camera @ centre - centre[:2]
     innovation = float(np.linalg.norm(relative - model.relative_motion))
-    if model.motion_frames >= config.gate_after:
-        if innovation > max(config.gate_min_px, config.gate_sigmas * model.motion_spread):
-            return predicted, False
+    gate = max(config.gate_min_px, config.gate_sigmas * model.motion_spread)
+    if model.motion_frames >= config.gate_after and innovation > gate:
+        # The jump may be the camera estimate's, not the object's (a subject that fills the frame, flow failing
+        # on a fast pan: motocross-bumps' camera "reverses" for a frame). When the object's own image motion
+        # continues and the camera's jumped, the measurement stands; the remembered velocities are kept.
+        image_shift = obj @ centre - centre[:2]
+        continues = np.linalg.norm(image_shift - (model.camera_shift + model.relative_motion)) <= gate
+        if continues and np.linalg.norm(camera_shift - model.camera_shift) > gate:
+            return obj, True
+        return predicted, False
+    model.camera_shift = camera_shift
     if model.motion_frames > 0:
         model.motion_spread += config.spread_rate * (innovation - model.motion_spread)
         relative = model.relative_motion + config.velocity_rate * (relative - model.relative_motion)
