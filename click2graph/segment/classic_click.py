@@ -44,6 +44,7 @@ from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, re
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_energy import affine_flow
 from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_support import drop_unsupported_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -290,15 +291,19 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[
     border = np.ones((h, w), bool)
     b = max(2, int(config.border_frac * max(h, w)))
     border[b:-b, b:-b] = False
-    gradient = _gradient_magnitude(rgb)
-    out = []
+    masks = []
     for half in _half_sizes((h, w), config):
         region = _window(pos, (h, w), half) & ~sure_bg
         for outside in (cv2.GC_BGD, cv2.GC_PR_BGD):
             bg = sure_bg if outside == cv2.GC_BGD else sure_bg | (border & ~sure_fg)
-            mask = _keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos)
-            score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
-            out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
+            masks.append(_keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos))
+    usable = [not _is_speck(mask, config) for mask in masks]
+    masks = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable)]
+    gradient = _gradient_magnitude(rgb)
+    out = []
+    for mask in masks:
+        score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
+        out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
     return out
 
 
