@@ -185,6 +185,27 @@ def test_click_on_a_still_person_leaves_the_table_and_ball_it_touches():
     assert (mask & others).sum() < 0.05 * mask.sum()
 
 
+def test_unsupported_pieces_go_only_when_their_colours_are_foreign():
+    """Three cuts agree on a red square; one of them also holds a touching blue bar (foreign: dropped) and another a
+    touching red bar (the clicked object's colour: kept). Specks neither support nor get pruned."""
+    from click2graph.segment.classic_support import drop_unsupported_pieces
+
+    rng = np.random.default_rng(0)
+    rgb = np.clip(rng.normal(120, 8, (60, 80, 3)), 0, 255).astype(np.uint8)  # grey background
+    square, blue, red = np.zeros((3, 60, 80), bool)
+    square[20:40, 20:40], blue[25:35, 40:60], red[25:35, 5:20] = True, True, True
+    rgb[square | red] = (200, 40, 40)
+    rgb[blue] = (40, 60, 210)
+    speck = np.zeros((60, 80), bool)
+    speck[29:31, 29:31] = True
+    masks = [square.copy(), square | blue, square | red, speck]
+    out = drop_unsupported_pieces(rgb, masks, [True, True, True, False])
+    assert (out[0] == square).all()
+    assert (out[1] == square).all()
+    assert (out[2] == (square | red)).all()
+    assert (out[3] == speck).all()
+
+
 def test_davis_click_on_a_subject_the_camera_follows(davis_root):
     """The rhino walks slowly and the camera follows it: its motion region collapses to a sliver, so the click's
     mask must come from the frame alone (measured IoU 0.72; 0.002 when only motion gave the extent)."""

@@ -26,6 +26,11 @@ A box's cut (GrabCut inside it) loses the parts whose colours the surroundings s
 clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
 pixels that move like the box cut's own moving pixels join the box cut.
 
+A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
+table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
+cut loses its pieces that no other window's cut holds and whose colours are foreign to the part the cuts agree on
+(:mod:`click2graph.segment.classic_support`).
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
@@ -277,8 +282,9 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
 
 def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
     """From the frame alone: GrabCut on windows of several sizes around the clicks, closed (outside = background)
-    and free (outside = probably background). Computed at ``config.static_side``; returns (mask at the size of
-    ``rgb``, edge alignment of its outline, -inf for a speck) per cut."""
+    and free (outside = probably background), each without its unsupported pieces of foreign colours (see
+    :func:`drop_unsupported_pieces`). Computed at ``config.static_side``; returns (mask at the size of ``rgb``,
+    edge alignment of its outline, -inf for a speck) per cut."""
     full_hw = rgb.shape[:2]
     scale = min(1.0, config.static_side / max(full_hw))
     if scale < 1.0:
