@@ -26,6 +26,11 @@ A box's cut (GrabCut inside it) loses the parts whose colours the surroundings s
 clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
 pixels that move like the box cut's own moving pixels join the box cut.
 
+A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
+table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
+cut loses its pieces that no other window's cut holds and whose colours are foreign to the part the cuts agree on
+(:mod:`click2graph.segment.classic_support`).
+
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
@@ -44,6 +49,7 @@ from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, re
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_energy import affine_flow
 from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_support import drop_unsupported_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -276,8 +282,9 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
 
 def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
     """From the frame alone: GrabCut on windows of several sizes around the clicks, closed (outside = background)
-    and free (outside = probably background). Computed at ``config.static_side``; returns (mask at the size of
-    ``rgb``, edge alignment of its outline, -inf for a speck) per cut."""
+    and free (outside = probably background), each without its unsupported pieces of foreign colours (see
+    :func:`drop_unsupported_pieces`). Computed at ``config.static_side``; returns (mask at the size of ``rgb``,
+    edge alignment of its outline, -inf for a speck) per cut."""
     full_hw = rgb.shape[:2]
     scale = min(1.0, config.static_side / max(full_hw))
     if scale < 1.0:
@@ -290,15 +297,19 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[
     border = np.ones((h, w), bool)
     b = max(2, int(config.border_frac * max(h, w)))
     border[b:-b, b:-b] = False
-    gradient = _gradient_magnitude(rgb)
-    out = []
+    masks = []
     for half in _half_sizes((h, w), config):
         region = _window(pos, (h, w), half) & ~sure_bg
         for outside in (cv2.GC_BGD, cv2.GC_PR_BGD):
             bg = sure_bg if outside == cv2.GC_BGD else sure_bg | (border & ~sure_fg)
-            mask = _keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos)
-            score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
-            out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
+            masks.append(_keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos))
+    usable = [not _is_speck(mask, config) for mask in masks]
+    masks = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable)]
+    gradient = _gradient_magnitude(rgb)
+    out = []
+    for mask in masks:
+        score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
+        out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
     return out
 
 

@@ -1,0 +1,54 @@
+"""Static window cuts keep only the pieces that another cut agrees on or that look like the clicked object.
+
+GrabCut on one window can run past the clicked object into a touching one of other colours (a person's cut that
+takes the table the hand rests on): its outline then follows the other object's strong edges, and edge alignment
+would prefer it. Each cut is compared with the other window cuts of the same click: the pixels that no other cut
+holds form *unsupported* pieces. Such a piece stays when its colours are explained by the supported part (the
+pixels the cut shares with some other cut: the clicked object as the windows agree on it) better than by the
+rest of the frame, and goes otherwise. A cut that another cut fully supports is unchanged, and so is one that no
+other cut overlaps (nothing to compare with).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from click2graph.cv.colour import colour_histogram, lab_codes
+
+_BINS = 8  # Lab levels per channel of the colour models
+_PRIOR = 1.0  # count added to every bin: a colour seen on neither side is equally likely on both
+
+
+def drop_unsupported_pieces(rgb: np.ndarray, masks: list[np.ndarray], usable: list[bool]) -> list[np.ndarray]:
+    """Each mask without its unsupported pieces whose colours are foreign to its supported part.
+
+    Args:
+        rgb: uint8 (h, w, 3) frame.
+        masks: bool (h, w) cuts of one click (each holds the click).
+        usable: per mask, False for a speck (it neither supports nor gets pruned).
+
+    Returns:
+        list of bool (h, w) masks, same order (a pruned mask may hold pieces cut off from the click: the caller
+        keeps the clicked component).
+    """
+    codes = lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), _BINS)
+    out = []
+    for i, mask in enumerate(masks):
+        others = np.zeros_like(mask)
+        for j, other in enumerate(masks):
+            if j != i and usable[j]:
+                others |= other
+        supported = mask & others
+        extra = mask & ~others
+        if not usable[i] or not supported.any() or not extra.any():
+            out.append(mask)
+            continue
+        own = np.log(colour_histogram(codes[supported], _BINS, prior=_PRIOR))
+        rest = np.log(colour_histogram(codes[~supported], _BINS, prior=_PRIOR))
+        ratio = own - rest  # per colour: > 0 where the supported part explains it better
+        count, labels = cv2.connectedComponents(extra.astype(np.uint8), connectivity=8)
+        score = np.bincount(labels[extra], weights=ratio[codes[extra]], minlength=count)
+        foreign = np.flatnonzero(score <= 0)
+        out.append(mask & ~np.isin(labels, foreign[foreign > 0]))
+    return out
