@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
 from click2graph.segment.classic_energy import (
+    MAX_NATS,
     ColourModel,
     affine_flow,
     colour_costs,
@@ -42,6 +43,7 @@ from click2graph.segment.classic_energy import (
     shape_costs,
 )
 from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_local import LocalWindows
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,11 @@ class TrackConfig:
     search_reach: float = 1.0
     moving_sigmas: float = 4.0
     min_evidence: float = 0.5
+    # Local colour classifiers (Video SnapCut, :mod:`~click2graph.segment.classic_local`): windows of this fraction
+    # of sqrt(object area) along the outline; a window's colour term replaces the global one in proportion to how
+    # far its discriminability on the frame it was learned from exceeds ``local_cutoff``.
+    local_size: float = 0.3
+    local_cutoff: float = 0.5
 
 
 @dataclass
@@ -108,6 +115,7 @@ class ObjectModel:
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
+    windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
 
     @classmethod
     def start(cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> "ObjectModel":
@@ -121,6 +129,7 @@ class ObjectModel:
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
+            windows=_learn_windows(bins, mask, config),
         )
 
 
@@ -166,8 +175,9 @@ def track_step(
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     oy, ox = win[0].start, win[1].start
+    windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
+    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
@@ -188,10 +198,33 @@ def track_step(
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
+    model.windows = _learn_windows(bins, mask, config, windows) if model.extent is mask else windows
     if mask.sum() < config.lost_frac * model.area:
         return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
     return mask
+
+
+def _colour_costs(
+    bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
+    near the outline by the local windows in proportion to their confidence."""
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    if windows is None:
+        return cost_fg, cost_bg
+    prob, disc, cover = windows.probability(bins, (win[1].start, win[0].start), cost_fg.shape)
+    conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
+    eps = np.exp(-MAX_NATS)
+    local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
+    ratio = (conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * (cost_fg - cost_bg)).astype(np.float32)
+    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
+
+
+def _learn_windows(
+    bins: np.ndarray, mask: np.ndarray, config: TrackConfig, history: LocalWindows | None = None
+) -> LocalWindows | None:
+    return LocalWindows.learn(bins, mask, size_frac=config.local_size, ring_px=1, history=history)
 
 
 def _lost(
