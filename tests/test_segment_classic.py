@@ -375,3 +375,45 @@ def test_davis_click_on_a_part_that_moves_unlike_the_rest(davis_root, seq):
     segmenter = ClassicSegmenter()
     mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "click"))
     assert mask_iou(mask, gt[0]) >= 0.55
+
+
+def test_local_colour_windows_keep_an_object_out_of_surroundings_that_share_its_colours():
+    """A square, red on its left half and blue on its right, moves down between a blue strip on its left and a red
+    strip on its right, over grey. The one object histogram (red and blue) against the one histogram of its
+    surroundings (mostly grey) calls both strips object, and the mask spills into them (measured IoU 0.58 on the
+    last frame); the windows along its outline learn that beside its left edge blue is background and beside its
+    right edge red is (measured 1.00)."""
+    from dataclasses import replace
+
+    from click2graph.segment.classic import ClassicConfig
+
+    n, strip = 12, 4
+    rng = np.random.default_rng(0)
+    grey = rng.integers(108, 148, size=(H, W, 1)).repeat(3, axis=2).astype(np.uint8)
+    red, blue = np.array([210, 40, 40]), np.array([40, 60, 210])
+    x0 = 52
+    frames, gt = [], []
+    for t in range(n):
+        frame = grey.copy()
+        frame[:, x0 - strip : x0] = np.clip(blue + rng.integers(-20, 20, (H, strip, 1)), 0, 255)
+        frame[:, x0 + SIDE : x0 + SIDE + strip] = np.clip(red + rng.integers(-20, 20, (H, strip, 1)), 0, 255)
+        square = _square(x0, 10 + 3 * t)
+        mottle = rng.integers(-20, 20, (SIDE, SIDE // 2, 1))
+        y0 = 10 + 3 * t
+        frame[y0 : y0 + SIDE, x0 : x0 + SIDE // 2] = np.clip(red + mottle, 0, 255)
+        frame[y0 : y0 + SIDE, x0 + SIDE // 2 : x0 + SIDE] = np.clip(blue + mottle, 0, 255)
+        frames.append(frame)
+        gt.append(square)
+    video = Video.from_frames(np.stack(frames), fps=10.0)
+
+    def last_iou(config: ClassicConfig) -> float:
+        segmenter = ClassicSegmenter(config)
+        state = segmenter.init_state(video)
+        segmenter.add_mask(state, 1, 0, gt[0])
+        for _ in segmenter.propagate(state):
+            pass
+        return mask_iou(state.mask(1, n - 1), gt[n - 1])
+
+    default = ClassicConfig()
+    assert last_iou(default) > 0.9
+    assert last_iou(replace(default, track=replace(default.track, local_size=0.0))) < 0.8  # no windows: it leaks

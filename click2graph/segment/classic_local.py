@@ -50,6 +50,7 @@ class LocalWindows:
         size_frac: float,
         ring_px: int,
         history: "LocalWindows | None" = None,
+        not_background: np.ndarray | None = None,
     ) -> "LocalWindows | None":
         """Windows of side ``size_frac`` * sqrt(mask area) centred every half side along the outline of ``mask``
         (bool (h, w)) on the frame whose 16-level codes are ``codes16``; None for an empty or tiny mask. Pixels
@@ -58,7 +59,8 @@ class LocalWindows:
         ``history``: the previous windows carried to this frame. As in SnapCut, a window keeps the object colours
         of the nearest previous window when its newly learned ones call more of its pixels object (new
         surroundings that look like the object, or a mask that leaked into them); the background is always
-        learned afresh."""
+        learned afresh, but not from ``not_background`` (bool (h, w): where the object is expected, such as its
+        carried extent: a part the mask missed must not become background)."""
         area = int(mask.sum())
         half = int(round(0.5 * size_frac * np.sqrt(area)))
         if half < 3:
@@ -72,7 +74,10 @@ class LocalWindows:
         dist = signed[ys, xs]  # > 0 inside, <= 0 outside
         codes = coarse_codes(codes16[ys, xs])
         fg = _histograms(codes, valid & (dist > ring_px))
-        bg = _histograms(codes, valid & (dist < -ring_px))
+        outside = valid & (dist < -ring_px)
+        if not_background is not None:
+            outside &= ~not_background[ys, xs]
+        bg = _histograms(codes, outside)
         prob = _object_probability(fg, bg, codes)
         if history is not None and len(history.centres):
             gap = np.linalg.norm(centres[:, None] - history.centres[None], axis=-1)
@@ -100,11 +105,12 @@ class LocalWindows:
             (self.centres + shift).astype(np.float32), self.fg, self.bg, self.discriminability, self.half
         )
 
-    def probability(self, codes16: np.ndarray, origin_xy: tuple[int, int], shape_hw: tuple[int, int]):
-        """(object probability, discriminability, coverage) float32 (h, w) on the crop of ``shape_hw`` whose top-left
-        is ``origin_xy``, blended over the windows with weights falling linearly from 1 at a window's centre to
-        ~0 at its border; coverage (the summed weight) is 0 where no window reaches."""
-        h, w = shape_hw
+    def probability(self, codes16: np.ndarray, origin_xy: tuple[int, int] = (0, 0)):
+        """(object probability, discriminability, coverage) float32 (h, w) on ``codes16`` (16-level codes of a crop
+        whose top-left is ``origin_xy`` in the windows' frame), blended over the windows with weights falling
+        linearly from 1 at a window's centre to ~0 at its border; coverage (the summed weight) is 0 where no window
+        reaches."""
+        h, w = codes16.shape
         local = self.centres - np.asarray(origin_xy, np.float32)
         ys, xs, valid = _gather(local, self.half, (h, w))
         codes = coarse_codes(codes16[ys, xs])

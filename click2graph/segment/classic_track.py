@@ -100,6 +100,7 @@ class TrackConfig:
     # far its discriminability on the frame it was learned from exceeds ``local_cutoff``.
     local_size: float = 0.3
     local_cutoff: float = 0.5
+    local_shape: float = 0.0  # the shape prior's softness grows by this factor times the local confidence
 
 
 @dataclass
@@ -177,12 +178,14 @@ def track_step(
     rgb, bins = feat.frame(t)
     oy, ox = win[0].start, win[1].start
     windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
-    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
+    cost_fg, cost_bg, confidence = _colour_costs(bins, win, model, windows, config)
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
     mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
-    sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
+    # SnapCut's adaptive shape prior: softer where a local colour window separates well.
+    scale = config.shape_scale * np.sqrt(max(prior.sum(), 1)) * (1.0 + config.local_shape * confidence)
+    sf, sb = shape_costs(prior[win], scale)
     cw = config.colour_weight
     cut = graph_cut(
         rgb[win],
@@ -198,7 +201,10 @@ def track_step(
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
-    model.windows = _learn_windows(bins, mask, config, windows) if model.extent is mask else windows
+    if model.extent is mask:
+        model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
+    else:
+        model.windows = windows
     if mask.sum() < config.lost_frac * model.area:
         return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
@@ -207,24 +213,30 @@ def track_step(
 
 def _colour_costs(
     bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
-    near the outline by the local windows in proportion to their confidence."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cost_fg, cost_bg, confidence) of the colour term in the window ``win``: the global object / background
+    models, replaced near the outline by the local windows in proportion to their confidence (0 elsewhere)."""
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     if windows is None:
-        return cost_fg, cost_bg
-    prob, disc, cover = windows.probability(bins, (win[1].start, win[0].start), cost_fg.shape)
+        return cost_fg, cost_bg, np.zeros_like(cost_fg)
+    prob, disc, cover = windows.probability(bins[win], (win[1].start, win[0].start))
     conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
     eps = np.exp(-MAX_NATS)
     local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
     ratio = (conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * (cost_fg - cost_bg)).astype(np.float32)
-    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
+    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0), conf.astype(np.float32)
 
 
 def _learn_windows(
-    bins: np.ndarray, mask: np.ndarray, config: TrackConfig, history: LocalWindows | None = None
+    bins: np.ndarray,
+    mask: np.ndarray,
+    config: TrackConfig,
+    history: LocalWindows | None = None,
+    not_background: np.ndarray | None = None,
 ) -> LocalWindows | None:
-    return LocalWindows.learn(bins, mask, size_frac=config.local_size, ring_px=1, history=history)
+    return LocalWindows.learn(
+        bins, mask, size_frac=config.local_size, ring_px=1, history=history, not_background=not_background
+    )
 
 
 def _lost(
