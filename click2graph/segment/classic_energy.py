@@ -94,16 +94,16 @@ def motion_costs(
     return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
 
 
-def shape_costs(prior: np.ndarray, scale_px: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shape_costs(prior: np.ndarray, scale_px: float) -> tuple[np.ndarray, np.ndarray]:
     """(cost_fg, cost_bg) float32 from a logistic prior on the signed distance to ``prior`` (bool (H, W)).
 
     ``scale_px`` is the distance over which the prior goes from 50 % to 73 %: a scale proportional to the
-    object's size makes the prior scale-invariant; a float32 (H, W) array gives each pixel its own.
+    object's size makes the prior scale-invariant.
     """
     u8 = prior.astype(np.uint8)
     inside = cv2.distanceTransform(u8, cv2.DIST_L2, 3)
     outside = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 3)
-    z = np.clip((inside - outside) / np.maximum(scale_px, 1e-3), -MAX_NATS, MAX_NATS).astype(np.float32)
+    z = np.clip((inside - outside) / max(scale_px, 1e-3), -MAX_NATS, MAX_NATS).astype(np.float32)
     # -log sigmoid(z) = softplus(-z)
     return np.logaddexp(0.0, -z).astype(np.float32), np.logaddexp(0.0, z).astype(np.float32)
 

@@ -22,6 +22,7 @@ from scipy.ndimage import gaussian_filter
 
 LEVELS = 8  # per Lab channel: 512 joint bins, few enough to fill from a window of a few hundred pixels
 _NB = LEVELS**3
+_SAMPLES = 10  # a window is sampled on a grid of at most 2 * 10 + 1 pixels a side: its cost stops growing with it
 
 
 def coarse_codes(codes16: np.ndarray) -> np.ndarray:
@@ -40,6 +41,11 @@ class LocalWindows:
     bg: np.ndarray
     discriminability: np.ndarray
     half: int
+
+    @property
+    def stride(self) -> int:
+        """Pixels between the samples of a window."""
+        return max(1, self.half // _SAMPLES)
 
     @classmethod
     def learn(
@@ -68,7 +74,8 @@ class LocalWindows:
         centres = _outline_points(mask, step=half)
         if not len(centres):
             return None
-        ys, xs, valid = _gather(centres, half, mask.shape)
+        stride = max(1, half // _SAMPLES)
+        ys, xs, valid = _gather(centres, half, mask.shape, stride)
         u8 = mask.astype(np.uint8)
         signed = cv2.distanceTransform(u8, cv2.DIST_L2, 3) - cv2.distanceTransform(1 - u8, cv2.DIST_L2, 3)
         dist = signed[ys, xs]  # > 0 inside, <= 0 outside
@@ -95,7 +102,7 @@ class LocalWindows:
         """The windows carried to the next frame by the mean ``flow`` (float (h, w, 2), from their frame) of their
         object pixels with ``reliable`` flow (bool (h, w)); a window without such pixels moves with the mean of all
         its pixels."""
-        ys, xs, valid = _gather(self.centres, self.half, mask.shape)
+        ys, xs, valid = _gather(self.centres, self.half, mask.shape, self.stride)
         f = flow[ys, xs]
         own = (valid & mask[ys, xs] & reliable[ys, xs]).astype(np.float32)
         fallback = (own.sum(1) < 1.0)[:, None] & valid
@@ -109,27 +116,31 @@ class LocalWindows:
         """(object probability, discriminability, coverage) float32 (h, w) on ``codes16`` (16-level codes of a crop
         whose top-left is ``origin_xy`` in the windows' frame), blended over the windows with weights falling
         linearly from 1 at a window's centre to ~0 at its border; coverage (the summed weight) is 0 where no window
-        reaches."""
+        reaches. Large windows are evaluated on every ``stride``-th pixel and the maps interpolated."""
         h, w = codes16.shape
-        local = self.centres - np.asarray(origin_xy, np.float32)
-        ys, xs, valid = _gather(local, self.half, (h, w))
-        codes = coarse_codes(codes16[ys, xs])
-        prob = _object_probability(self.fg, self.bg, codes)
+        s = self.stride
+        coarse = codes16[s // 2 :: s, s // 2 :: s]
+        ch, cw = coarse.shape
+        local = (self.centres - np.asarray(origin_xy, np.float32) - s // 2) / s
+        half = self.half // s
+        ys, xs, valid = _gather(local, half, (ch, cw))
+        prob = _object_probability(self.fg, self.bg, coarse_codes(coarse[ys, xs]))
         cy, cx = np.rint(local[:, 1])[:, None], np.rint(local[:, 0])[:, None]
         reach = np.maximum(np.abs(ys - cy), np.abs(xs - cx))
-        weight = valid * (1.0 - reach / (self.half + 1.0))
-        flat = (ys * w + xs)[valid]
-        wv = weight[valid]
-        cover = np.bincount(flat, weights=wv, minlength=h * w)
-        p = np.bincount(flat, weights=(wv * prob[valid]), minlength=h * w)
-        disc = np.bincount(flat, weights=(wv * np.broadcast_to(self.discriminability[:, None], ys.shape)[valid]),
-                           minlength=h * w)
+        weight = (valid * (1.0 - reach / (half + 1.0)))[valid]
+        flat = (ys * cw + xs)[valid]
+        disc = np.broadcast_to(self.discriminability[:, None], ys.shape)[valid]
+        cover = np.bincount(flat, weights=weight, minlength=ch * cw)
         safe = np.maximum(cover, 1e-6)
-        return (
-            (p / safe).reshape(h, w).astype(np.float32),
-            (disc / safe).reshape(h, w).astype(np.float32),
-            cover.reshape(h, w).astype(np.float32),
-        )
+        maps = [
+            np.bincount(flat, weights=weight * prob[valid], minlength=ch * cw) / safe,
+            np.bincount(flat, weights=weight * disc, minlength=ch * cw) / safe,
+            cover,
+        ]
+        maps = [m.reshape(ch, cw).astype(np.float32) for m in maps]
+        if s > 1:
+            maps = [cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) for m in maps]
+        return tuple(maps)
 
 
 def _outline_points(mask: np.ndarray, *, step: int) -> np.ndarray:
@@ -139,11 +150,11 @@ def _outline_points(mask: np.ndarray, *, step: int) -> np.ndarray:
     return np.concatenate(points).astype(np.float32) if points else np.zeros((0, 2), np.float32)
 
 
-def _gather(centres: np.ndarray, half: int, shape_hw: tuple[int, int]):
-    """Row and column indices int (K, side**2) of each window's pixels (clipped into the image) and whether each
-    lies inside it (bool (K, side**2))."""
+def _gather(centres: np.ndarray, half: int, shape_hw: tuple[int, int], stride: int = 1):
+    """Row and column indices int (K, n) of each window's pixels on a grid of ``stride`` (clipped into the
+    image) and whether each lies inside it (bool (K, n))."""
     h, w = shape_hw
-    d = np.arange(-half, half + 1)
+    d = stride * np.arange(-(half // stride), half // stride + 1)
     oy, ox = np.meshgrid(d, d, indexing="ij")
     ys = np.rint(centres[:, 1])[:, None].astype(np.int64) + oy.ravel()[None]
     xs = np.rint(centres[:, 0])[:, None].astype(np.int64) + ox.ravel()[None]

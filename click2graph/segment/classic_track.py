@@ -13,11 +13,13 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    unoccluded mask carried along by its affine motion. The extent is the memory that lets a partly hidden object
    grow back when the occluder passes (a pure flow tracker shrinks under an occluder and never regrows).
 3. Correction: a graph cut in a window around the prediction with colour (persistent object histogram vs a
-   fast-adapting local background histogram), co-motion and a shape prior on the prediction.
+   fast-adapting local background histogram; near the outline, in proportion to their confidence, the local
+   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), co-motion and a
+   shape prior on the prediction.
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
-   cut missed does not become background.
+   cut missed does not become background; the local classifiers are learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -100,7 +102,6 @@ class TrackConfig:
     # far its discriminability on the frame it was learned from exceeds ``local_cutoff``.
     local_size: float = 0.3
     local_cutoff: float = 0.5
-    local_shape: float = 0.0  # the shape prior's softness grows by this factor times the local confidence
 
 
 @dataclass
@@ -178,14 +179,12 @@ def track_step(
     rgb, bins = feat.frame(t)
     oy, ox = win[0].start, win[1].start
     windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
-    cost_fg, cost_bg, confidence = _colour_costs(bins, win, model, windows, config)
+    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
     mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
-    # SnapCut's adaptive shape prior: softer where a local colour window separates well.
-    scale = config.shape_scale * np.sqrt(max(prior.sum(), 1)) * (1.0 + config.local_shape * confidence)
-    sf, sb = shape_costs(prior[win], scale)
+    sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
     cw = config.colour_weight
     cut = graph_cut(
         rgb[win],
@@ -213,18 +212,18 @@ def track_step(
 
 def _colour_costs(
     bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cost_fg, cost_bg, confidence) of the colour term in the window ``win``: the global object / background
-    models, replaced near the outline by the local windows in proportion to their confidence (0 elsewhere)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
+    near the outline by the local windows in proportion to their confidence."""
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     if windows is None:
-        return cost_fg, cost_bg, np.zeros_like(cost_fg)
+        return cost_fg, cost_bg
     prob, disc, cover = windows.probability(bins[win], (win[1].start, win[0].start))
     conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
     eps = np.exp(-MAX_NATS)
     local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
     ratio = (conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * (cost_fg - cost_bg)).astype(np.float32)
-    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0), conf.astype(np.float32)
+    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
 
 
 def _learn_windows(
