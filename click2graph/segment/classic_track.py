@@ -222,7 +222,11 @@ def _colour_costs(
     conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
     eps = np.exp(-MAX_NATS)
     local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
-    ratio = (conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * (cost_fg - cost_bg)).astype(np.float32)
+    glob = cost_fg - cost_bg
+    ratio = conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * glob
+    # Where the windows agree with the global models they only ever sharpen them (a window's few pixels give
+    # softer probabilities than the whole object's histogram); where they disagree, their confidence decides.
+    ratio = np.where((ratio * glob > 0) & (np.abs(glob) > np.abs(ratio)), glob, ratio).astype(np.float32)
     return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
 
 
