@@ -98,8 +98,9 @@ class TrackConfig:
     moving_sigmas: float = 4.0
     min_evidence: float = 0.5
     # Local colour classifiers (Video SnapCut, :mod:`~click2graph.segment.classic_local`): windows of this fraction
-    # of sqrt(object area) along the outline; a window's colour term replaces the global one in proportion to how
-    # far its discriminability on the frame it was learned from exceeds ``local_cutoff``.
+    # of sqrt(object area) along the outline (0: none); a window's colour term replaces the global one in proportion
+    # to how far its discriminability on the frame it was learned from exceeds ``local_cutoff``, except that it
+    # never weakens global evidence it agrees with.
     local_size: float = 0.3
     local_cutoff: float = 0.5
 
@@ -214,7 +215,8 @@ def _colour_costs(
     bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
-    near the outline by the local windows in proportion to their confidence."""
+    near the outline by the local windows in proportion to their confidence where that disagrees with them or is
+    more decided."""
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     if windows is None:
         return cost_fg, cost_bg
@@ -237,6 +239,7 @@ def _learn_windows(
     history: LocalWindows | None = None,
     not_background: np.ndarray | None = None,
 ) -> LocalWindows | None:
+    # A 1 px ring: a window is a few dozen pixels across, the global models' 4 px ring would empty small ones.
     return LocalWindows.learn(
         bins, mask, size_frac=config.local_size, ring_px=1, history=history, not_background=not_background
     )
