@@ -14,11 +14,13 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    unoccluded mask carried along by its affine motion. The extent is the memory that lets a partly hidden object
    grow back when the occluder passes (a pure flow tracker shrinks under an occluder and never regrows).
 3. Correction: a graph cut in a window around the prediction with colour (persistent object histogram vs a
-   fast-adapting local background histogram), co-motion and a shape prior on the prediction.
+   fast-adapting local background histogram; near the outline, in proportion to their confidence, the local
+   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), co-motion and a
+   shape prior on the prediction.
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
-   cut missed does not become background.
+   cut missed does not become background; the local classifiers are learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -34,6 +36,7 @@ from scipy import ndimage
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
 from click2graph.segment.classic_energy import (
+    MAX_NATS,
     ColourModel,
     affine_flow,
     colour_costs,
@@ -43,6 +46,7 @@ from click2graph.segment.classic_energy import (
     shape_costs,
 )
 from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_local import LocalWindows
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +98,12 @@ class TrackConfig:
     search_reach: float = 1.0
     moving_sigmas: float = 4.0
     min_evidence: float = 0.5
+    # Local colour classifiers (Video SnapCut, :mod:`~click2graph.segment.classic_local`): windows of this fraction
+    # of sqrt(object area) along the outline (0: none); a window's colour term replaces the global one in proportion
+    # to how far its discriminability on the frame it was learned from exceeds ``local_cutoff``, except that it
+    # never weakens global evidence it agrees with.
+    local_size: float = 0.3
+    local_cutoff: float = 0.5
 
 
 @dataclass
@@ -111,6 +121,7 @@ class ObjectModel:
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
+    windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
 
     @classmethod
     def start(cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> "ObjectModel":
@@ -124,6 +135,7 @@ class ObjectModel:
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
+            windows=_learn_windows(bins, mask, config),
         )
 
 
@@ -169,8 +181,9 @@ def track_step(
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     oy, ox = win[0].start, win[1].start
+    windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
+    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
@@ -191,10 +204,48 @@ def track_step(
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     _update(model, mask, extent, bins, win, config)
+    if model.extent is mask:
+        model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
+    else:
+        model.windows = windows
     if mask.sum() < config.lost_frac * model.area:
         return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
     return mask
+
+
+def _colour_costs(
+    bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
+    near the outline by the local windows in proportion to their confidence where that disagrees with them or is
+    more decided."""
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    if windows is None:
+        return cost_fg, cost_bg
+    prob, disc, cover = windows.probability(bins[win], (win[1].start, win[0].start))
+    conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
+    eps = np.exp(-MAX_NATS)
+    local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
+    glob = cost_fg - cost_bg
+    ratio = conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * glob
+    # Where the windows agree with the global models they only ever sharpen them (a window's few pixels give
+    # softer probabilities than the whole object's histogram); where they disagree, their confidence decides.
+    ratio = np.where((ratio * glob > 0) & (np.abs(glob) > np.abs(ratio)), glob, ratio).astype(np.float32)
+    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
+
+
+def _learn_windows(
+    bins: np.ndarray,
+    mask: np.ndarray,
+    config: TrackConfig,
+    history: LocalWindows | None = None,
+    not_background: np.ndarray | None = None,
+) -> LocalWindows | None:
+    # A 1 px ring: a window is a few dozen pixels across, the global models' 4 px ring would empty small ones.
+    return LocalWindows.learn(
+        bins, mask, size_frac=config.local_size, ring_px=1, history=history, not_background=not_background
+    )
 
 
 def _lost(
