@@ -105,12 +105,17 @@ def tracking_figure(
     return fig
 
 
+def figure_height(num_lanes: int) -> int:
+    """Pixels a timeline of ``num_lanes`` lanes asks for: title and axis plus one lane height each."""
+    return max(220, 140 + LANE_HEIGHT_PX * num_lanes)
+
+
 def _lay_out(fig: go.Figure, title: str, lanes: list[str], num_frames: int, fps: float, **layout) -> None:
     """Lanes top to bottom, working frames along x; ``layout`` adds to Plotly's layout."""
     fig.update_layout(
         template="plotly_white",
         barmode="overlay",  # one trace per lane: "group" would shift bars off their lane
-        height=max(220, 140 + LANE_HEIGHT_PX * len(lanes)),
+        height=figure_height(len(lanes)),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
         title={"text": title, "x": 0.01},
         xaxis={
