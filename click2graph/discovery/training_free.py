@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import cv2
@@ -85,6 +86,11 @@ class Scene:
     def explained(self) -> np.ndarray:
         """Subject and known objects together."""
         return _union(self.subject, self.known)
+
+    @cached_property
+    def dist_to_subject(self) -> np.ndarray:
+        """float32 (H, W) distance of every pixel to the subject (0 on it), computed once per frame."""
+        return _distance_to(self.subject)
 
     @classmethod
     def read(cls, state, frame_idx: int, subject: np.ndarray, known_masks, config: DiscoveryConfig) -> Scene:
@@ -166,14 +172,12 @@ def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) ->
     """Steps 3-4 of the module docstring: reject, rank, non-max-suppress, keep ``config.max_objects``."""
     scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
-    dist_to_subject = None
     for proposal in sorted(scored, key=lambda p: -p.score):
         if any(mask_iou(proposal.mask, k.mask) > config.nms_iou for k in kept):
             continue
         if scene.window is not None and not proposal.claims_subject:
-            if dist_to_subject is None:
-                dist_to_subject = cv2.distanceTransform((~scene.subject).astype(np.uint8), cv2.DIST_L2, 3)
             touch = config.contact_radius_px
+            dist_to_subject = scene.dist_to_subject
             if passing.gap_px(proposal.mask, dist_to_subject) > touch:  # the flows are read only past this
                 relative = scene.window.offsets(proposal.mask) - scene.window.subject_offsets(scene.subject)
                 if passing.passes_by(proposal.mask, dist_to_subject, relative, config.pass_ratio, touch):
@@ -356,7 +360,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
     objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
         return None
-    dist_to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
+    dist_to_subject = _distance_to(subject) if candidate.claims else scene.dist_to_subject
     contact = _contact(mask, dist_to_subject, scale, config)
     # Flow estimators smooth over edges, so pixels next to a moving subject seem to move with it: read the
     # candidate's own motion away from the subject (all of it when too little is that far).
@@ -430,6 +434,11 @@ def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     if flow is None or not mask.any():
         return None
     return np.median(flow[mask], axis=0)
+
+
+def _distance_to(mask: np.ndarray) -> np.ndarray:
+    """float32 (H, W) distance of every pixel to ``mask`` (0 on it)."""
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
 
 
 def _ring(mask: np.ndarray, explained: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ import numpy as np
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
-from click2graph.segment.classic_energy import affine_flow
+from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
 
@@ -141,7 +141,9 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return mask
-    _, moving = _moving_pixels(flow, flow_cam, reliable, config)
+    _, moving = moving_pixels(
+        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
+    )
     own = mask & moving
     if own.sum() < config.min_seed_px:
         return mask
@@ -230,7 +232,9 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return None, None
-    residual, moving = _moving_pixels(flow, flow_cam, reliable, config)
+    residual, moving = moving_pixels(
+        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
+    )
     regions = [_moving_region(flow, residual, moving, (int(x), int(y)), config) for x, y in pos]
     if all(r is None for r in regions):
         return None, None
@@ -243,14 +247,6 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
         if moving[y, x]:
             moving_with_clicks |= largest_component(moving, containing_xy=(int(x), int(y)))
     return union, moving_with_clicks
-
-
-def _moving_pixels(flow, flow_cam, reliable, config: ClickConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(residual flow magnitude float (h, w), bool (h, w) pixels whose flow departs from the camera's by more than
-    ``config.motion_sigmas`` robust noise spreads and ``config.min_motion_px``)."""
-    residual = np.linalg.norm(flow - flow_cam, axis=-1)
-    noise = 1.4826 * float(np.median(residual[reliable])) if reliable.any() else 1.0
-    return residual, residual > max(config.min_motion_px, config.motion_sigmas * noise)
 
 
 def _moving_region(flow, residual, moving, click_xy: tuple[int, int], config: ClickConfig) -> np.ndarray | None:

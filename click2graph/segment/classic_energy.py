@@ -77,6 +77,18 @@ def affine_flow(affine: np.ndarray, shape_hw: tuple[int, int], origin_xy: tuple[
     return np.stack([dx, dy], axis=-1)
 
 
+def moving_pixels(
+    flow: np.ndarray, flow_cam: np.ndarray, *, sigmas: float, min_px: float, reliable: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(residual, moving): the residual flow magnitude float (h, w) after the camera's ``flow_cam``, and bool
+    (h, w) the pixels whose residual exceeds ``sigmas`` robust noise spreads (1.4826 x its median over the
+    ``reliable`` pixels, all by default; 1 px without any) and ``min_px``."""
+    residual = np.linalg.norm(flow - flow_cam, axis=-1)
+    sample = residual if reliable is None else residual[reliable]
+    noise = 1.4826 * float(np.median(sample)) if sample.size else 1.0
+    return residual, residual > max(min_px, sigmas * noise)
+
+
 def motion_costs(
     flow: np.ndarray, flow_obj: np.ndarray, flow_bg: np.ndarray, *, noise_px: float, reliable: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,7 @@ from click2graph.segment.classic_energy import (
     fit_affine,
     graph_cut,
     motion_costs,
+    moving_pixels,
     shape_costs,
 )
 from click2graph.segment.classic_features import FrameFeatures
@@ -309,8 +310,7 @@ def _search_near(
     crop_hw = bwd[win].shape[:2]
     flow = bwd[win]
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
-    residual = np.linalg.norm(flow - flow_cam, axis=-1)
-    moving = residual > max(1.0, config.moving_sigmas * 1.4826 * float(np.median(residual)))
+    residual, moving = moving_pixels(flow, flow_cam, sigmas=config.moving_sigmas, min_px=1.0)
     rgb, bins = feat.frame(t)
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     evidence = cost_bg - cost_fg  # nats per pixel in favour of the object
