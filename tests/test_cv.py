@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
-from click2graph.cv.flow import FlowCache
+from click2graph.cv.flow import FlowCache, affine_motion, motion_residual_px
 from click2graph.cv.grabcut import grabcut
 from click2graph.cv.objectness import mask_objectness
 
@@ -66,3 +66,19 @@ def test_grabcut_is_reproducible_and_objectness_prefers_the_whole_object():
     window = (0, 0, 30, 60)  # its right edge cuts the object in half
     assert mask_objectness(lab, whole, (0, 0, 60, 60)) > mask_objectness(lab, half, window)
     assert not grabcut(image, np.full((60, 60), cv2.GC_BGD, np.uint8), 3)  # no foreground samples
+
+
+def test_affine_motion_fits_a_camera_zoom_and_measures_what_moves_otherwise():
+    """A zoom about the frame centre plus a pan is an affine field: the fit over the 'background' predicts it
+    everywhere (residual ~0), while a region moving 3 px/frame on its own departs from it by 3 px/frame."""
+    h, w = 60, 80
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    flow = np.stack([0.05 * (xs - 40) + 2.0, 0.05 * (ys - 30) - 1.0], axis=-1)
+    mover = np.zeros((h, w), bool)
+    mover[10:20, 10:25] = True
+    flow[mover] += (3.0, 0.0)
+    model = affine_motion(flow, ~mover)
+    assert model is not None
+    assert motion_residual_px(flow, ~mover, model) < 0.01
+    assert abs(motion_residual_px(flow, mover, model) - 3.0) < 0.01
+    assert affine_motion(flow, np.zeros((h, w), bool)) is None  # nothing to fit

@@ -12,6 +12,7 @@ and what is: a thin object beside the subject, a held object once it separates, 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -422,3 +423,46 @@ def test_an_object_the_subject_only_moves_past_is_not_proposed_and_one_it_comes_
     assert found(3, CONFIG) == [3]
     assert found(3, DiscoveryConfig(subject_cut=False, pass_window_s=0.0)) == [2, 3]
     assert found(0, CONFIG) == [2, 3]
+
+
+def _panning_scene(pan: int) -> tuple[SegmenterState, np.ndarray]:
+    """3 frames at 10 fps of a camera panning ``pan`` px/frame over a textured wall: a red subject moving with the
+    camera (it stays in place in the frame), a blue patch painted on the wall (still in the world: it moves with
+    the wall) and a green box sliding down the wall on its own, both apart from the subject. Returns (state,
+    labels of frame 1)."""
+    rng = np.random.default_rng(7)
+    wall = cv2.GaussianBlur(rng.integers(40, 220, (H, W + 3 * pan + 2, 3)).astype(np.uint8), (5, 5), 0)
+    texture = cv2.GaussianBlur(rng.integers(40, 220, (H + 10, W, 3)).astype(np.uint8), (5, 5), 0)
+    frames, labels_at = [], {}
+    for t in range(3):
+        view = wall[:, pan * t : pan * t + W].copy()  # the camera moves right: the wall moves left in the frame
+        labels = np.zeros((H, W), int)
+        labels[40:80, 60:85] = SUBJECT
+        labels[45:60, 100 - pan * t : 118 - pan * t] = 2  # painted on the wall
+        labels[52 + 3 * t : 70 + 3 * t, 40:54] = 3  # slides down by itself (the camera follows the subject)
+        for label, colour, dy in ((SUBJECT, (200, 40, 40), 0), (2, (40, 50, 200), None), (3, (40, 190, 60), 3 * t)):
+            ys, xs = np.nonzero(labels == label)
+            # textured, so the flow reads each region's motion: the patch has the wall's, the others their own
+            seen = view[ys, xs] if dy is None else texture[ys - dy + 5, xs]
+            view[ys, xs] = np.clip(0.5 * seen + 0.5 * np.array(colour), 0, 255)
+        frames.append(view)
+        labels_at[t] = labels
+    return SegmenterState(video=Video.from_frames(np.stack(frames), fps=10.0)), labels_at[1]
+
+
+@pytest.mark.parametrize("pan, kept", [(5, [3]), (0, [2, 3])])
+def test_a_patch_still_in_the_world_of_a_moving_shot_is_not_an_object(pan, kept):
+    """The camera pans with the subject: the patch painted on the wall moves as the wall does (background, like
+    a road marking the subject rides toward), the box sliding down the wall moves on its own (kept). Without the
+    rule both are kept; with a still camera motion tells nothing, so both are kept too."""
+    state, labels = _panning_scene(pan)
+    config = DiscoveryConfig(subject_cut=False, pass_window_s=0.0)  # this rule alone
+
+    def found(config: DiscoveryConfig) -> list[int]:
+        decoder = LeakyDecoder(labels)
+        proposals = discover_objects(decoder, state, labels == SUBJECT, 1, config=config)
+        assert {2, 3} <= set(decoder.decoded), "no seed reached a box: the test would prove nothing"
+        return sorted(int(np.bincount(labels[p.mask]).argmax()) for p in proposals)
+
+    assert found(config) == kept
+    assert found(DiscoveryConfig(subject_cut=False, pass_window_s=0.0, still_motion_frac=0.0)) == [2, 3]

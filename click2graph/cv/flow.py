@@ -48,3 +48,29 @@ class FlowCache:
         if len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         return flow
+
+
+_AFFINE_POINTS = 5000  # an affine fit needs few points: at most about this many pixels of the mask are used
+
+
+def affine_motion(flow: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """Least-squares affine model of ``flow`` (H, W, 2) over the bool (H, W) ``mask``: float64 (3, 2) ``A`` with
+    ``flow(x, y) ~ [x, y, 1] @ A`` (a camera's pan, zoom and rotation on a distant scene); None under 20 pixels."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 20:
+        return None
+    step = max(1, len(ys) // _AFFINE_POINTS)
+    ys, xs = ys[::step], xs[::step]
+    model, *_ = np.linalg.lstsq(_design(xs, ys), flow[ys, xs].astype(np.float64), rcond=None)
+    return model
+
+
+def motion_residual_px(flow: np.ndarray, mask: np.ndarray, model: np.ndarray) -> float:
+    """Median distance (px/frame) between ``flow`` over the non-empty ``mask`` and the affine ``model``'s
+    prediction there (:func:`affine_motion`): 0 for pixels that move exactly as the model says."""
+    ys, xs = np.nonzero(mask)
+    return float(np.median(np.linalg.norm(flow[ys, xs] - _design(xs, ys) @ model, axis=1)))
+
+
+def _design(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    return np.stack([xs, ys, np.ones_like(xs)], axis=1).astype(np.float64)

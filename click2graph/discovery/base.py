@@ -78,6 +78,11 @@ class DiscoveryConfig:
     # A candidate not touching the subject whose histogram is at least this alike that of the ring around it is a
     # patch of its surroundings (a lawn, a wall): an object stands out from what surrounds it (.evidence).
     surround_colour_likeness: float = 0.6
+    # When the camera moves (the far background's median flow reaches surface_motion_px), a candidate apart from
+    # the subject whose flow stays within this fraction of that motion of the background's affine motion model is
+    # still in the world, like the background around it: a patch of a wall or a road the subject passes (.evidence).
+    # An object the subject interacts with in a moving shot is one it moves; a still one there is not told apart.
+    still_motion_frac: float = 0.35
     # A candidate apart from the subject that the subject moves past over this many seconds around the keyframe
     # (each carried by its median flow) without coming closer is background or unrelated: an object the subject
     # interacts with is one it reaches or has just left (.passing). 0 turns the test off.

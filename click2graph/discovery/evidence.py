@@ -12,7 +12,9 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   object that has not separated yet).
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
   its immediate surroundings; or, apart from the subject, its colours are those of its immediate surroundings
-  (an object stands out from what surrounds it; a patch of lawn or of a wall does not).
+  (an object stands out from what surrounds it; a patch of lawn or of a wall does not); or, apart from the subject
+  in a moving shot, it moves as the background's motion model says (still in the world: a patch of a wall or a
+  road marking the subject rides toward; a still object there cannot be told from the background it lies on).
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -25,6 +27,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import bhattacharyya, colour_histogram
+from click2graph.cv.flow import motion_residual_px
 from click2graph.discovery.base import DiscoveryConfig
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
@@ -43,6 +46,9 @@ class Evidence:
         lag_px: |candidate flow - subject flow| (None without flow).
         ring_motion_px: |candidate flow - flow of the ring around it| (None without flow).
         subject_motion_px: |subject flow - background flow| (None without flow).
+        camera_motion_px: |background flow| (None without flow).
+        still_px: median distance of its flow from the background's affine motion model (None without flow or
+            model): 0 for a region still in the world.
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
         surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
@@ -57,6 +63,8 @@ class Evidence:
     lag_px: float | None
     ring_motion_px: float | None
     subject_motion_px: float | None
+    camera_motion_px: float | None
+    still_px: float | None
     subject_likeness: float
     background_likeness: float
     surround_likeness: float
@@ -77,6 +85,8 @@ def measure(
     ring_motion_px: float | None,
     config: DiscoveryConfig,
     *,
+    flow: np.ndarray | None = None,
+    background_model: np.ndarray | None = None,
     split_off: bool = False,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
@@ -88,6 +98,8 @@ def measure(
         dist_to_subject: float32 (H, W) distance of every pixel to the subject (0 on it).
         own_flow, subject_flow, background_flow: (2,) median flows or None.
         ring_motion_px: see :class:`Evidence`.
+        flow: (H, W, 2) the frame's flow, and background_model: the background's affine motion model
+            (:func:`~click2graph.cv.flow.affine_motion`), both for ``still_px`` (None: not measured).
         split_off: the candidate was split off the subject mask by a colour model (``Proposal.claims_subject``):
             that separates it, so its overhang is not measured (1.0; the subject left may keep shreds of it).
     """
@@ -106,6 +118,8 @@ def measure(
         lag_px=lag,
         ring_motion_px=ring_motion_px,
         subject_motion_px=subject_motion,
+        camera_motion_px=None if background_flow is None else float(np.linalg.norm(background_flow)),
+        still_px=None if flow is None or background_model is None else motion_residual_px(flow, mask, background_model),
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
@@ -175,9 +189,11 @@ def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Coloured like the far background and moving like its surroundings, or apart from the subject and coloured
-    like its surroundings (see the module docstring)."""
+    """Coloured like the far background and moving like its surroundings, or apart from the subject and either
+    coloured like its surroundings or still in the world in a moving shot (see the module docstring)."""
     if not e.touching and e.surround_likeness >= config.surround_colour_likeness:
+        return True
+    if not e.touching and is_still_in_moving_shot(e, config):
         return True
     still = e.ring_motion_px is None or e.ring_motion_px < config.surface_motion_px
     return still and e.background_likeness >= config.background_colour_likeness
@@ -186,3 +202,11 @@ def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
 def is_sliver(e: Evidence, frame_hw: tuple[int, int], config: DiscoveryConfig) -> bool:
     """Thinner than ``config.min_thickness_frac`` of the frame's longer side (at least 2 px)."""
     return e.thickness_px < max(2.0, config.min_thickness_frac * max(frame_hw))
+
+
+def is_still_in_moving_shot(e: Evidence, config: DiscoveryConfig) -> bool:
+    """The camera moves (``config.surface_motion_px`` or more) and the candidate's flow stays within
+    ``config.still_motion_frac`` of that motion of the background's motion model."""
+    if e.camera_motion_px is None or e.still_px is None or e.camera_motion_px < config.surface_motion_px:
+        return False
+    return e.still_px < config.still_motion_frac * e.camera_motion_px

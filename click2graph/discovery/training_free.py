@@ -13,9 +13,10 @@ like interacting objects:
    click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
    of their own, touching a moving subject while moving with the background, coloured like the far background
-   without motion of their own), parts of the subject (touching it and moving with it or coloured like it, or
-   moving rigidly with it: :mod:`.evidence`), specks (tiny next to the subject), slivers (thinner than the
-   segmentation's uncertainty at an edge, relative to the frame) and masks that overlap the subject (unless split
+   without motion of their own, apart from the subject and still in the world in a moving shot), parts of the
+   subject (touching it and moving with it or coloured like it, or moving rigidly with it: :mod:`.evidence`),
+   specks (tiny next to the subject), slivers (thinner than the segmentation's uncertainty at an edge, relative
+   to the frame) and masks that overlap the subject (unless split
    off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
@@ -36,6 +37,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
+from click2graph.cv.flow import affine_motion
 from click2graph.discovery import evidence, passing
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
@@ -78,6 +80,7 @@ class Scene:
     scale: float  # sqrt(subject area)
     subject_flow: np.ndarray | None  # (2,) median flows, or None
     background_flow: np.ndarray | None  # ...of the far background
+    background_model: np.ndarray | None  # (3, 2) affine motion model of the far background's flow, or None
     far_background: np.ndarray  # bool (H, W): outside the subject's search band
     codes: np.ndarray  # int (H, W) Lab colour codes of the frame (evidence's bins)
     window: passing.Window | None  # the flows around the frame (None when the passing test is off)
@@ -111,6 +114,7 @@ class Scene:
             scale,
             _mean_flow(flow, subject),
             _mean_flow(flow, background),
+            None if flow is None else affine_motion(flow, background),
             background,
             codes,
             window,
@@ -382,6 +386,8 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         ring_motion,
         config,
         split_off=candidate.claims,
+        flow=flow,
+        background_model=scene.background_model,
     )
     if (
         evidence.is_sliver(found, (h, w), config)
