@@ -47,8 +47,9 @@ class Evidence:
         ring_motion_px: |candidate flow - flow of the ring around it| (None without flow).
         subject_motion_px: |subject flow - background flow| (None without flow).
         camera_motion_px: |background flow| (None without flow).
-        still_px: median distance of its flow from the background's affine motion model (None without flow or
-            model): 0 for a region still in the world.
+        still_px: median distance of its flow from the background's affine motion model: 0 for a region still in
+            the world; measured only for a candidate apart from the subject in a moving shot (``camera_motion_px``
+            at least ``surface_motion_px``), None otherwise.
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
         surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
@@ -111,6 +112,14 @@ def measure(
         subject_motion = float(np.linalg.norm(subject_flow - background_flow))
     inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
     contact = mask & (dist_to_subject <= config.contact_radius_px)
+    camera_motion = None if background_flow is None else float(np.linalg.norm(background_flow))
+    measure_still = (
+        flow is not None
+        and background_model is not None
+        and camera_motion is not None
+        and camera_motion >= config.surface_motion_px
+        and not contact.any()
+    )
     reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
         touching=bool(contact.any()),
@@ -118,8 +127,8 @@ def measure(
         lag_px=lag,
         ring_motion_px=ring_motion_px,
         subject_motion_px=subject_motion,
-        camera_motion_px=None if background_flow is None else float(np.linalg.norm(background_flow)),
-        still_px=None if flow is None or background_model is None else motion_residual_px(flow, mask, background_model),
+        camera_motion_px=camera_motion,
+        still_px=motion_residual_px(flow, mask, background_model) if measure_still else None,
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
@@ -205,8 +214,6 @@ def is_sliver(e: Evidence, frame_hw: tuple[int, int], config: DiscoveryConfig) -
 
 
 def is_still_in_moving_shot(e: Evidence, config: DiscoveryConfig) -> bool:
-    """The camera moves (``config.surface_motion_px`` or more) and the candidate's flow stays within
-    ``config.still_motion_frac`` of that motion of the background's motion model."""
-    if e.camera_motion_px is None or e.still_px is None or e.camera_motion_px < config.surface_motion_px:
-        return False
-    return e.still_px < config.still_motion_frac * e.camera_motion_px
+    """The camera moves (``config.surface_motion_px`` or more: only then is ``still_px`` measured) and the
+    candidate's flow stays within ``config.still_motion_frac`` of that motion of the background's motion model."""
+    return e.still_px is not None and e.still_px < config.still_motion_frac * e.camera_motion_px
