@@ -92,7 +92,8 @@ class ClassicSegmenter:
                 track = state.track(i)
                 if t in track.prompts or t in track.mask_prompts:
                     mask = feat.to_proc_mask(track.mask(t))
-                    models[i] = ObjectModel.start(feat, t, mask, self.config.track)
+                    partial = t in track.prompts  # a click's or box's mask, not a user's mask
+                    models[i] = ObjectModel.start(feat, t, mask, self.config.track, partial=partial)
                 elif (t - anchors[i]) * step > 0 and i in current:
                     mask = track_step(feat, models[i], current[i], t - step, t, self.config.track)
                 else:

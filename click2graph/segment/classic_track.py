@@ -125,19 +125,44 @@ class ObjectModel:
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
 
     @classmethod
-    def start(cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> "ObjectModel":
-        """Initialise from a (prompted) mask on frame ``t``."""
+    def start(
+        cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig, *, partial: bool = False
+    ) -> "ObjectModel":
+        """Initialise from a (prompted) mask on frame ``t``. ``partial``: the mask was segmented from a click or a
+        box, not given by the user, so it may hold background: the object's colours and its extent are then
+        learned from the mask's moving part when it moves (see :func:`_moving_part`)."""
         _, bins = feat.frame(t)
         window = _window(mask, feat.proc_hw, config.margin_frac)
+        own = _moving_part(feat, t, mask, config) if partial else None
+        if own is None:
+            own = mask
         return cls(
-            fg=ColourModel.fit(bins[mask]),
+            fg=ColourModel.fit(bins[own]),
             bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
-            extent=mask.copy(),
+            extent=own.copy(),
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
             windows=_learn_windows(bins, mask, config),
         )
+
+
+def _moving_part(feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray | None:
+    """The pixels of ``mask`` on frame ``t`` that move unlike the camera towards the next frame (the previous one
+    on the last), when they are at least ``min_support`` of it; None for a mask that does not move or a single
+    frame. A click's or box's mask cut from one frame's colours often holds static background next to a moving
+    subject (the poles a dog runs past): learned as object colours and remembered as its extent, it holds the
+    mask on the background while the subject leaves."""
+    n = len(feat.frames)
+    if n < 2 or not mask.any():
+        return None
+    t2 = t + 1 if t + 1 < n else t - 1
+    flow = feat.flow(t, t2)
+    near = dilate(mask, max(4, int(0.1 * np.sqrt(mask.sum()))))
+    flow_cam = affine_flow(feat.camera(t, t2, exclude=near), flow.shape[:2])
+    _, moving = moving_pixels(flow, flow_cam, sigmas=config.moving_sigmas, min_px=1.0)
+    own = mask & moving
+    return own if own.sum() >= config.min_support * mask.sum() else None
 
 
 def track_step(
