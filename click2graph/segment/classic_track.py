@@ -35,7 +35,6 @@ import numpy as np
 from scipy import ndimage
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
-from click2graph.segment.classic_bilateral import BilateralMemory, Samples, bilateral_costs
 from click2graph.segment.classic_energy import (
     MAX_NATS,
     ColourModel,
@@ -106,18 +105,6 @@ class TrackConfig:
     # never weakens global evidence it agrees with.
     local_size: float = 0.3
     local_cutoff: float = 0.5
-    # Bilateral colour memory (:mod:`~click2graph.segment.classic_bilateral`): grid cells of this fraction of
-    # sqrt(object area) (0: none); the prompted frame and the last ``bilateral_frames`` accepted frames, each older
-    # one weighing ``bilateral_decay`` times less; a prior of ``bilateral_pseudo`` pixels per pixel of a cell's area.
-    bilateral_cell: float = 0.25
-    bilateral_frames: int = 0
-    bilateral_decay: float = 0.5
-    bilateral_inside: float = 1.0  # its strength inside the prediction, relative to outside
-    bilateral_nats: float = 2.0  # the memory's log-ratio is clipped here
-    bilateral_cutoff: float = 0.5  # the memory's agreement with the prediction below which it is not used
-    bilateral_anchor: float = 1.0  # the prompted frame's weight (a recent frame's starts at 1)
-    bilateral_pseudo: float = 0.01
-    bilateral_strength: float = 1.0  # the memory's share of the colour term where it is sure
 
 
 @dataclass
@@ -136,7 +123,6 @@ class ObjectModel:
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
-    memory: BilateralMemory | None = None  # the prompted and recent frames' labelled colours, carried along
 
     @classmethod
     def start(cls, feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> "ObjectModel":
@@ -151,9 +137,6 @@ class ObjectModel:
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
             windows=_learn_windows(bins, mask, config),
-            memory=BilateralMemory(Samples.take(bins, mask, window, config.ring_px, config.bilateral_anchor))
-            if config.bilateral_cell > 0
-            else None,
         )
 
 
@@ -173,8 +156,6 @@ def track_step(
     near = dilate(prev | model.extent, max(4, int(0.1 * np.sqrt(max(model.extent.sum(), 1)))))
     camera = feat.camera(t_prev, t, exclude=near)
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
-    if model.memory is not None:
-        model.memory = model.memory.moved(obj, camera, fwd, reliable_prev, prev)
     logger.debug(
         "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d",
         t,
@@ -204,21 +185,6 @@ def track_step(
     oy, ox = win[0].start, win[1].start
     windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
     cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
-    if model.memory is not None:
-        cell = config.bilateral_cell * np.sqrt(max(model.area, 1.0))
-        cost_fg, cost_bg = bilateral_costs(
-            cost_fg,
-            cost_bg,
-            model.memory,
-            bins[win],
-            (ox, oy),
-            cell,
-            pseudo=config.bilateral_pseudo,
-            strength=config.bilateral_strength * np.where(prior[win], config.bilateral_inside, 1.0),
-            max_nats=config.bilateral_nats,
-            expected=prior[win] if config.bilateral_cutoff < 1 else None,
-            cutoff=config.bilateral_cutoff,
-        )
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
@@ -241,9 +207,6 @@ def track_step(
     _update(model, mask, extent, bins, win, config)
     if model.extent is mask:
         model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
-        if model.memory is not None:
-            recent = Samples.take(bins, mask, win, config.ring_px, 1.0, dilate(extent, config.ring_px))
-            model.memory.remember(recent, config.bilateral_frames, config.bilateral_decay)
     else:
         model.windows = windows
     if mask.sum() < config.lost_frac * model.area:
