@@ -27,13 +27,16 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import bhattacharyya, colour_histogram
-from click2graph.cv.flow import motion_residual_px
+from click2graph.cv.flow import affine_motion, motion_residual_px
 from click2graph.discovery.base import DiscoveryConfig
+from click2graph.masks import dilate
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
 _COS_45 = float(np.cos(np.pi / 4))
 ELONGATION = 1.25  # a subject has a long axis (and ends) when it is this many times longer than wide
 SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
+SURROUND_GAP_FRAC = 0.25  # a candidate's local motion model is fitted beyond this * its size...
+SURROUND_DEPTH_FRAC = 0.5  # ...this * its size deep (:func:`surroundings`)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Evidence:
         still_px: median distance of its flow from the background's affine motion model: 0 for a region still in
             the world; measured only for a candidate apart from the subject in a moving shot (``camera_motion_px``
             at least ``surface_motion_px``), None otherwise.
+        local_still_px: ...from the affine motion model of its own surroundings (``surroundings``: nearer or
+            farther than the far background, parallax moves them differently), measured likewise; None also when
+            the surroundings are too small to fit a model.
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
         surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
@@ -66,6 +72,7 @@ class Evidence:
     subject_motion_px: float | None
     camera_motion_px: float | None
     still_px: float | None
+    local_still_px: float | None
     subject_likeness: float
     background_likeness: float
     surround_likeness: float
@@ -88,6 +95,7 @@ def measure(
     *,
     flow: np.ndarray | None = None,
     background_model: np.ndarray | None = None,
+    explained: np.ndarray | None = None,
     split_off: bool = False,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
@@ -101,6 +109,8 @@ def measure(
         ring_motion_px: see :class:`Evidence`.
         flow: (H, W, 2) the frame's flow, and background_model: the background's affine motion model
             (:func:`~click2graph.cv.flow.affine_motion`), both for ``still_px`` (None: not measured).
+        explained: bool (H, W) subject and known objects, kept out of the candidate's :func:`surroundings`
+            (None: ``local_still_px`` not measured).
         split_off: the candidate was split off the subject mask by a colour model (``Proposal.claims_subject``):
             that separates it, so its overhang is not measured (1.0; the subject left may keep shreds of it).
     """
@@ -129,6 +139,9 @@ def measure(
         subject_motion_px=subject_motion,
         camera_motion_px=camera_motion,
         still_px=motion_residual_px(flow, mask, background_model) if measure_still else None,
+        local_still_px=_local_still_px(flow, mask, surroundings(mask, explained, config.contact_radius_px))
+        if measure_still and explained is not None
+        else None,
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
@@ -141,6 +154,22 @@ def measure(
         if contact.any() and not split_off
         else 1.0,
     )
+
+
+def surroundings(mask: np.ndarray, explained: np.ndarray, margin_px: int) -> np.ndarray:
+    """bool (H, W): the pixels around ``mask`` beyond a gap of ``SURROUND_GAP_FRAC`` of its size,
+    ``SURROUND_DEPTH_FRAC`` of it deep (at least 3 px each), more than ``margin_px`` from ``explained``: flow
+    smooths over edges, so only beyond the gap does it read the surroundings' own motion, not the candidate's."""
+    size = float(np.sqrt(mask.sum()))
+    gap = max(3, int(SURROUND_GAP_FRAC * size))
+    outer = dilate(mask, gap + max(3, int(SURROUND_DEPTH_FRAC * size)))
+    return outer & ~dilate(mask, gap) & ~dilate(explained, margin_px)
+
+
+def _local_still_px(flow: np.ndarray, mask: np.ndarray, around: np.ndarray) -> float | None:
+    """Residual of ``mask``'s flow from the affine motion model of ``around``; None under 20 pixels there."""
+    model = affine_motion(flow, around)
+    return None if model is None else motion_residual_px(flow, mask, model)
 
 
 def overhang(mask: np.ndarray, subject: np.ndarray, contact: np.ndarray, reach_px: float, slack_px: float) -> float:
@@ -214,6 +243,15 @@ def is_sliver(e: Evidence, frame_hw: tuple[int, int], config: DiscoveryConfig) -
 
 
 def is_still_in_moving_shot(e: Evidence, config: DiscoveryConfig) -> bool:
-    """The camera moves (``config.surface_motion_px`` or more: only then is ``still_px`` measured) and the
-    candidate's flow stays within ``config.still_motion_frac`` of that motion of the background's motion model."""
-    return e.still_px is not None and e.still_px < config.still_motion_frac * e.camera_motion_px
+    """The camera moves (``config.surface_motion_px`` or more: only then are ``still_px`` and ``local_still_px``
+    measured) and the candidate's flow stays within ``config.still_motion_frac`` of that motion of the background's
+    motion model, or within what that allows at the least camera motion the rule acts on (``still_motion_frac *
+    surface_motion_px``) of its own surroundings' model: nearer background moves faster than far (parallax), and
+    a local model absorbs parallax and zoom, so what is left of a still region's motion does not grow with the
+    camera's."""
+    if e.still_px is None:
+        return False
+    local_limit = config.still_motion_frac * config.surface_motion_px
+    return e.still_px < config.still_motion_frac * e.camera_motion_px or (
+        e.local_still_px is not None and e.local_still_px < local_limit
+    )

@@ -358,7 +358,8 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     if _border_fraction(mask) > config.max_border_frac:
         return None
-    ring = _ring(mask, _union(subject, known))
+    explained = _union(subject, known)
+    ring = _ring(mask, explained)
     ring_motion = _ring_motion_px(flow, mask, ring)
     # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
     objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
@@ -388,6 +389,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         split_off=candidate.claims,
         flow=flow,
         background_model=scene.background_model,
+        explained=explained,
     )
     if (
         evidence.is_sliver(found, (h, w), config)
