@@ -13,8 +13,9 @@ names; :mod:`.training_free` rejects a candidate any test claims.
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
   its immediate surroundings; or, apart from the subject, its colours are those of its immediate surroundings
   (an object stands out from what surrounds it; a patch of lawn or of a wall does not); or, apart from the subject
-  in a moving shot, it moves as the background's motion model says (still in the world: a patch of a wall or a
-  road marking the subject rides toward; a still object there cannot be told from the background it lies on).
+  in a moving shot, it moves as the background's motion model says, or as that of its own surroundings (still in
+  the world: a patch of a wall or a road marking the subject rides toward, a banner nearer the camera than the far
+  background (parallax); a still object there cannot be told from the background it lies on).
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
