@@ -252,14 +252,19 @@ def test_lost_object_is_reacquired():
     assert last_iou(ClassicSegmenter(never)) < 0.1
 
 
-def _last_frame_iou(video: Video, gt: list[np.ndarray], config: ClassicConfig) -> float:
-    """IoU with the truth on the last frame after tracking forward from the true first-frame mask."""
+def _track_from_mask(video: Video, start: np.ndarray, config: ClassicConfig = ClassicConfig()) -> list[np.ndarray]:
+    """The masks of every frame after tracking forward from the first-frame mask ``start``."""
     segmenter = ClassicSegmenter(config)
     state = segmenter.init_state(video)
-    segmenter.add_mask(state, 1, 0, gt[0])
+    segmenter.add_mask(state, 1, 0, start)
     for _ in segmenter.propagate(state):
         pass
-    return mask_iou(state.mask(1, len(gt) - 1), gt[-1])
+    return [state.mask(1, t) for t in range(video.num_frames)]
+
+
+def _last_frame_iou(video: Video, gt: list[np.ndarray], config: ClassicConfig) -> float:
+    """IoU with the truth on the last frame after tracking forward from the true first-frame mask."""
+    return mask_iou(_track_from_mask(video, gt[0], config)[len(gt) - 1], gt[-1])
 
 
 def test_object_that_reappears_off_its_predicted_path_is_found_nearby():
@@ -573,16 +578,8 @@ def test_tracks_from_a_mask_and_from_it_eroded_one_pixel_stay_together():
     the two tracks agree on every frame within what the start itself differs by, and both hold the square."""
     video, gt, _ = _clip(two=True)
     eroded = cv2.erode(gt[0].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    tracks = []
-    for start in (gt[0], eroded):
-        segmenter = ClassicSegmenter()
-        state = segmenter.init_state(video)
-        segmenter.add_mask(state, 1, 0, start)
-        for _ in segmenter.propagate(state):
-            pass
-        tracks.append([state.mask(1, t) for t in range(len(gt))])
+    tracks = [_track_from_mask(video, start) for start in (gt[0], eroded)]
     start_iou = mask_iou(gt[0], eroded)  # 0.84
     for t in range(len(gt)):
         assert mask_iou(tracks[0][t], tracks[1][t]) > start_iou - 0.1
         assert min(mask_iou(track[t], gt[t]) for track in tracks) > 0.7
-

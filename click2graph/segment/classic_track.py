@@ -158,11 +158,16 @@ def _moving_part(feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackCon
         return None
     t2 = t + 1 if t + 1 < n else t - 1
     flow = feat.flow(t, t2)
-    near = dilate(mask, max(4, int(0.1 * np.sqrt(mask.sum()))))
-    flow_cam = affine_flow(feat.camera(t, t2, exclude=near), flow.shape[:2])
+    flow_cam = affine_flow(feat.camera(t, t2, exclude=_near(mask, mask.sum())), flow.shape[:2])
     _, moving = moving_pixels(flow, flow_cam, sigmas=config.moving_sigmas, min_px=1.0)
     own = mask & moving
     return own if own.sum() >= config.min_support * mask.sum() else None
+
+
+def _near(region: np.ndarray, area: float) -> np.ndarray:
+    """``region`` grown by a tenth of the size of an object of ``area`` px (at least 4 px): what the camera's fit
+    leaves out, since flow smears the object's motion a little way past its outline."""
+    return dilate(region, max(4, int(0.1 * np.sqrt(max(area, 1)))))
 
 
 def track_step(
@@ -178,8 +183,7 @@ def track_step(
     reliable_now = feat.reliable(t, t_prev)
     h, w = prev.shape
 
-    near = dilate(prev | model.extent, max(4, int(0.1 * np.sqrt(max(model.extent.sum(), 1)))))
-    camera = feat.camera(t_prev, t, exclude=near)
+    camera = feat.camera(t_prev, t, exclude=_near(prev | model.extent, model.extent.sum()))
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
     logger.debug(
         "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d",
