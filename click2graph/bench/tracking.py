@@ -1,12 +1,15 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
-``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]``
+``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
+[--perturb]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
 the mean region IoU against the per-frame ground truth (values > 0), computed in working pixels; "J end" is the
-mean over the last tenth of the frames (drift). The default sequences are the development set, every clip in
-``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
+mean over the last tenth of the frames (drift). ``--perturb`` also tracks from the ground-truth mask eroded,
+dilated and shifted right by 1 px and prints each J and their spread (max - min): how far a start that differs by
+a pixel moves the result (the classic tracker is chaotic on some clips). The default sequences are the development
+set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from click2graph.masks import bbox_xyxy, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
@@ -41,6 +45,13 @@ SEQUENCES = (  # the development set
     "tennis",
 )
 PROMPTS = ("click", "box", "mask")
+_PIXEL = np.ones((3, 3), np.uint8)
+STARTS = {  # the ground-truth first-frame mask as it is and changed by one pixel
+    "exact": lambda m: m,
+    "eroded": lambda m: cv2.erode(m.astype(np.uint8), _PIXEL) > 0,
+    "dilated": lambda m: cv2.dilate(m.astype(np.uint8), _PIXEL) > 0,
+    "shifted": lambda m: np.roll(m, 1, axis=1),
+}
 
 
 @dataclass(frozen=True)
@@ -96,20 +107,22 @@ def run_sequence(
     max_side: int | None = None,
     max_frames: int | None = None,
     segmenter: ClassicSegmenter | None = None,
+    start: str = "exact",
 ) -> TrackingResult:
-    """Prompt frame 0, propagate forward, score every frame against the ground truth."""
+    """Prompt frame 0, propagate forward, score every frame against the ground truth. ``start`` (a key of
+    :data:`STARTS`, mask prompt only) may change the prompted mask by a pixel."""
     segmenter = segmenter or ClassicSegmenter()
     video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
     state = segmenter.init_state(video)
-    start = time.perf_counter()
+    began = time.perf_counter()
     if prompt == "mask":
-        segmenter.add_mask(state, 1, 0, gt[0])
+        segmenter.add_mask(state, 1, 0, STARTS[start](gt[0]))
     else:
         segmenter.add_prompt(state, 1, simulated_prompt(gt[0], prompt))
-    prompt_s = time.perf_counter() - start
-    start = time.perf_counter()
+    prompt_s = time.perf_counter() - began
+    began = time.perf_counter()
     steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
-    fps = steps / max(time.perf_counter() - start, 1e-9)
+    fps = steps / max(time.perf_counter() - began, 1e-9)
     ious = np.array([mask_iou(state.mask(1, t), gt[t]) for t in range(len(video))])
     return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
 
@@ -128,12 +141,29 @@ def _table(results: list[TrackingResult]) -> str:
     return "\n".join(rows)
 
 
+def _spread_table(results: dict[str, list[TrackingResult]]) -> str:
+    """Markdown table of J per sequence from each start, with the spread (max - min) and the means."""
+    names = list(results)
+    rows = ["| sequence | " + " | ".join(f"J {n}" for n in names) + " | spread |", "|---" * (len(names) + 2) + "|"]
+    spreads = []
+    for i, seq in enumerate(r.seq for r in results[names[0]]):
+        js = [results[n][i].j_all for n in names]
+        spreads.append(max(js) - min(js))
+        rows.append(f"| {seq} | " + " | ".join(f"{j:.3f}" for j in js) + f" | {spreads[-1]:.3f} |")
+    means = [float(np.mean([r.j_all for r in results[n]])) for n in names]
+    rows.append("| **mean** | " + " | ".join(f"{j:.3f}" for j in means) + f" | {float(np.mean(spreads)):.3f} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m click2graph.bench tracking", description=__doc__.split("\n")[0])
     parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names (default: dev set)")
     parser.add_argument("--prompt", nargs="+", choices=PROMPTS, default=list(PROMPTS))
     parser.add_argument("--max-side", type=int, default=None, help="working-frame longest side (default: 854)")
     parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames (quick runs)")
+    parser.add_argument(
+        "--perturb", action="store_true", help="also track from the GT mask changed by 1 px (sensitivity to the start)"
+    )
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
     if not (root / "JPEGImages" / "480p").is_dir():
@@ -148,9 +178,9 @@ def main(argv: list[str]) -> int:
         return 2
     segmenter = ClassicSegmenter()
     run_sequence(root, args.seq[0], prompt="click", max_side=args.max_side, max_frames=3, segmenter=segmenter)
-    tables = []
+    tables, by_prompt = [], {}
     for prompt in args.prompt:
-        results = []
+        results = by_prompt[prompt] = []
         for seq in args.seq:
             res = run_sequence(
                 root, seq, prompt=prompt, max_side=args.max_side, max_frames=args.max_frames, segmenter=segmenter
@@ -162,6 +192,24 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
         tables.append(f"\nprompt={prompt}, max_side={args.max_side or 'original'}\n{_table(results)}")
+    if args.perturb:
+        starts = {"exact": by_prompt["mask"]} if "mask" in by_prompt else {}
+        starts |= {
+            start: [
+                run_sequence(
+                    root,
+                    seq,
+                    prompt="mask",
+                    max_side=args.max_side,
+                    max_frames=args.max_frames,
+                    segmenter=segmenter,
+                    start=start,
+                )
+                for seq in args.seq
+            ]
+            for start in tqdm([s for s in STARTS if s not in starts], desc="mask starts")
+        }
+        tables.append(f"\nJ from the GT mask and from it changed by 1 px\n{_spread_table(starts)}")
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0
