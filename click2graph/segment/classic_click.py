@@ -24,7 +24,9 @@ static background the window cut may have taken.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
-pixels that move like the box cut's own moving pixels join the box cut.
+pixels that move like the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer)
+is mostly background, and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose
+flow follows the camera as much as the box's background does goes first.
 
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
@@ -138,8 +140,9 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     """The box cut plus the parts it lost because their colours are the surroundings' (legs on clay), found by
     motion: the click path's cut of the moving region at ``pos`` (the box's clicks, else its centre) adds its
     pixels inside the box that move like the box cut's own moving pixels (flow nearer their median than the
-    camera's), so static background and differently moving things stay out. Unchanged for a subject that does
-    not move, a centre on nothing moving, and a single frame."""
+    camera's), so static background and differently moving things stay out; before that, the cut's still pieces
+    that follow the camera go (:func:`_drop_still_pieces`; ``clicks``, the user's positive clicks, keep theirs).
+    Unchanged for a subject that does not move, a centre on nothing moving, and a single frame."""
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return mask
@@ -152,7 +155,8 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     f_obj = np.median(flow[own].astype(np.float32), axis=0)
     nearer = np.linalg.norm(flow - f_obj, axis=-1) < np.linalg.norm(flow - flow_cam, axis=-1)
     inside = _box_region(box, mask.shape)
-    mask = _drop_still_pieces(mask, moving, nearer, inside & ~mask, np.zeros((0, 2), int) if clicks is None else clicks)
+    clicks = np.zeros((0, 2), int) if clicks is None else clicks
+    mask = _drop_still_pieces(mask, moving, nearer, inside & ~mask, clicks)
     like = moving & inside & nearer
     if not (like & ~mask).any():
         return mask
