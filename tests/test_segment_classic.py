@@ -490,7 +490,8 @@ def test_box_cut_loses_a_still_block_of_background(step):
     """A loose box around a figure moving over a panning background, whose cut took a block of the background
     beside the torso (breakdance-flare's wall): the block moves like the camera, as the rest of the box's
     background does, and goes (IoU with the figure 0.63 before). The torso's still rim next to the block, where
-    DIS gives the background's flow, goes with it (IoU 0.86 after). A figure that does not move keeps the cut."""
+    DIS gives the background's flow, goes with it (IoU 0.86 after). A user's positive click on the block keeps it;
+    a figure that does not move keeps the cut."""
     from click2graph.segment.classic_click import ClickConfig, _box_moving_parts
 
     video, (torso, legs) = _figure_on_clay(3, step)
@@ -507,6 +508,9 @@ def test_box_cut_loses_a_still_block_of_background(step):
     if step:
         assert mask_iou(mask, figure) > 0.8
         assert (mask & block).sum() < 0.3 * block.sum()
+        on_block = np.array([[xs.min() - 12, ys.min() + SIDE // 2]])
+        args = (feat, 0, feat.frame(0)[0], box, figure | block, centre, no_clicks, ClickConfig())
+        assert (_box_moving_parts(*args, clicks=on_block) & block).sum() > 0.9 * block.sum()
     else:
         assert np.array_equal(mask, figure | block)
 
