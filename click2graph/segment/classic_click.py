@@ -24,7 +24,9 @@ static background the window cut may have taken.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
-pixels that move like the box cut's own moving pixels join the box cut.
+pixels that move like the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer)
+is mostly background, and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose
+flow follows the camera as much as the box's background does goes first.
 
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
@@ -117,6 +119,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if box is not None and _box_fit(mask, box) < config.min_box_fit:
         retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
         mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
+    clicks = pos  # the user's own positive clicks (a box's centre below is not one)
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     collapsed = mask is None or _is_speck(mask, config)
@@ -128,16 +131,18 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if moving is not None:  # the best static cut adds the object's other moving parts (see the module doc)
         mask = _keep_clicked(mask | (_pick_static(static, config) & moving), pos)
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
-        mask = _box_moving_parts(feat, t, rgb, box, mask, pos, _disks(neg, (h, w), config.click_radius), config)
+        neg_disks = _disks(neg, (h, w), config.click_radius)
+        mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 
-def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConfig) -> np.ndarray:
+def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConfig, clicks=None) -> np.ndarray:
     """The box cut plus the parts it lost because their colours are the surroundings' (legs on clay), found by
     motion: the click path's cut of the moving region at ``pos`` (the box's clicks, else its centre) adds its
     pixels inside the box that move like the box cut's own moving pixels (flow nearer their median than the
-    camera's), so static background and differently moving things stay out. Unchanged for a subject that does
-    not move, a centre on nothing moving, and a single frame."""
+    camera's), so static background and differently moving things stay out; before that, the cut's still pieces
+    that follow the camera go (:func:`_drop_still_pieces`; ``clicks``, the user's positive clicks, keep theirs).
+    Unchanged for a subject that does not move, a centre on nothing moving, and a single frame."""
     flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
     if flow is None:
         return mask
@@ -148,8 +153,11 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     if own.sum() < config.min_seed_px:
         return mask
     f_obj = np.median(flow[own].astype(np.float32), axis=0)
-    like = moving & _box_region(box, mask.shape)
-    like &= np.linalg.norm(flow - f_obj, axis=-1) < np.linalg.norm(flow - flow_cam, axis=-1)
+    nearer = np.linalg.norm(flow - f_obj, axis=-1) < np.linalg.norm(flow - flow_cam, axis=-1)
+    inside = _box_region(box, mask.shape)
+    clicks = np.zeros((0, 2), int) if clicks is None else clicks
+    mask = _drop_still_pieces(mask, moving, nearer, inside & ~mask, clicks)
+    like = moving & inside & nearer
     if not (like & ~mask).any():
         return mask
     region, _ = _probable_region(feat, t, rgb, pos, None, config)
@@ -158,6 +166,25 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     sure_fg = _disks(pos, mask.shape, config.click_radius) & ~neg_disks
     cut = _keep_clicked(_grabcut(rgb, region & ~neg_disks, sure_fg, neg_disks, config.grabcut_iters), pos)
     return mask | (cut & like)
+
+
+def _drop_still_pieces(mask, moving, nearer, background, pos) -> np.ndarray:
+    """The box cut without its still pieces that move like the box's background (a wall block the cut took
+    beside an upside-down dancer). A piece is a connected area of the cut's pixels that do not move; it goes when
+    the fraction of its pixels whose flow is ``nearer`` the object's than the camera's is no higher than that
+    fraction over the box's ``background`` (the rate at which flow noise alone puts background pixels nearer
+    the object). A still part of a slow subject keeps more of the object's motion than its background does (its
+    flow comes from the moving edges around it) and stays; pieces holding a positive click stay too."""
+    if not background.any():
+        return mask
+    rate = float(nearer[background].mean())
+    still = mask & ~moving
+    count, labels = cv2.connectedComponents(still.astype(np.uint8), connectivity=8)
+    size = np.bincount(labels[still], minlength=count)
+    near = np.bincount(labels[still], weights=nearer[still], minlength=count)
+    foreign = np.flatnonzero(near <= rate * size)
+    foreign = np.setdiff1d(foreign, [0, *(int(labels[y, x]) for x, y in pos)])
+    return mask & ~np.isin(labels, foreign)
 
 
 def _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
