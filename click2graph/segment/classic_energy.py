@@ -77,13 +77,19 @@ def affine_flow(affine: np.ndarray, shape_hw: tuple[int, int], origin_xy: tuple[
     return np.stack([dx, dy], axis=-1)
 
 
+def squared_length(vectors: np.ndarray) -> np.ndarray:
+    """``|v|^2`` of 2-vectors (..., 2): the same numbers as ``np.sum(v**2, axis=-1)``, ten times faster (numpy
+    reduces a short last axis one element at a time)."""
+    return vectors[..., 0] ** 2 + vectors[..., 1] ** 2
+
+
 def moving_pixels(
     flow: np.ndarray, flow_cam: np.ndarray, *, sigmas: float, min_px: float, reliable: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(residual, moving): the residual flow magnitude float (h, w) after the camera's ``flow_cam``, and bool
     (h, w) the pixels whose residual exceeds ``sigmas`` robust noise spreads (1.4826 x its median over the
     ``reliable`` pixels, all by default; 1 px without any) and ``min_px``."""
-    residual = np.linalg.norm(flow - flow_cam, axis=-1)
+    residual = np.sqrt(squared_length(flow - flow_cam))
     sample = residual if reliable is None else residual[reliable]
     noise = 1.4826 * float(np.median(sample)) if sample.size else 1.0
     return residual, residual > max(min_px, sigmas * noise)
@@ -98,8 +104,8 @@ def motion_costs(
     the term vanishes by itself, so it only speaks where object and background move differently. ``reliable``
     (bool) zeroes it where the flow failed a forward-backward check (occlusions, motion boundaries).
     """
-    d_obj = np.sum((flow - flow_obj) ** 2, axis=-1)
-    d_bg = np.sum((flow - flow_bg) ** 2, axis=-1)
+    d_obj = squared_length(flow - flow_obj)
+    d_bg = squared_length(flow - flow_bg)
     ratio = np.clip((d_obj - d_bg) / (2.0 * noise_px**2), -MAX_NATS, MAX_NATS).astype(np.float32)
     if reliable is not None:
         ratio[~reliable] = 0.0
@@ -165,7 +171,8 @@ def graph_cut(
         d = np.zeros((h, w), np.float32)
         y0, y1 = 0, h - dy
         x0, x1 = max(0, -dx), w - max(0, dx)
-        d[y0:y1, x0:x1] = np.sum((img[y0:y1, x0:x1] - img[y0 + dy : y1 + dy, x0 + dx : x1 + dx]) ** 2, axis=-1)
+        step = img[y0:y1, x0:x1] - img[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+        d[y0:y1, x0:x1] = step[..., 0] ** 2 + step[..., 1] ** 2 + step[..., 2] ** 2  # integers: exact in any order
         diffs.append(d)
     beta = 1.0 / (2.0 * max(float(np.mean(np.concatenate([d.ravel() for d in diffs]))), 1e-6))
     graph = maxflow.Graph[float]()

@@ -15,7 +15,7 @@ import numpy as np
 from click2graph.cv.colour import lab_codes
 from click2graph.cv.flow import FlowCache
 from click2graph.masks import resize_mask
-from click2graph.segment.classic_energy import BINS, fit_affine
+from click2graph.segment.classic_energy import BINS, fit_affine, squared_length
 
 _GRID_STEP = 8  # processing pixels between flow samples for the camera fit: ~1,500 samples at 448x252
 
@@ -40,6 +40,7 @@ class FrameFeatures:
         self.capacity = capacity
         self._frames: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
+        self._flows32: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()  # the last few, read-only
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
 
     # -- pixel spaces ---------------------------------------------------------------------------------------
@@ -74,14 +75,23 @@ class FrameFeatures:
         return item
 
     def flow(self, t_from: int, t_to: int) -> np.ndarray:
-        """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels."""
+        """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels (read-only: the last few pairs
+        are kept converted and shared)."""
         key = (t_from, t_to)
         if key not in self._flows:
             flow = self.flows.get(t_from, t_to)
             if self.scale < 1.0:
                 flow = cv2.resize(flow, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA) * self.scale
             self._flows[key] = flow.astype(np.float16)
-        return self._flows[key].astype(np.float32)
+        if key in self._flows32:
+            self._flows32.move_to_end(key)
+            return self._flows32[key]
+        flow = self._flows[key].astype(np.float32)
+        flow.flags.writeable = False  # shared by every caller until it leaves the LRU
+        self._flows32[key] = flow
+        if len(self._flows32) > 4:  # a step reads the pair's flows both ways several times
+            self._flows32.popitem(last=False)
+        return flow
 
     def reliable(self, t_from: int, t_to: int, *, tol_px: float = 1.0) -> np.ndarray:
         """bool (h, w) on ``t_from``: the flow to ``t_to`` comes back within ``tol_px`` (+5 % of its length) when
@@ -96,8 +106,7 @@ class FrameFeatures:
         h, w = fwd.shape[:2]
         xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        err = np.sum((fwd + back) ** 2, axis=-1)
-        return err <= (tol_px + 0.05 * np.linalg.norm(fwd, axis=-1)) ** 2
+        return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
 
     def camera(self, t_from: int, t_to: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """Camera (background) motion ``t_from -> t_to`` as a 2x3 affine in processing pixels, fitted with RANSAC
