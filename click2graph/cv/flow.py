@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import cv2
@@ -38,7 +39,8 @@ def _grey_flow(a: np.ndarray, b: np.ndarray, full_hw: tuple[int, int]) -> np.nda
 
 
 class FlowCache:
-    """Flow fields between frame pairs of one video, computed on demand and kept in a small LRU."""
+    """Flow fields between frame pairs of one video, computed on demand and kept in a small LRU; safe to call from
+    several threads (the classic tracker computes the next pair's flows on a worker)."""
 
     def __init__(self, frames: np.ndarray, *, capacity: int = 8, scale: float = 0.5) -> None:
         self.frames = frames
@@ -47,10 +49,15 @@ class FlowCache:
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._greys: OrderedDict[int, np.ndarray] = OrderedDict()  # the last few frames DIS ran on
         self.computed = 0  # how many flows were actually computed (for tests and benchmarks)
+        self._lock = threading.Lock()
 
     def get(self, frame_from: int, frame_to: int) -> np.ndarray:
         """:func:`dense_flow` from frame ``frame_from`` to ``frame_to`` (cached)."""
-        key = (frame_from, frame_to)
+        with self._lock:
+            return self._get((frame_from, frame_to))
+
+    def _get(self, key: tuple[int, int]) -> np.ndarray:
+        frame_from, frame_to = key
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]

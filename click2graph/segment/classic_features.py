@@ -7,7 +7,9 @@ graph cuts cost ~O(pixels) and the Lab histograms do not need full resolution. F
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 
 import cv2
 import numpy as np
@@ -28,6 +30,10 @@ class FrameFeatures:
     each discovery keyframe, forward and backward): an LRU smaller than the clip recomputed every flow on every
     pass (ball_touch, 48 frames, 5 objects: 374 flows for 94 pairs, and the fwd-bwd check took 30 % of the build).
     Stored as float16 at processing size: ~0.45 MB per pair at 448x252, ~140 MB for 150 frames both ways.
+
+    :meth:`prefetch` computes a pair's flows and their reliability on a worker thread while the tracker works on
+    the previous pair (the app has 2 cores, the tracker's step is mostly single-threaded); the values are the same
+    as computed on demand, and only the calling thread touches the caches.
     """
 
     def __init__(self, frames: np.ndarray, flows: FlowCache, *, max_side: int, capacity: int = 6) -> None:
@@ -42,6 +48,7 @@ class FrameFeatures:
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
         self._flows32: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()  # the last few, read-only
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
+        self._ahead: tuple[tuple[int, int], Future] | None = None  # the pair being prefetched
 
     # -- pixel spaces ---------------------------------------------------------------------------------------
 
@@ -78,11 +85,9 @@ class FrameFeatures:
         """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels (read-only: the last few pairs
         are kept converted and shared)."""
         key = (t_from, t_to)
+        self._collect(key)
         if key not in self._flows:
-            flow = self.flows.get(t_from, t_to)
-            if self.scale < 1.0:
-                flow = cv2.resize(flow, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA) * self.scale
-            self._flows[key] = flow.astype(np.float16)
+            self._flows[key] = self._proc_flow16(t_from, t_to)
         if key in self._flows32:
             self._flows32.move_to_end(key)
             return self._flows32[key]
@@ -96,17 +101,53 @@ class FrameFeatures:
     def reliable(self, t_from: int, t_to: int, *, tol_px: float = 1.0) -> np.ndarray:
         """bool (h, w) on ``t_from``: the flow to ``t_to`` comes back within ``tol_px`` (+5 % of its length) when
         followed by the flow back; False on occlusions and where the flow failed."""
+        self._collect((t_from, t_to))
         key = (t_from, t_to, tol_px)
         if key not in self._reliable:
-            self._reliable[key] = self._fwd_bwd_consistent(t_from, t_to, tol_px)
+            self._reliable[key] = _fwd_bwd_consistent(self.flow(t_from, t_to), self.flow(t_to, t_from), tol_px)
         return self._reliable[key]
 
-    def _fwd_bwd_consistent(self, t_from: int, t_to: int, tol_px: float) -> np.ndarray:
-        fwd, bwd = self.flow(t_from, t_to), self.flow(t_to, t_from)
-        h, w = fwd.shape[:2]
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
+    def prefetch(self, t_from: int, t_to: int) -> None:
+        """Start computing the flows between frames ``t_from`` and ``t_to`` both ways and their reliability (default
+        tolerance) on a worker thread, unless one is running, a frame is missing or they are known already."""
+        if self._ahead is not None:
+            if not self._ahead[1].done():
+                return
+            self._collect(self._ahead[0])  # finished but never asked for: keep it
+        if not 0 <= t_to < len(self.frames) or (t_from, t_to, 1.0) in self._reliable:
+            return
+        future: Future = Future()
+
+        def work() -> None:
+            try:
+                fwd, bwd = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
+                fwd32, bwd32 = fwd.astype(np.float32), bwd.astype(np.float32)
+                future.set_result((fwd, bwd, _fwd_bwd_consistent(fwd32, bwd32), _fwd_bwd_consistent(bwd32, fwd32)))
+            except BaseException as exc:  # handed to the thread that collects it
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="flow-prefetch", daemon=True).start()
+        self._ahead = ((t_from, t_to), future)
+
+    def _collect(self, key: tuple[int, int]) -> None:
+        """Wait for the prefetch of the pair ``key`` belongs to (either way), if one is running, and keep its
+        results."""
+        if self._ahead is None or key not in (self._ahead[0], self._ahead[0][::-1]):
+            return
+        (a, b), future = self._ahead
+        self._ahead = None
+        fwd, bwd, reliable_fwd, reliable_bwd = future.result()
+        self._flows.setdefault((a, b), fwd)
+        self._flows.setdefault((b, a), bwd)
+        self._reliable.setdefault((a, b, 1.0), reliable_fwd)
+        self._reliable.setdefault((b, a, 1.0), reliable_bwd)
+
+    def _proc_flow16(self, t_from: int, t_to: int) -> np.ndarray:
+        """The shared cache's flow at processing size, float16 (what :meth:`flow` stores)."""
+        flow = self.flows.get(t_from, t_to)
+        if self.scale < 1.0:
+            flow = cv2.resize(flow, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA) * self.scale
+        return flow.astype(np.float16)
 
     def camera(self, t_from: int, t_to: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """Camera (background) motion ``t_from -> t_to`` as a 2x3 affine in processing pixels, fitted with RANSAC
@@ -119,3 +160,12 @@ class FrameFeatures:
         pts = np.stack([xs[keep], ys[keep]], axis=-1).astype(np.float32)
         affine = fit_affine(pts, flow[ys[keep], xs[keep]], max_points=2000)
         return affine if affine is not None else np.eye(2, 3, dtype=np.float64)
+
+
+def _fwd_bwd_consistent(fwd: np.ndarray, bwd: np.ndarray, tol_px: float = 1.0) -> np.ndarray:
+    """bool (h, w): where the flow ``fwd`` (float32 (h, w, 2)) followed by ``bwd`` comes back within ``tol_px``
+    (+5 % of its length)."""
+    h, w = fwd.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
