@@ -180,16 +180,9 @@ def graph_cut(
     beta = 1.0 / (2.0 * max(float(np.mean(np.concatenate([d.ravel() for d in diffs]))), 1e-6))
     graph = maxflow.Graph[float](h * w, len(_NEIGHBOURS) * h * w)
     nodes = graph.add_grid_nodes((h, w))
-    # All edges in one call, in add_grid_edges' order (by direction, then by pixel): the same graph, built faster.
-    tails, heads, caps = [], [], []
-    for (dy, dx), d in zip(_NEIGHBOURS, diffs):
-        weights = smoothness * np.exp(-beta * d) / np.hypot(dy, dx)
-        y1, x0, x1 = h - dy, max(0, -dx), w - max(0, dx)
-        tails.append(nodes[:y1, x0:x1].ravel())
-        heads.append(nodes[dy:, x0 + dx : x1 + dx].ravel())
-        caps.append(weights[:y1, x0:x1].ravel())
-    cap = np.concatenate(caps).astype(np.float64)
-    graph.add_edges(np.concatenate(tails), np.concatenate(heads), cap, cap)
+    _add_potts_edges(
+        graph, nodes, [smoothness * np.exp(-beta * d) / np.hypot(dy, dx) for (dy, dx), d in zip(_NEIGHBOURS, diffs)]
+    )
     big = 1e6
     src, snk = cost_bg.astype(np.float64), cost_fg.astype(np.float64)  # source side = foreground
     if sure_fg is not None:
@@ -199,6 +192,21 @@ def graph_cut(
     graph.add_grid_tedges(nodes, src, snk)
     graph.maxflow()
     return ~graph.get_grid_segments(nodes)
+
+
+def _add_potts_edges(graph, nodes: np.ndarray, weights: list[np.ndarray]) -> None:
+    """Symmetric edges of capacity ``weights[k]`` (h, w) from every node of the grid ``nodes`` to its neighbour in
+    direction ``_NEIGHBOURS[k]``: the edges one ``add_grid_edges`` call per direction adds, in the same order (so
+    max-flow finds the same cut), in one vectorised call, ~3x faster."""
+    h, w = nodes.shape
+    tails, heads, caps = [], [], []
+    for (dy, dx), weight in zip(_NEIGHBOURS, weights):
+        y1, x0, x1 = h - dy, max(0, -dx), w - max(0, dx)
+        tails.append(nodes[:y1, x0:x1].ravel())
+        heads.append(nodes[dy:, x0 + dx : x1 + dx].ravel())
+        caps.append(weight[:y1, x0:x1].ravel())
+    cap = np.concatenate(caps).astype(np.float64)
+    graph.add_edges(np.concatenate(tails), np.concatenate(heads), cap, cap)
 
 
 def _resize_hard(mask: np.ndarray | None, size_wh: tuple[int, int]) -> np.ndarray | None:
