@@ -7,9 +7,9 @@ graph cuts cost ~O(pixels) and the Lab histograms do not need full resolution. F
 
 from __future__ import annotations
 
-import threading
+import os
 from collections import OrderedDict
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -48,7 +48,8 @@ class FrameFeatures:
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
         self._flows32: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()  # the last few, read-only
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
-        self._ahead: tuple[tuple[int, int], Future] | None = None  # the pair being prefetched
+        self._ahead: tuple[int, tuple[int, int], Future] | None = None  # (process id, pair, its prefetch)
+        self._worker: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its prefetch thread)
 
     # -- pixel spaces ---------------------------------------------------------------------------------------
 
@@ -110,31 +111,32 @@ class FrameFeatures:
     def prefetch(self, t_from: int, t_to: int) -> None:
         """Start computing the flows between frames ``t_from`` and ``t_to`` both ways and their reliability (default
         tolerance) on a worker thread, unless one is running, a frame is missing or they are known already."""
-        if self._ahead is not None:
-            if not self._ahead[1].done():
-                return
-            self._collect(self._ahead[0])  # finished but never asked for: keep it
-        if not 0 <= t_to < len(self.frames) or (t_from, t_to, 1.0) in self._reliable:
+        self._collect(None)  # one finished but never asked for: keep it
+        if self._ahead is not None or not 0 <= t_to < len(self.frames) or (t_from, t_to, 1.0) in self._reliable:
             return
-        future: Future = Future()
+        if self._worker is None or self._worker[0] != os.getpid():  # threads do not survive a fork
+            self._worker = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="flow-prefetch"))
+        future = self._worker[1].submit(self._pair, t_from, t_to)
+        self._ahead = (os.getpid(), (t_from, t_to), future)
 
-        def work() -> None:
-            try:
-                fwd, bwd = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
-                fwd32, bwd32 = fwd.astype(np.float32), bwd.astype(np.float32)
-                future.set_result((fwd, bwd, _fwd_bwd_consistent(fwd32, bwd32), _fwd_bwd_consistent(bwd32, fwd32)))
-            except BaseException as exc:  # handed to the thread that collects it
-                future.set_exception(exc)
+    def _pair(self, t_from: int, t_to: int) -> tuple[np.ndarray, ...]:
+        """(flow there, flow back, their reliabilities) as :meth:`flow` stores them and :meth:`reliable` computes
+        them, touching no cache of this object (it runs on the prefetch thread)."""
+        fwd, bwd = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
+        fwd32, bwd32 = fwd.astype(np.float32), bwd.astype(np.float32)
+        return fwd, bwd, _fwd_bwd_consistent(fwd32, bwd32), _fwd_bwd_consistent(bwd32, fwd32)
 
-        threading.Thread(target=work, name="flow-prefetch", daemon=True).start()
-        self._ahead = ((t_from, t_to), future)
-
-    def _collect(self, key: tuple[int, int]) -> None:
-        """Wait for the prefetch of the pair ``key`` belongs to (either way), if one is running, and keep its
-        results."""
-        if self._ahead is None or key not in (self._ahead[0], self._ahead[0][::-1]):
+    def _collect(self, key: tuple[int, int] | None) -> None:
+        """Keep the results of the running prefetch, waiting for them if the pair ``key`` (either way) is the
+        prefetched one; with ``key`` None, only if it has finished. A prefetch started before a fork is dropped."""
+        if self._ahead is None:
             return
-        (a, b), future = self._ahead
+        pid, (a, b), future = self._ahead
+        if pid != os.getpid():
+            self._ahead = None
+            return
+        if (key is None and not future.done()) or (key is not None and key not in ((a, b), (b, a))):
+            return
         self._ahead = None
         fwd, bwd, reliable_fwd, reliable_bwd = future.result()
         self._flows.setdefault((a, b), fwd)
