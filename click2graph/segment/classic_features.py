@@ -70,17 +70,18 @@ class FrameFeatures:
 
     def frame(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(rgb uint8 (h, w, 3), colour bin index int32 (h, w)) of frame ``t`` in processing pixels."""
+        if self._ahead is not None and self._ahead[1][1] == t:
+            self._collect(self._ahead[1])
         if t in self._frames:
             self._frames.move_to_end(t)
             return self._frames[t]
+        return _remember(self._frames, t, self._frame_data(t), self.capacity)
+
+    def _frame_data(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         rgb = self.frames[t]
         if self.scale < 1.0:
             rgb = cv2.resize(rgb, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA)
-        item = (rgb, lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), BINS))
-        self._frames[t] = item
-        if len(self._frames) > self.capacity:
-            self._frames.popitem(last=False)
-        return item
+        return rgb, lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), BINS)
 
     def flow(self, t_from: int, t_to: int) -> np.ndarray:
         """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels (read-only: the last few pairs
@@ -92,12 +93,7 @@ class FrameFeatures:
         if key in self._flows32:
             self._flows32.move_to_end(key)
             return self._flows32[key]
-        flow = self._flows[key].astype(np.float32)
-        flow.flags.writeable = False  # shared by every caller until it leaves the LRU
-        self._flows32[key] = flow
-        if len(self._flows32) > 4:  # a step reads the pair's flows both ways several times
-            self._flows32.popitem(last=False)
-        return flow
+        return _remember(self._flows32, key, _read_only32(self._flows[key]), 4)  # a step reads them several times
 
     def reliable(self, t_from: int, t_to: int, *, tol_px: float = 1.0) -> np.ndarray:
         """bool (h, w) on ``t_from``: the flow to ``t_to`` comes back within ``tol_px`` (+5 % of its length) when
@@ -109,8 +105,9 @@ class FrameFeatures:
         return self._reliable[key]
 
     def prefetch(self, t_from: int, t_to: int) -> None:
-        """Start computing the flows between frames ``t_from`` and ``t_to`` both ways and their reliability (default
-        tolerance) on a worker thread, unless one is running, a frame is missing or they are known already."""
+        """Start computing the flows between frames ``t_from`` and ``t_to`` both ways, their reliability (default
+        tolerance) and frame ``t_to``'s colours on a worker thread, unless one is running, a frame is missing or the
+        flows are known already."""
         self._collect(None)  # one finished but never asked for: keep it
         if self._ahead is not None or not 0 <= t_to < len(self.frames) or (t_from, t_to, 1.0) in self._reliable:
             return
@@ -119,12 +116,13 @@ class FrameFeatures:
         future = self._worker[1].submit(self._pair, t_from, t_to)
         self._ahead = (os.getpid(), (t_from, t_to), future)
 
-    def _pair(self, t_from: int, t_to: int) -> tuple[np.ndarray, ...]:
-        """(flow there, flow back, their reliabilities) as :meth:`flow` stores them and :meth:`reliable` computes
-        them, touching no cache of this object (it runs on the prefetch thread)."""
-        fwd, bwd = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
-        fwd32, bwd32 = fwd.astype(np.float32), bwd.astype(np.float32)
-        return fwd, bwd, _fwd_bwd_consistent(fwd32, bwd32), _fwd_bwd_consistent(bwd32, fwd32)
+    def _pair(self, t_from: int, t_to: int) -> tuple:
+        """(flows there and back as stored, as returned, their reliabilities, frame ``t_to``) as the accessors
+        compute them, touching no cache of this object (it runs on the prefetch thread)."""
+        flows16 = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
+        fwd, bwd = (_read_only32(f) for f in flows16)
+        reliable = _fwd_bwd_consistent(fwd, bwd), _fwd_bwd_consistent(bwd, fwd)
+        return flows16, (fwd, bwd), reliable, self._frame_data(t_to)
 
     def _collect(self, key: tuple[int, int] | None) -> None:
         """Keep the results of the running prefetch, waiting for them if the pair ``key`` (either way) is the
@@ -138,11 +136,14 @@ class FrameFeatures:
         if (key is None and not future.done()) or (key is not None and key not in ((a, b), (b, a))):
             return
         self._ahead = None
-        fwd, bwd, reliable_fwd, reliable_bwd = future.result()
-        self._flows.setdefault((a, b), fwd)
-        self._flows.setdefault((b, a), bwd)
-        self._reliable.setdefault((a, b, 1.0), reliable_fwd)
-        self._reliable.setdefault((b, a, 1.0), reliable_bwd)
+        flows16, flows32, reliable, frame = future.result()
+        for pair, f16, f32, ok in zip(((a, b), (b, a)), flows16, flows32, reliable):
+            self._flows.setdefault(pair, f16)
+            self._reliable.setdefault((*pair, 1.0), ok)
+            if pair not in self._flows32:
+                _remember(self._flows32, pair, f32, 4)
+        if b not in self._frames:
+            _remember(self._frames, b, frame, self.capacity)
 
     def _proc_flow16(self, t_from: int, t_to: int) -> np.ndarray:
         """The shared cache's flow at processing size, float16 (what :meth:`flow` stores)."""
@@ -171,3 +172,18 @@ def _fwd_bwd_consistent(fwd: np.ndarray, bwd: np.ndarray, tol_px: float = 1.0) -
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
+
+
+def _read_only32(flow16: np.ndarray) -> np.ndarray:
+    """A stored float16 flow as float32, read-only: it is shared by every caller while it stays in the LRU."""
+    flow = flow16.astype(np.float32)
+    flow.flags.writeable = False
+    return flow
+
+
+def _remember(cache: OrderedDict, key, value, capacity: int):
+    """Put ``value`` in the LRU ``cache`` (dropping its oldest entry past ``capacity``) and return it."""
+    cache[key] = value
+    if len(cache) > capacity:
+        cache.popitem(last=False)
+    return value
