@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
-from click2graph.cv.flow import FlowCache, affine_motion, motion_residual_px
+from click2graph.cv.flow import FlowCache, affine_motion, dense_flow, motion_residual_px
 from click2graph.cv.grabcut import grabcut
 from click2graph.cv.objectness import mask_objectness
 
@@ -47,6 +47,17 @@ def test_flow_is_computed_once_per_pair_and_follows_a_shift():
     cache.get(1, 0)
     cache.get(0, 1)  # evicted by the pair before (capacity 1): computed again
     assert cache.computed == 3
+
+
+def test_cached_flows_are_dense_flow_whatever_order_the_pairs_come_in():
+    """The cache reuses each frame's downscaled grey copy across pairs: a copy keyed or evicted wrongly would give
+    another pair's flow."""
+    rng = np.random.default_rng(1)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8), (7, 7), 2)
+    frames = np.stack([np.roll(frame, (t % 3, 2 * t), axis=(0, 1)) for t in range(7)])
+    cache = FlowCache(frames, capacity=2)
+    for a, b in [(0, 1), (1, 0), (1, 2), (2, 1), (5, 6), (0, 6), (3, 2), (6, 5), (0, 1), (4, 0)]:
+        assert np.array_equal(cache.get(a, b), dense_flow(frames[a], frames[b])), (a, b)
 
 
 def test_grabcut_is_reproducible_and_objectness_prefers_the_whole_object():

@@ -350,6 +350,58 @@ def test_graph_cut_under_a_pixel_budget_matches_the_full_cut():
     assert not small[52:58, 62:68].any()
 
 
+def test_potts_edges_in_one_call_give_the_cut_of_one_call_per_direction():
+    """The vectorised edge list is the graph add_grid_edges builds, edge for edge: the same max-flow and the same
+    cut on noisy unaries (where a different edge order could tip near-ties)."""
+    import maxflow
+
+    from click2graph.segment.classic_energy import _NEIGHBOURS, _add_potts_edges
+
+    rng = np.random.default_rng(0)
+    h, w = 40, 57
+    weights = [rng.random((h, w)).astype(np.float32) * 0.4 for _ in _NEIGHBOURS]
+    source, sink = rng.random((h, w)) * 2, rng.random((h, w)) * 2
+    cuts = []
+    for fast in (True, False):
+        graph = maxflow.Graph[float]()
+        nodes = graph.add_grid_nodes((h, w))
+        if fast:
+            _add_potts_edges(graph, nodes, weights)
+        else:
+            for (dy, dx), weight in zip(_NEIGHBOURS, weights):
+                structure = np.zeros((3, 3))
+                structure[1 + dy, 1 + dx] = 1
+                graph.add_grid_edges(nodes, weights=weight, structure=structure, symmetric=True)
+        graph.add_grid_tedges(nodes, source, sink)
+        cuts.append((graph.get_edge_count(), graph.maxflow(), graph.get_grid_segments(nodes)))
+    assert cuts[0][:2] == cuts[1][:2]
+    assert np.array_equal(cuts[0][2], cuts[1][2]) and 0 < cuts[0][2].sum() < h * w
+
+
+def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
+    """Flows, reliabilities and frame colours computed ahead on a worker thread equal those computed when asked
+    for (also for a pair prefetched but never asked for), and tracking gives the same masks without the prefetch."""
+    from click2graph.cv.flow import FlowCache
+    from click2graph.segment.classic_features import FrameFeatures
+
+    video, gt, _ = _clip()
+    ahead = FrameFeatures(video.frames, FlowCache(video.frames), max_side=100)
+    plain = FrameFeatures(video.frames, FlowCache(video.frames), max_side=100)
+    ahead.prefetch(5, 6)  # never asked for
+    ahead.prefetch(2, 3)
+    ahead.prefetch(7, 8)  # past the last frame: nothing to do
+    for a, b in [(2, 3), (3, 2), (5, 6), (6, 5), (1, 2)]:
+        assert np.array_equal(ahead.flow(a, b), plain.flow(a, b))
+        assert np.array_equal(ahead.reliable(a, b), plain.reliable(a, b))
+        assert all(np.array_equal(x, y) for x, y in zip(ahead.frame(b), plain.frame(b)))
+    with pytest.raises(ValueError):
+        ahead.flow(2, 3)[0, 0, 0] = 1.0  # shared with later callers: read-only
+    with_prefetch = _track_from_mask(video, gt[0])
+    monkeypatch.setattr(FrameFeatures, "prefetch", lambda self, t_from, t_to: None)
+    without = _track_from_mask(video, gt[0])
+    assert all(np.array_equal(a, b) for a, b in zip(with_prefetch, without))
+
+
 def test_detached_look_alike_pieces_are_dropped():
     """A piece of the cut far from the object's main piece (a look-alike that flow carried in) is dropped; a
     piece split off nearby (a leg behind a pole) is kept."""

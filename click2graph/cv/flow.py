@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import cv2
@@ -16,38 +17,65 @@ def dense_flow(frame_from: np.ndarray, frame_to: np.ndarray, *, scale: float = 0
         Computed at ``scale`` of the frame size (DIS "fast" preset) and upsampled: about 5 ms at 480p.
     """
     h, w = frame_from.shape[:2]
+    return _grey_flow(_small_grey(frame_from, scale), _small_grey(frame_to, scale), (h, w))
+
+
+def _small_grey(frame: np.ndarray, scale: float) -> np.ndarray:
+    """The uint8 grey frame at ``scale`` of its size that :func:`dense_flow` runs DIS on."""
+    h, w = frame.shape[:2]
     small = (max(8, int(w * scale)), max(8, int(h * scale)))
-    a = cv2.cvtColor(cv2.resize(frame_from, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-    b = cv2.cvtColor(cv2.resize(frame_to, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(cv2.resize(frame, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+
+
+def _grey_flow(a: np.ndarray, b: np.ndarray, full_hw: tuple[int, int]) -> np.ndarray:
+    """DIS flow between two :func:`_small_grey` frames, upsampled to ``full_hw`` pixels."""
+    h, w = full_hw
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     flow = dis.calc(a, b, None)
     flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-    flow[..., 0] *= w / small[0]
-    flow[..., 1] *= h / small[1]
+    flow[..., 0] *= w / a.shape[1]
+    flow[..., 1] *= h / a.shape[0]
     return flow
 
 
 class FlowCache:
-    """Flow fields between frame pairs of one video, computed on demand and kept in a small LRU."""
+    """Flow fields between frame pairs of one video, computed on demand and kept in a small LRU; safe to call from
+    several threads (the classic tracker computes the next pair's flows on a worker)."""
 
     def __init__(self, frames: np.ndarray, *, capacity: int = 8, scale: float = 0.5) -> None:
         self.frames = frames
         self.capacity = capacity
         self.scale = scale
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._greys: OrderedDict[int, np.ndarray] = OrderedDict()  # the last few frames DIS ran on
         self.computed = 0  # how many flows were actually computed (for tests and benchmarks)
+        self._lock = threading.Lock()
 
     def get(self, frame_from: int, frame_to: int) -> np.ndarray:
-        key = (frame_from, frame_to)
+        """:func:`dense_flow` from frame ``frame_from`` to ``frame_to`` (cached)."""
+        with self._lock:
+            return self._get((frame_from, frame_to))
+
+    def _get(self, key: tuple[int, int]) -> np.ndarray:
+        frame_from, frame_to = key
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        flow = dense_flow(self.frames[frame_from], self.frames[frame_to], scale=self.scale)
+        flow = _grey_flow(self._grey(frame_from), self._grey(frame_to), self.frames.shape[1:3])
         self.computed += 1
         self._cache[key] = flow
         if len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         return flow
+
+    def _grey(self, t: int) -> np.ndarray:
+        """Frame ``t`` as :func:`dense_flow` prepares it, kept for the next pairs (a tracking step reads each
+        frame of a pair twice, forward and backward, and the next step reads it again)."""
+        if t not in self._greys:
+            self._greys[t] = _small_grey(self.frames[t], self.scale)
+            if len(self._greys) > 4:
+                self._greys.popitem(last=False)
+        return self._greys[t]
 
 
 _AFFINE_POINTS = 5000  # an affine fit needs few points: at most about this many pixels of the mask are used

@@ -184,6 +184,7 @@ def track_step(
     h, w = prev.shape
 
     camera = feat.camera(t_prev, t, exclude=_near(prev | model.extent, model.extent.sum()))
+    feat.prefetch(t, 2 * t - t_prev)  # the next step's flows, on a worker thread while this step runs
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
     logger.debug(
         "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d",
