@@ -159,80 +159,6 @@ def graph_cut(
             sure_bg=_resize_hard(sure_bg, size),
         )
         return cv2.resize(cut.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
-    graph = maxflow.Graph[float]()
-    nodes, _ = _grid_layer(graph, rgb, cost_fg, cost_bg, smoothness, sure_fg, sure_bg)
-    graph.maxflow()
-    return ~graph.get_grid_segments(nodes)
-
-
-def two_frame_cut(
-    first: tuple[np.ndarray, np.ndarray, np.ndarray],
-    second: tuple[np.ndarray, np.ndarray, np.ndarray],
-    link_xy: np.ndarray,
-    *,
-    smoothness: float,
-    link_weight: float,
-    max_pixels: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`graph_cut` of two frames' crops at once, joined by temporal edges; returns both bool foregrounds.
-
-    Args:
-        first, second: (rgb uint8 (H, W, 3), cost_fg, cost_bg float32 (H, W)) of each crop, as in :func:`graph_cut`.
-        link_xy: float32 (H0, W0, 2): where (x, y) in the second crop each pixel of the first one goes (its flow),
-            NaN where it has no reliable correspondent; an edge joins it to the nearest pixel there.
-        smoothness: the Potts weight of both crops' spatial edges.
-        link_weight: a temporal edge weighs ``link_weight * smoothness * exp(-beta |I0 - I1|^2)``, the contrast of
-            the colour difference along the flow with the first crop's spatial beta: like a spatial edge.
-        max_pixels: budget of both crops together; past it both run downscaled by one factor ``s``, keeping the
-            energy's balance as :func:`graph_cut` does (a coarse temporal edge stands for 1/s^2 fine ones, so it
-            keeps its weight while spatial ones are scaled by ``s``).
-    """
-    (h0, w0), (h1, w1) = first[1].shape, second[1].shape
-    total = h0 * w0 + h1 * w1
-    scale = 1.0 if max_pixels is None or total <= max_pixels else float(np.sqrt(max_pixels / total))
-    if scale < 1.0:
-        size0 = (max(2, round(w0 * scale)), max(2, round(h0 * scale)))
-        size1 = (max(2, round(w1 * scale)), max(2, round(h1 * scale)))
-        small = [
-            tuple(cv2.resize(a, size, interpolation=cv2.INTER_AREA) for a in layer)
-            for layer, size in ((first, size0), (second, size1))
-        ]
-        ratio = np.array([size1[0] / w1, size1[1] / h1], np.float32)
-        link = (cv2.resize(link_xy, size0, interpolation=cv2.INTER_NEAREST) + 0.5) * ratio - 0.5
-        cut0, cut1 = two_frame_cut(
-            small[0], small[1], link, smoothness=smoothness * scale, link_weight=link_weight / scale
-        )
-        return tuple(  # type: ignore[return-value]
-            cv2.resize(c.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
-            for c, (h, w) in ((cut0, (h0, w0)), (cut1, (h1, w1)))
-        )
-    graph = maxflow.Graph[float]()
-    nodes0, beta = _grid_layer(graph, *first, smoothness)
-    nodes1, _ = _grid_layer(graph, *second, smoothness)
-    ys, xs = np.nonzero(np.isfinite(link_xy).all(axis=-1))
-    qx = np.rint(link_xy[ys, xs, 0]).astype(np.int64)
-    qy = np.rint(link_xy[ys, xs, 1]).astype(np.int64)
-    inside = (qx >= 0) & (qx < w1) & (qy >= 0) & (qy < h1)
-    ys, xs, qx, qy = ys[inside], xs[inside], qx[inside], qy[inside]
-    if len(ys):
-        d = np.sum((first[0][ys, xs].astype(np.float32) - second[0][qy, qx].astype(np.float32)) ** 2, axis=-1)
-        weights = (link_weight * smoothness * np.exp(-beta * d)).astype(np.float64)
-        graph.add_edges(nodes0[ys, xs], nodes1[qy, qx], weights, weights)
-    graph.maxflow()
-    return ~graph.get_grid_segments(nodes0), ~graph.get_grid_segments(nodes1)
-
-
-def _grid_layer(
-    graph,
-    rgb: np.ndarray,
-    cost_fg: np.ndarray,
-    cost_bg: np.ndarray,
-    smoothness: float,
-    sure_fg: np.ndarray | None = None,
-    sure_bg: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
-    """Add one crop's pixels to ``graph`` with their unaries and contrast-sensitive Potts edges; (node ids, beta)."""
-    h, w = cost_fg.shape
     img = rgb.astype(np.float32)
     diffs = []
     for dy, dx in _NEIGHBOURS:
@@ -242,6 +168,7 @@ def _grid_layer(
         d[y0:y1, x0:x1] = np.sum((img[y0:y1, x0:x1] - img[y0 + dy : y1 + dy, x0 + dx : x1 + dx]) ** 2, axis=-1)
         diffs.append(d)
     beta = 1.0 / (2.0 * max(float(np.mean(np.concatenate([d.ravel() for d in diffs]))), 1e-6))
+    graph = maxflow.Graph[float]()
     nodes = graph.add_grid_nodes((h, w))
     for (dy, dx), d in zip(_NEIGHBOURS, diffs):
         structure = np.zeros((3, 3), np.uint8)
@@ -255,7 +182,8 @@ def _grid_layer(
     if sure_bg is not None:
         snk = np.where(sure_bg, big, snk)
     graph.add_grid_tedges(nodes, src, snk)
-    return nodes, beta
+    graph.maxflow()
+    return ~graph.get_grid_segments(nodes)
 
 
 def _resize_hard(mask: np.ndarray | None, size_wh: tuple[int, int]) -> np.ndarray | None:

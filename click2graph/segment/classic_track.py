@@ -45,7 +45,6 @@ from click2graph.segment.classic_energy import (
     motion_costs,
     moving_pixels,
     shape_costs,
-    two_frame_cut,
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
@@ -106,12 +105,6 @@ class TrackConfig:
     # never weakens global evidence it agrees with.
     local_size: float = 0.3
     local_cutoff: float = 0.5
-    # Look-ahead: frame t is cut together with frame t+1 (the prediction carried one more frame, the same terms),
-    # joined by edges along reliable flow t -> t+1 weighing this many spatial Potts edges (0: each frame alone).
-    # Only frame t's labels are kept; weak evidence on t (a near-tie) is then decided by where it goes next.
-    lookahead: float = 1.0
-    lookahead_nats: float = 1.0  # ... only from pixels of frame t whose unaries differ by less (weak evidence) to
-    # pixels of t+1 whose colours differ by at least this much (the next frame decides)
 
 
 @dataclass
@@ -227,20 +220,13 @@ def track_step(
     mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
     sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
     cw = config.colour_weight
-    layer = (rgb[win], cw * cost_fg + mf + sf, cw * cost_bg + mb + sb)
-    ahead = _next_layer(feat, model, windows, prior, t, 2 * t - t_prev, win, config)
-    if ahead is None:  # the clip's last frame (or the prediction leaves it): frame t alone
-        cut = graph_cut(*layer, smoothness=config.smoothness, max_pixels=config.max_cut_px)
-    else:
-        nexts, link, observed = ahead
-        cut, _ = two_frame_cut(
-            layer,
-            nexts,
-            _decisive_links(link, layer[1] - layer[2], observed, config.lookahead_nats),
-            smoothness=config.smoothness,
-            link_weight=config.lookahead,
-            max_pixels=config.max_cut_px,
-        )
+    cut = graph_cut(
+        rgb[win],
+        cw * cost_fg + mf + sf,
+        cw * cost_bg + mb + sb,
+        smoothness=config.smoothness,
+        max_pixels=config.max_cut_px,
+    )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
     if mask.sum() > config.leak_ratio * max(model.area, 1.0):
@@ -256,69 +242,6 @@ def track_step(
         return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
     return mask
-
-
-def _next_layer(
-    feat: FrameFeatures,
-    model: ObjectModel,
-    windows: LocalWindows | None,
-    prior: np.ndarray,
-    t: int,
-    t_next: int,
-    win: tuple[slice, slice],
-    config: TrackConfig,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray] | None:
-    """The look-ahead layer of frame ``t``'s cut: (rgb, cost_fg, cost_bg) of a window on ``t_next`` around the
-    prediction ``prior`` (on ``t``) carried one more frame, with the same colour, co-motion and shape terms;
-    where each pixel of ``win`` goes there along reliable flow (NaN elsewhere); and the window's colour evidence
-    (cost_fg - cost_bg, nats). None past the clip's end, with
-    look-ahead off or when the carried prediction leaves the frame. The model is not changed."""
-    if config.lookahead <= 0 or not 0 <= t_next < len(feat.frames):
-        return None
-    h, w = prior.shape
-    fwd, bwd = feat.flow(t, t_next), feat.flow(t_next, t)
-    reliable_t, reliable_next = feat.reliable(t, t_next), feat.reliable(t_next, t)
-    camera = feat.camera(t, t_next, exclude=_near(prior, model.extent.sum()))
-    ys, xs = np.nonzero(prior & reliable_t)
-    enough = len(xs) >= max(20, config.min_support * prior.sum())
-    moved = fit_affine(np.stack([xs, ys], -1).astype(np.float32), fwd[ys, xs]) if enough else None
-    if moved is None:  # the object keeps its velocity relative to the camera
-        moved = camera.copy()
-        moved[:, 2] += model.relative_motion
-    carried = _warp_prev(prior, bwd, reliable_next, moved)
-    if not carried.any():
-        return None
-    win1 = _window(carried, (h, w), config.margin_frac)
-    oy, ox = win1[0].start, win1[1].start
-    rgb, bins = feat.frame(t_next)
-    ahead = windows.moved(fwd, prior, reliable_t) if windows is not None else None
-    cost_fg, cost_bg = _colour_costs(bins, win1, model, ahead, config)
-    crop_hw = cost_fg.shape
-    flow_obj = affine_flow(cv2.invertAffineTransform(moved), crop_hw, (ox, oy))
-    flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
-    mf, mb = motion_costs(bwd[win1], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_next[win1])
-    sf, sb = shape_costs(carried[win1], config.shape_scale * np.sqrt(max(carried.sum(), 1)))
-    cw = config.colour_weight
-    gy, gx = np.mgrid[win[0], win[1]].astype(np.float32)
-    link = np.stack([gx + fwd[win][..., 0] - ox, gy + fwd[win][..., 1] - oy], axis=-1)
-    link[~reliable_t[win]] = np.nan
-    # What frame t_next's colours say. Not its co-motion: DIS smears a moving limb's flow onto the ground beside it
-    # (tennis: the court between the legs), and not its prior, which is frame t's carried one more frame.
-    observed = cw * (cost_fg - cost_bg)
-    return (rgb[win1], cw * cost_fg + mf + sf, cw * cost_bg + mb + sb), link, observed
-
-
-def _decisive_links(link: np.ndarray, evidence: np.ndarray, evidence_next: np.ndarray, nats: float) -> np.ndarray:
-    """``link`` (float (h, w, 2), positions on the next crop, NaN: none) kept only where frame t's evidence (unary
-    difference, nats) is weaker than ``nats`` and the next frame's at the linked pixel is not: the next frame only
-    decides what frame t leaves open, and two undecided regions are not tied into one block that flips together."""
-    if not np.isfinite(nats):
-        return link
-    h1, w1 = evidence_next.shape
-    qx = np.clip(np.rint(np.nan_to_num(link[..., 0])), 0, w1 - 1).astype(np.int64)
-    qy = np.clip(np.rint(np.nan_to_num(link[..., 1])), 0, h1 - 1).astype(np.int64)
-    keep = (np.abs(evidence) < nats) & (np.abs(evidence_next[qy, qx]) >= nats)
-    return np.where(keep[..., None], link, np.nan).astype(np.float32)
 
 
 def _colour_costs(
