@@ -16,6 +16,7 @@ from click2graph.cv.colour import lab_codes
 from click2graph.cv.flow import FlowCache
 from click2graph.masks import resize_mask
 from click2graph.segment.classic_energy import BINS, fit_affine
+from click2graph.segment.classic_texture import joint_codes, texture_codes
 
 _GRID_STEP = 8  # processing pixels between flow samples for the camera fit: ~1,500 samples at 448x252
 
@@ -39,6 +40,7 @@ class FrameFeatures:
         self.proc_hw = (max(8, round(h * self.scale)), max(8, round(w * self.scale)))
         self.capacity = capacity
         self._frames: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._textures: OrderedDict[int, np.ndarray] = OrderedDict()
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
 
@@ -72,6 +74,19 @@ class FrameFeatures:
         if len(self._frames) > self.capacity:
             self._frames.popitem(last=False)
         return item
+
+    def texture(self, t: int) -> np.ndarray:
+        """Joint (coarse colour, texture) code int32 (h, w) of frame ``t`` in processing pixels
+        (:func:`~click2graph.segment.classic_texture.joint_codes`)."""
+        if t in self._textures:
+            self._textures.move_to_end(t)
+            return self._textures[t]
+        rgb, bins = self.frame(t)
+        codes = joint_codes(bins, texture_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
+        self._textures[t] = codes
+        if len(self._textures) > self.capacity:
+            self._textures.popitem(last=False)
+        return codes
 
     def flow(self, t_from: int, t_to: int) -> np.ndarray:
         """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels."""
