@@ -147,7 +147,7 @@ class ObjectModel:
         return cls(
             fg=ColourModel.fit(bins[own]),
             bg=ColourModel.fit(bins[window][outside]),
-            fg_tex=TextureModel.fit(tex[own]),
+            fg_tex=TextureModel.fit(tex[_texture_core(own)]),
             bg_tex=TextureModel.fit(tex[window][outside]),
             extent=own.copy(),
             area=float(mask.sum()),
@@ -155,6 +155,13 @@ class ObjectModel:
             relative_motion=np.zeros(2),
             windows=_learn_windows(bins, mask, config),
         )
+
+
+def _texture_core(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its outline band (2 px, the texture code's reach across an edge), or the whole mask when
+    less than half of it would remain."""
+    core = mask & ~dilate(~mask, 2)
+    return core if core.sum() >= 0.5 * mask.sum() else mask
 
 
 def _moving_part(feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray | None:
