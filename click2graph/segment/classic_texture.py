@@ -28,6 +28,7 @@ ENERGY_EDGES = (2.0, 6.0, 18.0)
 COHERENT = 0.5  # orientation coherence above which a textured pixel counts as oriented (stripes, poles, edges)
 TEXTURES = 1 + 2 * len(ENERGY_EDGES)  # flat, then (isotropic, oriented) per energy level: 7 codes
 SIGMA_PX = 1.0  # Gaussian window of the structure tensor, processing pixels
+TEXTURE_REACH_PX = round(2 * SIGMA_PX)  # how far a pixel's code sees: its window's 2 sigma
 PRIOR_PX = 10.0  # pixels of the texture marginal a colour's texture distribution is shrunk towards
 _COLOURS = LEVELS**3
 

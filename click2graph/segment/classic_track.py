@@ -48,7 +48,7 @@ from click2graph.segment.classic_energy import (
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
-from click2graph.segment.classic_texture import TextureModel, texture_ratio
+from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +158,10 @@ class ObjectModel:
 
 
 def _texture_core(mask: np.ndarray) -> np.ndarray:
-    """``mask`` without its outline band (2 px, the texture code's reach across an edge), or the whole mask when
-    less than half of it would remain."""
-    core = mask & ~dilate(~mask, 2)
+    """``mask`` without its outline band, whose texture codes see across the edge (the structure tensor's window
+    reaches ``TEXTURE_REACH_PX``), or the whole mask when less than half of it would remain. Learned on the band,
+    the object's texture holds the edge's, and any edge nearby then looks like the object."""
+    core = mask & ~dilate(~mask, TEXTURE_REACH_PX)
     return core if core.sum() >= 0.5 * mask.sum() else mask
 
 
