@@ -11,6 +11,8 @@ p(colour) p(texture | colour), so the joint log-ratio is the colour term's log-r
 with weight 1 counts no evidence twice (the colour term uses 16 Lab levels, this one conditions on 8: up to that
 coarsening, texture speaks only where it tells more than colour). Where a colour was seen on few pixels its
 texture distribution falls back on the model's texture marginal (a Dirichlet prior of ``PRIOR_PX`` pixels).
+The tracker learns the object's texture away from its outline (a pixel's code sees ``TEXTURE_REACH_PX`` across
+an edge), its surroundings' where it learns their colours, and the term reaches the cut wherever colour does.
 """
 
 from __future__ import annotations

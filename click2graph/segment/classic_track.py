@@ -15,8 +15,8 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    grow back when the occluder passes (a pure flow tracker shrinks under an occluder and never regrows).
 3. Correction: a graph cut in a window around the prediction with colour (persistent object histogram vs a
    fast-adapting local background histogram; near the outline, in proportion to their confidence, the local
-   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), co-motion and a
-   shape prior on the prediction.
+   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), texture given
+   colour (:mod:`~click2graph.segment.classic_texture`), co-motion and a shape prior on the prediction.
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
