@@ -637,7 +637,9 @@ def test_local_colour_windows_keep_an_object_out_of_surroundings_that_share_its_
 
     default = ClassicConfig()
     assert last_iou(default) > 0.9
-    assert last_iou(replace(default, track=replace(default.track, local_size=0.0))) < 0.8  # no windows: it leaks
+    # No windows (and no texture term, which holds it in part, 0.83: the strips' noise is finer than the mottle)
+    no_windows = replace(default.track, local_size=0.0, texture_weight=0.0)
+    assert last_iou(replace(default, track=no_windows)) < 0.8  # it leaks
 
 
 def test_local_colour_windows_do_not_soften_clear_global_colours():

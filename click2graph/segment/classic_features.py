@@ -18,6 +18,7 @@ from click2graph.cv.colour import lab_codes
 from click2graph.cv.flow import FlowCache
 from click2graph.masks import resize_mask
 from click2graph.segment.classic_energy import BINS, fit_affine, squared_length
+from click2graph.segment.classic_texture import joint_codes, texture_codes
 
 _GRID_STEP = 8  # processing pixels between flow samples for the camera fit: ~1,500 samples at 448x252
 
@@ -45,6 +46,7 @@ class FrameFeatures:
         self.proc_hw = (max(8, round(h * self.scale)), max(8, round(w * self.scale)))
         self.capacity = capacity
         self._frames: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._textures: OrderedDict[int, np.ndarray] = OrderedDict()
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
         self._flows32: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()  # the last few, read-only
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
@@ -82,6 +84,19 @@ class FrameFeatures:
         if self.scale < 1.0:
             rgb = cv2.resize(rgb, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA)
         return rgb, lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), BINS)
+
+    def texture(self, t: int) -> np.ndarray:
+        """Joint (coarse colour, texture) code int32 (h, w) of frame ``t`` in processing pixels
+        (:func:`~click2graph.segment.classic_texture.joint_codes`)."""
+        if t in self._textures:
+            self._textures.move_to_end(t)
+            return self._textures[t]
+        rgb, bins = self.frame(t)
+        codes = joint_codes(bins, texture_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
+        self._textures[t] = codes
+        if len(self._textures) > self.capacity:
+            self._textures.popitem(last=False)
+        return codes
 
     def flow(self, t_from: int, t_to: int) -> np.ndarray:
         """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels (read-only: the last few pairs

@@ -15,8 +15,8 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    grow back when the occluder passes (a pure flow tracker shrinks under an occluder and never regrows).
 3. Correction: a graph cut in a window around the prediction with colour (persistent object histogram vs a
    fast-adapting local background histogram; near the outline, in proportion to their confidence, the local
-   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), co-motion and a
-   shape prior on the prediction.
+   colour classifiers of :mod:`~click2graph.segment.classic_local` carried along by the flow), texture given
+   colour (:mod:`~click2graph.segment.classic_texture`), co-motion and a shape prior on the prediction.
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
@@ -48,6 +48,7 @@ from click2graph.segment.classic_energy import (
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
+from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ class TrackConfig:
     # never weakens global evidence it agrees with.
     local_size: float = 0.3
     local_cutoff: float = 0.5
+    # Texture given colour (:mod:`~click2graph.segment.classic_texture`): its log-ratio is what the joint
+    # (colour, texture) histograms add to the colour term's, so weight 1 counts nothing twice; 0 turns it off.
+    texture_weight: float = 1.0
 
 
 @dataclass
@@ -123,6 +127,8 @@ class ObjectModel:
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
+    fg_tex: TextureModel | None = None  # texture given colour of the object / its surroundings, learned where
+    bg_tex: TextureModel | None = None  # ``fg`` / ``bg`` are
 
     @classmethod
     def start(
@@ -132,19 +138,31 @@ class ObjectModel:
         box, not given by the user, so it may hold background: the object's colours and its extent are then
         learned from the mask's moving part when it moves (see :func:`_moving_part`)."""
         _, bins = feat.frame(t)
+        tex = feat.texture(t)
         window = _window(mask, feat.proc_hw, config.margin_frac)
         own = _moving_part(feat, t, mask, config) if partial else None
         if own is None:
             own = mask
+        outside = ~dilate(mask, config.ring_px)[window]
         return cls(
             fg=ColourModel.fit(bins[own]),
-            bg=ColourModel.fit(bins[window][~dilate(mask, config.ring_px)[window]]),
+            bg=ColourModel.fit(bins[window][outside]),
+            fg_tex=TextureModel.fit(tex[_texture_core(own)]),
+            bg_tex=TextureModel.fit(tex[window][outside]),
             extent=own.copy(),
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
             relative_motion=np.zeros(2),
             windows=_learn_windows(bins, mask, config),
         )
+
+
+def _texture_core(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its outline band, whose texture codes see across the edge (the structure tensor's window
+    reaches ``TEXTURE_REACH_PX``), or the whole mask when less than half of it would remain. Learned on the band,
+    the object's texture holds the edge's, and any edge nearby then looks like the object."""
+    core = mask & ~dilate(~mask, TEXTURE_REACH_PX)
+    return core if core.sum() >= 0.5 * mask.sum() else mask
 
 
 def _moving_part(feat: FrameFeatures, t: int, mask: np.ndarray, config: TrackConfig) -> np.ndarray | None:
@@ -212,9 +230,10 @@ def track_step(
 
     win = _window(prior, (h, w), config.margin_frac)
     rgb, bins = feat.frame(t)
+    tex = feat.texture(t)
     oy, ox = win[0].start, win[1].start
     windows = model.windows.moved(fwd, prev, reliable_prev) if model.windows is not None else None
-    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config)
+    cost_fg, cost_bg = _colour_costs(bins, win, model, windows, config, tex)
     crop_hw = cost_fg.shape
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
@@ -234,7 +253,7 @@ def track_step(
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
-    _update(model, mask, extent, bins, win, config)
+    _update(model, mask, extent, bins, win, config, tex)
     if model.extent is mask:
         model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
     else:
@@ -246,14 +265,19 @@ def track_step(
 
 
 def _colour_costs(
-    bins: np.ndarray, win: tuple[slice, slice], model: ObjectModel, windows: LocalWindows | None, config: TrackConfig
+    bins: np.ndarray,
+    win: tuple[slice, slice],
+    model: ObjectModel,
+    windows: LocalWindows | None,
+    config: TrackConfig,
+    tex: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cost_fg, cost_bg) of the colour term in the window ``win``: the global object / background models, replaced
-    near the outline by the local windows in proportion to their confidence where that disagrees with them or is
-    more decided."""
+    """(cost_fg, cost_bg) of the appearance term in the window ``win``: the global object / background colour
+    models, replaced near the outline by the local windows in proportion to their confidence where that disagrees
+    with them or is more decided, plus texture given colour (``tex``: the frame's joint codes)."""
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
     if windows is None:
-        return cost_fg, cost_bg
+        return _with_texture(cost_fg, cost_bg, tex, win, model, config)
     prob, disc, cover = windows.probability(bins[win], (win[1].start, win[0].start))
     conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
     eps = np.exp(-MAX_NATS)
@@ -263,6 +287,23 @@ def _colour_costs(
     # Where the windows agree with the global models they only ever sharpen them (a window's few pixels give
     # softer probabilities than the whole object's histogram); where they disagree, their confidence decides.
     ratio = np.where((ratio * glob > 0) & (np.abs(glob) > np.abs(ratio)), glob, ratio).astype(np.float32)
+    return _with_texture(np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0), tex, win, model, config)
+
+
+def _with_texture(
+    cost_fg: np.ndarray,
+    cost_bg: np.ndarray,
+    tex: np.ndarray | None,
+    win: tuple[slice, slice],
+    model: ObjectModel,
+    config: TrackConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The colour costs in ``win`` plus the texture-given-colour nats of the joint codes ``tex`` (unchanged
+    without codes, texture models or weight)."""
+    if tex is None or model.fg_tex is None or model.bg_tex is None or not config.texture_weight:
+        return cost_fg, cost_bg
+    extra = config.texture_weight * texture_ratio(tex[win], model.fg_tex, model.bg_tex, MAX_NATS)
+    ratio = np.clip(cost_fg - cost_bg + extra, -MAX_NATS, MAX_NATS)
     return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
 
 
@@ -309,7 +350,8 @@ def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackCon
     most object evidence, if its area is plausible. On success the motion memory restarts from it; otherwise the
     mask is empty and the model waits (its extent is not moved: the search is global)."""
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins, model.fg, model.bg)
+    full = np.s_[:, :]
+    cost_fg, cost_bg = _with_texture(*colour_costs(bins, model.fg, model.bg), feat.texture(t), full, model, config)
     cw = config.colour_weight
     cut = graph_cut(rgb, cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, max_pixels=config.max_cut_px)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
@@ -342,7 +384,7 @@ def _search_near(
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
     residual, moving = moving_pixels(flow, flow_cam, sigmas=config.moving_sigmas, min_px=1.0)
     rgb, bins = feat.frame(t)
-    cost_fg, cost_bg = colour_costs(bins[win], model.fg, model.bg)
+    cost_fg, cost_bg = _with_texture(*colour_costs(bins[win], model.fg, model.bg), feat.texture(t), win, model, config)
     evidence = cost_bg - cost_fg  # nats per pixel in favour of the object
     lo, hi = (r * model.area for r in config.reacquire_area)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
@@ -475,13 +517,15 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     return near[labels]
 
 
-def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig) -> None:
+def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, tex=None) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
     local_bg = ~dilate(mask[win] | extent[win], config.ring_px)
     if local_bg.any():
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
+        if tex is not None and model.bg_tex is not None:
+            model.bg_tex = model.bg_tex.blend(TextureModel.fit(tex[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
         # The reference area follows the mask only up to the prompted area scaled by the object's measured
@@ -490,5 +534,7 @@ def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win,
         model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
+            if config.fg_rate and tex is not None and model.fg_tex is not None:
+                model.fg_tex = model.fg_tex.blend(TextureModel.fit(tex[mask]), config.fg_rate)
     else:
         model.extent = extent
