@@ -102,7 +102,7 @@ class DiscoveryConfig:
     surface_comotion: float = 0.3
     surface_motion_px: float = 2.0
     surface_contact: float = 0.5
-    nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
+    nms_iou: float = 0.5  # a candidate with more than this of its area inside a better one is a duplicate
     weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
     weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
     weight_objectness: float = 0.3

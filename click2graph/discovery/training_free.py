@@ -20,8 +20,8 @@ like interacting objects:
    off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
-   duplicates; drop, best first, what the subject only moves past over a second around the frame without coming
-   closer (:mod:`.passing`); keep N.
+   duplicates (mostly inside a better candidate); drop, best first, what the subject only moves past over a
+   second around the frame without coming closer (:mod:`.passing`); keep N.
 
 All pixels are working-frame pixels; masks are bool (H, W).
 """
@@ -177,7 +177,8 @@ def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) ->
     scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
     for proposal in sorted(scored, key=lambda p: -p.score):
-        if any(mask_iou(proposal.mask, k.mask) > config.nms_iou for k in kept):
+        # a duplicate: mostly inside a better one (a part of an object beside the whole; covers IoU > nms_iou)
+        if any((proposal.mask & k.mask).sum() > config.nms_iou * proposal.mask.sum() for k in kept):
             continue
         if scene.window is not None and not proposal.claims_subject:
             touch = config.contact_radius_px
@@ -228,9 +229,11 @@ def _region_points(
     spacing: float,
     config: DiscoveryConfig,
 ) -> list[tuple[float, float]]:
-    """Points inside colour-uniform regions of ``band``, one per region, largest regions first: each the region
-    pixel farthest from the region's edge. Skips regions already holding a point of ``taken`` and surfaces
-    (colours covering much of the band's outer ``rim``: they continue far beyond the subject's surroundings)."""
+    """Points inside regions of ``band``, one per region, largest regions first: each the region pixel farthest
+    from the region's edge. First up to ``num_region_seeds`` colour-uniform regions, never a surface (a colour
+    covering much of the band's outer ``rim``: it continues far beyond the subject's surroundings); then as many
+    connected areas off the surface colours: a textured object (stripes, print) falls apart into uniform patches
+    smaller than plain ones, but is one such area. Skips regions already holding a point of ``taken``."""
     count = config.num_region_seeds
     if count <= 0:
         return []
@@ -242,16 +245,31 @@ def _region_points(
     codes = lab_codes(lab, 256 // config.region_colour_step)
     rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
     surfaces = set(rim_codes[rim_counts > config.region_max_rim_frac * rim_area].tolist())
+    off_surfaces = crop_band & ~np.isin(codes, list(surfaces))
+    uniform = [crop_band & (codes == code) for code in np.unique(codes[off_surfaces])]
+    min_area = spacing**2 / 4
+    points = _deepest_points(uniform, (x0, y0), taken, count, min_area)
+    return points + _deepest_points([off_surfaces], (x0, y0), taken + points, count, min_area)
+
+
+def _deepest_points(
+    areas: Sequence[np.ndarray],
+    origin: tuple[int, int],
+    taken: list[tuple[float, float]],
+    count: int,
+    min_area: float,
+) -> list[tuple[float, float]]:
+    """Up to ``count`` points, one per connected region of the ``areas`` (bool masks of a crop at ``origin``),
+    largest regions first down to ``min_area`` px, skipping regions holding a point of ``taken``: each the
+    region's pixel farthest from its edge, in frame coordinates."""
+    x0, y0 = origin
     regions = []
-    for code in np.unique(codes[crop_band]):
-        if int(code) in surfaces:
-            continue
-        n, comp, stats, _ = cv2.connectedComponentsWithStats((crop_band & (codes == code)).astype(np.uint8), 8)
-        for k in range(1, n):
-            regions.append((int(stats[k, cv2.CC_STAT_AREA]), int(code), k, comp))
+    for index, area_mask in enumerate(areas):
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(area_mask.astype(np.uint8), 8)
+        regions += [(int(stats[k, cv2.CC_STAT_AREA]), index, k, comp) for k in range(1, n)]
     points: list[tuple[float, float]] = []
     for area, _, k, comp in sorted(regions, key=lambda r: (-r[0], r[1], r[2])):
-        if len(points) == count or area < spacing**2 / 4:
+        if len(points) == count or area < min_area:
             break
         region = comp == k
         if any(
