@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from click2graph.discovery.base import DiscoveryConfig
-from click2graph.discovery.training_free import _region_points
+from click2graph.discovery.training_free import _area_points, _BandColours, _region_points
 from click2graph.masks import dilate
 
 H, W = 120, 160
@@ -43,13 +43,19 @@ def test_striped_object_gets_a_region_seed_beside_a_plain_patch():
     synth ball_on_table on 6 of 10 frames)."""
     frame, band, rim, striped, patch = _striped_scene()
     assert striped.sum() > patch.sum() > 60
-    points = _region_points(frame, band, rim, [], 4.0, DiscoveryConfig(num_region_seeds=1))
-    assert _on(points, patch) == [True, False]
-    assert _on(points, striped) == [False, True]
+    config = DiscoveryConfig(num_region_seeds=1)
+    colours = _BandColours.read(frame, band, rim, config)
+    points = _region_points(colours, [], 4.0, config)
+    assert _on(points, patch) == [True] and _on(points, striped) == [False]
+    points += _area_points(colours, points, 4.0, config)
+    assert _on(points, patch) == [True, False] and _on(points, striped) == [False, True]
 
 
 def test_the_wall_gets_no_region_seed():
     """The wall covers the rim: a surface, never seeded, even with seeds to spare."""
     frame, band, rim, striped, patch = _striped_scene()
-    points = _region_points(frame, band, rim, [], 4.0, DiscoveryConfig(num_region_seeds=20))
+    config = DiscoveryConfig(num_region_seeds=20)
+    colours = _BandColours.read(frame, band, rim, config)
+    points = _region_points(colours, [], 4.0, config)
+    points += _area_points(colours, points, 4.0, config)
     assert points and all(s or p for s, p in zip(_on(points, striped), _on(points, patch)))

@@ -216,40 +216,59 @@ def _seed_points(
     spacing = max(4.0, config.seed_spacing_frac * scale)
     points = _greedy_peaks(saliency, band, config.num_salient_seeds, spacing)
     rim = band & ~dilate(subject, max(1, outer - 2))
-    points += _region_points(frame, band, rim, points, spacing, config)
+    colours = _BandColours.read(frame, band, rim, config)
+    points += _region_points(colours, points, spacing, config)
     points = _farthest_points(band, points, config.num_spread_seeds, spacing)
+    # last, so that they add seeds without moving the spread ones
+    points += _area_points(colours, points, spacing, config)
     return np.asarray(points, np.float32).reshape(-1, 2)
 
 
+@dataclass(frozen=True)
+class _BandColours:
+    """The seed band's colours (codes of a ``region_colour_step`` grid, over the band's box at ``origin``) and the
+    band pixels off its surfaces (colours covering much of the band's outer rim: they continue far beyond the
+    subject's surroundings)."""
+
+    origin: tuple[int, int]
+    band: np.ndarray  # bool, the band's box
+    codes: np.ndarray  # int, the band's box
+    off_surfaces: np.ndarray  # bool, the band's box
+
+    @classmethod
+    def read(cls, frame: np.ndarray, band: np.ndarray, rim: np.ndarray, config: DiscoveryConfig) -> _BandColours:
+        x0, y0, x1, y1 = bbox_xyxy(band)
+        crop_band = band[y0 : y1 + 1, x0 : x1 + 1]
+        crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
+        rim_area = max(1, int(crop_rim.sum()))
+        crop = np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1])
+        lab = cv2.cvtColor(cv2.medianBlur(crop, 3), cv2.COLOR_RGB2LAB)
+        codes = lab_codes(lab, 256 // config.region_colour_step)
+        rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
+        surfaces = rim_codes[rim_counts > config.region_max_rim_frac * rim_area]
+        return cls((x0, y0), crop_band, codes, crop_band & ~np.isin(codes, surfaces))
+
+
 def _region_points(
-    frame: np.ndarray,
-    band: np.ndarray,
-    rim: np.ndarray,
-    taken: list[tuple[float, float]],
-    spacing: float,
-    config: DiscoveryConfig,
+    colours: _BandColours, taken: list[tuple[float, float]], spacing: float, config: DiscoveryConfig
 ) -> list[tuple[float, float]]:
-    """Points inside regions of ``band``, one per region, largest regions first: each the region pixel farthest
-    from the region's edge. First up to ``num_region_seeds`` colour-uniform regions, never a surface (a colour
-    covering much of the band's outer ``rim``: it continues far beyond the subject's surroundings); then as many
-    connected areas off the surface colours: a textured object (stripes, print) falls apart into uniform patches
-    smaller than plain ones, but is one such area. Skips regions already holding a point of ``taken``."""
-    count = config.num_region_seeds
-    if count <= 0:
+    """Up to ``num_region_seeds`` points inside colour-uniform regions of the band off its surfaces, one per region,
+    largest regions first: each the region pixel farthest from the region's edge (:func:`_deepest_points`)."""
+    if config.num_region_seeds <= 0:
         return []
-    x0, y0, x1, y1 = bbox_xyxy(band)
-    crop_band = band[y0 : y1 + 1, x0 : x1 + 1]
-    crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
-    rim_area = max(1, int(crop_rim.sum()))
-    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1]), 3), cv2.COLOR_RGB2LAB)
-    codes = lab_codes(lab, 256 // config.region_colour_step)
-    rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
-    surfaces = set(rim_codes[rim_counts > config.region_max_rim_frac * rim_area].tolist())
-    off_surfaces = crop_band & ~np.isin(codes, list(surfaces))
-    uniform = [crop_band & (codes == code) for code in np.unique(codes[off_surfaces])]
-    min_area = spacing**2 / 4
-    points = _deepest_points(uniform, (x0, y0), taken, count, min_area)
-    return points + _deepest_points([off_surfaces], (x0, y0), taken + points, count, min_area)
+    codes, off = colours.codes, colours.off_surfaces
+    uniform = [colours.band & (codes == code) for code in np.unique(codes[off])]
+    return _deepest_points(uniform, colours.origin, taken, config.num_region_seeds, spacing**2 / 4)
+
+
+def _area_points(
+    colours: _BandColours, taken: list[tuple[float, float]], spacing: float, config: DiscoveryConfig
+) -> list[tuple[float, float]]:
+    """As many points as :func:`_region_points`, inside connected areas of the band off its surfaces: a textured
+    object (stripes, print) falls apart into uniform patches smaller than plain ones, but is one such area."""
+    if config.num_region_seeds <= 0:
+        return []
+    return _deepest_points([colours.off_surfaces], colours.origin, taken, config.num_region_seeds, spacing**2 / 4)
 
 
 def _deepest_points(
