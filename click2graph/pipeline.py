@@ -61,8 +61,10 @@ class PipelineConfig:
     # on the keyframe where it was found, has leaked into the background (floor, wall): it is dropped (None: kept).
     max_object_area_frac: float | None = 0.2
     max_object_growth: float | None = 3.0
-    # A discovered track that lives fewer frames than this was texture, not an object; dropping it also frees its
-    # slot in max_objects_per_subject, which such short junk tracks would otherwise use up.
+    # A discovered track that lives fewer frames than this within as many frames either side of its keyframe was
+    # texture, not an object (a piece of a floor line the tracker loses at once and later re-finds on look-alike
+    # pixels elsewhere, such as the subject's hands: frames far from the keyframe do not count); dropping it also
+    # frees its slot in max_objects_per_subject, which such short junk tracks would otherwise use up.
     min_object_frames: int = 4
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
@@ -549,11 +551,11 @@ class Pipeline:
         frame_area = state.video.width * state.video.height
         start = max(areas.get(keyframe, 0), 1)
         peak = max(areas.values(), default=0)
-        lived = sum(a > 0 for a in areas.values())
+        present = [t for t, a in areas.items() if a > 0]
         return (
             (config.max_object_area_frac is None or peak <= config.max_object_area_frac * frame_area)
             and (config.max_object_growth is None or peak <= config.max_object_growth * start)
-            and lived >= min(config.min_object_frames, len(state.video))
+            and lives_around(present, keyframe, config.min_object_frames, len(state.video))
         )
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
@@ -570,6 +572,14 @@ class Pipeline:
             session.labels.pop(obj_id, None)
         session.renamed = {k: v for k, v in session.renamed.items() if not set(k[:2]) & set(record.object_ids)}
         record.object_ids.clear()
+
+
+def lives_around(present: Sequence[int], keyframe: int, frames: int, num_frames: int) -> bool:
+    """True when a track is present (``present``: its frame indices) on at least ``frames`` of the frames within
+    ``frames`` of its ``keyframe`` (fewer in a shorter video): a track lost at once does not count frames where
+    the tracker later latched onto something else, and one gap of a frame or two does not break a real track."""
+    near = sum(abs(t - keyframe) <= frames for t in set(present))
+    return near >= min(frames, num_frames)
 
 
 def _video_id(video: Video) -> str:

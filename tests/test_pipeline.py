@@ -190,3 +190,34 @@ def test_build_reports_each_phase_with_its_frame_counts_and_the_tracks_so_far(sc
     assert f"object {obj.entity_id}: tracking forward" in phases and phases[-1] == "relations"
     assert [s.fraction for s in steps] == sorted(s.fraction for s in steps) and steps[-1].fraction == 1.0
     assert lines[0] == "subject 1: tracking forward: frame 1 of 25" and lines[-1] == "relations"
+
+
+@pytest.mark.parametrize(
+    "frames, kept",
+    [
+        ([0, 5, 6, 7, 8, 9], False),  # lost at once, re-found later (once a floor line on the subject's hands)
+        ([0, 1, 3, 4, 5, 6], True),  # a gap of one frame does not break a real track
+    ],
+)
+def test_an_object_the_tracker_loses_at_once_is_dropped_whatever_it_latches_onto_later(frames, kept):
+    """The object lives 6 frames either way; only frames within min_object_frames (4) of its keyframe count."""
+    labels = meeting_scene(num_frames=30, appear_at=30)  # the subject alone...
+    for t in frames:
+        labels[t, 40:60, 51:66] = 2  # ...and an object beside it on these frames (never on keyframes 10 and 20)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
+    segmenter = OracleSegmenter(labels)
+    pipeline = Pipeline(segmenter)
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
+    objects = objects_of(pipeline.build(session), 1)
+    assert [segmenter.bound[o.entity_id] for o in objects] == ([2] if kept else [])
+
+
+def test_lives_around_counts_the_frames_near_the_keyframe_in_short_clips_too():
+    from click2graph.pipeline import lives_around
+
+    assert lives_around([20, 21, 22, 23], 20, 4, 48)  # found as it enters
+    assert lives_around([44, 45, 46, 47], 47, 4, 48)  # found as it leaves, on the last frame
+    assert not lives_around([16, 28, 29, 42], 16, 4, 48)  # the ball_touch floor line: only its keyframe near
+    assert lives_around([0, 1], 0, 4, 2) and not lives_around([0], 0, 4, 2)  # a 2-frame clip needs both
+    assert lives_around([5], 5, 0, 48)  # no minimum: always

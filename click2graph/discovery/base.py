@@ -75,8 +75,9 @@ class DiscoveryConfig:
     # A candidate without motion of its own whose histogram is at least this alike that of the background outside
     # the search band is a piece of background: a window, a floor (.evidence).
     background_colour_likeness: float = 0.4
-    # A candidate not touching the subject whose histogram is at least this alike that of the ring around it is a
-    # patch of its surroundings (a lawn, a wall): an object stands out from what surrounds it (.evidence).
+    # A candidate whose histogram is at least this alike that of the ring around it (the subject left out) is a
+    # patch of its surroundings (a lawn, a wall, the ground under the subject): an object stands out from what
+    # surrounds it, touching the subject or not (.evidence).
     surround_colour_likeness: float = 0.6
     # When the camera moves (the far background's median flow reaches surface_motion_px), a candidate apart from
     # the subject whose flow stays within this fraction of that motion of the background's affine motion model is
@@ -102,7 +103,7 @@ class DiscoveryConfig:
     surface_comotion: float = 0.3
     surface_motion_px: float = 2.0
     surface_contact: float = 0.5
-    nms_iou: float = 0.5  # candidates overlapping more than this are duplicates; the better one stays
+    nms_iou: float = 0.5  # a candidate with more than this of its area inside a better one is a duplicate
     weight_contact: float = 0.5  # ranking = weighted mean of contact, co-motion and objectness
     weight_comotion: float = 0.2  # lower than contact: a static scene makes co-motion uninformative (0.5)
     weight_objectness: float = 0.3

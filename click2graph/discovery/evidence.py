@@ -11,11 +11,12 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   or not, it moves rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried
   object that has not separated yet).
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
-  its immediate surroundings; or, apart from the subject, its colours are those of its immediate surroundings
-  (an object stands out from what surrounds it; a patch of lawn or of a wall does not); or, apart from the subject
-  in a moving shot, it moves as the background's motion model says, or as that of its own surroundings (still in
-  the world: a patch of a wall or a road marking the subject rides toward, a banner nearer the camera than the far
-  background (parallax); a still object there cannot be told from the background it lies on).
+  its immediate surroundings; or, touching the subject or not, its colours are those of its immediate
+  surroundings (an object stands out from what surrounds it; a patch of lawn, of a wall or of the ground at the
+  subject's feet does not); or, apart from the subject in a moving shot, it moves as the background's motion model
+  says, or as that of its own surroundings (still in the world: a patch of a wall or a road marking the subject
+  rides toward, a banner nearer the camera than the far background (parallax); a still object there cannot be
+  told from the background it lies on).
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -228,9 +229,9 @@ def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
 
 
 def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Coloured like the far background and moving like its surroundings, or apart from the subject and either
-    coloured like its surroundings or still in the world in a moving shot (see the module docstring)."""
-    if not e.touching and e.surround_likeness >= config.surround_colour_likeness:
+    """Coloured like the far background and moving like its surroundings, or coloured like its surroundings, or
+    apart from the subject and still in the world in a moving shot (see the module docstring)."""
+    if e.surround_likeness >= config.surround_colour_likeness:
         return True
     if not e.touching and is_still_in_moving_shot(e, config):
         return True

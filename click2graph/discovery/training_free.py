@@ -20,8 +20,8 @@ like interacting objects:
    off it) or an already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
-   duplicates; drop, best first, what the subject only moves past over a second around the frame without coming
-   closer (:mod:`.passing`); keep N.
+   duplicates (mostly inside a better candidate); drop, best first, what the subject only moves past over a
+   second around the frame without coming closer (:mod:`.passing`); keep N.
 
 All pixels are working-frame pixels; masks are bool (H, W).
 """
@@ -177,7 +177,8 @@ def select(scene: Scene, found: Sequence[Candidate], config: DiscoveryConfig) ->
     scored = [p for p in (_score(c, scene, config) for c in found) if p is not None]
     kept: list[Proposal] = []
     for proposal in sorted(scored, key=lambda p: -p.score):
-        if any(mask_iou(proposal.mask, k.mask) > config.nms_iou for k in kept):
+        # a duplicate: mostly inside a better one (a part of an object beside the whole; covers IoU > nms_iou)
+        if any((proposal.mask & k.mask).sum() > config.nms_iou * proposal.mask.sum() for k in kept):
             continue
         if scene.window is not None and not proposal.claims_subject:
             touch = config.contact_radius_px
@@ -215,43 +216,79 @@ def _seed_points(
     spacing = max(4.0, config.seed_spacing_frac * scale)
     points = _greedy_peaks(saliency, band, config.num_salient_seeds, spacing)
     rim = band & ~dilate(subject, max(1, outer - 2))
-    points += _region_points(frame, band, rim, points, spacing, config)
+    colours = _BandColours.read(frame, band, rim, config)
+    points += _region_points(colours, points, spacing, config)
     points = _farthest_points(band, points, config.num_spread_seeds, spacing)
+    # last, so that they add seeds without moving the spread ones
+    points += _area_points(colours, points, spacing, config)
     return np.asarray(points, np.float32).reshape(-1, 2)
 
 
+@dataclass(frozen=True)
+class _BandColours:
+    """The seed band's colours (codes of a ``region_colour_step`` grid, over the band's box at ``origin``) and the
+    band pixels off its surfaces (colours covering much of the band's outer rim: they continue far beyond the
+    subject's surroundings)."""
+
+    origin: tuple[int, int]
+    band: np.ndarray  # bool, the band's box
+    codes: np.ndarray  # int, the band's box
+    off_surfaces: np.ndarray  # bool, the band's box
+
+    @classmethod
+    def read(cls, frame: np.ndarray, band: np.ndarray, rim: np.ndarray, config: DiscoveryConfig) -> _BandColours:
+        x0, y0, x1, y1 = bbox_xyxy(band)
+        crop_band = band[y0 : y1 + 1, x0 : x1 + 1]
+        crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
+        rim_area = max(1, int(crop_rim.sum()))
+        crop = np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1])
+        lab = cv2.cvtColor(cv2.medianBlur(crop, 3), cv2.COLOR_RGB2LAB)
+        codes = lab_codes(lab, 256 // config.region_colour_step)
+        rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
+        surfaces = rim_codes[rim_counts > config.region_max_rim_frac * rim_area]
+        return cls((x0, y0), crop_band, codes, crop_band & ~np.isin(codes, surfaces))
+
+
 def _region_points(
-    frame: np.ndarray,
-    band: np.ndarray,
-    rim: np.ndarray,
-    taken: list[tuple[float, float]],
-    spacing: float,
-    config: DiscoveryConfig,
+    colours: _BandColours, taken: list[tuple[float, float]], spacing: float, config: DiscoveryConfig
 ) -> list[tuple[float, float]]:
-    """Points inside colour-uniform regions of ``band``, one per region, largest regions first: each the region
-    pixel farthest from the region's edge. Skips regions already holding a point of ``taken`` and surfaces
-    (colours covering much of the band's outer ``rim``: they continue far beyond the subject's surroundings)."""
-    count = config.num_region_seeds
-    if count <= 0:
+    """Up to ``num_region_seeds`` points inside colour-uniform regions of the band off its surfaces, one per region,
+    largest regions first: each the region pixel farthest from the region's edge (:func:`_deepest_points`)."""
+    if config.num_region_seeds <= 0:
         return []
-    x0, y0, x1, y1 = bbox_xyxy(band)
-    crop_band = band[y0 : y1 + 1, x0 : x1 + 1]
-    crop_rim = rim[y0 : y1 + 1, x0 : x1 + 1]
-    rim_area = max(1, int(crop_rim.sum()))
-    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(frame[y0 : y1 + 1, x0 : x1 + 1]), 3), cv2.COLOR_RGB2LAB)
-    codes = lab_codes(lab, 256 // config.region_colour_step)
-    rim_codes, rim_counts = np.unique(codes[crop_rim], return_counts=True)
-    surfaces = set(rim_codes[rim_counts > config.region_max_rim_frac * rim_area].tolist())
+    codes, off = colours.codes, colours.off_surfaces
+    uniform = [colours.band & (codes == code) for code in np.unique(codes[off])]
+    return _deepest_points(uniform, colours.origin, taken, config.num_region_seeds, spacing**2 / 4)
+
+
+def _area_points(
+    colours: _BandColours, taken: list[tuple[float, float]], spacing: float, config: DiscoveryConfig
+) -> list[tuple[float, float]]:
+    """As many points as :func:`_region_points`, inside connected areas of the band off its surfaces: a textured
+    object (stripes, print) falls apart into uniform patches smaller than plain ones, but is one such area."""
+    if config.num_region_seeds <= 0:
+        return []
+    return _deepest_points([colours.off_surfaces], colours.origin, taken, config.num_region_seeds, spacing**2 / 4)
+
+
+def _deepest_points(
+    areas: Sequence[np.ndarray],
+    origin: tuple[int, int],
+    taken: list[tuple[float, float]],
+    count: int,
+    min_area: float,
+) -> list[tuple[float, float]]:
+    """Up to ``count`` points, one per connected region of the ``areas`` (bool masks of a crop at ``origin``),
+    largest regions first down to ``min_area`` px, skipping regions holding a point of ``taken``: each the
+    region's pixel farthest from its edge, in frame coordinates."""
+    x0, y0 = origin
     regions = []
-    for code in np.unique(codes[crop_band]):
-        if int(code) in surfaces:
-            continue
-        n, comp, stats, _ = cv2.connectedComponentsWithStats((crop_band & (codes == code)).astype(np.uint8), 8)
-        for k in range(1, n):
-            regions.append((int(stats[k, cv2.CC_STAT_AREA]), int(code), k, comp))
+    for index, area_mask in enumerate(areas):
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(area_mask.astype(np.uint8), 8)
+        regions += [(int(stats[k, cv2.CC_STAT_AREA]), index, k, comp) for k in range(1, n)]
     points: list[tuple[float, float]] = []
     for area, _, k, comp in sorted(regions, key=lambda r: (-r[0], r[1], r[2])):
-        if len(points) == count or area < spacing**2 / 4:
+        if len(points) == count or area < min_area:
             break
         region = comp == k
         if any(
