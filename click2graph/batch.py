@@ -43,6 +43,9 @@ PROMPT_KEYS = ("click", "negative", "box", "label")
 # A subject mask below this fraction of the frame is a speck (a 27x15 patch of a 854x480 frame): typically a click
 # on flat background, which then tracks as nothing.
 TINY_MASK_FRACTION = 0.001
+# A subject found on at most this fraction of the frames was lost at once: that the tracker re-finds look-alike
+# pixels on a frame or two later (a speck of background) does not make it a subject.
+LOST_TRACK_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,14 @@ def build_graph(
 
 
 def _lost_subject(mask, graph: SceneGraph) -> str | None:
-    """What to warn about when the prompt's mask is a speck or the subject was tracked on its prompt frame only."""
+    """What to warn about when the prompt's mask is a speck or the subject was tracked on at most a quarter of the
+    frames (typically its prompt frame only)."""
     from click2graph.graph import rle_has_pixels
 
     area, total = int(mask.sum()), int(mask.size)
     tracked = sum(rle_has_pixels(rle) for rle in graph.subjects[0].masks.values())
     frames = graph.video.num_work_frames
-    if area >= TINY_MASK_FRACTION * total and not tracked <= 1 < frames:
+    if area >= TINY_MASK_FRACTION * total and not tracked <= max(1, int(LOST_TRACK_FRACTION * frames)) < frames:
         return None
     return (
         f"the subject's mask is tiny ({area} pixels, {100 * area / total:.2f}% of the frame) and was tracked on "

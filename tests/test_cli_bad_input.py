@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -235,3 +236,25 @@ def test_a_missing_prediction_counts_as_missed(inputs):
     total = sum(len(v.relations) for v in load_pvsg(inputs.root).videos.values())
     assert overall["gt_triplets"] == total > 1
     assert overall["mean"]["R@100"] == pytest.approx(100 / total)
+
+
+
+def test_lost_subject_warning_when_the_subject_is_a_speck_or_found_on_a_quarter_of_the_frames_at_most():
+    from click2graph.batch import _lost_subject
+
+    blob = np.zeros((20, 20), bool)
+    blob[5:15, 5:15] = True
+
+    def graph(present: int, frames: int = 8) -> SceneGraph:
+        masks = {t: rle_encode(blob if t < present else np.zeros_like(blob)) for t in range(frames)}
+        meta = VideoMeta("v", 20, 20, 8.0, frames, 20, 20, 8.0, list(range(frames)))
+        return SceneGraph(video=meta, entities=[Entity(1, "thing", is_subject=True, masks=masks)], relations=[])
+
+    assert _lost_subject(blob, graph(8)) is None
+    assert _lost_subject(blob, graph(3)) is None
+    assert "tracked on 2 of 8 frames" in _lost_subject(blob, graph(2))  # re-found once after the prompt frame
+    assert "tracked on 1 of 8 frames" in _lost_subject(blob, graph(1))
+    assert _lost_subject(blob, graph(1, frames=1)) is None  # one frame is all there is
+    speck = np.zeros((100, 100), bool)
+    speck[0, :5] = True  # 0.05 % of the frame
+    assert "mask is tiny" in _lost_subject(speck, graph(8))
