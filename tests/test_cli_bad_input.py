@@ -238,7 +238,6 @@ def test_a_missing_prediction_counts_as_missed(inputs):
     assert overall["mean"]["R@100"] == pytest.approx(100 / total)
 
 
-
 def test_lost_subject_warning_when_the_subject_is_a_speck_or_found_on_a_quarter_of_the_frames_at_most():
     from click2graph.batch import _lost_subject
 
