@@ -270,7 +270,7 @@ def _colour_costs(
     model: ObjectModel,
     windows: LocalWindows | None,
     config: TrackConfig,
-    tex: np.ndarray | None = None,
+    tex: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cost_fg, cost_bg) of the appearance term in the window ``win``: the global object / background colour
     models, replaced near the outline by the local windows in proportion to their confidence where that disagrees
@@ -293,14 +293,14 @@ def _colour_costs(
 def _with_texture(
     cost_fg: np.ndarray,
     cost_bg: np.ndarray,
-    tex: np.ndarray | None,
+    tex: np.ndarray,
     win: tuple[slice, slice],
     model: ObjectModel,
     config: TrackConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The colour costs in ``win`` plus the texture-given-colour nats of the joint codes ``tex`` (unchanged
-    without codes, texture models or weight)."""
-    if tex is None or model.fg_tex is None or model.bg_tex is None or not config.texture_weight:
+    """The colour costs in ``win`` plus the texture-given-colour nats of the frame's joint codes ``tex``
+    (unchanged without texture models or weight)."""
+    if model.fg_tex is None or model.bg_tex is None or not config.texture_weight:
         return cost_fg, cost_bg
     extra = config.texture_weight * texture_ratio(tex[win], model.fg_tex, model.bg_tex, MAX_NATS)
     ratio = np.clip(cost_fg - cost_bg + extra, -MAX_NATS, MAX_NATS)
@@ -517,14 +517,16 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     return near[labels]
 
 
-def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, tex=None) -> None:
+def _update(
+    model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, tex: np.ndarray
+) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
     local_bg = ~dilate(mask[win] | extent[win], config.ring_px)
     if local_bg.any():
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
-        if tex is not None and model.bg_tex is not None:
+        if model.bg_tex is not None:
             model.bg_tex = model.bg_tex.blend(TextureModel.fit(tex[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
         model.extent = mask
@@ -534,7 +536,7 @@ def _update(model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win,
         model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
         if area:
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
-            if config.fg_rate and tex is not None and model.fg_tex is not None:
+            if config.fg_rate and model.fg_tex is not None:
                 model.fg_tex = model.fg_tex.blend(TextureModel.fit(tex[mask]), config.fg_rate)
     else:
         model.extent = extent
