@@ -379,7 +379,7 @@ def test_potts_edges_in_one_call_give_the_cut_of_one_call_per_direction():
 
 
 def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
-    """Flows, reliabilities and frame colours computed ahead on a worker thread equal those computed when asked
+    """Flows, reliabilities, frame colours and texture codes computed ahead on a worker thread equal those computed when asked
     for (also for a pair prefetched but never asked for), and tracking gives the same masks without the prefetch."""
     from click2graph.cv.flow import FlowCache
     from click2graph.segment.classic_features import FrameFeatures
@@ -394,6 +394,7 @@ def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
         assert np.array_equal(ahead.flow(a, b), plain.flow(a, b))
         assert np.array_equal(ahead.reliable(a, b), plain.reliable(a, b))
         assert all(np.array_equal(x, y) for x, y in zip(ahead.frame(b), plain.frame(b)))
+        assert np.array_equal(ahead.texture(b), plain.texture(b))
     with pytest.raises(ValueError):
         ahead.flow(2, 3)[0, 0, 0] = 1.0  # shared with later callers: read-only
     with_prefetch = _track_from_mask(video, gt[0])

@@ -32,9 +32,9 @@ class FrameFeatures:
     pass (ball_touch, 48 frames, 5 objects: 374 flows for 94 pairs, and the fwd-bwd check took 30 % of the build).
     Stored as float16 at processing size: ~0.45 MB per pair at 448x252, ~140 MB for 150 frames both ways.
 
-    :meth:`prefetch` computes a pair's flows and their reliability on a worker thread while the tracker works on
-    the previous pair (the app has 2 cores, the tracker's step is mostly single-threaded); the values are the same
-    as computed on demand, and only the calling thread touches the caches.
+    :meth:`prefetch` computes a pair's flows, their reliability and the next frame's colours and texture on a worker
+    thread while the tracker works on the previous pair (the app has 2 cores, the tracker's step is mostly
+    single-threaded); the values are the same as computed on demand, and only the calling thread touches the caches.
     """
 
     def __init__(self, frames: np.ndarray, flows: FlowCache, *, max_side: int, capacity: int = 6) -> None:
@@ -88,15 +88,12 @@ class FrameFeatures:
     def texture(self, t: int) -> np.ndarray:
         """Joint (coarse colour, texture) code int32 (h, w) of frame ``t`` in processing pixels
         (:func:`~click2graph.segment.classic_texture.joint_codes`)."""
+        if self._ahead is not None and self._ahead[1][1] == t:
+            self._collect(self._ahead[1])
         if t in self._textures:
             self._textures.move_to_end(t)
             return self._textures[t]
-        rgb, bins = self.frame(t)
-        codes = joint_codes(bins, texture_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
-        self._textures[t] = codes
-        if len(self._textures) > self.capacity:
-            self._textures.popitem(last=False)
-        return codes
+        return _remember(self._textures, t, _texture_data(*self.frame(t)), self.capacity)
 
     def flow(self, t_from: int, t_to: int) -> np.ndarray:
         """Flow float32 (h, w, 2) from ``t_from`` to ``t_to`` in processing pixels (read-only: the last few pairs
@@ -132,12 +129,13 @@ class FrameFeatures:
         self._ahead = (os.getpid(), (t_from, t_to), future)
 
     def _pair(self, t_from: int, t_to: int) -> tuple:
-        """(flows there and back as stored, as returned, their reliabilities, frame ``t_to``) as the accessors
-        compute them, touching no cache of this object (it runs on the prefetch thread)."""
+        """(flows there and back as stored, as returned, their reliabilities, frame ``t_to``, its texture codes) as
+        the accessors compute them, touching no cache of this object (it runs on the prefetch thread)."""
         flows16 = self._proc_flow16(t_from, t_to), self._proc_flow16(t_to, t_from)
         fwd, bwd = (_read_only32(f) for f in flows16)
         reliable = _fwd_bwd_consistent(fwd, bwd), _fwd_bwd_consistent(bwd, fwd)
-        return flows16, (fwd, bwd), reliable, self._frame_data(t_to)
+        frame = self._frame_data(t_to)
+        return flows16, (fwd, bwd), reliable, frame, _texture_data(*frame)
 
     def _collect(self, key: tuple[int, int] | None) -> None:
         """Keep the results of the running prefetch, waiting for them if the pair ``key`` (either way) is the
@@ -151,7 +149,7 @@ class FrameFeatures:
         if (key is None and not future.done()) or (key is not None and key not in ((a, b), (b, a))):
             return
         self._ahead = None
-        flows16, flows32, reliable, frame = future.result()
+        flows16, flows32, reliable, frame, texture = future.result()
         for pair, f16, f32, ok in zip(((a, b), (b, a)), flows16, flows32, reliable):
             self._flows.setdefault(pair, f16)
             self._reliable.setdefault((*pair, 1.0), ok)
@@ -159,6 +157,8 @@ class FrameFeatures:
                 _remember(self._flows32, pair, f32, 4)
         if b not in self._frames:
             _remember(self._frames, b, frame, self.capacity)
+        if b not in self._textures:
+            _remember(self._textures, b, texture, self.capacity)
 
     def _proc_flow16(self, t_from: int, t_to: int) -> np.ndarray:
         """The shared cache's flow at processing size, float16 (what :meth:`flow` stores)."""
@@ -187,6 +187,11 @@ def _fwd_bwd_consistent(fwd: np.ndarray, bwd: np.ndarray, tol_px: float = 1.0) -
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
+
+
+def _texture_data(rgb: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """The joint (coarse colour, texture) codes of a processing frame from its rgb and colour bins."""
+    return joint_codes(bins, texture_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
 
 
 def _read_only32(flow16: np.ndarray) -> np.ndarray:
