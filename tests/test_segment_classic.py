@@ -403,6 +403,27 @@ def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(with_prefetch, without))
 
 
+def test_prefetch_threads_end_with_their_sessions():
+    """Every tracking session starts its own prefetch thread; once sessions end (their state dropped), their
+    threads end too: a public Space serving visitor after visitor must not pile up threads."""
+    import gc
+    import threading
+    import time
+
+    def prefetch_threads() -> int:
+        return sum(t.name.startswith("flow-prefetch") for t in threading.enumerate())
+
+    before = prefetch_threads()
+    video, gt, _ = _clip()
+    for _ in range(6):
+        _track_from_mask(video, gt[0])
+    gc.collect()
+    deadline = time.monotonic() + 10.0  # a thread ends when it next wakes: give it time on a loaded machine
+    while prefetch_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert prefetch_threads() == before
+
+
 def test_detached_look_alike_pieces_are_dropped():
     """A piece of the cut far from the object's main piece (a look-alike that flow carried in) is dropped; a
     piece split off nearby (a leg behind a pole) is kept."""
