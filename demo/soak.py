@@ -2,9 +2,9 @@
 
 Launches the app in this process (the backend it would normally use) and drives it from ``--clients`` threads with
 gradio_client, each looping through what a visitor does (open an example, a negative click and undo, build,
-relabel, scrub). Every few seconds it prints the process's memory (RSS) and the disk held by the app (visits'
-exports, the example cache, and the files Gradio keeps for this app), so a leak shows as a column that keeps
-growing. The test suite runs it briefly with a short Gradio cache age (tests/test_app_soak.py).
+relabel, scrub). Every few seconds it prints the process's memory (RSS), the disk held by the app (visits'
+exports, the example cache, and the files Gradio keeps for this app) and its threads, so a leak shows as a column
+that keeps growing. The test suite runs it briefly with a short Gradio cache age (tests/test_app_soak.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Sample:
     app_files_mb: float  # everything under the demo's run folder (visits, example cache)
     gradio_files_mb: float  # files Gradio keeps for this app (previews, downloads) until its cache cleanup
     rounds: int  # visitor rounds finished so far, all clients together
+    threads: int  # threads alive in the process (the visitors' own included)
 
 
 def rss_mb() -> float:
@@ -85,7 +86,16 @@ def soak(demo, url: str, *, clients: int, seconds: float, example: str, every_s:
         thread.start()
     while True:
         elapsed = time.monotonic() - started
-        samples.append(Sample(elapsed, rss_mb(), folder_mb(runtime.run_dir()), gradio_files_mb(demo), rounds[0]))
+        samples.append(
+            Sample(
+                elapsed,
+                rss_mb(),
+                folder_mb(runtime.run_dir()),
+                gradio_files_mb(demo),
+                rounds[0],
+                threading.active_count(),
+            )
+        )
         if elapsed >= seconds:
             break
         time.sleep(min(every_s, seconds - elapsed))
@@ -119,9 +129,12 @@ def main(argv: list[str]) -> int:
     finally:
         demo.close()
     print(f"backend: {server.current().assembled.backend.describe()}; {args.clients} clients, example {args.example}")
-    print(f"{'s':>6} {'rounds':>7} {'RSS MB':>8} {'app files MB':>13} {'Gradio files MB':>16}")
+    print(f"{'s':>6} {'rounds':>7} {'RSS MB':>8} {'app files MB':>13} {'Gradio files MB':>16} {'threads':>8}")
     for s in samples:
-        print(f"{s.seconds:6.0f} {s.rounds:7d} {s.rss_mb:8.0f} {s.app_files_mb:13.1f} {s.gradio_files_mb:16.1f}")
+        print(
+            f"{s.seconds:6.0f} {s.rounds:7d} {s.rss_mb:8.0f} {s.app_files_mb:13.1f} {s.gradio_files_mb:16.1f}"
+            f" {s.threads:8d}"
+        )
     return 0
 
 

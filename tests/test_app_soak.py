@@ -1,4 +1,4 @@
-"""Several visitors for a while (demo.soak, briefly): the app's memory and disk stay flat once warm.
+"""Several visitors for a while (demo.soak, briefly): the app's memory, disk and threads stay flat once warm.
 
 Three gradio_client visitors loop through open example -> build -> click + undo -> build -> relabel -> scrub for
 about 48 s against the app in this process with an oracle segmenter, Gradio's file cache cleaned of files older
@@ -24,7 +24,7 @@ CLIP = "ball_touch"
 SECONDS = 48
 
 
-def test_memory_and_disk_stay_flat_under_several_visitors(tmp_path, monkeypatch):
+def test_memory_disk_and_threads_stay_flat_under_several_visitors(tmp_path, monkeypatch):
     use_private_server(
         monkeypatch, tmp_path, Pipeline(OracleSegmenter(synth.render_clip(CLIP).labels)), file_max_age_s=12
     )
@@ -35,12 +35,15 @@ def test_memory_and_disk_stay_flat_under_several_visitors(tmp_path, monkeypatch)
     finally:
         demo.close()
     table = "\n".join(
-        f"{s.seconds:5.0f}s {s.rounds:4d} rounds {s.rss_mb:7.0f} MB RSS {s.gradio_files_mb:6.1f} MB" for s in samples
+        f"{s.seconds:5.0f}s {s.rounds:4d} rounds {s.rss_mb:7.0f} MB RSS {s.gradio_files_mb:6.1f} MB"
+        f" {s.threads:3d} threads"
+        for s in samples
     )
     middle = [s for s in samples if SECONDS / 3 <= s.seconds < 2 * SECONDS / 3]
     last = [s for s in samples if s.seconds >= 2 * SECONDS / 3]
     assert samples[-1].rounds >= 6, f"too few rounds to tell anything:\n{table}"
     assert max(s.gradio_files_mb for s in last) <= 1.5 * max(s.gradio_files_mb for s in middle) + 10, table
     assert max(s.rss_mb for s in last) <= max(s.rss_mb for s in middle) + 150, table
+    assert max(s.threads for s in last) <= max(s.threads for s in middle) + 4, table  # a thread per round would show
     assert len(server.current().store) <= 3 and sum(1 for _ in (tmp_path / "visits").iterdir()) <= 3
     print(table)

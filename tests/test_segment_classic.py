@@ -379,8 +379,9 @@ def test_potts_edges_in_one_call_give_the_cut_of_one_call_per_direction():
 
 
 def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
-    """Flows, reliabilities, frame colours and texture codes computed ahead on a worker thread equal those computed when asked
-    for (also for a pair prefetched but never asked for), and tracking gives the same masks without the prefetch."""
+    """Flows, reliabilities, frame colours and texture codes computed ahead on a worker thread equal those computed
+    when asked for (also for a pair prefetched but never asked for), and tracking gives the same masks without the
+    prefetch."""
     from click2graph.cv.flow import FlowCache
     from click2graph.segment.classic_features import FrameFeatures
 
