@@ -7,6 +7,7 @@ BENCHMARKS = (
     "tracking",
     "discovery",
     "pipeline",
+    "examples",
     "pvsg",
     "sam2",
     "sam2_speed",
