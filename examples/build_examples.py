@@ -24,7 +24,7 @@ CREDIT = "EdgeTAM repository (facebookresearch/EdgeTAM), Apache License 2.0"
 REAL = [
     ("pingpong", "06_pingpong.mp4", 6.0, (467, 167, 0), "Table tennis",
      "A player in a white shirt returns the ball with a paddle over the table."),
-    ("dog_training", "14_social_dog_training.mp4", 6.0, (440, 173, 0), "Training a dog",
+    ("dog_training", "14_social_dog_training.mp4", 6.0, (180, 240, 39), "Training a dog",
      "A small dog jumps around its trainer's legs on the lawn."),
     ("cyclist", "19_cyclist.mp4", 6.0, (273, 200, 0), "A cyclist on a coast road",
      "A rider in blue pedals a road bike along the guard rail."),
