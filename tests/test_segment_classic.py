@@ -379,8 +379,9 @@ def test_potts_edges_in_one_call_give_the_cut_of_one_call_per_direction():
 
 
 def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
-    """Flows, reliabilities, frame colours and texture codes computed ahead on a worker thread equal those computed when asked
-    for (also for a pair prefetched but never asked for), and tracking gives the same masks without the prefetch."""
+    """Flows, reliabilities, frame colours and texture codes computed ahead on a worker thread equal those computed
+    when asked for (also for a pair prefetched but never asked for), and tracking gives the same masks without the
+    prefetch."""
     from click2graph.cv.flow import FlowCache
     from click2graph.segment.classic_features import FrameFeatures
 
@@ -672,3 +673,33 @@ def test_tracks_from_a_mask_and_from_it_eroded_one_pixel_stay_together():
     for t in range(len(gt)):
         assert mask_iou(tracks[0][t], tracks[1][t]) > start_iou - 0.1
         assert min(mask_iou(track[t], gt[t]) for track in tracks) > 0.7
+
+
+def test_a_lost_frame_teaches_the_background_model_nothing():
+    """While the object is lost it may be anywhere near its coasting extent (a rider out from behind a tree, not
+    yet found again): the window around the extent is not known to be background, and learning it as such would
+    make the object's own colours unlikely where the search for it looks. A frame where the red square is painted
+    over leaves the background models as they were; a frame where it is held updates them."""
+    from click2graph.cv.flow import FlowCache
+    from click2graph.segment.classic_features import FrameFeatures
+    from click2graph.segment.classic_track import ObjectModel, TrackConfig, track_step
+
+    video, gt, _ = _clip()
+    frames = video.frames.copy()
+    rng = np.random.default_rng(2)
+    hidden = gt[2] | gt[3]
+    frames[2:4][:, hidden] = rng.integers(70, 140, size=(2, int(hidden.sum()), 1)).repeat(3, axis=-1)
+    feat = FrameFeatures(frames, FlowCache(frames), max_side=W)
+    config = TrackConfig()
+    model = ObjectModel.start(feat, 0, feat.to_proc_mask(gt[0]), config)
+    mask = track_step(feat, model, feat.to_proc_mask(gt[0]), 0, 1, config)
+    assert mask_iou(mask, feat.to_proc_mask(gt[1])) > 0.8
+    for t in (2, 3):
+        bg, bg_tex = model.bg.prob.copy(), model.bg_tex.prob.copy()
+        mask = track_step(feat, model, mask, t - 1, t, config)
+        assert mask.sum() < config.lost_frac * model.area
+        assert np.array_equal(model.bg.prob, bg)
+        assert np.array_equal(model.bg_tex.prob, bg_tex)
+    held = model.bg.prob.copy()
+    again = track_step(feat, model, feat.to_proc_mask(gt[4]), 3, 4, config)
+    assert again.any() and not np.array_equal(model.bg.prob, held)
