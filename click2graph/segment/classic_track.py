@@ -20,7 +20,8 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
-   cut missed does not become background; the local classifiers are learned afresh on a new extent's outline.
+   cut missed does not become background, and not at all while the object is lost; the local classifiers are
+   learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -253,12 +254,16 @@ def track_step(
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
-    _update(model, mask, extent, bins, win, config, tex)
+    # A lost object may be anywhere near its coasting extent (out from behind a tree, not found yet): its window
+    # is not known to be background, and learned as such it makes the object's colours unlikely where the search
+    # for it looks (bmx-trees: the rider beside the extent for five frames, then never found again).
+    lost = mask.sum() < config.lost_frac * model.area
+    _update(model, mask, extent, bins, win, config, tex, learn_background=not lost)
     if model.extent is mask:
         model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
     else:
         model.windows = windows
-    if mask.sum() < config.lost_frac * model.area:
+    if lost:
         return _lost(feat, model, t, mask, config, moved=(bwd, camera))
     model.lost_frames = 0
     return mask
@@ -518,13 +523,21 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
 
 
 def _update(
-    model: ObjectModel, mask: np.ndarray, extent: np.ndarray, bins, win, config: TrackConfig, tex: np.ndarray
+    model: ObjectModel,
+    mask: np.ndarray,
+    extent: np.ndarray,
+    bins,
+    win,
+    config: TrackConfig,
+    tex: np.ndarray,
+    *,
+    learn_background: bool = True,
 ) -> None:
     area, extent_area = int(mask.sum()), int(extent.sum())
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
     local_bg = ~dilate(mask[win] | extent[win], config.ring_px)
-    if local_bg.any():
+    if learn_background and local_bg.any():
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
         if model.bg_tex is not None:
             model.bg_tex = model.bg_tex.blend(TextureModel.fit(tex[win][local_bg]), config.bg_rate)
