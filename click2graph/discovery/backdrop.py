@@ -3,10 +3,10 @@
 In a still shot every region is still, so nothing on one frame tells an object the subject interacts with from
 background it stands in front of. The clip does: a region that stays where it was found, in the image, while
 much of the subject comes to lie on the pixels it covered (the subject is in front of it, and it is as large as
-the subject there: the subject stands within it) is the backdrop behind the subject, a door, a wall panel, a
-window, not something it handles. A chair the subject walks past in front of stays: at most a small part of the
-subject lies on it. What the subject holds or touches from beside it never has the subject on its pixels, and
-what it moves does not stay where it was.
+the subject there: the subject stands within it) is the backdrop behind the subject, a door, a wall panel, not
+something it handles. A chair the subject walks past in front of stays: at most a small part of the subject lies
+on it. What the subject holds or touches from beside it, or what stands in front of it (hiding it), never has the
+subject on its pixels, and what it moves does not stay where it was.
 
 Only masks are read (the object's and its subject's tracks), so the test is the same on every backend; a track
 that stays put in the image is either still in a still shot or moves with the camera, background either way.
