@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from click2graph.build_progress import BuildStage, BuildStep, StepFn
+from click2graph.discovery.backdrop import is_backdrop
 from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
 from click2graph.discovery.training_free import discover_objects
 from click2graph.errors import PromptError
@@ -66,18 +67,24 @@ class PipelineConfig:
     # pixels elsewhere, such as the subject's hands: frames far from the keyframe do not count); dropping it also
     # frees its slot in max_objects_per_subject, which such short junk tracks would otherwise use up.
     min_object_frames: int = 4
+    # A discovered track that stays where it was found while at least this fraction of the subject's pixels come to
+    # lie on the pixels it covered there is the backdrop the subject stands in front of (a door, a wall panel): in
+    # a still shot nothing on one frame tells it from an object (.discovery.backdrop). None: kept.
+    backdrop_share: float | None = 0.5
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
 
     def unfiltered(self) -> PipelineConfig:
-        """This configuration keeping every discovered object: no cap per subject, no area, growth, duration or
-        relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are what they drop)."""
+        """This configuration keeping every discovered object: no cap per subject, no area, growth, duration,
+        backdrop or relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are what they
+        drop)."""
         return replace(
             self,
             max_objects_per_subject=None,
             max_object_area_frac=None,
             max_object_growth=None,
             min_object_frames=0,
+            backdrop_share=None,
             drop_objects_without_relations=False,
         )
 
@@ -519,9 +526,12 @@ class Pipeline:
                 found(0.0, "discovering objects", k + 1, n, unit="keyframe", frame_idx=t, entity_ids=tuple(new_ids))
                 self._track(session, retrack + new_ids, found)
                 for obj_id in new_ids:
-                    if not self._plausible_track(state, obj_id, t):
+                    if not self._plausible_track(state, obj_id, t, record.subject_id):
                         logger.info(
-                            "dropping object %d found at frame %d: implausible track (leak or too short)", obj_id, t
+                            "dropping object %d found at frame %d: implausible track (leak, too short or the "
+                            "subject's backdrop)",
+                            obj_id,
+                            t,
                         )
                         self.segmenter.remove_object(state, obj_id)
                         record.object_ids.remove(obj_id)
@@ -544,7 +554,7 @@ class Pipeline:
 
         track_both_directions(self.segmenter, session.state, ids, progress=tracked)
 
-    def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int) -> bool:
+    def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int, subject_id: int) -> bool:
         config = self.config
         track = state.track(obj_id)
         areas = {t: rle_area(rle) for t, rle in track.masks.items()}
@@ -556,6 +566,10 @@ class Pipeline:
             (config.max_object_area_frac is None or peak <= config.max_object_area_frac * frame_area)
             and (config.max_object_growth is None or peak <= config.max_object_growth * start)
             and lives_around(present, keyframe, config.min_object_frames, len(state.video))
+            and (
+                config.backdrop_share is None
+                or not is_backdrop(track.masks, state.track(subject_id).masks, keyframe, config.backdrop_share)
+            )
         )
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:

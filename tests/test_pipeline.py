@@ -9,7 +9,7 @@ from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.errors import PromptError
-from click2graph.pipeline import Pipeline
+from click2graph.pipeline import Pipeline, PipelineConfig
 from click2graph.prompts import Box, Click
 from click2graph.video import Video
 
@@ -221,3 +221,36 @@ def test_lives_around_counts_the_frames_near_the_keyframe_in_short_clips_too():
     assert not lives_around([16, 28, 29, 42], 16, 4, 48)  # the ball_touch floor line: only its keyframe near
     assert lives_around([0, 1], 0, 4, 2) and not lives_around([0], 0, 4, 2)  # a 2-frame clip needs both
     assert lives_around([5], 5, 0, 48)  # no minimum: always
+
+
+def backdrop_scene(panel_top: int, num_frames: int = 30) -> np.ndarray:
+    """Labels of a still shot: a figure (1) stands beside a still panel on the wall (3, rows ``panel_top``-59, 40 px
+    wide) with a ball at its left foot (2) that it kicks away from frame 3 on, walks right from frame 10 and stands
+    in front of the panel from frame 20 on (the panel is drawn behind it)."""
+    labels = np.zeros((num_frames, 90, 160), np.uint8)
+    for t in range(num_frames):
+        labels[t, panel_top:60, 80:120] = 3
+        ball_x = 46 - 2 * min(max(t - 3, 0), 12)
+        labels[t, 52:64, ball_x : ball_x + 12] = 2
+        x = 60 + 4 * min(max(t - 10, 0), 10)
+        labels[t, 20:64, x : x + 14] = 1
+    return labels
+
+
+@pytest.mark.parametrize(
+    "panel_top, backdrop_share, kept",
+    [
+        (10, 0.5, [2]),  # a panel taller than the figure's reach: 0.91 of the figure comes to lie on it: backdrop
+        (10, None, [2, 3]),  # ...kept without the rule
+        (44, 0.5, [2, 3]),  # a low box the figure walks past in front of: at most 0.36 of it on the box
+    ],
+)
+def test_a_still_panel_the_subject_comes_to_stand_in_front_of_is_its_backdrop(panel_top, backdrop_share, kept):
+    labels = backdrop_scene(panel_top)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="backdrop.mp4")  # a still camera
+    segmenter = OracleSegmenter(labels)
+    pipeline = Pipeline(segmenter, PipelineConfig(backdrop_share=backdrop_share))
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(66, 40, frame_idx=0)])
+    objects = objects_of(pipeline.build(session), 1)
+    assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
