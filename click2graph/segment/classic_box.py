@@ -55,10 +55,13 @@ def texture_grabcut(rgb: np.ndarray, region: np.ndarray, sure_fg: np.ndarray, su
         out[y0:y1, x0:x1] = fg
         return out
     fg_gmm, bg_gmm = _Mixture.start(feats[fg.ravel()]), _Mixture.start(feats[~fg.ravel()])
+    fg_ll, bg_ll = fg_gmm.component_ll(feats), bg_gmm.component_ll(feats)
     for _ in range(iters):
-        fg_gmm, bg_gmm = fg_gmm.refit(feats[fg.ravel()]), bg_gmm.refit(feats[~fg.ravel()])
-        cost_fg = fg_gmm.nll(feats).reshape(fg.shape).astype(np.float32)
-        cost_bg = bg_gmm.nll(feats).reshape(fg.shape).astype(np.float32)
+        fg_gmm = fg_gmm.refit(feats[fg.ravel()], fg_ll[fg.ravel()])
+        bg_gmm = bg_gmm.refit(feats[~fg.ravel()], bg_ll[~fg.ravel()])
+        fg_ll, bg_ll = fg_gmm.component_ll(feats), bg_gmm.component_ll(feats)
+        cost_fg = _nll(fg_ll).reshape(fg.shape).astype(np.float32)
+        cost_bg = _nll(bg_ll).reshape(fg.shape).astype(np.float32)
         cut = graph_cut(crop, cost_fg, cost_bg, smoothness=SMOOTHNESS, sure_fg=fg_hard, sure_bg=bg_hard)
         if min(cut.sum(), (~cut).sum()) < COMPONENTS:
             break
@@ -81,10 +84,10 @@ class _Mixture:
         _, labels, _ = cv2.kmeans(x.astype(np.float32), COMPONENTS, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
         return cls._fit(x, labels.ravel())
 
-    def refit(self, x: np.ndarray) -> "_Mixture":
-        """Each sample to the component of highest density (weights aside, as GrabCut), then each component
-        refitted to its samples."""
-        return self._fit(x, np.argmax(self._component_ll(x) - np.log(self.weights), axis=1))
+    def refit(self, x: np.ndarray, ll: np.ndarray) -> "_Mixture":
+        """Each sample of ``x`` to the component of highest density (weights aside, as GrabCut; ``ll``: its
+        :meth:`component_ll`), then each component refitted to its samples."""
+        return self._fit(x, np.argmax(ll - np.log(self.weights), axis=1))
 
     @classmethod
     def _fit(cls, x: np.ndarray, labels: np.ndarray) -> "_Mixture":
@@ -100,18 +103,22 @@ class _Mixture:
             log_dets.append(np.linalg.slogdet(cov)[1])
         return cls(np.array(weights), np.array(means), np.array(inv_covs), np.array(log_dets))
 
-    def _component_ll(self, x: np.ndarray) -> np.ndarray:
-        """float64 (n, k): log(weight_k N(x | component k)) up to a shared constant."""
+    def component_ll(self, x: np.ndarray) -> np.ndarray:
+        """float64 (n, k): log(weight_k N(x | component k)) up to a constant shared by mixtures of one dimension."""
         out = np.empty((len(x), len(self.weights)))
+        cols = np.ascontiguousarray(x.T)
+        d = len(cols)
         for k, (weight, mean, inv_cov, log_det) in enumerate(
             zip(self.weights, self.means, self.inv_covs, self.log_dets)
         ):
-            dx = x - mean
-            out[:, k] = np.log(weight) - 0.5 * log_det - 0.5 * np.einsum("ni,ij,nj->n", dx, inv_cov, dx)
+            dx = cols - mean[:, None]
+            maha = sum(inv_cov[i, i] * dx[i] ** 2 for i in range(d))  # element-wise: no BLAS threads on (n, 4)
+            maha += sum(2.0 * inv_cov[i, j] * dx[i] * dx[j] for i in range(d) for j in range(i + 1, d))
+            out[:, k] = np.log(weight) - 0.5 * log_det - 0.5 * maha
         return out
 
-    def nll(self, x: np.ndarray) -> np.ndarray:
-        """float64 (n,): the negative log-likelihood of each sample, up to a constant shared by both mixtures."""
-        ll = self._component_ll(x)
-        top = ll.max(axis=1)
-        return -(top + np.log(np.exp(ll - top[:, None]).sum(axis=1)))
+
+def _nll(ll: np.ndarray) -> np.ndarray:
+    """float64 (n,): minus the log of the summed component likelihoods ``ll`` (n, k) (:meth:`_Mixture.component_ll`)."""
+    top = ll.max(axis=1)
+    return -(top + np.log(np.exp(ll - top[:, None]).sum(axis=1)))
