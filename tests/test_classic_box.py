@@ -63,3 +63,20 @@ def test_the_texture_cut_is_kept_only_when_it_fills_the_box_better(monkeypatch):
     state = segmenter.init_state(Video.from_frames(frame[None], fps=10.0))
     mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], _box(obj)))
     assert mask_iou(mask, obj) > 0.9
+
+
+def test_a_failed_colour_cut_is_redone_even_when_the_texture_cut_fits_the_box(monkeypatch):
+    """The colour cut latched onto a speck: GrabCut is redone at working resolution although the texture cut, a
+    large part of the object, fits the box above the retry threshold (a texture cut can latch onto a part too); the
+    redone cut, the whole object, fits best and is kept."""
+    frame, obj = _scene(own_colour_part=False)
+    yy, xx = np.mgrid[:H, :W]
+    speck = obj & (abs(xx - 80) < 3) & (abs(yy - 65) < 3)
+    part = obj & (xx < 100)
+    monkeypatch.setattr(classic_click, "_grabcut", lambda *args, **kwargs: speck)
+    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args: part)
+    monkeypatch.setattr(classic_click, "_box_cut_full_res", lambda *args: obj)
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(Video.from_frames(frame[None], fps=10.0))
+    mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], _box(obj)))
+    assert mask_iou(mask, obj) > 0.9
