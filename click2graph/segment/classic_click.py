@@ -23,10 +23,15 @@ click's connected moving area (whatever their motion): the other parts of the ob
 static background the window cut may have taken.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
-clay. When the video moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its
-pixels that move like the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer)
-is mostly background, and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose
-flow follows the camera as much as the box's background does goes first.
+clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole). GrabCut with a texture feature
+(:mod:`click2graph.segment.classic_box`) separates some of them, but loses thin parts whose every pixel is an
+edge (a flamingo's neck): the box says which cut to keep, since the object reaches its sides, so the texture cut
+replaces the colour cut only when its own bounding box fits the box better (the colour cut's fit alone decides
+whether GrabCut is redone at working resolution: a texture cut can latch onto a tall pole as well). When the video
+moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
+the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
+and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
+as much as the box's background does goes first.
 
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
@@ -49,6 +54,7 @@ import numpy as np
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
+from click2graph.segment.classic_box import texture_grabcut
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -113,10 +119,14 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
     mask = motion_cut = None
     if region is not None:
-        mask = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
+        mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
+        if box is not None:  # the cut that also sees texture, when it fills the box better (see the module doc)
+            textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters)
+            textured = _keep_clicked(textured, pos)
+            mask = textured if _box_fit(textured, box) > _box_fit(mask, box) else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
-    if box is not None and _box_fit(mask, box) < config.min_box_fit:
+    if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
         retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
         mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
     clicks = pos  # the user's own positive clicks (a box's centre below is not one)
