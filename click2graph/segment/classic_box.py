@@ -22,7 +22,7 @@ import numpy as np
 
 from click2graph.masks import bbox_xyxy
 from click2graph.segment.classic_energy import graph_cut
-from click2graph.segment.classic_texture import SIGMA_PX
+from click2graph.segment.classic_texture import structure_tensor
 
 COMPONENTS = 5  # Gaussians per mixture, as in GrabCut
 SMOOTHNESS = 50.0  # GrabCut's Potts weight (gamma)
@@ -30,11 +30,9 @@ _RIDGE = 0.01  # added to every covariance's diagonal (OpenCV's GrabCut adds it 
 
 
 def texture_energy(rgb: np.ndarray) -> np.ndarray:
-    """float32 (h, w): log(1 + RMS grey-level gradient per pixel over a Gaussian window of ``SIGMA_PX``)."""
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
-    return np.log1p(np.sqrt(cv2.GaussianBlur(gx * gx + gy * gy, (0, 0), SIGMA_PX, borderType=cv2.BORDER_REFLECT)))
+    """float32 (h, w): log(1 + RMS grey-level gradient per pixel over the texture codes' Gaussian window)."""
+    jxx, jyy, _ = structure_tensor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    return np.log1p(np.sqrt(jxx + jyy))
 
 
 def texture_grabcut(rgb: np.ndarray, region: np.ndarray, sure_fg: np.ndarray, sure_bg: np.ndarray, iters: int):

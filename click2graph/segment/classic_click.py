@@ -117,7 +117,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg &= ~sure_bg
 
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
-    mask = motion_cut = None
+    mask = colour = motion_cut = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
         if box is not None:  # the cut that also sees texture, when it fills the box better (see the module doc)

@@ -35,14 +35,21 @@ PRIOR_PX = 10.0  # pixels of the texture marginal a colour's texture distributio
 _COLOURS = LEVELS**3
 
 
-def texture_codes(grey: np.ndarray) -> np.ndarray:
-    """int32 (h, w) texture code in ``[0, TEXTURES)`` of each pixel of a uint8 grey image (see the module doc)."""
+def structure_tensor(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float32 (h, w) each: the grey-level gradient products gx², gy², gx·gy of a uint8 grey image, averaged over a
+    Gaussian window of ``SIGMA_PX``."""
     g = grey.astype(np.float32)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
     jxx, jyy, jxy = (
         cv2.GaussianBlur(p, (0, 0), SIGMA_PX, borderType=cv2.BORDER_REFLECT) for p in (gx * gx, gy * gy, gx * gy)
     )
+    return jxx, jyy, jxy
+
+
+def texture_codes(grey: np.ndarray) -> np.ndarray:
+    """int32 (h, w) texture code in ``[0, TEXTURES)`` of each pixel of a uint8 grey image (see the module doc)."""
+    jxx, jyy, jxy = structure_tensor(grey)
     trace = jxx + jyy
     energy = np.sqrt(trace)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / np.maximum(trace, 1e-6)
