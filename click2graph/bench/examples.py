@@ -16,7 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from click2graph.batch import VideoPrompts, build_graph
 from click2graph.examples import load_examples
@@ -67,9 +69,7 @@ def object_rows(graph: SceneGraph) -> list[str]:
 
 def contact_sheet(graph: SceneGraph, video: Video, frames: int = SHEET_FRAMES) -> np.ndarray:
     """uint8 (H, W, 3): ``frames`` working frames spread over the clip, two per row, drawn as the app draws them."""
-    import cv2
-
-    from click2graph.viz import render_frame
+    from click2graph.viz import render_frame  # plotly and fonts: only when sheets are asked for
 
     picks = np.linspace(0, len(video) - 1, frames).round().astype(int)
     scale = SHEET_TILE_WIDTH / video.width
@@ -127,7 +127,5 @@ def main(argv: list[str]) -> int:
         if warning:
             print(f"  warning: {warning}")
         if args.sheets is not None:
-            from PIL import Image
-
             Image.fromarray(contact_sheet(graph, video)).save(args.sheets / f"{name}.png")
     return 0

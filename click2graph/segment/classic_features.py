@@ -118,8 +118,8 @@ class FrameFeatures:
 
     def prefetch(self, t_from: int, t_to: int) -> None:
         """Start computing the flows between frames ``t_from`` and ``t_to`` both ways, their reliability (default
-        tolerance) and frame ``t_to``'s colours on a worker thread, unless one is running, a frame is missing or the
-        flows are known already."""
+        tolerance) and frame ``t_to``'s colours and texture codes on a worker thread, unless one is running, a frame
+        is missing or the flows are known already."""
         self._collect(None)  # one finished but never asked for: keep it
         if self._ahead is not None or not 0 <= t_to < len(self.frames) or (t_from, t_to, 1.0) in self._reliable:
             return
