@@ -416,25 +416,33 @@ def test_prefetched_flows_are_the_ones_computed_on_demand(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(with_prefetch, without))
 
 
-def test_prefetch_threads_end_with_their_sessions():
+def test_prefetch_threads_end_with_their_sessions(monkeypatch):
     """Every tracking session starts its own prefetch thread; once sessions end (their state dropped), their
-    threads end too: a public Space serving visitor after visitor must not pile up threads."""
+    threads end too: a public Space serving visitor after visitor must not pile up threads. Only the threads
+    started here are judged: another test's may still be ending."""
     import gc
     import threading
     import time
 
-    def prefetch_threads() -> int:
-        return sum(t.name.startswith("flow-prefetch") for t in threading.enumerate())
+    started_here: list[threading.Thread] = []
+    start_thread = threading.Thread.start
 
-    before = prefetch_threads()
+    def recording_start(thread: threading.Thread) -> None:
+        started_here.append(thread)
+        start_thread(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
     video, gt, _ = _clip()
     for _ in range(6):
         _track_from_mask(video, gt[0])
+    monkeypatch.undo()
+    prefetch = [t for t in started_here if t.name.startswith("flow-prefetch")]
+    assert len(prefetch) >= 6  # one per session at least
     gc.collect()
     deadline = time.monotonic() + 10.0  # a thread ends when it next wakes: give it time on a loaded machine
-    while prefetch_threads() > before and time.monotonic() < deadline:
+    while any(t.is_alive() for t in prefetch) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert prefetch_threads() == before
+    assert not any(t.is_alive() for t in prefetch)
 
 
 def test_detached_look_alike_pieces_are_dropped():
