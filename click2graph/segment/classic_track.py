@@ -250,7 +250,9 @@ def track_step(
     )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
-    if mask.sum() > config.leak_ratio * max(model.area, 1.0):
+    if mask.sum() > config.leak_ratio * max(model.area, 1.0) and not _grows_alike(
+        mask[win], extent[win], cost_bg - cost_fg
+    ):
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
@@ -520,6 +522,19 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     near = np.zeros(count, bool)
     near[1:] = np.asarray(ndimage.minimum(dist, labels, np.arange(1, count))) <= reach
     return near[labels]
+
+
+def _grows_alike(mask: np.ndarray, extent: np.ndarray, evidence: np.ndarray) -> bool:
+    """Whether what ``mask`` adds beyond ``extent`` (more than 2 px from it) is at least as object-like as the
+    mask within it, by the mean ``evidence`` (nats per pixel in favour of the object). A leak takes in pixels the
+    appearance model explains worse than the object's own (a reflection, the ground); growth takes in more of the
+    object, explained as well as the rest of it even where the model never saw its colours (motocross-bumps: the
+    rider, a few pixels on frame 0, fills a quarter of the frame later)."""
+    added = mask & ~dilate(extent, 2)
+    own = mask & extent
+    if not added.any() or not own.any():
+        return False
+    return bool(evidence[added].mean() >= evidence[own].mean())
 
 
 def _update(
