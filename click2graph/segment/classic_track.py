@@ -19,9 +19,10 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    colour (:mod:`~click2graph.segment.classic_texture`), co-motion and a shape prior on the prediction.
 4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
-   extent, which is kept). The local background colours are learned outside mask *and* extent, so an object the
-   cut missed does not become background, and not at all while the object is lost; the local classifiers are
-   learned afresh on a new extent's outline.
+   extent, which is kept) unless what it adds beyond the extent is as object-like as what lies within it (growth:
+   an object coming at the camera). The local background colours are learned outside mask *and* extent, so an
+   object the cut missed does not become background, and not at all while the object is lost; the local
+   classifiers are learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -69,8 +70,9 @@ class TrackConfig:
     # towards the background the mask leaks into
     bg_rate: float = 0.3  # local background colour EMA: fast, the surroundings change as the object moves
     occluded_ratio: float = 0.7  # mask area below this fraction of the extent's = (partly) hidden, keep memory
-    leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked; objects do not grow
-    # that fast. A running mean (not the last area) as reference stops a leak that grows a little every frame.
+    leak_ratio: float = 1.3  # mask area above this multiple of the running area = leaked (unless what it adds is
+    # as object-like as the rest: growth). A running mean (not the last area) as reference stops a leak that grows
+    # a little every frame.
     area_rate: float = 0.2
     max_cut_px: int | None = 30000  # the graph cut of a larger window runs downscaled to this many pixels
     # (:func:`~click2graph.segment.classic_energy.graph_cut`): max-flow was 60 % of the time per frame on large
