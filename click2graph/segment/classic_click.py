@@ -55,6 +55,7 @@ from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_box import texture_grabcut
+from click2graph.segment.classic_difference import background_difference
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -120,10 +121,11 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     mask = colour = motion_cut = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
-        if box is not None:  # the cut that also sees texture, when it fills the box better (see the module doc)
-            textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters)
+        if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
+            cue = background_difference(feat, t)
+            textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
-            mask = textured if _box_fit(textured, box) > _box_fit(mask, box) else mask
+            mask = textured if cue is not None or _box_fit(textured, box) > _box_fit(mask, box) else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
     if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
