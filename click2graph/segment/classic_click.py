@@ -55,7 +55,7 @@ from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_box import texture_grabcut
-from click2graph.segment.classic_difference import background_difference
+from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -123,6 +123,8 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
         if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
             cue = background_difference(feat, t)
+            if cue is not None and not moves_against_backdrop(cue, colour, region & ~sure_bg):
+                cue = None  # a still subject on a changing backdrop: the cue would point at the backdrop
             textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
             mask = textured if cue is not None or _box_fit(textured, box) > _box_fit(mask, box) else mask

@@ -7,7 +7,8 @@ lines up and changes little; the subject moves on it and changes wherever it has
 is one affine per pair, so unlike the flow the cue is not smeared across the subject's edges (DIS's halo
 gives a dancer's flow to the wall beside her); what it gets wrong instead is parallax (a pole near the camera) and
 the pixels the subject will cover in the neighbour (its "ghost"): taking the median over neighbours at several
-gaps, before and after ``t``, keeps a pixel bright only when it changes in most of them.
+gaps, before and after ``t``, keeps a pixel bright only when it changes in most of them. A still subject on a
+changing backdrop (rippling water) turns the cue around, and :func:`moves_against_backdrop` tells it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = G
         )
         distances.append(np.sqrt(((lab - _lab(warped)) ** 2).sum(axis=-1)))
     return np.median(distances, axis=0).astype(np.float32)
+
+
+def moves_against_backdrop(cue: np.ndarray, mask: np.ndarray, region: np.ndarray) -> bool:
+    """Whether the ``cue`` (:func:`background_difference`) is higher on ``mask`` than on the rest of ``region``
+    (mean of log(1 + cue)): False for a still subject on a changing backdrop (a duck on rippling water), where the
+    cue would point at the backdrop."""
+    rest = region & ~mask
+    if not mask.any() or not rest.any():
+        return False
+    log_cue = np.log1p(cue)
+    return float(log_cue[mask].mean()) > float(log_cue[rest].mean())
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
