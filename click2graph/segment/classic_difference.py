@@ -35,7 +35,10 @@ def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = G
     for t2 in neighbours:
         affine = feat.camera(t, t2).astype(np.float32)  # frame t's pixel x lies at affine @ (x, 1) on t2
         warped = cv2.warpAffine(
-            feat.frame(t2)[0], affine, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            feat.frame(t2)[0],
+            affine,
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
         distances.append(np.sqrt(((lab - _lab(warped)) ** 2).sum(axis=-1)))
