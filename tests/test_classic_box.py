@@ -124,9 +124,10 @@ def test_the_frame_difference_is_high_on_what_moves_against_the_backdrop():
     assert not moves_against_backdrop(cue, _box_region(_box(obj), obj.shape) & ~obj, _box_region(_box(obj), obj.shape))
 
 
-def test_the_frame_difference_of_a_still_clip_is_flat_and_of_one_frame_none():
-    frames, _ = _moving_clip(n=1)
-    assert background_difference(_features(frames), 0) is None
-    cue = background_difference(_features(np.repeat(frames, 5, axis=0)), 2)
+def test_the_frame_difference_of_a_still_clip_is_flat_and_of_a_short_one_none():
+    frames, _ = _moving_clip(n=2)
+    assert background_difference(_features(frames), 0) is None  # one neighbour: no median to outvote a ghost
+    assert background_difference(_features(frames[:1]), 0) is None
+    cue = background_difference(_features(np.repeat(frames[:1], 5, axis=0)), 2)
     assert cue.shape == (H, W)
     assert float(np.quantile(cue, 0.99)) < 1.0
