@@ -1,15 +1,18 @@
-"""The box cut's GrabCut with a texture feature (``segment/classic_box.py``) on generated frames."""
+"""The box cut's GrabCut with a texture feature (``segment/classic_box.py``) and its frame-difference cue
+(``segment/classic_difference.py``) on generated frames."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from click2graph.masks import bbox_xyxy, mask_iou
+from click2graph.masks import bbox_xyxy, dilate, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment import classic_click
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.segment.classic_box import texture_grabcut
 from click2graph.segment.classic_click import _box_region
+from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
+from click2graph.segment.classic_features import FrameFeatures
 from click2graph.video import Video
 
 H, W = 120, 160
@@ -58,7 +61,7 @@ def test_the_texture_cut_is_kept_only_when_it_fills_the_box_better(monkeypatch):
     frame, obj = _scene(own_colour_part=False)
     frame[obj] = RED  # colour alone now finds the whole object
     part = obj & (np.mgrid[:H, :W][1] < 80)
-    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args: part)
+    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args, **kwargs: part)
     segmenter = ClassicSegmenter()
     state = segmenter.init_state(Video.from_frames(frame[None], fps=10.0))
     mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], _box(obj)))
@@ -74,9 +77,57 @@ def test_a_failed_colour_cut_is_redone_even_when_the_texture_cut_fits_the_box(mo
     speck = obj & (abs(xx - 80) < 3) & (abs(yy - 65) < 3)
     part = obj & (xx < 100)
     monkeypatch.setattr(classic_click, "_grabcut", lambda *args, **kwargs: speck)
-    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args: part)
+    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args, **kwargs: part)
     monkeypatch.setattr(classic_click, "_box_cut_full_res", lambda *args: obj)
     segmenter = ClassicSegmenter()
     state = segmenter.init_state(Video.from_frames(frame[None], fps=10.0))
     mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], _box(obj)))
     assert mask_iou(mask, obj) > 0.9
+
+
+def _moving_clip(n: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Frames of a backdrop of random 4 px blocks of two colours panning left by 2 px a frame, and in front of it
+    a cross of blocks of the same two colours moving right by 3 px a frame: no colour and no texture of its own,
+    only its motion. Returns (frames uint8 (n, H, W, 3), the object on frame 0 bool (H, W))."""
+    rng = np.random.default_rng(1)
+    backdrop = rng.integers(0, 2, size=(H // 4, (W + 2 * n + 8) // 4)).repeat(4, 0).repeat(4, 1)
+    coat = rng.integers(0, 2, size=(H // 4, W // 4)).repeat(4, 0).repeat(4, 1)
+    yy, xx = np.mgrid[:H, :W]
+    frames, objects = [], []
+    for t in range(n):
+        blocks = backdrop[:, 2 * t : 2 * t + W].copy()
+        dx, dy = abs(xx - 60 - 3 * t), abs(yy - 60)
+        obj = (dx <= 30) & (dy <= 30) & ((dx <= 9) | (dy <= 9))
+        blocks[obj] = np.roll(coat, 3 * t, axis=1)[obj]
+        frame = np.where(blocks[..., None] == 1, WALL, GRASS).astype(np.int32)
+        frame += rng.integers(-6, 7, size=frame.shape)
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+        objects.append(obj)
+    return np.stack(frames), objects[0]
+
+
+def _features(frames: np.ndarray) -> FrameFeatures:
+    segmenter = ClassicSegmenter()
+    return segmenter._features(segmenter.init_state(Video.from_frames(frames, fps=10.0)))
+
+
+def test_the_frame_difference_is_high_on_what_moves_against_the_backdrop():
+    """The cross shares the panning backdrop's colours and texture; once the camera's motion is undone, the
+    backdrop lines up and the cross does not (its interior too: it carries its own blocks)."""
+    frames, obj = _moving_clip()
+    cue = background_difference(_features(frames), 0)
+    inner = obj & ~dilate(~obj, 3)  # away from the outline, where resampling blurs the two
+    outer = ~dilate(obj, 8) & (np.mgrid[:H, :W][1] < W - 24)  # the backdrop away from the right edge it pans in from
+    assert np.median(cue[inner]) > 5 * np.median(cue[outer])
+    assert np.quantile(cue[outer], 0.9) < np.median(cue[inner])
+    assert moves_against_backdrop(cue, obj, _box_region(_box(obj), obj.shape))
+    assert not moves_against_backdrop(cue, _box_region(_box(obj), obj.shape) & ~obj, _box_region(_box(obj), obj.shape))
+
+
+def test_the_frame_difference_of_a_still_clip_is_flat_and_of_a_short_one_none():
+    frames, _ = _moving_clip(n=2)
+    assert background_difference(_features(frames), 0) is None  # one neighbour: no median to outvote a ghost
+    assert background_difference(_features(frames[:1]), 0) is None
+    cue = background_difference(_features(np.repeat(frames[:1], 5, axis=0)), 2)
+    assert cue.shape == (H, W)
+    assert float(np.quantile(cue, 0.99)) < 1.0

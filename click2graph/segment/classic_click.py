@@ -27,7 +27,11 @@ clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole
 (:mod:`click2graph.segment.classic_box`) separates some of them, but loses thin parts whose every pixel is an
 edge (a flamingo's neck): the box says which cut to keep, since the object reaches its sides, so the texture cut
 replaces the colour cut only when its own bounding box fits the box better (the colour cut's fit alone decides
-whether GrabCut is redone at working resolution: a texture cut can latch onto a tall pole as well). When the video
+whether GrabCut is redone at working resolution: a texture cut can latch onto a tall pole as well). In a video the
+texture cut also sees the camera-compensated frame difference (:mod:`click2graph.segment.classic_difference`:
+the backdrop lines up with the neighbour frames, the subject does not) and is kept as it is: the wall block and
+curtain beside a dancer share her colours but not her motion. Not when the colour cut is darker in that cue than
+the rest of the box: a still subject on a changing backdrop (a duck on rippling water). When the video
 moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
 the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
 and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
@@ -55,6 +59,7 @@ from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_box import texture_grabcut
+from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -120,10 +125,13 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     mask = colour = motion_cut = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
-        if box is not None:  # the cut that also sees texture, when it fills the box better (see the module doc)
-            textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters)
+        if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
+            cue = background_difference(feat, t)
+            if cue is not None and not moves_against_backdrop(cue, colour, region & ~sure_bg):
+                cue = None  # a still subject on a changing backdrop: the cue would point at the backdrop
+            textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
-            mask = textured if _box_fit(textured, box) > _box_fit(mask, box) else mask
+            mask = textured if cue is not None or _box_fit(textured, box) > _box_fit(mask, box) else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
     if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
