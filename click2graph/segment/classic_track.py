@@ -49,6 +49,7 @@ from click2graph.segment.classic_energy import (
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
+from click2graph.segment.classic_shots import crosses_cut, forget_shot
 from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
@@ -196,6 +197,9 @@ def track_step(
 
     Updates ``model`` in place (colour models, extent, motion memory).
     """
+    if crosses_cut(feat, t_prev, t):  # nothing of the last shot says where the object is: search the whole frame
+        forget_shot(model, feat, t, config.lost_patience)
+        return _lost(feat, model, t, np.zeros(prev.shape, bool), config)
     fwd = feat.flow(t_prev, t)
     bwd = feat.flow(t, t_prev)
     reliable_prev = feat.reliable(t_prev, t)
