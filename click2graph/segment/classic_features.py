@@ -16,7 +16,6 @@ import numpy as np
 
 from click2graph.cv.colour import lab_codes
 from click2graph.cv.flow import FlowCache
-from click2graph.cv.shots import shot_starts
 from click2graph.masks import resize_mask
 from click2graph.segment.classic_energy import BINS, fit_affine, squared_length
 from click2graph.segment.classic_texture import joint_codes, texture_codes
@@ -53,7 +52,6 @@ class FrameFeatures:
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
         self._ahead: tuple[int, tuple[int, int], Future] | None = None  # (process id, pair, its prefetch)
         self._worker: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its prefetch thread)
-        self._shot_starts: frozenset[int] | None = None
 
     # -- pixel spaces ---------------------------------------------------------------------------------------
 
@@ -69,12 +67,6 @@ class FrameFeatures:
 
     def to_proc_xy(self, xy_work: np.ndarray) -> np.ndarray:
         return np.asarray(xy_work, np.float32).reshape(-1, 2) * self.scale
-
-    def shot_starts(self) -> frozenset[int]:
-        """The frames that start a new shot (:func:`~click2graph.cv.shots.shot_starts`), found once per video."""
-        if self._shot_starts is None:
-            self._shot_starts = frozenset(shot_starts(self.frames))
-        return self._shot_starts
 
     # -- per frame ------------------------------------------------------------------------------------------
 

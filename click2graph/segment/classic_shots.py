@@ -19,7 +19,7 @@ from click2graph.segment.classic_texture import TextureModel
 
 def crosses_cut(feat: FrameFeatures, t_prev: int, t: int) -> bool:
     """Whether a shot cut lies between the neighbouring frames ``t_prev`` and ``t`` (either direction)."""
-    return max(t_prev, t) in feat.shot_starts()
+    return max(t_prev, t) in feat.flows.shot_starts()
 
 
 def forget_shot(model, feat: FrameFeatures, t: int, patience: int) -> None:
