@@ -22,7 +22,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-_SIGNATURE_SIDE = 160  # longest side of the downscaled copy a signature is computed on, px
+_SIGNATURE_SIDE = 160  # a signature is computed on the frame downscaled by a whole factor to about this size, px
 _HIST_BINS = (8, 4, 4)  # hue, saturation, value bins
 _HIST_RANGES = (0, 180, 0, 256, 0, 256)  # OpenCV's 8-bit HSV ranges
 
@@ -40,9 +40,9 @@ class ShotConfig:
 def frame_signature(frame: np.ndarray) -> np.ndarray:
     """float32 (4, 128): the normalised HSV histograms of the four quarters of a uint8 RGB frame (H, W, 3)."""
     h, w = frame.shape[:2]
-    scale = min(1.0, _SIGNATURE_SIDE / max(h, w))
-    if scale < 1.0:
-        frame = cv2.resize(frame, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = max(1, max(h, w) // _SIGNATURE_SIDE)
+    if k > 1:  # an area resize by a whole factor (of the frame cropped to a multiple): 0.7 ms at 480p, any other 2 ms
+        frame = cv2.resize(frame[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
     h, w = hsv.shape[:2]
     quarters = [hsv[: h // 2, : w // 2], hsv[: h // 2, w // 2 :], hsv[h // 2 :, : w // 2], hsv[h // 2 :, w // 2 :]]
