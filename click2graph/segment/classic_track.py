@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -49,7 +50,7 @@ from click2graph.segment.classic_energy import (
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
-from click2graph.segment.classic_shots import crosses_cut, forget_shot
+from click2graph.segment.classic_shots import across_cut
 from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
@@ -197,9 +198,10 @@ def track_step(
 
     Updates ``model`` in place (colour models, extent, motion memory).
     """
-    if crosses_cut(feat, t_prev, t):  # nothing of the last shot says where the object is: search the whole frame
-        forget_shot(model, feat, t, config.lost_patience)
-        return _lost(feat, model, t, np.zeros(prev.shape, bool), config)
+    # Across a shot cut nothing of the last shot says where the object is: only a search finds it (classic_shots).
+    search = partial(_lost, feat, model, t, np.zeros(prev.shape, bool), config)
+    if (found := across_cut(feat, model, t_prev, t, config.lost_patience, search)) is not None:
+        return found
     fwd = feat.flow(t_prev, t)
     bwd = feat.flow(t, t_prev)
     reliable_prev = feat.reliable(t_prev, t)
