@@ -87,3 +87,34 @@ def test_after_a_cut_the_subject_is_found_again_by_its_colours(reverse):
     masks = _track(video, truth, reverse=reverse)
     across = range(CUT, N) if not reverse else range(CUT)
     assert min(mask_iou(masks[t], truth[t]) for t in across) > 0.7
+
+
+def _two_colour_clip() -> tuple[Video, list[np.ndarray]]:
+    """A red-and-blue square; after the cut the new shot holds a red square of its size elsewhere (only half its
+    colours), and the subject is gone."""
+    blue = np.array([40, 60, 210])
+
+    def red_only(frame: np.ndarray, t: int, rng: np.random.Generator) -> np.ndarray:
+        _paint(frame, _square(80, 50), RED, rng)
+        return np.zeros((H, W), bool)
+
+    video, truth = _cut_clip(red_only)
+    rng = np.random.default_rng(1)
+    for t in range(CUT):  # the subject's lower half blue
+        lower = truth[t] & (np.arange(H)[:, None] >= truth[t].nonzero()[0].mean())
+        _paint(video.frames[t], lower, blue, rng)
+    return video, truth
+
+
+def test_after_a_cut_a_piece_with_only_some_of_the_subjects_colours_is_not_taken(monkeypatch):
+    """The whole-frame search finds the red square (its colours are rare in the new scene and its size plausible);
+    what rejects it is that it lacks the subject's blue."""
+    from click2graph.segment import classic_shots
+
+    video, truth = _two_colour_clip()
+    masks = _track(video, truth)
+    assert mask_iou(masks[CUT - 1], truth[CUT - 1]) > 0.7
+    assert all(m.sum() == 0 for m in masks[CUT:])
+    monkeypatch.setattr(classic_shots, "MIN_MATCH", 0.0)
+    red = _square(80, 50)
+    assert mask_iou(_track(video, truth)[CUT], red) > 0.5
