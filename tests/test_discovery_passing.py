@@ -72,3 +72,12 @@ def test_window_chains_the_median_flow_both_ways_within_the_video():
     np.testing.assert_allclose(window.offsets(ABOVE), offsets, atol=1e-6)
     assert len(flows.fetched) == fetched, "the window keeps its flows: a second mask fetches none"
     assert window_steps(24.0, 1.0) == 24 and window_steps(10.0, 0.01) == 1
+
+
+def test_window_ends_at_a_shot_cut():
+    """No flow follows anything across a cut: the window stops there as it does at the video's ends."""
+    flows = _ConstantFlows(2.0, -1.0)
+    window = Window(flows, frame_idx=3, num_frames=10, steps=3, cuts=frozenset({3, 5}))
+    # forward 3 -> 4 only (4 -> 5 enters the next shot); backward none (3 starts its shot)
+    np.testing.assert_allclose(window.offsets(SUBJECT), [[2, -1]], atol=1e-6)
+    assert set(flows.fetched) == {(3, 4)}

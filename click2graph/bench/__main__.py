@@ -5,6 +5,7 @@ import sys
 
 BENCHMARKS = (
     "tracking",
+    "shots",
     "discovery",
     "pipeline",
     "examples",

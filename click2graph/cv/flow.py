@@ -8,6 +8,8 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
+from click2graph.cv.shots import shot_starts
+
 
 def dense_flow(frame_from: np.ndarray, frame_to: np.ndarray, *, scale: float = 0.5) -> np.ndarray:
     """Optical flow from ``frame_from`` to ``frame_to`` (uint8 RGB, same size).
@@ -50,6 +52,15 @@ class FlowCache:
         self._greys: OrderedDict[int, np.ndarray] = OrderedDict()  # the last few frames DIS ran on
         self.computed = 0  # how many flows were actually computed (for tests and benchmarks)
         self._lock = threading.Lock()
+        self._shot_starts: frozenset[int] | None = None
+
+    def shot_starts(self) -> frozenset[int]:
+        """The frames that start a new shot (:func:`~click2graph.cv.shots.shot_starts`), found on first use: no
+        flow into such a frame from the one before it (or back) follows anything."""
+        with self._lock:
+            if self._shot_starts is None:
+                self._shot_starts = frozenset(shot_starts(self.frames))
+            return self._shot_starts
 
     def get(self, frame_from: int, frame_to: int) -> np.ndarray:
         """:func:`dense_flow` from frame ``frame_from`` to ``frame_to`` (cached)."""

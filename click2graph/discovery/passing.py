@@ -22,13 +22,15 @@ class Window:
     """The frame-to-frame flows around one keyframe (forward, then backward), fetched on first use and kept at
     a quarter of the pixels (the segmenter's flow cache holds only a few)."""
 
-    def __init__(self, flows, frame_idx: int, num_frames: int, steps: int) -> None:
-        """``flows``: an object with ``get(frame_from, frame_to)`` (a :class:`~click2graph.cv.flow.FlowCache`)."""
+    def __init__(
+        self, flows, frame_idx: int, num_frames: int, steps: int, *, cuts: frozenset[int] = frozenset()
+    ) -> None:
+        """``flows``: an object with ``get(frame_from, frame_to)`` (a :class:`~click2graph.cv.flow.FlowCache`);
+        ``cuts``: the frames that start a new shot, where the window ends as it does at the video's ends."""
         self._flows = flows
-        self._paths = [
-            [(f, f + 1) for f in range(frame_idx, min(num_frames - 1, frame_idx + steps))],
-            [(f, f - 1) for f in range(frame_idx, max(0, frame_idx - steps), -1)],
-        ]
+        forward = [(f, f + 1) for f in range(frame_idx, min(num_frames - 1, frame_idx + steps))]
+        backward = [(f, f - 1) for f in range(frame_idx, max(0, frame_idx - steps), -1)]
+        self._paths = [_within_shot(forward, cuts), _within_shot(backward, cuts)]
         self._subject: np.ndarray | None = None
         self._kept: dict[tuple[int, int], np.ndarray] = {}
 
@@ -54,6 +56,14 @@ class Window:
         if self._subject is None:
             self._subject = self.offsets(subject)
         return self._subject
+
+
+def _within_shot(path: list[tuple[int, int]], cuts: frozenset[int]) -> list[tuple[int, int]]:
+    """The steps of ``path`` (frame pairs, one way) before the first that crosses a shot cut."""
+    for k, (a, b) in enumerate(path):
+        if max(a, b) in cuts:
+            return path[:k]
+    return path
 
 
 def shift(mask: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -104,7 +104,8 @@ class Scene:
         frame = state.video.frames[frame_idx]
         codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), evidence.COLOUR_BINS)
         steps = passing.window_steps(state.video.fps, config.pass_window_s) if config.pass_window_s > 0 else 0
-        window = passing.Window(state.flows, frame_idx, len(state.video), steps) if steps else None
+        cuts = state.flows.shot_starts()
+        window = passing.Window(state.flows, frame_idx, len(state.video), steps, cuts=cuts) if steps else None
         return cls(
             frame_idx,
             frame,
@@ -466,13 +467,14 @@ def _union(first: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def _flow_at(state, frame_idx: int) -> np.ndarray | None:
-    """Flow (H, W, 2) from ``frame_idx`` to its next frame (previous one, negated, on the last); None if 1 frame."""
-    n = len(state.video)
-    if n < 2:
-        return None
-    if frame_idx + 1 < n:
+    """Flow (H, W, 2) from ``frame_idx`` to its next frame (previous one, negated, on the last frame of the video
+    or of its shot); None for a frame alone in its shot (or video)."""
+    n, cuts = len(state.video), state.flows.shot_starts()
+    if frame_idx + 1 < n and frame_idx + 1 not in cuts:
         return state.flows.get(frame_idx, frame_idx + 1)
-    return -state.flows.get(frame_idx, frame_idx - 1)
+    if frame_idx > 0 and frame_idx not in cuts:
+        return -state.flows.get(frame_idx, frame_idx - 1)
+    return None
 
 
 def _mean_flow(flow: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:

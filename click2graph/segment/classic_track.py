@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -50,6 +51,7 @@ from click2graph.segment.classic_energy import (
 )
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_local import LocalWindows
+from click2graph.segment.classic_shots import across_cut
 from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
@@ -198,6 +200,10 @@ def track_step(
 
     Updates ``model`` in place (colour models, extent, motion memory).
     """
+    # Across a shot cut nothing of the last shot says where the object is: only a search finds it (classic_shots).
+    search = partial(_lost, feat, model, t, np.zeros(prev.shape, bool), config)
+    if (found := across_cut(feat, model, t_prev, t, config.lost_patience, search)) is not None:
+        return found
     fwd = feat.flow(t_prev, t)
     bwd = feat.flow(t, t_prev)
     reliable_prev = feat.reliable(t_prev, t)
