@@ -15,12 +15,12 @@ def box(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
 
 
 def test_the_share_on_the_subject_is_the_fraction_of_the_object_on_it():
-    subject = box(10, 30, 10, 30)
-    assert on_subject_share(box(10, 20, 25, 35), subject) == 0.5
-    assert on_subject_share(box(12, 18, 12, 18), subject) == 1.0
-    assert on_subject_share(box(0, 5, 40, 50), subject) == 0.0
-    assert on_subject_share(np.zeros((40, 60), bool), subject) == 0.0  # an empty mask
-    assert on_subject_share(box(12, 18, 12, 18), None) == 0.0  # no subject on that frame
+    subject = rle_encode(box(10, 30, 10, 30))
+    assert on_subject_share(rle_encode(box(10, 20, 25, 35)), subject) == 0.5
+    assert on_subject_share(rle_encode(box(12, 18, 12, 18)), subject) == 1.0
+    assert on_subject_share(rle_encode(box(0, 5, 40, 50)), subject) == 0.0
+    assert on_subject_share(rle_encode(np.zeros((40, 60), bool)), subject) == 0.0  # an empty mask
+    assert on_subject_share(rle_encode(box(12, 18, 12, 18)), None) == 0.0  # no subject on that frame
 
 
 def test_only_the_frames_mostly_on_the_subject_are_emptied():

@@ -6,7 +6,7 @@ the subject (a shoe's track that slides onto the dog jumping past it, a window's
 or the subject's mask took it over (a cup under a mask that spilled over the table), and its region there is the
 subject's, not an object's. Such frames are cut from the object's track; the frames where it lies apart stay.
 
-Only masks are read, so the cut is the same on every backend.
+Only masks are read (as RLE, never decoded), so the cut is the same on every backend.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from typing import Mapping
 
 import numpy as np
 
-from click2graph.masks import rle_decode, rle_encode
+from click2graph.masks import rle_area, rle_encode, rle_intersection_area
 
 
-def on_subject_share(mask: np.ndarray, subject: np.ndarray | None) -> float:
-    """Fraction of ``mask``'s pixels lying on ``subject`` (0.0 for an empty mask or no subject)."""
-    area = int(mask.sum())
-    if not area or subject is None:
+def on_subject_share(rle: dict, subject_rle: dict | None) -> float:
+    """Fraction of the pixels of the RLE mask ``rle`` lying on ``subject_rle`` (0.0 for an empty mask or no
+    subject)."""
+    area = rle_area(rle)
+    if not area or subject_rle is None:
         return 0.0
-    return int((mask & subject).sum()) / area
+    return rle_intersection_area(rle, subject_rle) / area
 
 
 def apart_track(
@@ -33,7 +34,7 @@ def apart_track(
     ``max_share`` of its pixels lie on the subject's mask (:func:`on_subject_share`); other frames unchanged."""
     out = {}
     for t, rle in object_masks.items():
-        subject = rle_decode(subject_masks[t]) if t in subject_masks else None
-        mask = rle_decode(rle)
-        out[t] = rle_encode(np.zeros_like(mask)) if on_subject_share(mask, subject) > max_share else rle
+        if on_subject_share(rle, subject_masks.get(t)) > max_share:
+            rle = rle_encode(np.zeros(rle["size"], bool))
+        out[t] = rle
     return out
