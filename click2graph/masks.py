@@ -17,18 +17,23 @@ def rle_encode(mask: np.ndarray) -> dict:
 
 def rle_decode(rle: dict) -> np.ndarray:
     """Decode a COCO RLE dict (counts as str or bytes) to a bool (H, W) mask."""
-    counts = rle["counts"]
-    if isinstance(counts, str):
-        counts = counts.encode("ascii")
-    return coco_mask.decode({"size": list(rle["size"]), "counts": counts}).astype(bool)
+    return coco_mask.decode(_coco(rle)).astype(bool)
 
 
 def rle_area(rle: dict) -> int:
     """Number of foreground pixels of an RLE mask, without decoding it."""
+    return int(coco_mask.area(_coco(rle)))
+
+
+def rle_intersection_area(rle_a: dict, rle_b: dict) -> int:
+    """Number of pixels two RLE masks of the same size share, without decoding them."""
+    return int(coco_mask.area(coco_mask.merge([_coco(rle_a), _coco(rle_b)], intersect=True)))
+
+
+def _coco(rle: dict) -> dict:
+    """The RLE as pycocotools takes it (counts as bytes)."""
     counts = rle["counts"]
-    if isinstance(counts, str):
-        counts = counts.encode("ascii")
-    return int(coco_mask.area({"size": list(rle["size"]), "counts": counts}))
+    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
 
 def mask_iou(mask_a: np.ndarray, mask_b: np.ndarray) -> float:

@@ -31,6 +31,7 @@ import numpy as np
 from click2graph.build_progress import BuildStage, BuildStep, StepFn
 from click2graph.discovery.backdrop import is_backdrop
 from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
+from click2graph.discovery.drift import apart_track
 from click2graph.discovery.training_free import discover_objects
 from click2graph.errors import PromptError
 from click2graph.graph import Entity, SceneGraph, VideoMeta
@@ -71,13 +72,18 @@ class PipelineConfig:
     # lie on the pixels it covered there is the backdrop the subject stands in front of (a door, a wall panel): in
     # a still shot nothing on one frame tells it from an object (.discovery.backdrop). None: kept.
     backdrop_share: float | None = 0.5
+    # On a frame where more than this fraction of a discovered object's mask lies on its subject's mask, the masks
+    # cannot tell it from the subject (its track drifted onto the subject, or the subject's mask took it over): that
+    # frame is cut from the object's track (.discovery.drift), and the track test counts only the frames left.
+    # None: kept.
+    max_on_subject_share: float | None = 0.5
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
 
     def unfiltered(self) -> PipelineConfig:
         """This configuration keeping every discovered object: no cap per subject, no area, growth, duration,
-        backdrop or relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are what they
-        drop)."""
+        backdrop, drift or relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are
+        what they drop)."""
         return replace(
             self,
             max_objects_per_subject=None,
@@ -85,6 +91,7 @@ class PipelineConfig:
             max_object_growth=None,
             min_object_frames=0,
             backdrop_share=None,
+            max_on_subject_share=None,
             drop_objects_without_relations=False,
         )
 
@@ -420,7 +427,7 @@ class Pipeline:
                         prompts=[
                             {"type": "discovery", "frame_idx": record.discovery_frames.get(obj_id), "points_xy": points}
                         ],
-                        masks=dict(session.state.track(obj_id).masks),
+                        masks=self._discovered_masks(session.state, obj_id, record.subject_id),
                     )
                 )
         for obj_id, added in session.added_objects.items():
@@ -561,7 +568,7 @@ class Pipeline:
         frame_area = state.video.width * state.video.height
         start = max(areas.get(keyframe, 0), 1)
         peak = max(areas.values(), default=0)
-        present = [t for t, a in areas.items() if a > 0]
+        present = [t for t, rle in self._discovered_masks(state, obj_id, subject_id).items() if rle_area(rle) > 0]
         return (
             (config.max_object_area_frac is None or peak <= config.max_object_area_frac * frame_area)
             and (config.max_object_growth is None or peak <= config.max_object_growth * start)
@@ -571,6 +578,13 @@ class Pipeline:
                 or not is_backdrop(track.masks, state.track(subject_id).masks, keyframe, config.backdrop_share)
             )
         )
+
+    def _discovered_masks(self, state: SegmenterState, obj_id: int, subject_id: int) -> dict[int, dict]:
+        """A discovered object's track (working frame -> RLE) without the frames where it lies on its subject
+        (``PipelineConfig.max_on_subject_share``)."""
+        masks = dict(state.track(obj_id).masks)
+        share = self.config.max_on_subject_share
+        return masks if share is None else apart_track(masks, state.track(subject_id).masks, share)
 
     def _keyframes(self, present: list[int], prompt_frames: list[int], fps: float) -> list[int]:
         step = max(1, int(round(self.config.keyframe_interval_s * fps)))

@@ -15,6 +15,7 @@ from click2graph.masks import (
     rle_area,
     rle_decode,
     rle_encode,
+    rle_intersection_area,
 )
 
 
@@ -30,6 +31,12 @@ def test_rle_round_trip_is_exact_and_json_friendly(mask):
     assert isinstance(rle["counts"], str) and rle["size"] == list(mask.shape)
     np.testing.assert_array_equal(rle_decode(rle), mask)
     assert rle_area(rle) == mask.sum()
+
+
+def test_the_intersection_of_two_rles_is_counted_without_decoding():
+    a, b = box_mask(0, 0, 4, 4), box_mask(2, 1, 6, 4)
+    assert rle_intersection_area(rle_encode(a), rle_encode(b)) == (a & b).sum() == 6
+    assert rle_intersection_area(rle_encode(a), rle_encode(box_mask(8, 8, 10, 10))) == 0
 
 
 @pytest.mark.parametrize(

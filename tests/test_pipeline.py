@@ -254,3 +254,41 @@ def test_a_still_panel_the_subject_comes_to_stand_in_front_of_is_its_backdrop(pa
     pipeline.prompt_subject(session, [Click(66, 40, frame_idx=0)])
     objects = objects_of(pipeline.build(session), 1)
     assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
+
+
+class DriftingOracle(OracleSegmenter):
+    """The oracle, except that object ``obj_id``'s track slides onto ``patch`` on ``frames`` (a tracker's drift)."""
+
+    def __init__(self, labels: np.ndarray, obj_id: int, frames: range, patch: tuple[slice, slice]) -> None:
+        super().__init__(labels)
+        self.obj_id, self.frames = obj_id, frames
+        self.patch = np.zeros(labels.shape[1:], bool)
+        self.patch[patch] = True
+
+    def propagate(self, state, *, obj_ids=None, reverse=False):
+        for t, active, masks in super().propagate(state, obj_ids=obj_ids, reverse=reverse):
+            if t in self.frames and self.obj_id in active:
+                masks[active.index(self.obj_id)] = self.patch
+                state.track(self.obj_id).set_mask(t, self.patch)
+            yield t, active, masks
+
+
+@pytest.mark.parametrize(
+    "patch, share, frames",
+    [
+        ((slice(25, 40), slice(32, 47)), 0.5, [*range(12), *range(19, 30)]),  # wholly on the subject: cut there
+        ((slice(25, 40), slice(32, 47)), None, list(range(30))),  # ...kept without the rule
+        ((slice(40, 60), slice(44, 59)), 0.5, list(range(30))),  # 0.4 of it on the subject: apart, kept
+    ],
+)
+def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, share, frames):
+    """The object beside the subject is found on frame 0; its track slides onto ``patch`` on frames 12-18."""
+    labels = meeting_scene(num_frames=30, appear_at=0)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
+    segmenter = DriftingOracle(labels, obj_id=2, frames=range(12, 19), patch=patch)
+    pipeline = Pipeline(segmenter, PipelineConfig(max_on_subject_share=share))
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
+    graph = pipeline.build(session)
+    (obj,) = [o for o in objects_of(graph, 1) if segmenter.bound[o.entity_id] == 2]
+    assert obj.entity_id == 2 and obj.frames == frames
