@@ -61,6 +61,7 @@ class PipelineConfig:
     max_objects_per_subject: int | None = 6  # cap over all keyframes (the paper proposes 3 per frame); None: none
     # A discovered object whose track swells past this fraction of the frame, or past this multiple of its area
     # on the keyframe where it was found, has leaked into the background (floor, wall): it is dropped (None: kept).
+    # Measured, as the length test below, on the frames the graph keeps (max_on_subject_share cuts the rest).
     max_object_area_frac: float | None = 0.2
     max_object_growth: float | None = 3.0
     # A discovered track that lives fewer frames than this within as many frames either side of its keyframe was
@@ -564,11 +565,11 @@ class Pipeline:
     def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int, subject_id: int) -> bool:
         config = self.config
         track = state.track(obj_id)
-        areas = {t: rle_area(rle) for t, rle in track.masks.items()}
+        areas = {t: rle_area(rle) for t, rle in self._discovered_masks(state, obj_id, subject_id).items()}
         frame_area = state.video.width * state.video.height
-        start = max(areas.get(keyframe, 0), 1)
+        start = max(rle_area(track.masks[keyframe]) if keyframe in track.masks else 0, 1)
         peak = max(areas.values(), default=0)
-        present = [t for t, rle in self._discovered_masks(state, obj_id, subject_id).items() if rle_area(rle) > 0]
+        present = [t for t, area in areas.items() if area > 0]
         return (
             (config.max_object_area_frac is None or peak <= config.max_object_area_frac * frame_area)
             and (config.max_object_growth is None or peak <= config.max_object_growth * start)

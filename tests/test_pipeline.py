@@ -279,6 +279,9 @@ class DriftingOracle(OracleSegmenter):
         ((slice(25, 40), slice(32, 47)), 0.5, [*range(12), *range(19, 30)]),  # wholly on the subject: cut there
         ((slice(25, 40), slice(32, 47)), None, list(range(30))),  # ...kept without the rule
         ((slice(40, 60), slice(44, 59)), 0.5, list(range(30))),  # 0.4 of it on the subject: apart, kept
+        # swelling over the subject to 5x its size (the growth test would drop it): cut there, the rest kept, as
+        # the plausibility tests judge the track the graph keeps
+        ((slice(15, 65), slice(25, 55)), 0.5, [*range(12), *range(19, 30)]),
     ],
 )
 def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, share, frames):
