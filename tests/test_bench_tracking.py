@@ -31,3 +31,13 @@ def test_spread_table_reports_the_range_of_j_per_sequence_and_its_mean():
     assert lines[2] == "| a | 0.500 | 0.300 | 0.600 | 0.300 |"
     assert lines[3] == "| b | 0.800 | 0.800 | 0.700 | 0.100 |"
     assert lines[4] == "| **mean** | 0.650 | 0.550 | 0.650 | 0.200 |"
+
+
+def test_an_unknown_sequence_is_refused_with_the_names_available(capsys):
+    """Both DAVIS benchmarks refuse a misspelt sequence with a message (no stack trace), before any work."""
+    from click2graph.bench import shots, tracking
+
+    for bench in (tracking, shots):
+        code = bench.main(["--seq", "no-such-sequence"])
+        out = capsys.readouterr().out
+        assert code in (1, 2) and ("no-such-sequence" in out or "not found" in out)

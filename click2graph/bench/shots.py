@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from click2graph.bench.tracking import SEQUENCES, SHARED_DATA, load_davis
+from click2graph.bench.tracking import SEQUENCES, SHARED_DATA, davis_refusal, load_davis
 from click2graph.cv.shots import shot_starts
 from click2graph.masks import mask_iou
 from click2graph.segment.classic import ClassicSegmenter
@@ -57,9 +57,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--frames", type=int, default=20, help="frames of each side of a splice (default 20)")
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
-    if not (root / "JPEGImages" / "480p").is_dir():
-        print(f"DAVIS clips not found under {root}")
-        return 1
+    if (refused := davis_refusal(root, args.seq)) is not None:
+        return refused
     davis = {seq: load_davis(root, seq) for seq in args.seq}
     clips = {seq: video.frames for seq, (video, _) in davis.items()}
     for path in sorted(EXAMPLES.glob("*.mp4")) + sorted((SHARED_DATA / "examples_real").glob("*.mp4")):

@@ -155,6 +155,20 @@ def _spread_table(results: dict[str, list[TrackingResult]]) -> str:
     return "\n".join(rows)
 
 
+def davis_refusal(root: Path, seqs: list[str]) -> int | None:
+    """None when every sequence of ``seqs`` is under ``root``; else the exit code, after printing why (the clips
+    missing, or the names unknown with the ones available)."""
+    frames = root / "JPEGImages" / "480p"
+    if not frames.is_dir():
+        print(f"DAVIS clips not found under {root}: this benchmark needs ../shared/data beside the repository.")
+        return 1
+    missing = [s for s in seqs if not (frames / s).is_dir()]
+    if missing:
+        print(f"unknown sequence(s) {missing}; available: {sorted(p.name for p in frames.iterdir())}")
+        return 2
+    return None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m click2graph.bench tracking", description=__doc__.split("\n")[0])
     parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names (default: dev set)")
@@ -166,16 +180,8 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
-    if not (root / "JPEGImages" / "480p").is_dir():
-        print(f"DAVIS clips not found under {root}: this benchmark needs ../shared/data beside the repository.")
-        return 1
-    missing = [s for s in args.seq if not (root / "JPEGImages" / "480p" / s).is_dir()]
-    if missing:
-        print(
-            f"unknown sequence(s) {missing}; available: "
-            f"{sorted(p.name for p in (root / 'JPEGImages' / '480p').iterdir())}"
-        )
-        return 2
+    if (refused := davis_refusal(root, args.seq)) is not None:
+        return refused
     segmenter = ClassicSegmenter()
     run_sequence(root, args.seq[0], prompt="click", max_side=args.max_side, max_frames=3, segmenter=segmenter)
     tables, by_prompt = [], {}
