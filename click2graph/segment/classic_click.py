@@ -59,7 +59,7 @@ from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_box import texture_grabcut
-from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
+from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -131,7 +131,11 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
                 cue = None  # a still subject on a changing backdrop: the cue would point at the backdrop
             textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
-            mask = textured if cue is not None or _box_fit(textured, box) > _box_fit(mask, box) else mask
+            if cue is not None:  # the cut that follows the cue better (both fit the box at about 0.99)
+                keep = cue_agreement(cue, textured, region) > cue_agreement(cue, colour, region)
+            else:
+                keep = _box_fit(textured, box) > _box_fit(mask, box)
+            mask = textured if keep else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
     if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
