@@ -91,6 +91,44 @@ def texture_grabcut(
     return out
 
 
+def drop_still_background(
+    rgb: np.ndarray, mask: np.ndarray, region: np.ndarray, cue: np.ndarray, keep_xy: np.ndarray | None = None
+) -> np.ndarray:
+    """``mask`` (a cut of the box ``region``) without its pieces that are background by both cues: still (the
+    ``cue`` of :func:`~click2graph.segment.classic_difference.background_difference` nearer the rest of the box's
+    than the mask's, on mean log(1 + cue)) and coloured like the background (mean colour-and-texture mixture cost
+    lower for the box's background and its surroundings than for the mask's moving pixels). The grass under a dog,
+    a strip of curtain beside a dancer's leg: the cut took them because the mixtures hold a bit of everything and
+    the smoothness term filled the gaps. A still part of the subject keeps its own colours and stays; pieces
+    holding a point of ``keep_xy`` (int (n, 2) xy: the user's clicks) stay too. Returns bool (h, w)."""
+    rest = region & ~mask
+    if not mask.any() or not rest.any():
+        return mask
+    log_cue = np.log1p(cue)
+    dark = mask & (log_cue < 0.5 * (float(log_cue[mask].mean()) + float(log_cue[rest].mean())))
+    h, w = mask.shape
+    x0, y0, x1, y1 = bbox_xyxy(region)
+    m = max(x1 - x0, y1 - y0) // 2 + 4  # the surroundings texture_grabcut models
+    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    moving, background = (mask & ~dark)[y0:y1, x0:x1], ~mask[y0:y1, x0:x1]
+    if min(moving.sum(), background.sum()) < COMPONENTS or not dark.any():
+        return mask
+    feats = np.concatenate([crop.astype(np.float64), texture_energy(crop)[..., None]], -1)
+    fg_gmm, bg_gmm = _Mixture.start(feats[moving]), _Mixture.start(feats[background])
+    dark_crop = dark[y0:y1, x0:x1]
+    excess = np.zeros(dark_crop.shape)
+    excess[dark_crop] = _nll(fg_gmm.component_ll(feats[dark_crop])) - _nll(bg_gmm.component_ll(feats[dark_crop]))
+    count, labels = cv2.connectedComponents(dark_crop.astype(np.uint8), connectivity=8)
+    total = np.bincount(labels[dark_crop], weights=excess[dark_crop], minlength=count)
+    drop = np.flatnonzero(total > 0)  # mean cost lower for the background
+    kept = [] if keep_xy is None else [int(labels[y - y0, x - x0]) for x, y in keep_xy if x0 <= x < x1 and y0 <= y < y1]
+    drop = np.setdiff1d(drop, [0, *kept])
+    out = mask.copy()
+    out[y0:y1, x0:x1] &= ~np.isin(labels, drop)
+    return out
+
+
 def _cue_codes(cue: np.ndarray) -> np.ndarray:
     """int (h, w): the histogram bin of each pixel's log(1 + cue)."""
     return np.clip((np.log1p(cue) * (_CUE_BINS / _CUE_MAX)).astype(int), 0, _CUE_BINS - 1)

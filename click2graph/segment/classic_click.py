@@ -58,7 +58,7 @@ import numpy as np
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
-from click2graph.segment.classic_box import texture_grabcut
+from click2graph.segment.classic_box import drop_still_background, texture_grabcut
 from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
@@ -122,7 +122,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg &= ~sure_bg
 
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
-    mask = colour = motion_cut = None
+    mask = colour = motion_cut = cue = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
         if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
@@ -155,6 +155,8 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
         mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
+        if cue is not None:  # the pieces still and coloured like the background go (see drop_still_background)
+            mask = drop_still_background(rgb, mask, _box_region(box, (h, w)), cue, keep_xy=clicks)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 
