@@ -352,6 +352,19 @@ def test_davis_box_cut_sees_what_moves_against_the_backdrop(davis_root):
     assert mask_iou(mask, gt[0]) >= 0.56
 
 
+@pytest.mark.parametrize(("seq", "least"), [("flamingo", 0.7), ("dog-agility", 0.6)])
+def test_davis_box_cut_keeps_what_the_frame_difference_says_moves(davis_root, seq, least):
+    """Over nine frames: flamingo's colour cut follows the frame difference better than the texture cut that took
+    the rock (0.63 when the texture cut was kept whenever there was a cue, measured 0.79); dog-agility's cut loses
+    the still, grass-coloured strip under the dog (0.55 before, measured 0.65)."""
+    from click2graph.bench.tracking import load_davis, simulated_prompt
+
+    video, gt = load_davis(davis_root, seq, max_frames=9)
+    segmenter = ClassicSegmenter()
+    mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "box"))
+    assert mask_iou(mask, gt[0]) >= least
+
+
 def test_graph_cut_under_a_pixel_budget_matches_the_full_cut():
     """A square with noisy unaries: the cut run downscaled to a quarter of the pixels gives (nearly) the same
     mask as the full cut, at full size, and keeps the hard constraints."""
