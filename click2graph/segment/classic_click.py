@@ -29,9 +29,12 @@ edge (a flamingo's neck): the box says which cut to keep, since the object reach
 replaces the colour cut only when its own bounding box fits the box better (the colour cut's fit alone decides
 whether GrabCut is redone at working resolution: a texture cut can latch onto a tall pole as well). In a video the
 texture cut also sees the camera-compensated frame difference (:mod:`click2graph.segment.classic_difference`:
-the backdrop lines up with the neighbour frames, the subject does not) and is kept as it is: the wall block and
-curtain beside a dancer share her colours but not her motion. Not when the colour cut is darker in that cue than
-the rest of the box: a still subject on a changing backdrop (a duck on rippling water). When the video
+the backdrop lines up with the neighbour frames, the subject does not): the wall block and curtain beside a
+dancer share her colours but not her motion. Both cuts then fit the box (0.99 each), so the one whose mask
+correlates better with the cue over the box is kept (the colour cut of a flamingo, whose texture cut took a rock),
+and at the end the box cut's pieces that are still in the cue and coloured like the background go (the grass under
+a dog: :func:`~click2graph.segment.classic_box.drop_still_background`). No cue when the colour cut is darker in
+it than the rest of the box: a still subject on a changing backdrop (a duck on rippling water). When the video
 moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
 the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
 and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
