@@ -12,10 +12,11 @@ covariances (so the feature's scale does not matter), the contrast-sensitive Pot
 (:func:`~click2graph.segment.classic_energy.graph_cut`); over RGB alone it gives OpenCV's cuts within 0.05 IoU
 on the DAVIS boxes. A thin part is all edge, and its energy is the outline's: the cut can lose it (flamingo's
 neck, 0.72 -> 0.52), so :func:`~click2graph.segment.classic_click.segment_prompt` keeps this cut only when it fills
-the box better than the colour cut, unless it also saw a cue of motion: a per-pixel value (the camera-compensated
-frame difference of :mod:`~click2graph.segment.classic_difference`) whose histogram per side joins the colour
-mixtures' costs, so pixels whose colours are a tie go to the side whose motion they share; the same cue then
-tells which of the cut's still pieces are background (:func:`drop_still_background`).
+the box better than the colour cut, or, when it also saw a cue of motion, when it follows that cue better. The cue
+is a per-pixel value (the camera-compensated frame difference of :mod:`~click2graph.segment.classic_difference`)
+whose histogram per side joins the colour mixtures' costs, so pixels whose colours are a tie go to the side whose
+motion they share; the same cue then tells which of the cut's still pieces are background
+(:func:`drop_still_background`).
 """
 
 from __future__ import annotations
