@@ -103,7 +103,18 @@ def drop_still_background(
     under a dog, the grass and wall inside a bicycle's wheels, a strip of curtain beside a dancer's leg: the cut
     took them because the mixtures hold a bit of everything and the smoothness term filled the gaps. A still part
     of the subject keeps its own colours and stays; pieces holding a point of ``keep_xy`` (int (n, 2) xy: the
-    user's clicks) stay too. Returns bool (h, w)."""
+    user's clicks) stay too. Repeated until no piece goes: each removal lowers the rest of the box's cue and
+    cleans the mask's, and the next still piece shows (breakdance-flare 0.69 after one pass, 0.74 when nothing more
+    goes). The mask shrinks at every pass, so this ends. Returns bool (h, w)."""
+    while True:
+        out = _drop_still_pieces_once(rgb, mask, region, cue, keep_xy)
+        if out.sum() == mask.sum():
+            return out
+        mask = out
+
+
+def _drop_still_pieces_once(rgb, mask, region, cue, keep_xy) -> np.ndarray:
+    """One pass of :func:`drop_still_background`."""
     rest = region & ~mask
     if not mask.any() or not rest.any():
         return mask
