@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from click2graph.masks import bbox_xyxy, dilate, mask_iou
+from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment import classic_click
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.segment.classic_box import texture_grabcut
+from click2graph.segment.classic_box import drop_still_background, texture_grabcut
 from click2graph.segment.classic_click import _box_region
-from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
+from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.video import Video
 
@@ -131,3 +131,61 @@ def test_the_frame_difference_of_a_still_clip_is_flat_and_of_a_short_one_none():
     cue = background_difference(_features(np.repeat(frames[:1], 5, axis=0)), 2)
     assert cue.shape == (H, W)
     assert float(np.quantile(cue, 0.99)) < 1.0
+
+
+def _still_strip_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A red ellipse on a wall over grass with, beside it, a strip of grass a cut took with it (the grass under a
+    dog); the ellipse's right end is a still part of it (dark in the cue, red as the rest). Returns (frame, the
+    object, the strip, the still part, a cue that is bright on the object's moving part only)."""
+    frame, obj = _scene(own_colour_part=False)
+    yy, xx = np.mgrid[:H, :W]
+    frame[obj] = RED
+    frame[obj] += np.random.default_rng(2).integers(-6, 7, size=(int(obj.sum()), 3)).astype(np.uint8)
+    strip = (yy >= 90) & (yy < 96) & (xx >= 45) & (xx < 115) & ~obj
+    still = obj & (xx >= 110)
+    cue = np.full((H, W), 2.0, np.float32)
+    cue[obj & ~still] = 40.0
+    return frame, obj, strip, still, cue
+
+
+def test_drop_still_background_removes_a_still_piece_of_background_colours_only():
+    frame, obj, strip, still, cue = _still_strip_scene()
+    box = _box_region(_box(obj | strip), obj.shape)
+    out = drop_still_background(frame, obj | strip, box, cue)
+    assert not (out & strip).any()  # still and grass-coloured: background
+    assert (out & still).sum() == still.sum()  # still but the object's own red: stays
+    assert mask_iou(out, obj) > 0.98
+    x, y = np.argwhere(strip)[0][::-1]
+    kept = drop_still_background(frame, obj | strip, box, cue, keep_xy=np.array([[x, y]]))
+    piece = largest_component(strip, containing_xy=(int(x), int(y)))  # the object splits the strip in two
+    assert (kept & piece).sum() == piece.sum()  # a click on a piece keeps it
+    assert not (kept & strip & ~piece).any()
+
+
+def test_cue_agreement_rewards_taking_all_of_what_moves():
+    """A cut of the brightest core only has the higher mean contrast but follows the cue less than the whole
+    moving object; a cut of the still part does not follow it at all."""
+    _, obj, _, still, cue = _still_strip_scene()
+    box = _box_region(_box(obj), obj.shape)
+    cue = cue.copy()
+    core = obj & (np.mgrid[:H, :W][1] < 70)
+    cue[core] = 60.0
+    assert cue_agreement(cue, obj & ~still, box) > cue_agreement(cue, core, box) > 0.0
+    assert cue_agreement(cue, box & ~obj, box) < 0.0
+    assert cue_agreement(cue, np.zeros_like(obj), box) == 0.0
+
+
+def test_with_a_cue_the_box_keeps_the_cut_that_follows_it(monkeypatch):
+    """Both cuts fit the box; the texture cut took a block of still background beside the object (flamingo's
+    rock), the colour cut follows what moves, and it is kept (main kept the texture cut whenever a cue existed)."""
+    frame, obj, strip, _, _ = _still_strip_scene()
+    frames = np.repeat(frame[None], 5, axis=0)
+    cue = np.where(obj, 40.0, 2.0).astype(np.float32)
+    monkeypatch.setattr(classic_click, "background_difference", lambda feat, t: cue)
+    monkeypatch.setattr(classic_click, "_grabcut", lambda *args, **kwargs: obj.copy())
+    monkeypatch.setattr(classic_click, "texture_grabcut", lambda *args, **kwargs: obj | strip)
+    monkeypatch.setattr(classic_click, "drop_still_background", lambda rgb, mask, *args, **kwargs: mask)
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(Video.from_frames(frames, fps=10.0))
+    mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], _box(obj | strip)))
+    assert mask_iou(mask, obj) > 0.95

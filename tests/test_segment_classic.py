@@ -343,13 +343,27 @@ def test_davis_box_cut_recovers_from_its_known_failures(davis_root, sequence, fl
 def test_davis_box_cut_sees_what_moves_against_the_backdrop(davis_root):
     """breakdance-flare with the frames the frame difference needs (nine: neighbours at 1, 2, 4 and 8 frames):
     the wall and ground in the box line up with the next frames once the camera's motion is undone, the dancer
-    does not, and the box cut finds her head and arm (0.48 with two frames, as on main; measured 0.63)."""
+    does not, and the box cut finds her head and arm (0.48 with two frames; measured 0.74)."""
     from click2graph.bench.tracking import load_davis, simulated_prompt
 
     video, gt = load_davis(davis_root, "breakdance-flare", max_frames=9)
     segmenter = ClassicSegmenter()
     mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "box"))
     assert mask_iou(mask, gt[0]) >= 0.56
+
+
+@pytest.mark.parametrize(("seq", "least"), [("flamingo", 0.72), ("dog-agility", 0.62), ("bmx-trees", 0.65)])
+def test_davis_box_cut_keeps_what_the_frame_difference_says_moves(davis_root, seq, least):
+    """Over nine frames: flamingo's colour cut follows the frame difference better than the texture cut that took
+    the rock (0.63 when the texture cut was kept whenever there was a cue, measured 0.79); the cut loses the still,
+    background-coloured pieces: the grass under the dog (0.55 before, measured 0.68), the grass and wall inside
+    the bicycle's wheels (0.59 before, measured 0.71)."""
+    from click2graph.bench.tracking import load_davis, simulated_prompt
+
+    video, gt = load_davis(davis_root, seq, max_frames=9)
+    segmenter = ClassicSegmenter()
+    mask = segmenter.add_prompt(segmenter.init_state(video), 1, simulated_prompt(gt[0], "box"))
+    assert mask_iou(mask, gt[0]) >= least
 
 
 def test_graph_cut_under_a_pixel_budget_matches_the_full_cut():

@@ -12,9 +12,11 @@ covariances (so the feature's scale does not matter), the contrast-sensitive Pot
 (:func:`~click2graph.segment.classic_energy.graph_cut`); over RGB alone it gives OpenCV's cuts within 0.05 IoU
 on the DAVIS boxes. A thin part is all edge, and its energy is the outline's: the cut can lose it (flamingo's
 neck, 0.72 -> 0.52), so :func:`~click2graph.segment.classic_click.segment_prompt` keeps this cut only when it fills
-the box better than the colour cut, unless it also saw a cue of motion: a per-pixel value (the camera-compensated
-frame difference of :mod:`~click2graph.segment.classic_difference`) whose histogram per side joins the colour
-mixtures' costs, so pixels whose colours are a tie go to the side whose motion they share.
+the box better than the colour cut, or, when it also saw a cue of motion, when it follows that cue better. The cue
+is a per-pixel value (the camera-compensated frame difference of :mod:`~click2graph.segment.classic_difference`)
+whose histogram per side joins the colour mixtures' costs, so pixels whose colours are a tie go to the side whose
+motion they share; the same cue then tells which of the cut's still pieces are background
+(:func:`drop_still_background`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,60 @@ def texture_grabcut(
             break
         fg = cut
     out[y0:y1, x0:x1] = fg
+    return out
+
+
+def drop_still_background(
+    rgb: np.ndarray, mask: np.ndarray, region: np.ndarray, cue: np.ndarray, keep_xy: np.ndarray | None = None
+) -> np.ndarray:
+    """``mask`` (a cut of the box ``region``) without its pieces that are background by both cues: still (the
+    ``cue`` of :func:`~click2graph.segment.classic_difference.background_difference` nearer the rest of the box's
+    than the mask's, on mean log(1 + cue)) and coloured like the background (mean colour-and-texture mixture cost
+    lower for the box's background and its surroundings than for the mask's pixels above its mean cue). The grass
+    under a dog, the grass and wall inside a bicycle's wheels, a strip of curtain beside a dancer's leg: the cut
+    took them because the mixtures hold a bit of everything and the smoothness term filled the gaps. A still part
+    of the subject keeps its own colours and stays; pieces holding a point of ``keep_xy`` (int (n, 2) xy: the
+    user's clicks) stay too. Repeated until no piece goes: each removal lowers the rest of the box's cue and
+    cleans the mask's, and the next still piece shows (breakdance-flare 0.69 after one pass, 0.74 when nothing more
+    goes). The mask shrinks at every pass, so this ends. Returns bool (h, w)."""
+    while True:
+        out = _drop_still_pieces_once(rgb, mask, region, cue, keep_xy)
+        if out.sum() == mask.sum():
+            return out
+        mask = out
+
+
+def _drop_still_pieces_once(rgb, mask, region, cue, keep_xy) -> np.ndarray:
+    """One pass of :func:`drop_still_background`."""
+    rest = region & ~mask
+    if not mask.any() or not rest.any():
+        return mask
+    log_cue = np.log1p(cue)
+    mean_in = float(log_cue[mask].mean())
+    dark = mask & (log_cue < 0.5 * (mean_in + float(log_cue[rest].mean())))
+    h, w = mask.shape
+    x0, y0, x1, y1 = bbox_xyxy(region)
+    m = max(x1 - x0, y1 - y0) // 2 + 4  # the surroundings texture_grabcut models
+    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    # the object's colours from its surely moving pixels (above the mask's mean cue): those just above the still
+    # threshold include background with parallax (grass inside a bicycle's wheels; 0.62 against 0.59 on its box)
+    moving = (mask & (log_cue > mean_in))[y0:y1, x0:x1]
+    background = ~mask[y0:y1, x0:x1]
+    if min(moving.sum(), background.sum()) < COMPONENTS or not dark.any():
+        return mask
+    feats = np.concatenate([crop.astype(np.float64), texture_energy(crop)[..., None]], -1)
+    fg_gmm, bg_gmm = _Mixture.start(feats[moving]), _Mixture.start(feats[background])
+    dark_crop = dark[y0:y1, x0:x1]
+    excess = np.zeros(dark_crop.shape)
+    excess[dark_crop] = _nll(fg_gmm.component_ll(feats[dark_crop])) - _nll(bg_gmm.component_ll(feats[dark_crop]))
+    count, labels = cv2.connectedComponents(dark_crop.astype(np.uint8), connectivity=8)
+    total = np.bincount(labels[dark_crop], weights=excess[dark_crop], minlength=count)
+    drop = np.flatnonzero(total > 0)  # mean cost lower for the background
+    kept = [] if keep_xy is None else [int(labels[y - y0, x - x0]) for x, y in keep_xy if x0 <= x < x1 and y0 <= y < y1]
+    drop = np.setdiff1d(drop, [0, *kept])
+    out = mask.copy()
+    out[y0:y1, x0:x1] &= ~np.isin(labels, drop)
     return out
 
 

@@ -29,9 +29,12 @@ edge (a flamingo's neck): the box says which cut to keep, since the object reach
 replaces the colour cut only when its own bounding box fits the box better (the colour cut's fit alone decides
 whether GrabCut is redone at working resolution: a texture cut can latch onto a tall pole as well). In a video the
 texture cut also sees the camera-compensated frame difference (:mod:`click2graph.segment.classic_difference`:
-the backdrop lines up with the neighbour frames, the subject does not) and is kept as it is: the wall block and
-curtain beside a dancer share her colours but not her motion. Not when the colour cut is darker in that cue than
-the rest of the box: a still subject on a changing backdrop (a duck on rippling water). When the video
+the backdrop lines up with the neighbour frames, the subject does not): the wall block and curtain beside a
+dancer share her colours but not her motion. Both cuts then fit the box (0.99 each), so the one whose mask
+correlates better with the cue over the box is kept (the colour cut of a flamingo, whose texture cut took a rock),
+and at the end the box cut's pieces that are still in the cue and coloured like the background go (the grass under
+a dog: :func:`~click2graph.segment.classic_box.drop_still_background`). No cue when the colour cut is darker in
+it than the rest of the box: a still subject on a changing backdrop (a duck on rippling water). When the video
 moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
 the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
 and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
@@ -58,8 +61,8 @@ import numpy as np
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
-from click2graph.segment.classic_box import texture_grabcut
-from click2graph.segment.classic_difference import background_difference, moves_against_backdrop
+from click2graph.segment.classic_box import drop_still_background, texture_grabcut
+from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_support import drop_unsupported_pieces
@@ -122,7 +125,7 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg &= ~sure_bg
 
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
-    mask = colour = motion_cut = None
+    mask = colour = motion_cut = cue = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
         if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
@@ -131,7 +134,11 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
                 cue = None  # a still subject on a changing backdrop: the cue would point at the backdrop
             textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
-            mask = textured if cue is not None or _box_fit(textured, box) > _box_fit(mask, box) else mask
+            if cue is not None:  # the cut that follows the cue better (both fit the box at about 0.99)
+                keep = cue_agreement(cue, textured, region) > cue_agreement(cue, colour, region)
+            else:
+                keep = _box_fit(textured, box) > _box_fit(mask, box)
+            mask = textured if keep else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
     if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
@@ -151,6 +158,8 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
         mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
+        if cue is not None:  # the pieces still and coloured like the background go (see drop_still_background)
+            mask = drop_still_background(rgb, mask, _box_region(box, (h, w)), cue, keep_xy=clicks)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 

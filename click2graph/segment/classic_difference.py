@@ -60,6 +60,21 @@ def moves_against_backdrop(cue: np.ndarray, mask: np.ndarray, region: np.ndarray
     return float(log_cue[mask].mean()) > float(log_cue[rest].mean())
 
 
+def cue_agreement(cue: np.ndarray, mask: np.ndarray, region: np.ndarray) -> float:
+    """How well ``mask`` follows the ``cue`` (:func:`background_difference`) over ``region``: the correlation of
+    the mask (0/1) with log(1 + cue) there, in [-1, 1]; 0 when either is constant. Unlike the mean contrast of
+    :func:`moves_against_backdrop` (which has the same sign) it also rewards taking all of the bright pixels, not
+    only the brightest core."""
+    inside = mask[region].astype(np.float64)
+    log_cue = np.log1p(cue[region].astype(np.float64))
+    p = float(inside.mean()) if inside.size else 0.0
+    spread = float(log_cue.std()) if inside.size else 0.0
+    if p in (0.0, 1.0) or spread == 0.0:
+        return 0.0
+    contrast = float(log_cue[inside > 0].mean() - log_cue[inside == 0].mean())
+    return contrast * np.sqrt(p * (1.0 - p)) / spread
+
+
 def _lab(rgb: np.ndarray) -> np.ndarray:
     """float32 (h, w, 3): the blurred frame in CIELAB (OpenCV's 8-bit scaling)."""
     blurred = cv2.GaussianBlur(rgb, (0, 0), _BLUR_SIGMA)
