@@ -46,6 +46,15 @@ def texture_energy(rgb: np.ndarray) -> np.ndarray:
     return np.log1p(np.sqrt(jxx + jyy))
 
 
+def grabcut_surroundings(area: np.ndarray) -> tuple[slice, slice]:
+    """The slices of ``area``'s bounding box grown by half its longer side plus 4 px on each side, within the frame:
+    the surroundings a box cut's background mixture is fitted to."""
+    h, w = area.shape
+    x0, y0, x1, y1 = bbox_xyxy(area)
+    m = max(x1 - x0, y1 - y0) // 2 + 4
+    return np.s_[max(0, y0 - m) : min(h, y1 + m + 1), max(0, x0 - m) : min(w, x1 + m + 1)]
+
+
 def texture_grabcut(
     rgb: np.ndarray,
     region: np.ndarray,
@@ -61,18 +70,15 @@ def texture_grabcut(
     e.g. :func:`~click2graph.segment.classic_difference.background_difference`) adds a term from a histogram of
     it per side, refitted with the mixtures (independent of the colours: a joint mixture over colour and cue took
     the cue's halo). Returns bool (h, w); the region itself when one side has too few pixels for its mixture."""
-    h, w = region.shape
-    x0, y0, x1, y1 = bbox_xyxy(region | sure_fg)
-    m = max(x1 - x0, y1 - y0) // 2 + 4
-    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
-    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    win = grabcut_surroundings(region | sure_fg)
+    crop = np.ascontiguousarray(rgb[win])
     feats = np.concatenate([crop.astype(np.float64), texture_energy(crop)[..., None]], -1).reshape(-1, 4)
-    codes = None if cue is None else _cue_codes(cue[y0:y1, x0:x1])
-    fg_hard, bg_hard = sure_fg[y0:y1, x0:x1], (sure_bg | ~region)[y0:y1, x0:x1] & ~sure_fg[y0:y1, x0:x1]
+    codes = None if cue is None else _cue_codes(cue[win])
+    fg_hard, bg_hard = sure_fg[win], (sure_bg | ~region)[win] & ~sure_fg[win]
     fg = ~bg_hard
-    out = np.zeros((h, w), bool)
+    out = np.zeros(region.shape, bool)
     if min(fg.sum(), (~fg).sum()) < COMPONENTS:
-        out[y0:y1, x0:x1] = fg
+        out[win] = fg
         return out
     fg_gmm, bg_gmm = _Mixture.start(feats[fg.ravel()]), _Mixture.start(feats[~fg.ravel()])
     fg_ll, bg_ll = fg_gmm.component_ll(feats), bg_gmm.component_ll(feats)
@@ -89,7 +95,7 @@ def texture_grabcut(
         if min(cut.sum(), (~cut).sum()) < COMPONENTS:
             break
         fg = cut
-    out[y0:y1, x0:x1] = fg
+    out[win] = fg
     return out
 
 
@@ -121,29 +127,27 @@ def _drop_still_pieces_once(rgb, mask, region, cue, keep_xy) -> np.ndarray:
     log_cue = np.log1p(cue)
     mean_in = float(log_cue[mask].mean())
     dark = mask & (log_cue < 0.5 * (mean_in + float(log_cue[rest].mean())))
-    h, w = mask.shape
-    x0, y0, x1, y1 = bbox_xyxy(region)
-    m = max(x1 - x0, y1 - y0) // 2 + 4  # the surroundings texture_grabcut models
-    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
-    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    win = grabcut_surroundings(region)  # the surroundings texture_grabcut models
+    crop = np.ascontiguousarray(rgb[win])
     # the object's colours from its surely moving pixels (above the mask's mean cue): those just above the still
     # threshold include background with parallax (grass inside a bicycle's wheels; 0.62 against 0.59 on its box)
-    moving = (mask & (log_cue > mean_in))[y0:y1, x0:x1]
-    background = ~mask[y0:y1, x0:x1]
+    moving = (mask & (log_cue > mean_in))[win]
+    background = ~mask[win]
     if min(moving.sum(), background.sum()) < COMPONENTS or not dark.any():
         return mask
     feats = np.concatenate([crop.astype(np.float64), texture_energy(crop)[..., None]], -1)
     fg_gmm, bg_gmm = _Mixture.start(feats[moving]), _Mixture.start(feats[background])
-    dark_crop = dark[y0:y1, x0:x1]
+    dark_crop = dark[win]
     excess = np.zeros(dark_crop.shape)
     excess[dark_crop] = _nll(fg_gmm.component_ll(feats[dark_crop])) - _nll(bg_gmm.component_ll(feats[dark_crop]))
     count, labels = cv2.connectedComponents(dark_crop.astype(np.uint8), connectivity=8)
     total = np.bincount(labels[dark_crop], weights=excess[dark_crop], minlength=count)
     drop = np.flatnonzero(total > 0)  # mean cost lower for the background
+    (y0, y1), (x0, x1) = (win[0].start, win[0].stop), (win[1].start, win[1].stop)
     kept = [] if keep_xy is None else [int(labels[y - y0, x - x0]) for x, y in keep_xy if x0 <= x < x1 and y0 <= y < y1]
     drop = np.setdiff1d(drop, [0, *kept])
     out = mask.copy()
-    out[y0:y1, x0:x1] &= ~np.isin(labels, drop)
+    out[win] &= ~np.isin(labels, drop)
     return out
 
 

@@ -61,7 +61,7 @@ import numpy as np
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
-from click2graph.segment.classic_box import drop_still_background, texture_grabcut
+from click2graph.segment.classic_box import drop_still_background, grabcut_surroundings, texture_grabcut
 from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
@@ -426,19 +426,16 @@ def _grabcut(
 ) -> np.ndarray:
     """GrabCut with ``region`` probable foreground and everything else ``outside`` (background, or probably
     background), on a crop around the region (the whole frame when outside is only probable)."""
-    h, w = region.shape
     gc = np.where(region, cv2.GC_PR_FGD, outside).astype(np.uint8)
     gc[sure_bg] = cv2.GC_BGD
     gc[sure_fg] = cv2.GC_FGD
-    x0, y0, x1, y1 = bbox_xyxy(region | sure_fg)
-    m = max(x1 - x0, y1 - y0) // 2 + 4 if outside == cv2.GC_BGD else max(h, w)  # surroundings for the bg model
-    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
-    crop = np.ascontiguousarray(gc[y0:y1, x0:x1])
-    img = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2BGR)
+    win = grabcut_surroundings(region | sure_fg) if outside == cv2.GC_BGD else np.s_[:, :]  # for the bg model
+    crop = np.ascontiguousarray(gc[win])
+    img = cv2.cvtColor(np.ascontiguousarray(rgb[win]), cv2.COLOR_RGB2BGR)
     if not grabcut(img, crop, iters):  # degenerate colour models (flat crop): keep the probable region itself
         logger.debug("GrabCut failed on a flat crop; keeping the probable region")
-    out = np.zeros((h, w), bool)
-    out[y0:y1, x0:x1] = (crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)
+    out = np.zeros(region.shape, bool)
+    out[win] = (crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)
     return out
 
 

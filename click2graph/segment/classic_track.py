@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 
 import cv2
 import numpy as np
@@ -200,8 +199,11 @@ def track_step(
 
     Updates ``model`` in place (colour models, extent, motion memory).
     """
+
     # Across a shot cut nothing of the last shot says where the object is: only a search finds it (classic_shots).
-    search = partial(_lost, feat, model, t, np.zeros(prev.shape, bool), config)
+    def search() -> np.ndarray:
+        return _lost(feat, model, t, np.zeros(prev.shape, bool), config)
+
     if (found := across_cut(feat, model, t_prev, t, config.lost_patience, search)) is not None:
         return found
     fwd = feat.flow(t_prev, t)
