@@ -53,6 +53,18 @@ def bbox_xyxy(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1])
 
 
+def border_fraction(mask: np.ndarray) -> float:
+    """Fraction of the perimeter of the mask's box that lies on the frame border and is covered by the mask (0.0
+    for a mask off the border)."""
+    box = bbox_xyxy(mask)
+    if box is None:
+        return 0.0
+    x0, y0, x1, y1 = box
+    perimeter = 2 * ((x1 - x0 + 1) + (y1 - y0 + 1))
+    on_border = int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
+    return on_border / perimeter
+
+
 def centroid_xy(mask: np.ndarray) -> tuple[float, float] | None:
     """Centre of mass ``(x, y)`` of a bool mask; None for an empty mask."""
     ys, xs = np.nonzero(mask)

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from click2graph.build_progress import BuildStage, BuildStep, StepFn
-from click2graph.discovery.backdrop import is_backdrop
+from click2graph.discovery.backdrop import is_backdrop, is_out_of_view
 from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
 from click2graph.discovery.drift import apart_track
 from click2graph.discovery.training_free import discover_objects
@@ -73,6 +73,10 @@ class PipelineConfig:
     # lie on the pixels it covered there is the backdrop the subject stands in front of (a door, a wall panel): in
     # a still shot nothing on one frame tells it from an object (.discovery.backdrop). None: kept.
     backdrop_share: float | None = 0.5
+    # A discovered track that stays where it was found and whose keyframe mask lies along the frame border over at
+    # least this fraction of its box's perimeter is a piece of a surface continuing out of view (a wall, a shelf, a
+    # deck; .discovery.backdrop). None: kept.
+    out_of_view_border: float | None = 0.1
     # On a frame where more than this fraction of a discovered object's mask lies on its subject's mask, the masks
     # cannot tell it from the subject (its track drifted onto the subject, or the subject's mask took it over): that
     # frame is cut from the object's track (.discovery.drift), and the track test counts only the frames left.
@@ -83,8 +87,8 @@ class PipelineConfig:
 
     def unfiltered(self) -> PipelineConfig:
         """This configuration keeping every discovered object: no cap per subject, no area, growth, duration,
-        backdrop, drift or relation filter (the paper has none; OpenPVSG's stuff classes, floors and tables, are
-        what they drop)."""
+        backdrop, out-of-view, drift or relation filter (the paper has none; OpenPVSG's stuff classes, floors and
+        tables, are what they drop)."""
         return replace(
             self,
             max_objects_per_subject=None,
@@ -92,6 +96,7 @@ class PipelineConfig:
             max_object_growth=None,
             min_object_frames=0,
             backdrop_share=None,
+            out_of_view_border=None,
             max_on_subject_share=None,
             drop_objects_without_relations=False,
         )
@@ -536,8 +541,8 @@ class Pipeline:
                 for obj_id in new_ids:
                     if not self._plausible_track(state, obj_id, t, record.subject_id):
                         logger.info(
-                            "dropping object %d found at frame %d: implausible track (leak, too short or the "
-                            "subject's backdrop)",
+                            "dropping object %d found at frame %d: implausible track (leak, too short, the subject's "
+                            "backdrop or a still surface cut by the frame)",
                             obj_id,
                             t,
                         )
@@ -564,7 +569,7 @@ class Pipeline:
 
     def _plausible_track(self, state: SegmenterState, obj_id: int, keyframe: int, subject_id: int) -> bool:
         config = self.config
-        track = state.track(obj_id)
+        track, subject_masks = state.track(obj_id), state.track(subject_id).masks
         areas = {t: rle_area(rle) for t, rle in self._discovered_masks(state, obj_id, subject_id).items()}
         frame_area = state.video.width * state.video.height
         start = max(rle_area(track.masks[keyframe]) if keyframe in track.masks else 0, 1)
@@ -576,7 +581,11 @@ class Pipeline:
             and lives_around(present, keyframe, config.min_object_frames, len(state.video))
             and (
                 config.backdrop_share is None
-                or not is_backdrop(track.masks, state.track(subject_id).masks, keyframe, config.backdrop_share)
+                or not is_backdrop(track.masks, subject_masks, keyframe, config.backdrop_share)
+            )
+            and (
+                config.out_of_view_border is None
+                or not is_out_of_view(track.masks, subject_masks, keyframe, config.out_of_view_border)
             )
         )
 

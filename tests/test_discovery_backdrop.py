@@ -1,11 +1,12 @@
-"""click2graph.discovery.backdrop: the share of the subject lying on a still track's keyframe pixels."""
+"""click2graph.discovery.backdrop: the share of the subject lying on a still track's keyframe pixels, and a still
+track the frame cuts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from click2graph.discovery.backdrop import is_backdrop, subject_share
+from click2graph.discovery.backdrop import is_backdrop, is_out_of_view, stays_put, subject_share
 from click2graph.masks import rle_decode, rle_encode
 
 H, W = 60, 100
@@ -63,3 +64,22 @@ def test_a_track_without_its_keyframe_mask_says_nothing():
     subject = walker(3, lambda t: 40)
     assert subject_share({0: rle_encode(np.zeros((H, W), bool))}, subject, 0) is None
     assert subject_share(track([box(0, 0, 5, 5)] * 3), subject, 7) is None
+
+
+def test_a_still_region_the_frame_cuts_is_out_of_view():
+    subject = walker(12, lambda t: 40)
+    shelf = track([box(70, 10, 100, 50)] * 12)  # along the right edge: 40 of its box's 140 px of perimeter
+    assert stays_put(shelf, subject, 0)
+    assert is_out_of_view(shelf, subject, 0, 0.1)
+    assert not is_out_of_view(shelf, subject, 0, 0.3)
+
+
+def test_a_region_within_the_view_or_moved_is_not_out_of_view():
+    subject = walker(12, lambda t: 40)
+    inside = track([box(70, 10, 95, 50)] * 12)
+    assert stays_put(inside, subject, 0) and not is_out_of_view(inside, subject, 0, 0.1)
+    # a box at the edge carried off to the left by the subject: it does not stay put
+    carried = track([box(70 - 5 * t, 20, 100 - 5 * t, 50) for t in range(12)])
+    assert not stays_put(carried, subject, 0)
+    assert not is_out_of_view(carried, subject, 0, 0.1)
+    assert not is_out_of_view(inside, subject, 7, 0.1)  # no keyframe mask

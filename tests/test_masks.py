@@ -7,6 +7,7 @@ import pytest
 
 from click2graph.masks import (
     bbox_xyxy,
+    border_fraction,
     centroid_xy,
     dilate,
     largest_component,
@@ -57,6 +58,17 @@ def test_bbox_and_centroid():
     assert bbox_xyxy(m) == (2, 3, 6, 7)  # inclusive
     assert centroid_xy(m) == (4.0, 5.0)
     assert bbox_xyxy(np.zeros((3, 3), bool)) is None and centroid_xy(np.zeros((3, 3), bool)) is None
+
+
+def test_border_fraction_is_the_share_of_the_box_perimeter_on_the_frame_border():
+    frame = np.zeros((20, 30), bool)
+    assert border_fraction(frame) == 0.0
+    inside = frame.copy()
+    inside[5:10, 5:10] = True
+    assert border_fraction(inside) == 0.0
+    corner = frame.copy()
+    corner[:5, 20:] = True  # 10 wide, 5 high at the top-right corner: 10 + 5 of its 30 px of box perimeter
+    assert border_fraction(corner) == pytest.approx(15 / 30)
 
 
 def test_dilate_resize_and_components():

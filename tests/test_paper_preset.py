@@ -63,6 +63,7 @@ def test_the_paper_pipeline_config_has_no_object_filters_and_discovers_every_fra
         max_object_growth=None,
         min_object_frames=0,
         backdrop_share=None,
+        out_of_view_border=None,
         max_on_subject_share=None,
         drop_objects_without_relations=False,
     )

@@ -256,6 +256,37 @@ def test_a_still_panel_the_subject_comes_to_stand_in_front_of_is_its_backdrop(pa
     assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
 
 
+def shelf_scene(shelf_width: int, num_frames: int = 30) -> np.ndarray:
+    """Labels of a still shot: a figure (1) stands still beside a still shelf (3, rows 24-59, ``shelf_width`` px
+    wide from column 124 of 160) with a ball at its left foot (2) that it kicks away from frame 3 on."""
+    labels = np.zeros((num_frames, 90, 160), np.uint8)
+    for t in range(num_frames):
+        labels[t, 24:60, 124 : 124 + shelf_width] = 3
+        ball_x = 86 - 2 * min(max(t - 3, 0), 12)
+        labels[t, 52:64, ball_x : ball_x + 12] = 2
+        labels[t, 20:64, 100:114] = 1
+    return labels
+
+
+@pytest.mark.parametrize(
+    "shelf_width, border, kept",
+    [
+        (36, 0.1, [2]),  # cut by the frame's right edge (0.25 of its box's perimeter on it): a surface out of view
+        (36, None, [2, 3]),  # ...kept without the rule
+        (30, 0.1, [2, 3]),  # a shelf within the view
+    ],
+)
+def test_a_still_region_the_frame_cuts_is_a_surface_out_of_view(shelf_width, border, kept):
+    labels = shelf_scene(shelf_width)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="shelf.mp4")  # a still camera
+    segmenter = OracleSegmenter(labels)
+    pipeline = Pipeline(segmenter, PipelineConfig(out_of_view_border=border))
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(106, 40, frame_idx=0)])
+    objects = objects_of(pipeline.build(session), 1)
+    assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
+
+
 class DriftingOracle(OracleSegmenter):
     """The oracle, except that object ``obj_id``'s track slides onto ``patch`` on ``frames`` (a tracker's drift)."""
 

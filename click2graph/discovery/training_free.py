@@ -41,7 +41,7 @@ from click2graph.cv.flow import affine_motion
 from click2graph.discovery import evidence, passing
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
-from click2graph.masks import bbox_xyxy, dilate, mask_iou
+from click2graph.masks import bbox_xyxy, border_fraction, dilate, mask_iou
 
 logger = logging.getLogger(__name__)
 
@@ -394,7 +394,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         for m in known
     ):
         return None
-    if _border_fraction(mask) > config.max_border_frac:
+    if border_fraction(mask) > config.max_border_frac:
         return None
     explained = _union(subject, known)
     ring = _ring(mask, explained)
@@ -537,12 +537,3 @@ def _contact(mask: np.ndarray, dist_to_subject: np.ndarray, scale: float, config
     touching = int((d <= config.contact_radius_px).sum()) / max(1, config.contact_radius_px)
     adjacency = min(1.0, touching / max(4.0, config.contact_len_frac * scale))
     return proximity * (0.5 + 0.5 * adjacency)
-
-
-def _border_fraction(mask: np.ndarray) -> float:
-    """Fraction of the mask's box perimeter that lies on the frame border and is covered by the mask."""
-    h, w = mask.shape
-    x0, y0, x1, y1 = bbox_xyxy(mask)
-    perimeter = 2 * ((x1 - x0 + 1) + (y1 - y0 + 1))
-    on_border = int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
-    return on_border / perimeter
