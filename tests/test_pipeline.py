@@ -246,14 +246,18 @@ def backdrop_scene(panel_top: int, num_frames: int = 30) -> np.ndarray:
     ],
 )
 def test_a_still_panel_the_subject_comes_to_stand_in_front_of_is_its_backdrop(panel_top, backdrop_share, kept):
-    labels = backdrop_scene(panel_top)
-    video = Video.from_frames(textured_frames(labels), fps=10.0, source="backdrop.mp4")  # a still camera
+    found = labels_found(backdrop_scene(panel_top), PipelineConfig(backdrop_share=backdrop_share), Click(66, 40))
+    assert found == kept  # the kicked ball stays in every case
+
+
+def labels_found(labels: np.ndarray, config: PipelineConfig, click: Click) -> list[int]:
+    """The labels of the objects kept for the subject clicked in a still shot of ``labels`` (oracle segmenter)."""
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="still.mp4")
     segmenter = OracleSegmenter(labels)
-    pipeline = Pipeline(segmenter, PipelineConfig(backdrop_share=backdrop_share))
+    pipeline = Pipeline(segmenter, config)
     session = pipeline.open(video)
-    pipeline.prompt_subject(session, [Click(66, 40, frame_idx=0)])
-    objects = objects_of(pipeline.build(session), 1)
-    assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
+    pipeline.prompt_subject(session, [click])
+    return sorted(segmenter.bound[o.entity_id] for o in objects_of(pipeline.build(session), 1))
 
 
 def shelf_scene(shelf_width: int, num_frames: int = 30) -> np.ndarray:
@@ -277,14 +281,8 @@ def shelf_scene(shelf_width: int, num_frames: int = 30) -> np.ndarray:
     ],
 )
 def test_a_still_region_the_frame_cuts_is_a_surface_out_of_view(shelf_width, border, kept):
-    labels = shelf_scene(shelf_width)
-    video = Video.from_frames(textured_frames(labels), fps=10.0, source="shelf.mp4")  # a still camera
-    segmenter = OracleSegmenter(labels)
-    pipeline = Pipeline(segmenter, PipelineConfig(out_of_view_border=border))
-    session = pipeline.open(video)
-    pipeline.prompt_subject(session, [Click(106, 40, frame_idx=0)])
-    objects = objects_of(pipeline.build(session), 1)
-    assert sorted(segmenter.bound[o.entity_id] for o in objects) == kept  # the kicked ball stays in every case
+    found = labels_found(shelf_scene(shelf_width), PipelineConfig(out_of_view_border=border), Click(106, 40))
+    assert found == kept  # the kicked ball stays in every case
 
 
 class DriftingOracle(OracleSegmenter):
