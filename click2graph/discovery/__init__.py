@@ -6,5 +6,6 @@
 * :mod:`.heuristic`: the paper's Table 4 baseline, points from a whole-frame heat map;
 * :mod:`.learned`: the trained DIDM (SAM 2 backend);
 * :mod:`.points`: decoding the point prompts of the last two into proposals;
-* :mod:`.backdrop`: read by the pipeline over a discovered object's whole track: the subject's backdrop is dropped.
+* :mod:`.backdrop`: read by the pipeline over a discovered object's whole track: the subject's backdrop, and a
+  still surface the frame cuts, are dropped.
 """
