@@ -41,3 +41,44 @@ def test_an_unknown_sequence_is_refused_with_the_names_available(capsys):
         code = bench.main(["--seq", "no-such-sequence"])
         out = capsys.readouterr().out
         assert code in (1, 2) and ("no-such-sequence" in out or "not found" in out)
+
+
+def test_spread_clicks_are_deterministic_distinct_and_well_inside_the_object():
+    from click2graph.bench.click_spread import spread_clicks
+
+    mask = np.zeros((60, 80), bool)
+    mask[10:50, 10:70] = True  # 40 x 60: the deepest pixels are 20 px from the boundary
+    clicks = spread_clicks(mask, 5)
+    assert clicks.shape == (5, 2) and np.array_equal(clicks, spread_clicks(mask, 5))
+    assert len({tuple(c) for c in clicks}) == 5
+    x, y = clicks.T
+    depth = np.minimum.reduce([x - 10, 69 - x, y - 10, 49 - y])
+    assert depth.min() >= 4  # at least a quarter of the deepest pixel's distance inside, give or take a pixel
+    spread = np.linalg.norm(clicks[:, None] - clicks[None], axis=-1) + 1e3 * np.eye(5)
+    assert spread.min() > 10  # spread over the object, not clustered at one spot
+    assert len(spread_clicks(np.zeros((10, 10), bool), 3)) == 0
+
+
+def test_spread_run_segments_frame_zero_from_each_click_and_the_table_gives_mean_and_worst():
+    from click2graph.bench.click_spread import SpreadResult, run_spread, spread_table
+    from click2graph.segment.classic import ClassicSegmenter
+    from click2graph.video import Video
+
+    frames = np.full((2, 90, 120, 3), (40, 140, 60), np.uint8)  # a red square on green, shifted by 2 px
+    gt = np.zeros((90, 120), bool)
+    gt[30:60, 40:80] = True
+    frames[0][gt] = (220, 30, 30)
+    frames[1][:, 2:][gt[:, :-2]] = (220, 30, 30)
+    result = run_spread("square", Video.from_frames(frames, 24.0), gt, 3, segmenter=ClassicSegmenter())
+    assert result.clicks_xy.shape == (3, 2) and result.ious.shape == (3,)
+    assert result.ious.min() > 0.8  # every click on the square gets the square
+
+    table = spread_table(
+        [
+            SpreadResult("a", np.array([[1, 2], [3, 4]]), np.array([0.9, 0.5])),
+            SpreadResult("b", np.array([[5, 6]]), np.array([0.7])),
+        ]
+    ).splitlines()
+    assert table[2] == "| a | 2 | 0.700 | 0.500 | 3, 4 |"
+    assert table[3] == "| b | 1 | 0.700 | 0.700 | 5, 6 |"
+    assert table[4] == "| **mean** | 3 | 0.700 | 0.600 | lowest 0.500 |"

@@ -1,15 +1,16 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb]``
+[--perturb] [--click-spread N]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
 the mean region IoU against the per-frame ground truth (values > 0), computed in working pixels; "J end" is the
 mean over the last tenth of the frames (drift). ``--perturb`` also tracks from the ground-truth mask eroded,
 dilated and shifted right by 1 px and prints each J and their spread (max - min): how far a start that differs by
-a pixel moves the result (the classic tracker is chaotic on some clips). The default sequences are the development
-set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
+a pixel moves the result (the classic tracker is chaotic on some clips). ``--click-spread N`` also segments frame 0
+from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`). The default sequences are the
+development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from click2graph.bench.click_spread import run_spread, spread_table
 from click2graph.masks import bbox_xyxy, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
@@ -178,6 +180,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--perturb", action="store_true", help="also track from the GT mask changed by 1 px (sensitivity to the start)"
     )
+    parser.add_argument(
+        "--click-spread", type=int, default=0, metavar="N", help="also frame 0 from N clicks spread over the object"
+    )
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
     if (refused := davis_refusal(root, args.seq)) is not None:
@@ -216,6 +221,12 @@ def main(argv: list[str]) -> int:
             for start in tqdm([s for s in STARTS if s not in starts], desc="mask starts")
         }
         tables.append(f"\nJ from the GT mask and from it changed by 1 px\n{_spread_table(starts)}")
+    if args.click_spread > 0:
+        spread = []
+        for seq in tqdm(args.seq, desc="spread clicks"):
+            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=2)
+            spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
+        tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0

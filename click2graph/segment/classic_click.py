@@ -22,6 +22,11 @@ rider. So when the click is on something moving, the best static candidate adds 
 click's connected moving area (whatever their motion): the other parts of the object that move too, without the
 static background the window cut may have taken.
 
+A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
+dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
+alone keep that part. When the best window cut (the clicked part) holds moving pixels, its moving pixel nearest the
+click plays a second click for the motion path, and the part joins its result.
+
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole). GrabCut with a texture feature
 (:mod:`click2graph.segment.classic_box`) separates some of them, but loses thin parts whose every pixel is an
@@ -125,6 +130,16 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     sure_fg &= ~sure_bg
 
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
+    part = static = None  # the clicked still part, when its moving pixels lead to the rest (see the module doc)
+    if region is None and box is None and len(pos):
+        static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
+        clicked = _pick_static(static, config)
+        proxy = _moving_point_in(feat, t, clicked, pos, config)
+        if proxy is not None:
+            part = clicked
+            region, moving = _probable_region(feat, t, rgb, proxy, None, config)
+            sure_fg |= _disks(proxy, (h, w), config.click_radius) & ~sure_bg
+            pos = np.concatenate([pos, proxy])
     mask = colour = motion_cut = cue = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
@@ -148,7 +163,8 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     collapsed = mask is None or _is_speck(mask, config)
-    static = _static_candidates(rgb, pos, sure_fg, sure_bg, config) if collapsed or moving is not None else None
+    if static is None and (collapsed or moving is not None):
+        static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
     if collapsed:
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
@@ -160,7 +176,25 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
         mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
         if cue is not None:  # the pieces still and coloured like the background go (see drop_still_background)
             mask = drop_still_background(rgb, mask, _box_region(box, (h, w)), cue, keep_xy=clicks)
+    if part is not None:
+        mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> np.ndarray | None:
+    """int (1, 2) xy: the moving pixel of the clicked ``part`` nearest the clicks, or None when none of it moves."""
+    flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
+    if flow is None:
+        return None
+    _, moving = moving_pixels(
+        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
+    )
+    ys, xs = np.nonzero(part & moving)
+    if not len(xs):
+        return None
+    d = np.min(np.hypot(xs[:, None] - pos[None, :, 0], ys[:, None] - pos[None, :, 1]), axis=1)
+    i = int(np.argmin(d))
+    return np.array([[xs[i], ys[i]]])
 
 
 def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConfig, clicks=None) -> np.ndarray:
