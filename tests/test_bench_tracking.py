@@ -82,3 +82,53 @@ def test_spread_run_segments_frame_zero_from_each_click_and_the_table_gives_mean
     assert table[2] == "| a | 2 | 0.700 | 0.500 | 3, 4 |"
     assert table[3] == "| b | 1 | 0.700 | 0.700 | 5, 6 |"
     assert table[4] == "| **mean** | 3 | 0.700 | 0.600 | lowest 0.500 |"
+
+
+class _BoxFiller:
+    """A fake segmenter whose mask is its prompt's box: the noisy-box plumbing without a real cut."""
+
+    def init_state(self, video):
+        return video
+
+    def add_prompt(self, state, obj_id, prompt):
+        mask = np.zeros(state.frames.shape[1:3], bool)
+        x0, y0, x1, y1 = np.round(prompt.box_xyxy).astype(int)
+        mask[y0:y1, x0:x1] = True
+        return mask
+
+
+def _fake_davis(root, seq="square"):
+    """A DAVIS-layout folder with one three-frame clip: a 20 x 30 px square at (10, 12) on every frame."""
+    from PIL import Image
+
+    frames, annotations = root / "JPEGImages" / "480p" / seq, root / "Annotations" / "480p" / seq
+    frames.mkdir(parents=True)
+    annotations.mkdir(parents=True)
+    gt = np.zeros((48, 64), np.uint8)
+    gt[12:42, 10:30] = 255
+    for t in range(3):
+        Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(frames / f"{t:05d}.jpg")
+        Image.fromarray(gt).save(annotations / f"{t:05d}.png")
+    return root
+
+
+def test_noisy_boxes_are_seeded_draws_around_the_ground_truth_box(tmp_path):
+    from click2graph.bench.tracking import noisy_box_ious
+
+    root = _fake_davis(tmp_path)
+    exact = noisy_box_ious(root, "square", frac=0.0, draws=3, segmenter=_BoxFiller())
+    assert np.allclose(exact, 1.0)  # no noise: every draw is the ground-truth box itself
+    noisy = noisy_box_ious(root, "square", frac=0.2, draws=6, segmenter=_BoxFiller())
+    assert len(noisy) == 6 and len(set(noisy.round(6))) > 1 and noisy.max() < 1.0 and noisy.min() > 0.2
+    again = noisy_box_ious(root, "square", frac=0.2, draws=6, segmenter=_BoxFiller())
+    assert np.array_equal(noisy, again)  # deterministic
+
+
+def test_noise_table_reports_mean_and_worst_beside_the_exact_box():
+    from click2graph.bench.tracking import _noise_table
+
+    table = _noise_table({"a": np.array([0.6, 0.8]), "b": np.array([0.5, 0.7])}, {"a": 0.9, "b": 0.7}).splitlines()
+    assert table[0] == "| sequence | exact box | noisy mean | noisy worst |"
+    assert table[2] == "| a | 0.900 | 0.700 | 0.600 |"
+    assert table[4] == "| **mean** | 0.800 | 0.650 | 0.550 |"
+    assert _noise_table({"a": np.array([0.6, 0.8])}, {}).splitlines()[2] == "| a | 0.700 | 0.600 |"

@@ -1,7 +1,7 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb] [--click-spread N]``
+[--perturb] [--click-spread N] [--box-noise FRAC [--draws N]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -9,7 +9,10 @@ the mean region IoU against the per-frame ground truth (values > 0), computed in
 mean over the last tenth of the frames (drift). ``--perturb`` also tracks from the ground-truth mask eroded,
 dilated and shifted right by 1 px and prints each J and their spread (max - min): how far a start that differs by
 a pixel moves the result (the classic tracker is chaotic on some clips). ``--click-spread N`` also segments frame 0
-from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`). The default sequences are the
+from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`). ``--box-noise FRAC`` also
+segments frame 0 from ``--draws`` boxes whose sides are moved by Gaussian noise of FRAC of the box's size, as the
+evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence),
+and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. The default sequences are the
 development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from click2graph.bench.click_spread import run_spread, spread_table
+from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
@@ -129,6 +134,45 @@ def run_sequence(
     return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
 
 
+def noisy_box_ious(
+    root: Path,
+    seq: str,
+    *,
+    frac: float,
+    draws: int,
+    max_side: int | None = None,
+    max_frames: int | None = None,
+    segmenter: ClassicSegmenter | None = None,
+) -> np.ndarray:
+    """Frame-0 IoU (float (draws,)) of the masks prompted by ``draws`` noisy ground-truth boxes
+    (:func:`~click2graph.eval.protocol.noisy_box` with ``frac``; draw k seeded by (k, sequence)), on one state:
+    the video's features are computed once."""
+    segmenter = segmenter or ClassicSegmenter()
+    video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
+    state = segmenter.init_state(video)
+    ious = []
+    for k in range(draws):
+        box = noisy_box(gt[0], np.random.default_rng([k, zlib.crc32(seq.encode())]), frac)
+        mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], box))
+        ious.append(mask_iou(mask, gt[0]))
+    return np.array(ious)
+
+
+def _noise_table(ious: dict[str, np.ndarray], exact: dict[str, float]) -> str:
+    """Markdown table of the frame-0 IoU from noisy boxes per sequence (mean and worst over the draws, beside the
+    exact box's when ``exact`` has it), plus the means over sequences."""
+    with_exact = all(seq in exact for seq in ious)
+    rows = ["| sequence | " + ("exact box | " if with_exact else "") + "noisy mean | noisy worst |"]
+    rows.append("|---" * (4 if with_exact else 3) + "|")
+    for seq, values in ious.items():
+        cells = ([f"{exact[seq]:.3f}"] if with_exact else []) + [f"{values.mean():.3f}", f"{values.min():.3f}"]
+        rows.append(f"| {seq} | " + " | ".join(cells) + " |")
+    means = [float(np.mean([exact[s] for s in ious]))] if with_exact else []
+    means += [float(np.mean([v.mean() for v in ious.values()])), float(np.mean([v.min() for v in ious.values()]))]
+    rows.append("| **mean** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    return "\n".join(rows)
+
+
 def _table(results: list[TrackingResult]) -> str:
     """Markdown table of per-sequence scores plus their mean."""
     rows = ["| sequence | frame-0 IoU | J | J end | fps | prompt s |", "|---|---|---|---|---|---|"]
@@ -183,6 +227,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--click-spread", type=int, default=0, metavar="N", help="also frame 0 from N clicks spread over the object"
     )
+    parser.add_argument(
+        "--box-noise", type=float, default=None, metavar="FRAC", help="also prompt frame 0 with noisy GT boxes"
+    )
+    parser.add_argument("--draws", type=int, default=5, help="noisy boxes per sequence (with --box-noise)")
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
     if (refused := davis_refusal(root, args.seq)) is not None:
@@ -227,6 +275,22 @@ def main(argv: list[str]) -> int:
             video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=2)
             spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
         tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
+    if args.box_noise is not None:
+        ious = {}
+        for seq in args.seq:
+            ious[seq] = noisy_box_ious(
+                root,
+                seq,
+                frac=args.box_noise,
+                draws=args.draws,
+                max_side=args.max_side,
+                max_frames=args.max_frames,
+                segmenter=segmenter,
+            )
+            print(f"noisy box {seq}: frame-0 IoU mean {ious[seq].mean():.3f} worst {ious[seq].min():.3f}", flush=True)
+        exact = {r.seq: float(r.ious[0]) for r in by_prompt.get("box", [])}
+        title = f"frame-0 IoU from {args.draws} boxes with {args.box_noise:.0%} noise per side"
+        tables.append(f"\n{title}\n{_noise_table(ious, exact)}")
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0

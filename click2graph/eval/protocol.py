@@ -127,6 +127,19 @@ class SimulatedPrompt:
     mask: np.ndarray | None = field(default=None, repr=False)
 
 
+def noisy_box(mask: np.ndarray, rng: np.random.Generator, frac: float = 0.1) -> tuple[float, float, float, float]:
+    """A user's box around ``mask`` (bool (h, w)): its tight box (end exclusive) with each side moved by Gaussian
+    noise of ``frac`` of the box's width / height, at most 20 px, kept inside the frame and at least 1 px wide."""
+    x0, y0, x1, y1 = bbox_xyxy(mask)
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    noise = rng.normal(0.0, frac, 4) * np.array([w, h, w, h])
+    x0, y0, x1, y1 = np.array([x0, y0, x1 + 1, y1 + 1], float) + np.clip(noise, -20, 20)
+    height, width = mask.shape
+    x0, x1 = sorted((float(np.clip(x0, 0, width - 1)), float(np.clip(x1, 1, width))))
+    y0, y1 = sorted((float(np.clip(y0, 0, height - 1)), float(np.clip(y1, 1, height))))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
 def simulate_prompt(video: PvsgVideo, subject_id: int, kind: PromptKind, seed: int) -> SimulatedPrompt:
     """The prompt of one query (see the module docstring); deterministic in (seed, video, subject)."""
     frame = prompt_frame(video, subject_id)
@@ -139,14 +152,7 @@ def simulate_prompt(video: PvsgVideo, subject_id: int, kind: PromptKind, seed: i
         k = int(rng.integers(len(xs)))
         return SimulatedPrompt(kind, frame, click=Click(float(xs[k]) + 0.5, float(ys[k]) + 0.5, frame_idx=frame))
     if kind == "box":
-        x0, y0, x1, y1 = bbox_xyxy(mask)
-        w, h = x1 - x0 + 1, y1 - y0 + 1
-        noise = rng.normal(0.0, 0.1, 4) * np.array([w, h, w, h])
-        x0, y0, x1, y1 = np.array([x0, y0, x1 + 1, y1 + 1], float) + np.clip(noise, -20, 20)
-        height, width = mask.shape
-        x0, x1 = sorted((float(np.clip(x0, 0, width - 1)), float(np.clip(x1, 1, width))))
-        y0, y1 = sorted((float(np.clip(y0, 0, height - 1)), float(np.clip(y1, 1, height))))
-        return SimulatedPrompt(kind, frame, box=Box(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1), frame_idx=frame))
+        return SimulatedPrompt(kind, frame, box=Box(*noisy_box(mask, rng), frame_idx=frame))
     raise ValueError(f"prompt must be one of {PROMPT_KINDS}, got {kind!r}")
 
 
