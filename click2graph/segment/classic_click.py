@@ -188,13 +188,10 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
 
 def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> np.ndarray | None:
     """int (1, 2) xy: the moving pixel of the clicked ``part`` nearest the clicks, or None when none of it moves."""
-    flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
-    if flow is None:
+    motion = _motion(feat, t, config)
+    if motion is None:
         return None
-    _, moving = moving_pixels(
-        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
-    )
-    ys, xs = np.nonzero(part & moving)
+    ys, xs = np.nonzero(part & motion[3])
     if not len(xs):
         return None
     d = np.min(np.hypot(xs[:, None] - pos[None, :, 0], ys[:, None] - pos[None, :, 1]), axis=1)
@@ -209,12 +206,10 @@ def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConf
     camera's), so static background and differently moving things stay out; before that, the cut's still pieces
     that follow the camera go (:func:`_drop_still_pieces`; ``clicks``, the user's positive clicks, keep theirs).
     Unchanged for a subject that does not move, a centre on nothing moving, and a single frame."""
-    flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
-    if flow is None:
+    motion = _motion(feat, t, config)
+    if motion is None:
         return mask
-    _, moving = moving_pixels(
-        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
-    )
+    flow, flow_cam, _, moving = motion
     own = mask & moving
     if own.sum() < config.min_seed_px:
         return mask
@@ -299,16 +294,20 @@ def _box_cut_full_res(
     return resize_mask(mask, (proc_hw[1], proc_hw[0]))
 
 
-def _motion(feat: FrameFeatures, t: int, gap: int):
-    """(flow, camera flow, reliable) from frame t to a neighbour ``gap`` frames away, or Nones for one frame."""
+def _motion(feat: FrameFeatures, t: int, config: ClickConfig):
+    """(flow, camera flow, residual noise level, moving pixels) from frame t to its neighbour ``config.motion_gap``
+    frames away (:func:`~click2graph.segment.classic_energy.moving_pixels`), or None for a single frame."""
     n = len(feat.frames)
     if n < 2:
-        return None, None, None
-    gap = min(gap, n - 1)
+        return None
+    gap = min(config.motion_gap, n - 1)
     t2 = t + gap if t + gap < n else t - gap
     flow = feat.flow(t, t2)
     cam = affine_flow(feat.camera(t, t2), flow.shape[:2])
-    return flow, cam, feat.reliable(t, t2)
+    residual, moving = moving_pixels(
+        flow, cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=feat.reliable(t, t2)
+    )
+    return flow, cam, residual, moving
 
 
 def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
@@ -322,12 +321,10 @@ def _probable_region(feat, t, rgb, pos, box, config: ClickConfig):
     h, w = rgb.shape[:2]
     if box is not None:
         return _box_region(box, (h, w)), None
-    flow, flow_cam, reliable = _motion(feat, t, config.motion_gap)
-    if flow is None:
+    motion = _motion(feat, t, config)
+    if motion is None:
         return None, None
-    residual, moving = moving_pixels(
-        flow, flow_cam, sigmas=config.motion_sigmas, min_px=config.min_motion_px, reliable=reliable
-    )
+    flow, _, residual, moving = motion
     regions = [_moving_region(flow, residual, moving, (int(x), int(y)), config) for x, y in pos]
     if all(r is None for r in regions):
         return None, None
