@@ -43,15 +43,16 @@ class ColourModel:
     def blend(self, other: "ColourModel", rate: float) -> "ColourModel":
         return ColourModel((1.0 - rate) * self.prob + rate * other.prob)
 
-    def nll(self, bins: np.ndarray) -> np.ndarray:
-        """Negative log-likelihood (float32, shape of ``bins``)."""
-        return (-np.log(self.prob[bins])).astype(np.float32)
+    def nll(self) -> np.ndarray:
+        """Negative log-likelihood of every bin (float32 (BINS**3,)): index it with bin codes, a crop costs one
+        lookup per pixel instead of a logarithm."""
+        return (-np.log(self.prob)).astype(np.float32)
 
 
 def colour_costs(bins: np.ndarray, fg: ColourModel, bg: ColourModel) -> tuple[np.ndarray, np.ndarray]:
     """(cost_fg, cost_bg) float32 per pixel; only the log-ratio matters, so the smaller cost is shifted to 0."""
-    ratio = np.clip(fg.nll(bins) - bg.nll(bins), -MAX_NATS, MAX_NATS)
-    return np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0)
+    ratio = np.clip(fg.nll() - bg.nll(), -MAX_NATS, MAX_NATS)  # per bin, then looked up per pixel
+    return np.maximum(ratio, 0.0)[bins], np.maximum(-ratio, 0.0)[bins]
 
 
 def fit_affine(points_xy: np.ndarray, flow_xy: np.ndarray, *, max_points: int = 600) -> np.ndarray | None:
@@ -125,8 +126,10 @@ def shape_costs(prior: np.ndarray, scale_px: float) -> tuple[np.ndarray, np.ndar
     inside = cv2.distanceTransform(u8, cv2.DIST_L2, 3)
     outside = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 3)
     z = np.clip((inside - outside) / max(scale_px, 1e-3), -MAX_NATS, MAX_NATS).astype(np.float32)
-    # -log sigmoid(z) = softplus(-z)
-    return np.logaddexp(0.0, -z).astype(np.float32), np.logaddexp(0.0, z).astype(np.float32)
+    # -log sigmoid(z) = softplus(-z) = softplus(-|z|) + max(-z, 0), and softplus(z) likewise: one logarithm per
+    # pixel for both costs, the same float32 numbers as np.logaddexp(0, -z) and np.logaddexp(0, z)
+    soft = np.logaddexp(0.0, -np.abs(z))
+    return soft + np.maximum(-z, 0.0), soft + np.maximum(z, 0.0)
 
 
 _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # right, down, down-right, down-left: each edge once
@@ -205,7 +208,7 @@ def _add_potts_edges(graph, nodes: np.ndarray, weights: list[np.ndarray]) -> Non
         tails.append(nodes[:y1, x0:x1].ravel())
         heads.append(nodes[dy:, x0 + dx : x1 + dx].ravel())
         caps.append(weight[:y1, x0:x1].ravel())
-    cap = np.concatenate(caps).astype(np.float64)
+    cap = np.concatenate(caps).astype(np.float64, copy=False)
     graph.add_edges(np.concatenate(tails), np.concatenate(heads), cap, cap)
 
 

@@ -184,7 +184,7 @@ def _fwd_bwd_consistent(fwd: np.ndarray, bwd: np.ndarray, tol_px: float = 1.0) -
     """bool (h, w): where the flow ``fwd`` (float32 (h, w, 2)) followed by ``bwd`` comes back within ``tol_px``
     (+5 % of its length)."""
     h, w = fwd.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    xs, ys = np.arange(w, dtype=np.float32)[None], np.arange(h, dtype=np.float32)[:, None]  # broadcast, not meshed
     back = cv2.remap(bwd, xs + fwd[..., 0], ys + fwd[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return squared_length(fwd + back) <= (tol_px + 0.05 * np.sqrt(squared_length(fwd))) ** 2
 

@@ -53,7 +53,7 @@ def texture_codes(grey: np.ndarray) -> np.ndarray:
     trace = jxx + jyy
     energy = np.sqrt(trace)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / np.maximum(trace, 1e-6)
-    level = np.digitize(energy, ENERGY_EDGES).astype(np.int32)  # 0 = flat
+    level = sum((energy >= edge).astype(np.int32) for edge in ENERGY_EDGES)  # np.digitize's levels; 0 = flat
     return np.where(level > 0, 2 * level - 1 + (coherence > COHERENT), 0).astype(np.int32)
 
 

@@ -212,7 +212,7 @@ def track_step(
     reliable_now = feat.reliable(t, t_prev)
     h, w = prev.shape
 
-    camera = feat.camera(t_prev, t, exclude=_near(prev | model.extent, model.extent.sum()))
+    camera = feat.camera(t_prev, t, exclude=_near(prev | model.extent, np.count_nonzero(model.extent)))
     feat.prefetch(t, 2 * t - t_prev)  # the next step's flows, on a worker thread while this step runs
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
     logger.debug(
@@ -222,8 +222,8 @@ def track_step(
         np.round(model.relative_motion, 1),
         measured,
         model.motion_spread,
-        prev.sum(),
-        model.extent.sum(),
+        np.count_nonzero(prev),
+        np.count_nonzero(model.extent),
     )
     # An object shrinking in the image (moving away, the camera zooming out) tightens the leak test at once:
     # without this, a receding object's mask kept the area it had and grew into the ground around it. Growth is
@@ -249,7 +249,7 @@ def track_step(
     flow_obj = affine_flow(cv2.invertAffineTransform(obj), crop_hw, (ox, oy))
     flow_cam = affine_flow(cv2.invertAffineTransform(camera), crop_hw, (ox, oy))
     mf, mb = motion_costs(bwd[win], flow_obj, flow_cam, noise_px=config.motion_noise_px, reliable=reliable_now[win])
-    sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(prior.sum(), 1)))
+    sf, sb = shape_costs(prior[win], config.shape_scale * np.sqrt(max(np.count_nonzero(prior), 1)))
     cw = config.colour_weight
     cut = graph_cut(
         rgb[win],
@@ -260,7 +260,7 @@ def track_step(
     )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
-    if mask.sum() > config.leak_ratio * max(model.area, 1.0) and not _grows_alike(
+    if np.count_nonzero(mask) > config.leak_ratio * max(model.area, 1.0) and not _grows_alike(
         mask[win], extent[win], cost_bg - cost_fg
     ):
         # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
@@ -269,7 +269,7 @@ def track_step(
     # A lost object may be anywhere near its coasting extent (out from behind a tree, not found yet): its window
     # is not known to be background, and learned as such it makes the object's colours unlikely where the search
     # for it looks (bmx-trees: the rider beside the extent for five frames, then never found again).
-    lost = mask.sum() < config.lost_frac * model.area
+    lost = np.count_nonzero(mask) < config.lost_frac * model.area
     _update(model, mask, extent, bins, win, config, tex, learn_background=not lost)
     if model.extent is mask:
         model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
@@ -296,15 +296,26 @@ def _colour_costs(
     if windows is None:
         return _with_texture(cost_fg, cost_bg, tex, win, model, config)
     prob, disc, cover = windows.probability(bins[win], (win[1].start, win[0].start))
+    ratio = cost_fg - cost_bg  # the global models' nats against the object, kept where no window reaches
+    if (box := bbox_xyxy(cover > 0)) is not None:
+        near = np.s_[box[1] : box[3] + 1, box[0] : box[2] + 1]
+        ratio[near] = _blend_local(ratio[near], prob[near], disc[near], cover[near], config)
+    return _with_texture(np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0), tex, win, model, config)
+
+
+def _blend_local(
+    glob: np.ndarray, prob: np.ndarray, disc: np.ndarray, cover: np.ndarray, config: TrackConfig
+) -> np.ndarray:
+    """float32 nats against the object: the global models' ``glob`` replaced by the local windows' object
+    probability ``prob`` in proportion to their confidence (discriminability ``disc`` above the cutoff, times their
+    ``cover``); 0 cover leaves ``glob``."""
     conf = np.clip((disc - config.local_cutoff) / (1.0 - config.local_cutoff), 0.0, 1.0) * np.minimum(cover, 1.0)
     eps = np.exp(-MAX_NATS)
     local = np.log(np.clip(1.0 - prob, eps, 1.0)) - np.log(np.clip(prob, eps, 1.0))  # nats against the object
-    glob = cost_fg - cost_bg
     ratio = conf * np.clip(local, -MAX_NATS, MAX_NATS) + (1.0 - conf) * glob
     # Where the windows agree with the global models they only ever sharpen them (a window's few pixels give
     # softer probabilities than the whole object's histogram); where they disagree, their confidence decides.
-    ratio = np.where((ratio * glob > 0) & (np.abs(glob) > np.abs(ratio)), glob, ratio).astype(np.float32)
-    return _with_texture(np.maximum(ratio, 0.0), np.maximum(-ratio, 0.0), tex, win, model, config)
+    return np.where((ratio * glob > 0) & (np.abs(glob) > np.abs(ratio)), glob, ratio).astype(np.float32)
 
 
 def _with_texture(
@@ -463,7 +474,7 @@ def _object_motion(
     predicted = camera.copy()
     predicted[:, 2] += model.relative_motion
     ys, xs = np.nonzero(support)
-    enough = len(xs) >= max(20, config.min_support * model.extent.sum())
+    enough = len(xs) >= max(20, config.min_support * np.count_nonzero(model.extent))
     obj = fit_affine(np.stack([xs, ys], -1).astype(np.float32), fwd[ys, xs]) if enough else None
     if obj is None:
         return predicted, False
@@ -493,7 +504,8 @@ def _object_motion(
 def _warp_prev(prev: np.ndarray, bwd: np.ndarray, reliable: np.ndarray, obj: np.ndarray) -> np.ndarray:
     """Pull ``prev`` to the new frame: along the backward flow where it is reliable, else by the object's affine."""
     h, w = prev.shape
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    xs = np.arange(w, dtype=np.float32)[None]  # a row and a column: broadcast, not meshed
+    ys = np.arange(h, dtype=np.float32)[:, None]
     inv = cv2.invertAffineTransform(obj)
     ax = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
     ay = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
@@ -558,7 +570,7 @@ def _update(
     *,
     learn_background: bool = True,
 ) -> None:
-    area, extent_area = int(mask.sum()), int(extent.sum())
+    area, extent_area = np.count_nonzero(mask), np.count_nonzero(extent)
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
     local_bg = ~dilate(mask[win] | extent[win], config.ring_px)
@@ -572,9 +584,9 @@ def _update(
         # motion (approaching, zooming): a mask that creeps into look-alike surroundings a little every frame
         # otherwise drags the reference (and so the leak test) along with it.
         model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
-        if area:
+        if area and config.fg_rate:  # a frozen model (rate 0) would blend in nothing
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
-            if config.fg_rate and model.fg_tex is not None:
+            if model.fg_tex is not None:
                 model.fg_tex = model.fg_tex.blend(TextureModel.fit(tex[mask]), config.fg_rate)
     else:
         model.extent = extent
