@@ -77,15 +77,24 @@ def dilate(mask: np.ndarray, radius_px: int) -> np.ndarray:
     """Dilate a bool mask with a disk of the given radius (radius 0 returns a copy).
 
     Large radii use a Euclidean distance transform instead of a disk kernel: the kernel costs grow with the radius
-    (0.72 s for a radius-120 disk on a 854x480 mask), the distance transform does not (~5 ms).
+    (0.72 s for a radius-120 disk on a 854x480 mask), the distance transform does not (~5 ms). Either runs only on
+    the mask's box grown by the radius (nothing beyond it can change), which gives the same pixels.
     """
     if radius_px <= 0:
         return mask.copy()
+    out = np.zeros(mask.shape, bool)
+    if (box := bbox_xyxy(mask)) is None:
+        return out
+    (x0, y0, x1, y1), (h, w), reach = box, mask.shape, radius_px + 1
+    win = np.s_[max(0, y0 - reach) : min(h, y1 + reach + 1), max(0, x0 - reach) : min(w, x1 + reach + 1)]
+    crop = mask[win]
     if radius_px > 8:
-        distance = cv2.distanceTransform((~mask.astype(bool)).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        return distance <= radius_px
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+        distance = cv2.distanceTransform((~crop.astype(bool)).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        out[win] = distance <= radius_px
+    else:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
+        out[win] = cv2.dilate(crop.astype(np.uint8), kernel)
+    return out
 
 
 def resize_mask(mask: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
 from click2graph.segment.classic_energy import (
@@ -527,8 +526,9 @@ def _keep_overlapping(cut: np.ndarray, prior: np.ndarray) -> np.ndarray:
     count, labels = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
     if count <= 2:
         return cut
-    keep = np.unique(labels[cut & prior])
-    return np.isin(labels, keep[keep > 0])
+    keep = np.bincount(labels[cut & prior], minlength=count) > 0
+    keep[0] = False
+    return keep[labels]
 
 
 def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
@@ -541,8 +541,8 @@ def _near_main_piece(mask: np.ndarray, detached_frac: float) -> np.ndarray:
     main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     dist = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
     reach = detached_frac * np.sqrt(stats[main, cv2.CC_STAT_AREA])
-    near = np.zeros(count, bool)
-    near[1:] = np.asarray(ndimage.minimum(dist, labels, np.arange(1, count))) <= reach
+    near = np.bincount(labels[dist <= reach], minlength=count) > 0  # a piece with a pixel within reach
+    near[0] = False
     return near[labels]
 
 
