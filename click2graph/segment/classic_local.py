@@ -166,8 +166,10 @@ def _histograms(codes: np.ndarray, take: np.ndarray) -> np.ndarray:
     """Per-window normalised colour histograms float32 (K, 512) of the ``take`` pixels, blurred by one level so
     that neighbouring colours are not impossible, with a small uniform floor."""
     k = codes.shape[0]
-    index = (np.arange(k)[:, None] * _NB + codes)[take]
-    counts = np.bincount(index, minlength=k * _NB).reshape(k, LEVELS, LEVELS, LEVELS).astype(np.float32)
+    index = (np.arange(k)[:, None] * _NB + codes).ravel()
+    # counted with 0/1 weights rather than after boolean indexing: the same counts, in half the time
+    counts = np.bincount(index, weights=take.ravel(), minlength=k * _NB)
+    counts = counts.reshape(k, LEVELS, LEVELS, LEVELS).astype(np.float32)
     counts = gaussian_filter(counts, sigma=(0, 1, 1, 1), mode="constant").reshape(k, _NB)
     counts += 1e-2 * counts.sum(1, keepdims=True) / _NB + 1e-6
     return counts / counts.sum(1, keepdims=True)
