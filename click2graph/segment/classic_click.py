@@ -43,7 +43,9 @@ it than the rest of the box: a still subject on a changing backdrop (a duck on r
 moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
 the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
 and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
-as much as the box's background does goes first.
+as much as the box's background does goes first. A drawn box is not the object's tight box: when the cut of
+one collapses to a sliver (a side drawn through a flamingo's back), the cut is redone in grown boxes
+(:mod:`click2graph.segment.classic_box_slack`).
 
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
