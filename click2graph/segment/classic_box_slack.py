@@ -6,13 +6,13 @@ box drawn loosely around a thin subject is mostly background: the background mix
 colours and the cut keeps a sliver (a flamingo's leg, a pole in front of a dog; DAVIS frame-0 IoU 0.00). A tight box
 touches the object on its four sides, so the cut's main piece spans it; a sliver spans at most one of its sides.
 When the main piece fits the box that badly (:func:`main_piece_fit` below ``MIN_PIECE_FIT``),
-:func:`~click2graph.segment.classic_click.segment_prompt` cuts again in boxes grown by each of ``GROWTHS`` and keeps,
-among these cuts and the first, the one that follows the camera-compensated frame difference best over the drawn
-box (:func:`~click2graph.segment.classic_difference.cue_agreement`: a sliver does not), or without that cue the one
-whose main piece fits the drawn box best.
+:func:`~click2graph.segment.classic_click.segment_prompt` cuts again in boxes grown by each of ``GROWTHS`` in turn
+and keeps the first cut whose main piece fits the drawn box (the first one is kept when none does).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from click2graph.masks import bbox_xyxy
 
 # A cut whose largest piece's bounding box overlaps the drawn box (IoU) by less than this has collapsed. DAVIS boxes
-# (exact and 10 % noise, 9 frames): collapsed cuts 0.01-0.10, the others 0.37 and up.
+# (exact and 10 % noise, 9 frames): collapsed cuts 0.01-0.10, the other 70 0.40 and up.
 MIN_PIECE_FIT = 0.25
 # Each side of the drawn box moves out by these fractions of its width / height for the cuts again: no single
 # growth suits every draw (a side 20 px inside a flamingo's back needs 5 %; a dog whose legs the box cut needs 10 %
@@ -47,13 +47,11 @@ def main_piece_fit(mask: np.ndarray, box: np.ndarray) -> float:
     return box_fit(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])), box)
 
 
-def grown_boxes(box: np.ndarray, shape_hw: tuple[int, int]) -> list[np.ndarray]:
-    """``box`` (``x0, y0, x1, y1``) with each side moved out by each of :data:`GROWTHS` of its width / height,
-    clipped to a frame of ``shape_hw``."""
+def grown_boxes(box: np.ndarray, shape_hw: tuple[int, int]) -> Iterator[np.ndarray]:
+    """``box`` (``x0, y0, x1, y1``) with each side moved out by each of :data:`GROWTHS` of its width / height in
+    turn, clipped to a frame of ``shape_hw``."""
     h, w = shape_hw
     x0, y0, x1, y1 = box
-    out = []
     for g in GROWTHS:
         dx, dy = g * (x1 - x0), g * (y1 - y0)
-        out.append(np.array([max(0.0, x0 - dx), max(0.0, y0 - dy), min(w - 1.0, x1 + dx), min(h - 1.0, y1 + dy)]))
-    return out
+        yield np.array([max(0.0, x0 - dx), max(0.0, y0 - dy), min(w - 1.0, x1 + dx), min(h - 1.0, y1 + dy)])

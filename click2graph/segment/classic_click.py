@@ -130,18 +130,11 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     if main_piece_fit(mask, box) >= MIN_PIECE_FIT:
         return mask
     # the cut collapsed to a sliver: the drawn box cut the object or is mostly background (classic_box_slack)
-    work_hw = feat.frames[t].shape[:2]
-    cuts = [mask] + [
-        _segment_once(feat, t, replace(prompt, box_xyxy=grown.astype(np.float32)), config)
-        for grown in grown_boxes(prompt.box_xyxy.astype(float), work_hw)
-    ]
-    cue = background_difference(feat, t)
-    region = _box_region(box, mask.shape)
-    if cue is not None:
-        scores = [cue_agreement(cue, cut, region) for cut in cuts]
-    else:
-        scores = [main_piece_fit(cut, box) for cut in cuts]
-    return cuts[int(np.argmax(scores))]
+    for grown in grown_boxes(prompt.box_xyxy.astype(float), feat.frames[t].shape[:2]):
+        cut = _segment_once(feat, t, replace(prompt, box_xyxy=grown.astype(np.float32)), config)
+        if main_piece_fit(cut, box) >= MIN_PIECE_FIT:
+            return cut
+    return mask
 
 
 def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig) -> np.ndarray:
