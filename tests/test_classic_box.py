@@ -10,6 +10,7 @@ from click2graph.prompts import FramePrompt
 from click2graph.segment import classic_click
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.segment.classic_box import drop_still_background, texture_grabcut
+from click2graph.segment.classic_box_slack import MIN_PIECE_FIT, box_fit, main_piece_fit
 from click2graph.segment.classic_click import _box_region
 from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_features import FrameFeatures
@@ -208,3 +209,41 @@ def test_a_near_tie_in_cue_agreement_keeps_the_texture_cut(monkeypatch):
         monkeypatch.setattr(classic_click, "cue_agreement", agreement)
         mask = segmenter.add_prompt(segmenter.init_state(Video.from_frames(frames, fps=10.0)), 1, prompt)
         assert mask_iou(mask, kept) > 0.95, lead
+
+
+def _bird_on_water() -> tuple[np.ndarray, np.ndarray]:
+    """A white bird (an elliptic body on two thin legs) on a check of two dark blues, and a second white bird at
+    the top left. Returns (frame uint8 (H, W, 3), the first bird bool (H, W))."""
+    yy, xx = np.mgrid[:H, :W]
+    frame = np.where(((yy // 3 + xx // 5) % 2 == 0)[..., None], (30, 50, 70), (50, 80, 100)).astype(np.int32)
+    body = ((xx - 80) / 30.5) ** 2 + ((yy - 35) / 12.5) ** 2 <= 1
+    legs = ((np.abs(xx - 72) <= 1) | (np.abs(xx - 88) <= 1)) & (yy >= 45) & (yy < 105)
+    other = ((xx - 20) / 14) ** 2 + ((yy - 20) / 8) ** 2 <= 1
+    frame[body | legs | other] = (235, 225, 230)
+    frame += np.random.default_rng(0).integers(-6, 7, size=frame.shape)
+    return np.clip(frame, 0, 255).astype(np.uint8), body | legs
+
+
+def test_a_box_drawn_through_the_object_does_not_collapse_to_a_sliver():
+    """A user's box whose top runs through the bird's body and whose bottom lies in the water below its feet: the
+    white above the top side is sure background, the box is mostly water, and the cut in it keeps nothing of the
+    bird (IoU 0.00 without the second try); cut again in grown boxes, the bird comes whole."""
+    frame, bird = _bird_on_water()
+    x0, y0, x1, y1 = bbox_xyxy(bird)
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(Video.from_frames(frame[None], fps=10.0))
+    box = np.array([x0, y0 + 10, x1 + 1, y1 + 10], float)
+    mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], box))
+    assert mask_iou(mask, bird) > 0.8
+
+
+def test_the_main_piece_of_scattered_slivers_does_not_fit_the_box():
+    """Two slivers at opposite ends of a box fit it together (bounding box) but not apart; a blob filling it does."""
+    box = np.array([10.0, 10.0, 110.0, 70.0])
+    slivers = np.zeros((80, 120), bool)
+    slivers[10:70, 10:13] = slivers[10:70, 107:110] = True
+    blob = np.zeros_like(slivers)
+    blob[12:68, 12:108] = True
+    assert box_fit(slivers, box) > 0.9
+    assert main_piece_fit(slivers, box) < MIN_PIECE_FIT
+    assert main_piece_fit(blob, box) > 0.8

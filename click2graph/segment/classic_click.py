@@ -46,7 +46,9 @@ it than the rest of the box: a still subject on a changing backdrop (a duck on r
 moves, the moving region at the box's clicks (else its centre) is cut as for a click, and its pixels that move like
 the box cut's own moving pixels join the box cut. A loose box (around an upside-down dancer) is mostly background,
 and its cut can take a block of it (a wall beside the leg): a still piece of the cut whose flow follows the camera
-as much as the box's background does goes first.
+as much as the box's background does goes first. A drawn box is not the object's tight box: when the cut of
+one collapses to a sliver (a side drawn through a flamingo's back), the cut is redone in grown boxes
+(:mod:`click2graph.segment.classic_box_slack`).
 
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
@@ -61,7 +63,7 @@ a distinctly coloured part over the whole object, and no single window size fits
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -70,6 +72,7 @@ from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic_box import drop_still_background, grabcut_surroundings, texture_grabcut
+from click2graph.segment.classic_box_slack import MIN_PIECE_FIT, box_fit, grown_boxes, main_piece_fit
 from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
@@ -123,6 +126,22 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
     Returns:
         bool (h, w) mask in processing pixels (possibly empty if the prompt's area is all background).
     """
+    mask = _segment_once(feat, t, prompt, config)
+    if prompt.box_xyxy is None:
+        return mask
+    box = feat.to_proc_xy(prompt.box_xyxy.reshape(2, 2)).ravel()
+    if main_piece_fit(mask, box) >= MIN_PIECE_FIT:
+        return mask
+    # the cut collapsed to a sliver: the drawn box cut the object or is mostly background (classic_box_slack)
+    for grown in grown_boxes(prompt.box_xyxy.astype(float), feat.frames[t].shape[:2]):
+        cut = _segment_once(feat, t, replace(prompt, box_xyxy=grown.astype(np.float32)), config)
+        if main_piece_fit(cut, box) >= MIN_PIECE_FIT:
+            return cut
+    return mask
+
+
+def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig) -> np.ndarray:
+    """:func:`segment_prompt` without the second try of a collapsed box cut."""
     rgb, bins = feat.frame(t)
     h, w = bins.shape
     pos = np.round(feat.to_proc_xy(prompt.positive_points_xy)).astype(int)
@@ -160,13 +179,13 @@ def segment_prompt(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Cli
             if cue is not None:  # the cut that follows the cue better (both fit the box at about 0.99)
                 keep = cue_agreement(cue, textured, region) > cue_agreement(cue, colour, region) - CUE_TIE
             else:
-                keep = _box_fit(textured, box) > _box_fit(mask, box)
+                keep = box_fit(textured, box) > box_fit(mask, box)
             mask = textured if keep else mask
         if box is None and _is_speck(mask, config):
             motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
-    if box is not None and _box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
+    if box is not None and box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
         retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
-        mask = retry if _box_fit(retry, box) > _box_fit(mask, box) else mask
+        mask = retry if box_fit(retry, box) > box_fit(mask, box) else mask
     clicks = pos  # the user's own positive clicks (a box's centre below is not one)
     if not len(pos) and box is not None:  # a box alone: its centre plays the positive click from here on
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
@@ -277,17 +296,6 @@ def _box_region(box: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     region = np.zeros(shape_hw, bool)
     region[max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = True
     return region
-
-
-def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
-    """IoU of the mask's bounding box with ``box`` (``x0, y0, x1, y1``); 0 for an empty mask."""
-    tight = bbox_xyxy(mask)
-    if tight is None:
-        return 0.0
-    x0, y0, x1, y1 = box
-    inter = max(0.0, min(tight[2], x1) - max(tight[0], x0)) * max(0.0, min(tight[3], y1) - max(tight[1], y0))
-    union = (tight[2] - tight[0]) * (tight[3] - tight[1]) + (x1 - x0) * (y1 - y0) - inter
-    return inter / max(union, 1e-6)
 
 
 def _box_cut_full_res(
