@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 
-from click2graph.masks import bbox_xyxy
+from click2graph.masks import bbox_xyxy, largest_component
 
 # A cut whose largest piece's bounding box overlaps the drawn box (IoU) by less than this has collapsed. DAVIS boxes
 # (exact and 10 % noise, 9 frames): collapsed cuts 0.01-0.10, the other 70 0.40 and up.
@@ -41,10 +40,7 @@ def box_fit(mask: np.ndarray, box: np.ndarray) -> float:
 
 def main_piece_fit(mask: np.ndarray, box: np.ndarray) -> float:
     """:func:`box_fit` of the mask's largest 8-connected piece (scattered slivers fit the box only together)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if count < 2:
-        return 0.0
-    return box_fit(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])), box)
+    return box_fit(largest_component(mask), box)
 
 
 def grown_boxes(box: np.ndarray, shape_hw: tuple[int, int]) -> Iterator[np.ndarray]:
