@@ -32,7 +32,8 @@ from click2graph.build_progress import BuildStage, BuildStep, StepFn
 from click2graph.discovery.backdrop import is_backdrop, is_out_of_view
 from click2graph.discovery.base import DiscoveryConfig, DiscoveryStrategy
 from click2graph.discovery.drift import apart_track
-from click2graph.discovery.training_free import discover_objects
+from click2graph.discovery.pieces import are_pieces, merged_track
+from click2graph.discovery.training_free import discover_objects, flow_at
 from click2graph.errors import PromptError
 from click2graph.graph import Entity, SceneGraph, VideoMeta
 from click2graph.masks import rle_area, rle_decode
@@ -82,13 +83,18 @@ class PipelineConfig:
     # frame is cut from the object's track (.discovery.drift), and the track test counts only the frames left.
     # None: kept.
     max_on_subject_share: float | None = 0.5
+    # Two discovered objects of one subject that touch on at least this fraction of the frames within
+    # min_object_frames of the later one's keyframe, each of them moving there unlike the background (by the
+    # discovery's surface_motion_px), are pieces of one object (a leg and its shoe): the later one's track joins
+    # the earlier one's (.discovery.pieces). None: kept apart.
+    piece_min_touching: float | None = 0.75
     # A discovered object that never takes part in a relation is noise from the subject's surroundings.
     drop_objects_without_relations: bool = True
 
     def unfiltered(self) -> PipelineConfig:
         """This configuration keeping every discovered object: no cap per subject, no area, growth, duration,
-        backdrop, out-of-view, drift or relation filter (the paper has none; OpenPVSG's stuff classes, floors and
-        tables, are what they drop)."""
+        backdrop, out-of-view, drift or relation filter, no merging of pieces (the paper has none; OpenPVSG's stuff
+        classes, floors and tables, are what they drop)."""
         return replace(
             self,
             max_objects_per_subject=None,
@@ -98,6 +104,7 @@ class PipelineConfig:
             backdrop_share=None,
             out_of_view_border=None,
             max_on_subject_share=None,
+            piece_min_touching=None,
             drop_objects_without_relations=False,
         )
 
@@ -548,7 +555,38 @@ class Pipeline:
                         )
                         self.segmenter.remove_object(state, obj_id)
                         record.object_ids.remove(obj_id)
+                self._merge_pieces(state, record, [i for i in new_ids if i in record.object_ids], t)
         stage(1.0, "discovering objects", n, n, unit="keyframe")
+
+    def _merge_pieces(self, state: SegmenterState, record: SubjectRecord, new_ids: list[int], keyframe: int) -> None:
+        """Merge each object found on ``keyframe`` into an earlier-kept object of the subject (found before it, or
+        ranked above it on this keyframe) that it is a piece of (``PipelineConfig.piece_min_touching``)."""
+        share = self.config.piece_min_touching
+        if share is None:
+            return
+        reach = self.config.min_object_frames
+        frames = range(max(0, keyframe - reach), min(len(state.video), keyframe + reach + 1))
+        subject_masks = state.track(record.subject_id).masks
+        for obj_id in new_ids:
+            masks = self._discovered_masks(state, obj_id, record.subject_id)
+            for host in record.object_ids[: record.object_ids.index(obj_id)]:
+                if are_pieces(
+                    self._discovered_masks(state, host, record.subject_id),
+                    masks,
+                    subject_masks,
+                    frames,
+                    lambda t: flow_at(state, t),
+                    min_touching=share,
+                    contact_px=self.config.discovery.contact_radius_px,
+                    motion_px=self.config.discovery.surface_motion_px,
+                ):
+                    logger.info("object %d found at frame %d is a piece of object %d: merged", obj_id, keyframe, host)
+                    state.track(host).masks = merged_track(state.track(host).masks, state.track(obj_id).masks)
+                    self.segmenter.remove_object(state, obj_id)
+                    record.object_ids.remove(obj_id)
+                    record.discovery_points.pop(obj_id, None)
+                    record.discovery_frames.pop(obj_id, None)
+                    break
 
     def _track(self, session: Session, ids: list[int], stage: BuildStage, *, added: bool = False) -> None:
         """Track ``ids`` both ways, each frame a step of the phase ``"<who>: tracking forward"`` (then backward)."""

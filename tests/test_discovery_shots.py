@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from click2graph.discovery.training_free import _flow_at
+from click2graph.discovery.training_free import flow_at
 from click2graph.segment.base import SegmenterState
 from click2graph.video import Video
 
@@ -23,12 +23,12 @@ def _two_shots(first: int, second: int) -> Video:
 def test_the_flow_of_a_shots_last_frame_is_the_backward_one_negated():
     state = SegmenterState(_two_shots(4, 3))
     assert state.flows.shot_starts() == frozenset({4})
-    np.testing.assert_array_equal(_flow_at(state, 2), state.flows.get(2, 3))
-    np.testing.assert_array_equal(_flow_at(state, 3), -state.flows.get(3, 2))  # not into the other shot
-    np.testing.assert_array_equal(_flow_at(state, 4), state.flows.get(4, 5))
+    np.testing.assert_array_equal(flow_at(state, 2), state.flows.get(2, 3))
+    np.testing.assert_array_equal(flow_at(state, 3), -state.flows.get(3, 2))  # not into the other shot
+    np.testing.assert_array_equal(flow_at(state, 4), state.flows.get(4, 5))
 
 
 def test_a_frame_alone_in_its_shot_has_no_flow():
     state = SegmenterState(_two_shots(3, 1))
     assert state.flows.shot_starts() == frozenset({3})
-    assert _flow_at(state, 3) is None
+    assert flow_at(state, 3) is None

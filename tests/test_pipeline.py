@@ -9,6 +9,7 @@ from oracle import OracleSegmenter
 
 from click2graph import synth
 from click2graph.errors import PromptError
+from click2graph.masks import rle_decode
 from click2graph.pipeline import Pipeline, PipelineConfig
 from click2graph.prompts import Box, Click
 from click2graph.video import Video
@@ -324,3 +325,52 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
     graph = pipeline.build(session)
     (obj,) = [o for o in objects_of(graph, 1) if segmenter.bound[o.entity_id] == 2]
     assert obj.entity_id == 2 and obj.frames == frames
+
+
+def leg_offsets(speed: float, shoe_speed: float, t: int) -> dict[int, int]:
+    """How far (px, to the right) the trouser (2) and the shoe (4) of :func:`legged_scene` have stepped by frame
+    ``t``: ``speed`` and ``shoe_speed`` px/frame on frames 0-1, still after."""
+    return {2: int(speed * min(t, 2)), 4: int(shoe_speed * min(t, 2))}
+
+
+def legged_scene(speed: float, shoe_speed: float, num_frames: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and RGB frames of a still shot: a figure (1) stands still while a leg, a trouser (2) over a shoe (4)
+    touching it, steps toward it from the left (:func:`leg_offsets`). Each labelled region carries a texture that
+    moves with it (so that the flow inside a moving region follows it)."""
+    labels = np.zeros((num_frames, 90, 160), np.uint8)
+    for t in range(num_frames):
+        step = leg_offsets(speed, shoe_speed, t)
+        labels[t, 20:64, 100:114] = 1
+        labels[t, 28:52, 75 + step[2] : 89 + step[2]] = 2
+        labels[t, 52:62, 73 + step[4] : 89 + step[4]] = 4
+    frames = textured_frames(labels).astype(np.int16)
+    pattern = np.random.default_rng(1).integers(-30, 30, size=labels.shape[1:] + (1,), dtype=np.int16)
+    for t in range(num_frames):
+        for label, step in {1: 0, **leg_offsets(speed, shoe_speed, t)}.items():
+            frames[t] += np.where(labels[t, ..., None] == label, np.roll(pattern, step, axis=1), 0)
+    return labels, np.clip(frames, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "speed, shoe_speed, share, objects",
+    [
+        (4.0, 4.0, 0.75, [[2, 4]]),  # a trouser and its shoe stepping together: one object
+        (4.0, 4.0, None, [[2], [4]]),  # ...two without the rule
+        (0.0, 0.0, 0.75, [[2], [4]]),  # the same pair standing still: no evidence, two
+        (4.0, 0.0, 0.75, [[2], [4]]),  # one sliding along the other, which stays still: two
+    ],
+)
+def test_pieces_of_one_object_moving_together_are_merged_into_one(speed, shoe_speed, share, objects):
+    labels, frames = legged_scene(speed, shoe_speed)
+    video = Video.from_frames(frames, fps=10.0, source="leg.mp4")
+    pipeline = Pipeline(
+        OracleSegmenter(labels), PipelineConfig(piece_min_touching=share, drop_objects_without_relations=False)
+    )
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(106, 40)])
+    graph = pipeline.build(session)
+    found = []  # per object, the labels it covers (over half of each label's pixels in the clip)
+    for obj in objects_of(graph, 1):
+        on = np.stack([rle_decode(obj.masks[t]) for t in range(len(labels))])
+        found.append([label for label in (2, 4) if (labels[on] == label).sum() > 0.5 * (labels == label).sum()])
+    assert sorted(found) == objects

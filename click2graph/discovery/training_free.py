@@ -99,7 +99,7 @@ class Scene:
     def read(cls, state, frame_idx: int, subject: np.ndarray, known_masks, config: DiscoveryConfig) -> Scene:
         known = tuple(np.asarray(m, dtype=bool) for m in known_masks)
         scale = float(np.sqrt(subject.sum()))
-        flow = _flow_at(state, frame_idx)
+        flow = flow_at(state, frame_idx)
         background = ~dilate(_union(subject, known), max(8, int(config.band_outer_frac * scale)))
         frame = state.video.frames[frame_idx]
         codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), evidence.COLOUR_BINS)
@@ -466,7 +466,7 @@ def _union(first: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _flow_at(state, frame_idx: int) -> np.ndarray | None:
+def flow_at(state, frame_idx: int) -> np.ndarray | None:
     """Flow (H, W, 2) from ``frame_idx`` to its next frame (previous one, negated, on the last frame of the video
     or of its shot); None for a frame alone in its shot (or video)."""
     n, cuts = len(state.video), state.flows.shot_starts()
