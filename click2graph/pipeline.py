@@ -567,6 +567,7 @@ class Pipeline:
         reach = self.config.min_object_frames
         frames = range(max(0, keyframe - reach), min(len(state.video), keyframe + reach + 1))
         subject_masks = state.track(record.subject_id).masks
+        contact_px = self.config.discovery.contact_radius_px
         for obj_id in new_ids:
             masks = self._discovered_masks(state, obj_id, record.subject_id)
             for host in record.object_ids[: record.object_ids.index(obj_id)]:
@@ -577,11 +578,12 @@ class Pipeline:
                     frames,
                     lambda t: flow_at(state, t),
                     min_touching=share,
-                    contact_px=self.config.discovery.contact_radius_px,
+                    contact_px=contact_px,
                     motion_px=self.config.discovery.surface_motion_px,
                 ):
                     logger.info("object %d found at frame %d is a piece of object %d: merged", obj_id, keyframe, host)
-                    state.track(host).masks = merged_track(state.track(host).masks, state.track(obj_id).masks)
+                    joined = merged_track(state.track(host).masks, state.track(obj_id).masks, contact_px)
+                    state.track(host).masks = joined
                     self.segmenter.remove_object(state, obj_id)
                     record.object_ids.remove(obj_id)
                     record.discovery_points.pop(obj_id, None)

@@ -60,11 +60,12 @@ def test_no_flow_is_no_evidence():
     assert not judge(a, b, lambda t: None)
 
 
-def test_the_merged_track_is_the_union_on_every_frame_either_has():
-    a = track({0: TOP, 1: TOP})
-    b = track({1: FOOT, 2: FOOT})
-    merged = merged_track(a, b)
-    assert sorted(merged) == [0, 1, 2]
+def test_the_merged_track_is_the_union_where_they_touch_and_the_first_track_where_they_lie_apart():
+    a = track({0: TOP, 1: TOP, 2: TOP})
+    b = track({1: FOOT, 2: FAR, 3: FOOT})  # on frame 2 the piece's track has left the object
+    merged = merged_track(a, b, contact_px=2)
+    assert sorted(merged) == [0, 1, 2, 3]
     np.testing.assert_array_equal(rle_decode(merged[1]), box(*TOP) | box(*FOOT))
     np.testing.assert_array_equal(rle_decode(merged[0]), box(*TOP))
-    np.testing.assert_array_equal(rle_decode(merged[2]), box(*FOOT))
+    np.testing.assert_array_equal(rle_decode(merged[2]), box(*TOP))
+    np.testing.assert_array_equal(rle_decode(merged[3]), box(*FOOT))

@@ -8,7 +8,7 @@ image), but pieces of one object stay in contact while it moves: they touch on m
 where the later of them was found (where both tracks are still reliable) and, on those frames, each of them
 moves unlike the far background at some time (rigidly or not: a shin swings less than its foot). A still pair
 gives no evidence (two still things side by side stay two). Such tracks are merged into one
-(:func:`merged_track`).
+(:func:`merged_track`), away from the keyframe only where they still touch.
 
 Masks are read from the tracks (any backend) and motion from the flows discovery reads (``state.flows``).
 """
@@ -49,14 +49,17 @@ def are_pieces(
     return False
 
 
-def merged_track(a_masks: Mapping[int, dict], b_masks: Mapping[int, dict]) -> dict[int, dict]:
-    """The union of two tracks, frame by frame (a frame either one has)."""
+def merged_track(a_masks: Mapping[int, dict], b_masks: Mapping[int, dict], contact_px: int) -> dict[int, dict]:
+    """The track of ``a`` joined by its piece ``b``, frame by frame: their union where they touch (within
+    ``contact_px``), ``a`` alone where both have pixels but lie apart (there ``b``'s track has left the object),
+    and whichever has pixels elsewhere."""
     out = {}
     for t in sorted(set(a_masks) | set(b_masks)):
-        if t in a_masks and t in b_masks:
-            out[t] = rle_encode(rle_decode(a_masks[t]) | rle_decode(b_masks[t]))
+        a, b = (rle_decode(m[t]) if t in m else None for m in (a_masks, b_masks))
+        if a is not None and b is not None and a.any() and b.any():
+            out[t] = rle_encode(a | b) if (dilate(a, contact_px) & b).any() else a_masks[t]
         else:
-            out[t] = a_masks[t] if t in a_masks else b_masks[t]
+            out[t] = a_masks[t] if a is not None and (b is None or a.any()) else b_masks[t]
     return out
 
 
