@@ -201,8 +201,8 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
         mask = _pick_static(static, config, motion_cut=motion_cut)
-    if moving is not None:  # the best static cut adds the object's other moving parts (see the module doc)
-        mask = _keep_clicked(mask | (_pick_static(static, config) & moving), pos)
+    if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
+        mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static, moving, mask, config) & moving), pos)
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
         mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
@@ -211,6 +211,20 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
     if part is not None:
         mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> np.ndarray:
+    """The static cut whose pixels in the click's ``moving`` area join the click's ``cut``: the one whose outline
+    best follows image edges (:func:`_pick_static`), or, where the frame difference tells what moves (a video with
+    neighbours on both sides, :func:`~click2graph.segment.classic_difference.background_difference`, and a cut
+    that moves against its backdrop), the one that follows that cue best over the moving area: DIS spreads a
+    player's motion over the flat wall and table beside him, which the frame difference sees still, and a window
+    cut that took them can still win on edge alignment (the table's white lines)."""
+    cue = background_difference(feat, t)
+    usable = [mask for mask, score in static if score > -np.inf]
+    if cue is None or not usable or not moves_against_backdrop(cue, cut, moving):
+        return _pick_static(static, config)
+    return max(usable, key=lambda mask: cue_agreement(cue, mask, moving))
 
 
 def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> np.ndarray | None:
