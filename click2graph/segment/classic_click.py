@@ -20,7 +20,9 @@ A moving region's cut keeps the parts whose colours stand out from its surroundi
 only the pixels moving like the clicked one: a dancer's torso without the kicking legs, a scooter without its
 rider. So when the click is on something moving, the best static candidate adds its pixels that belong to the
 click's connected moving area (whatever their motion): the other parts of the object that move too, without the
-static background the window cut may have taken.
+static background the window cut may have taken. That area is DIS's halo too (flow is smooth across edges), so
+where the frame difference tells what moves (:mod:`click2graph.segment.classic_difference`) the window cut that
+follows it best adds them instead: the best-aligned cut can hold the flat wall and table beside a player.
 
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
@@ -53,7 +55,9 @@ cut loses its pieces that no other window's cut holds and whose colours are fore
 (:mod:`click2graph.segment.classic_support`).
 
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
-a distinctly coloured part over the whole object, and no single window size fits objects of every size.
+a distinctly coloured part over the whole object, and no single window size fits objects of every size. Edge
+alignment can favour such a part too (a cyclist's blue jersey over jersey, shorts and helmet): when most other
+windows hold the best-aligned cut in one whole they agree on, and it scores near the part, the whole is kept.
 ``python -m click2graph.bench tracking`` measures the result (frame-0 IoU from one click).
 """
 
