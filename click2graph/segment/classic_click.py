@@ -219,20 +219,20 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
 
 def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> np.ndarray:
     """The static cut whose pixels in the click's ``moving`` area join the click's ``cut``: the one whose outline
-    best follows image edges (:func:`_pick_static`), or, where the frame difference tells what moves (a video with
-    neighbours on both sides, :func:`~click2graph.segment.classic_difference.background_difference`, and a cut
-    that moves against its backdrop), the cut within it (holding ``config.part_held`` of its pixels in it) that
-    follows that cue best over the moving area: DIS spreads a player's motion over the flat wall and table beside
-    him, which the frame difference sees still, and a window cut that took them can still win on edge alignment
-    (the table's white lines). The cue only takes away: a cut reaching another moving thing (a child beside the
-    clicked one) is not chosen for following the cue there."""
+    best follows image edges (:func:`_pick_static`). Where the frame difference tells what moves (a video with
+    enough neighbours, :func:`~click2graph.segment.classic_difference.background_difference`, and a cut that moves
+    against its backdrop), only its pixels that another cut within it (holding ``config.part_held`` of its pixels
+    in it) also holds, the one that follows that cue best over the moving area: DIS spreads a player's motion over
+    the flat wall and table beside him, which the frame difference sees still, and a window cut that took them can
+    still win on edge alignment (the table's white lines). The cue only takes away: a cut reaching another moving
+    thing (a child beside the clicked one) is never chosen for following the cue there."""
     best = _pick_static(static, config)
     cue = background_difference(feat, t)
     if cue is None or not moves_against_backdrop(cue, cut, moving):
         return best
     usable = [mask for mask, score in static if score > -np.inf]
     within = [mask for mask in usable if (mask & best).sum() >= config.part_held * mask.sum()]
-    return max(within, key=lambda mask: cue_agreement(cue, mask, moving), default=best)
+    return best & max(within, key=lambda mask: cue_agreement(cue, mask, moving), default=best)
 
 
 def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> np.ndarray | None:
