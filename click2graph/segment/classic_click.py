@@ -20,9 +20,10 @@ A moving region's cut keeps the parts whose colours stand out from its surroundi
 only the pixels moving like the clicked one: a dancer's torso without the kicking legs, a scooter without its
 rider. So when the click is on something moving, the best static candidate adds its pixels that belong to the
 click's connected moving area (whatever their motion): the other parts of the object that move too, without the
-static background the window cut may have taken. That area is DIS's halo too (flow is smooth across edges), so
-where the frame difference tells what moves (:mod:`click2graph.segment.classic_difference`) the window cut that
-follows it best adds them instead: the best-aligned cut can hold the flat wall and table beside a player.
+static background the window cut may have taken. That area is DIS's halo too (flow is smooth across edges), and
+the best-aligned cut can hold the flat wall and table beside a player: where the frame difference tells what moves
+(:mod:`click2graph.segment.classic_difference`), only the part of that cut that a cut within it following the
+difference best also holds is added.
 
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
