@@ -328,19 +328,20 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
 
 
 @pytest.mark.parametrize(
-    "patch, jump, frames",
+    "patch, config, frames",
     [
-        ((slice(0, 8), slice(0, 8)), 0.3, list(range(20))),  # re-acquired at the far corner: cut from there
-        ((slice(0, 8), slice(0, 8)), None, list(range(30))),  # ...kept without the rule
-        ((slice(60, 70), slice(51, 66)), 0.3, list(range(30))),  # a step down beside where it was: kept
+        # re-acquired at the far corner (0.5 of the diagonal away): cut from there
+        ((slice(0, 8), slice(0, 8)), PipelineConfig(), list(range(20))),
+        ((slice(0, 8), slice(0, 8)), PipelineConfig(max_track_jump=None), list(range(30))),  # ...kept without the rule
+        ((slice(60, 70), slice(51, 66)), PipelineConfig(), list(range(30))),  # a step down beside it (0.1): kept
     ],
 )
-def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, jump, frames):
+def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, config, frames):
     """The object beside the subject is found on frame 0; from frame 20 its track lands on ``patch``."""
     labels = meeting_scene(num_frames=30, appear_at=0)
     video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
     segmenter = DriftingOracle(labels, obj_id=2, frames=range(20, 30), patch=patch)
-    pipeline = Pipeline(segmenter, PipelineConfig(max_track_jump=jump))
+    pipeline = Pipeline(segmenter, config)
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
     graph = pipeline.build(session)
