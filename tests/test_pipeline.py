@@ -327,6 +327,28 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
     assert obj.entity_id == 2 and obj.frames == frames
 
 
+@pytest.mark.parametrize(
+    "patch, config, frames",
+    [
+        # re-acquired at the far corner (0.5 of the diagonal away): cut from there
+        ((slice(0, 8), slice(0, 8)), PipelineConfig(), list(range(20))),
+        ((slice(0, 8), slice(0, 8)), PipelineConfig(max_track_jump=None), list(range(30))),  # ...kept without the rule
+        ((slice(60, 70), slice(51, 66)), PipelineConfig(), list(range(30))),  # a step down beside it (0.1): kept
+    ],
+)
+def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, config, frames):
+    """The object beside the subject is found on frame 0; from frame 20 its track lands on ``patch``."""
+    labels = meeting_scene(num_frames=30, appear_at=0)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
+    segmenter = DriftingOracle(labels, obj_id=2, frames=range(20, 30), patch=patch)
+    pipeline = Pipeline(segmenter, config)
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
+    graph = pipeline.build(session)
+    (obj,) = [o for o in objects_of(graph, 1) if o.entity_id == 2]
+    assert obj.frames == frames
+
+
 def leg_offsets(speed: float, shoe_speed: float, t: int) -> dict[int, int]:
     """How far (px, to the right) the trouser (2) and the shoe (4) of :func:`legged_scene` have stepped by frame
     ``t``: ``speed`` and ``shoe_speed`` px/frame on frames 0-1, still after."""
