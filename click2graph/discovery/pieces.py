@@ -57,16 +57,18 @@ def merged_track(a_masks: Mapping[int, dict], b_masks: Mapping[int, dict], conta
     for t in sorted(set(a_masks) | set(b_masks)):
         a, b = (rle_decode(m[t]) if t in m else None for m in (a_masks, b_masks))
         if a is not None and b is not None and a.any() and b.any():
-            out[t] = rle_encode(a | b) if (dilate(a, contact_px) & b).any() else a_masks[t]
+            out[t] = rle_encode(a | b) if _touching(a, b, contact_px) else a_masks[t]
         else:
             out[t] = a_masks[t] if a is not None and (b is None or a.any()) else b_masks[t]
     return out
 
 
 def _touch(a_rle: dict | None, b_rle: dict | None, contact_px: int) -> bool:
-    if a_rle is None or b_rle is None:
-        return False
-    a, b = rle_decode(a_rle), rle_decode(b_rle)
+    return a_rle is not None and b_rle is not None and _touching(rle_decode(a_rle), rle_decode(b_rle), contact_px)
+
+
+def _touching(a: np.ndarray, b: np.ndarray, contact_px: int) -> bool:
+    """True when a pixel of ``b`` lies within ``contact_px`` of one of ``a`` (bool masks)."""
     return bool(a.any() and (dilate(a, contact_px) & b).any())
 
 
