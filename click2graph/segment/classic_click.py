@@ -28,7 +28,10 @@ difference best also holds is added.
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
 alone keep that part. When the best window cut (the clicked part) holds moving pixels, its moving pixel nearest the
-click plays a second click for the motion path, and the part joins its result.
+click plays a second click for the motion path, and the part joins its result. When none of it moves (a walking
+rhino's sunlit rump or its head), the moving pixel nearest the click within the part's size around it plays that
+click, and the result is kept only when it explains the part's colours better than the rest of the frame does: the
+rippling water beside a still duck does not, and the duck stays alone.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole). GrabCut with a texture feature
@@ -78,7 +81,7 @@ from click2graph.segment.classic_box_slack import MIN_PIECE_FIT, box_fit, grown_
 from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
 from click2graph.segment.classic_energy import affine_flow, moving_pixels
 from click2graph.segment.classic_features import FrameFeatures
-from click2graph.segment.classic_support import drop_unsupported_pieces
+from click2graph.segment.classic_support import drop_unsupported_pieces, explained_by
 
 logger = logging.getLogger(__name__)
 # A box's colour cut replaces its texture cut (which saw the frame difference) only when it follows that cue better
@@ -171,7 +174,7 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
         clicked = _pick_static(static, config)
         # a whole that most windows hold the best-aligned cut in (see _whole_holding) is the object already
         best = max(static, key=lambda candidate: candidate[1])[0]
-        proxy = _moving_point_in(feat, t, clicked, pos, config) if clicked is best else None
+        proxy, beside = _moving_point_in(feat, t, clicked, pos, config) if clicked is best else (None, False)
         if proxy is not None:
             part = clicked
             region, moving = _probable_region(feat, t, rgb, proxy, None, config)
@@ -214,6 +217,8 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
         if cue is not None:  # the pieces still and coloured like the background go (see drop_still_background)
             mask = drop_still_background(rgb, mask, _box_region(box, (h, w)), cue, keep_xy=clicks)
     if part is not None:
+        if beside and not explained_by(rgb, part, mask | part):  # the moving thing beside it is another one
+            mask = part
         mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
@@ -236,17 +241,23 @@ def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> 
     return best & max(within, key=lambda mask: cue_agreement(cue, mask, moving), default=best)
 
 
-def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> np.ndarray | None:
-    """int (1, 2) xy: the moving pixel of the clicked ``part`` nearest the clicks, or None when none of it moves."""
+def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> tuple[np.ndarray | None, bool]:
+    """(int (1, 2) xy or None, beside): the moving pixel of the clicked ``part`` nearest the clicks; when none of
+    it moves, the one nearest the clicks within the part's size (the square root of its area) around it, with
+    ``beside`` True; None when there is none either."""
     motion = _motion(feat, t, config)
     if motion is None:
-        return None
+        return None, False
+    beside = False
     ys, xs = np.nonzero(part & motion[3])
+    if not len(xs) and part.any():
+        beside = True
+        ys, xs = np.nonzero(dilate(part, int(np.sqrt(part.sum()))) & motion[3])
     if not len(xs):
-        return None
+        return None, False
     d = np.min(np.hypot(xs[:, None] - pos[None, :, 0], ys[:, None] - pos[None, :, 1]), axis=1)
     i = int(np.argmin(d))
-    return np.array([[xs[i], ys[i]]])
+    return np.array([[xs[i], ys[i]]]), beside
 
 
 def _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config: ClickConfig, clicks=None) -> np.ndarray:
