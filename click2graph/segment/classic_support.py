@@ -6,7 +6,8 @@ would prefer it. Each cut is compared with the other window cuts of the same cli
 holds form *unsupported* pieces. Such a piece stays when its colours are explained by the supported part (the
 pixels the cut shares with some other cut: the clicked object as the windows agree on it) better than by the
 rest of the frame, and goes otherwise. A cut that another cut fully supports is unchanged, and so is one that no
-other cut overlaps (nothing to compare with).
+other cut overlaps (nothing to compare with). The same colour test tells whether a still part belongs to a moving
+object found beside it (:func:`explained_by`).
 """
 
 from __future__ import annotations
@@ -44,11 +45,27 @@ def drop_unsupported_pieces(rgb: np.ndarray, masks: list[np.ndarray], usable: li
         if not usable[i] or not supported.any() or not extra.any():
             out.append(mask)
             continue
-        own = np.log(colour_histogram(codes[supported], _BINS, prior=_PRIOR))
-        rest = np.log(colour_histogram(codes[~supported], _BINS, prior=_PRIOR))
-        ratio = own - rest  # per colour: > 0 where the supported part explains it better
+        ratio = _colour_log_ratio(codes, supported, ~supported)  # > 0 where the supported part explains it better
         count, labels = cv2.connectedComponents(extra.astype(np.uint8), connectivity=8)
         score = np.bincount(labels[extra], weights=ratio[codes[extra]], minlength=count)
         foreign = np.flatnonzero(score <= 0)
         out.append(mask & ~np.isin(labels, foreign[foreign > 0]))
     return out
+
+
+def explained_by(rgb: np.ndarray, piece: np.ndarray, whole: np.ndarray) -> bool:
+    """Whether the colours of ``piece`` (bool (h, w)) are explained better by the rest of ``whole`` than by the
+    rest of the frame (outside both): a part of the object ``whole`` holds, not something beside it."""
+    other = whole & ~piece
+    if not piece.any() or not other.any():
+        return False
+    codes = lab_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), _BINS)
+    ratio = _colour_log_ratio(codes, other, ~(whole | piece))
+    return float(ratio[codes[piece]].sum()) > 0
+
+
+def _colour_log_ratio(codes: np.ndarray, own: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """float (bins**3,): per colour, log of its frequency in the ``own`` pixels over that in the ``rest``."""
+    return np.log(colour_histogram(codes[own], _BINS, prior=_PRIOR)) - np.log(
+        colour_histogram(codes[rest], _BINS, prior=_PRIOR)
+    )
