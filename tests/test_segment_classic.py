@@ -906,5 +906,5 @@ def test_a_fast_object_the_prediction_fell_behind_regrows_from_its_remnant(monke
         x += 2 if t < turn else 12
     video = Video.from_frames(np.stack(frames), fps=10.0)
     assert mask_iou(_track_from_mask(video, gt[0])[turn + 1], gt[turn + 1]) > 0.8
-    monkeypatch.setattr(classic_track, "_regrown", lambda feat, model, t, mask, *rest: mask)
+    monkeypatch.setattr(classic_track, "_regrown", lambda feat, model, t, mask, *rest, **kw: mask)
     assert mask_iou(_track_from_mask(video, gt[0])[turn + 1], gt[turn + 1]) < 0.7

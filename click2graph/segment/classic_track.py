@@ -21,10 +21,10 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
    extent, which is kept) unless what it adds beyond the extent is as object-like as what lies within it (growth:
    an object coming at the camera). A mask far below the running area that is not lost is a remnant of a fast
-   object the prediction fell behind: the moving region around it that the object's colours hold joins it, and
-   the motion memory restarts from that region. The local background colours are learned outside mask *and*
-   extent, so an object the cut missed does not become background, and not at all while the object is lost; the
-   local classifiers are learned afresh on a new extent's outline.
+   object the prediction fell behind: the moving region around it that the object's colours hold joins it (and
+   the motion memory restarts from that region when the gate refused the remnant's motion). The local background
+   colours are learned outside mask *and* extent, so an object the cut missed does not become background, and not
+   at all while the object is lost; the local classifiers are learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -268,7 +268,7 @@ def track_step(
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     if config.lost_frac * model.area <= np.count_nonzero(mask) < config.occluded_ratio * model.area:
-        mask = _regrown(feat, model, t, mask, extent, bwd, camera, config)
+        mask = _regrown(feat, model, t, mask, extent, (bwd, camera), config, restart=not measured)
     # A lost object may be anywhere near its coasting extent (out from behind a tree, not found yet): its window
     # is not known to be background, and learned as such it makes the object's colours unlikely where the search
     # for it looks (bmx-trees: the rider beside the extent for five frames, then never found again).
@@ -480,21 +480,27 @@ def _regrown(
     t: int,
     mask: np.ndarray,
     extent: np.ndarray,
-    bwd: np.ndarray,
-    camera: np.ndarray,
+    moved: tuple[np.ndarray, np.ndarray],
     config: TrackConfig,
+    *,
+    restart: bool,
 ) -> np.ndarray:
     """``mask``, a remnant of a partly lost object (a fast one the prediction fell behind), joined with the moving
     region around it that the object's colours hold (:func:`_moving_object_near`) when that is larger and touches
     it. The cut only sees a window around a prediction carried by a motion fitted on the remnant, so the rest of
-    the object, gone ahead, would otherwise not come back."""
+    the object, gone ahead, would otherwise not come back. ``moved``: the flow ``t -> t_prev`` and the camera's
+    affine ``t_prev -> t``. With ``restart`` (the gate refused this frame's measurement: the remembered velocity
+    disagrees with what the object does) the motion memory restarts from the regrown region's own motion; after an
+    accepted measurement it is kept (restarted from a fast run, the gate then refused the run's reversal: DAVIS
+    dog-agility from the mask 0.573 -> 0.508, against 0.592 kept)."""
+    bwd, camera = moved
     found = _moving_object_near(feat, model, t, bwd, camera, config, extent | mask, remnant=mask)
     logger.debug("frame %d: partly lost (%d px of %d), moving region %d px", t, mask.sum(), model.area, found.sum())
     if np.count_nonzero(found) <= np.count_nonzero(mask) or not (found & dilate(mask, 2)).any():
         return mask
-    # The motion fitted on the remnant is not the object's: the gate learns the regrown object's afresh.
-    model.relative_motion = _relative_motion(found, bwd, camera)
-    model.motion_frames = 0
+    if restart:
+        model.relative_motion = _relative_motion(found, bwd, camera)
+        model.motion_frames = 0
     return mask | found
 
 
