@@ -460,7 +460,15 @@ def _moving_object_near(
     region = best
     cw = config.colour_weight
     # The moving region is a superset (a flow halo): colours decide within it, nothing outside it is the object.
-    cut = graph_cut(rgb[win], cw * cost_fg, cw * cost_bg, smoothness=config.smoothness, sure_bg=~region)
+    # The window spans several object sizes: the cut is downscaled as the tracker's own is.
+    cut = graph_cut(
+        rgb[win],
+        cw * cost_fg,
+        cw * cost_bg,
+        smoothness=config.smoothness,
+        sure_bg=~region,
+        max_pixels=config.max_cut_px,
+    )
     if not cut.any():
         return np.zeros((h, w), bool)
     # A partly lost object's pieces may be split by thin occluders (poles): they are kept as the tracker keeps its
