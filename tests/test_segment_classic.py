@@ -1010,3 +1010,22 @@ def test_a_fast_object_the_prediction_fell_behind_regrows_from_its_remnant(monke
     assert mask_iou(_track_from_mask(video, gt[0])[turn + 1], gt[turn + 1]) > 0.8
     monkeypatch.setattr(classic_track, "_regrown", lambda feat, model, t, mask, *rest, **kw: mask)
     assert mask_iou(_track_from_mask(video, gt[0])[turn + 1], gt[turn + 1]) < 0.7
+
+
+def test_a_partly_lost_subject_does_not_regrow_onto_another_moving_beside_it(shared_data):
+    """A held-out real clip (a girl jumping on a bed, a boy jumping beside her): the girl's mask is partly lost in
+    her jumps, and the moving region around its remnant also holds the boy. Joined because it overlaps the
+    remnant, the track went over to the boy (mask centre at 0.05-0.18 of the width from frame 45 on); what a
+    regrowth adds must be as object-like as the remnant, and the track stays on the girl (0.38-0.45)."""
+    from click2graph.video import load_video
+
+    video = load_video(shared_data / "sam2_bedroom" / "bedroom.mp4")
+    scale = video.width / video.info.width
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+    segmenter.add_prompt(state, 1, FramePrompt.from_points(0, [(395 * scale, 225 * scale)]))
+    for _ in segmenter.propagate(state):
+        pass
+    for t in range(50, video.num_frames):
+        _, xs = np.nonzero(state.mask(1, t))
+        assert xs.size and xs.mean() > 0.3 * video.width, t

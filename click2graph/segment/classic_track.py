@@ -506,6 +506,14 @@ def _regrown(
     logger.debug("frame %d: partly lost (%d px of %d), moving region %d px", t, mask.sum(), model.area, found.sum())
     if np.count_nonzero(found) <= np.count_nonzero(mask) or not (found & dilate(mask, 2)).any():
         return mask
+    # What it adds must be as object-like as the remnant (as for growth, :func:`_grows_alike`): a moving region
+    # that overlaps the remnant may be another thing moving beside it (a second child on the bed).
+    union = mask | found
+    win = _window(union, union.shape, 0.0)
+    _, bins = feat.frame(t)
+    cost_fg, cost_bg = _with_texture(*colour_costs(bins[win], model.fg, model.bg), feat.texture(t), win, model, config)
+    if not _grows_alike(union[win], mask[win], cost_bg - cost_fg):
+        return mask
     if restart:
         model.relative_motion = _relative_motion(found, bwd, camera)
         model.motion_frames = 0
