@@ -496,11 +496,12 @@ def _regrown(
     """``mask``, a remnant of a partly lost object (a fast one the prediction fell behind), joined with the moving
     region around it that the object's colours hold (:func:`_moving_object_near`) when that is larger, touches it
     and adds only what is as object-like as the remnant. The cut only sees a window around a prediction carried
-    by a motion fitted on the remnant, so the rest of the object, gone ahead, would otherwise not come back. ``moved``: the flow ``t -> t_prev`` and the camera's
-    affine ``t_prev -> t``. With ``restart`` (the gate refused this frame's measurement: the remembered velocity
-    disagrees with what the object does) the motion memory restarts from the regrown region's own motion; after an
-    accepted measurement it is kept (restarted from a fast run, the gate then refused the run's reversal: DAVIS
-    dog-agility from the mask 0.573 -> 0.508, against 0.592 kept, measured before the object-like test)."""
+    by a motion fitted on the remnant, so the rest of the object, gone ahead, would otherwise not come back.
+    ``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``. With ``restart`` (the gate
+    refused this frame's measurement: the remembered velocity disagrees with what the object does) the motion
+    memory restarts from the regrown region's own motion; after an accepted measurement it is kept (restarted from
+    a fast run, the gate then refused the run's reversal: DAVIS dog-agility from the mask 0.573 -> 0.508, against
+    0.592 kept, measured before the object-like test)."""
     bwd, camera = moved
     found = _moving_object_near(feat, model, t, bwd, camera, config, extent | mask, remnant=mask)
     logger.debug("frame %d: partly lost (%d px of %d), moving region %d px", t, mask.sum(), model.area, found.sum())
