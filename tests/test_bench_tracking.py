@@ -132,3 +132,72 @@ def test_noise_table_reports_mean_and_worst_beside_the_exact_box():
     assert table[2] == "| a | 0.900 | 0.700 | 0.600 |"
     assert table[4] == "| **mean** | 0.800 | 0.650 | 0.550 |"
     assert _noise_table({"a": np.array([0.6, 0.8])}, {}).splitlines()[2] == "| a | 0.700 | 0.600 |"
+
+
+class _BoxTrack:
+    """The fake tracker's state: its frames and its masks by frame."""
+
+    def __init__(self, frames):
+        self.frames, self.masks = frames, {}
+
+    def mask(self, obj_id, t):
+        return self.masks[t]
+
+
+class _BoxTracker(_BoxFiller):
+    """The box filler with a track: every frame keeps frame 0's box mask."""
+
+    def init_state(self, video):
+        return _BoxTrack(video.frames)
+
+    def add_prompt(self, state, obj_id, prompt):
+        if prompt.box_xyxy is None:  # the bench's warm-up click
+            state.masks = {0: np.zeros(state.frames.shape[1:3], bool)}
+        else:
+            state.masks = {0: super().add_prompt(state, obj_id, prompt)}
+        return state.masks[0]
+
+    def remove_object(self, state, obj_id):
+        state.masks = {}
+
+    def propagate(self, state):
+        for t in range(len(state.frames)):
+            state.masks[t] = state.masks[0]
+            yield t
+
+    def describe(self):
+        return "box tracker"
+
+
+def test_box_tracks_follow_each_noisy_box_over_the_clip_and_the_table_judges_all_boxes(tmp_path, monkeypatch, capsys):
+    from click2graph.bench import tracking
+
+    root = _fake_davis(tmp_path / "data" / "davis")
+    tracks = tracking.noisy_box_tracks(root, "square", frac=0.2, draws=4, segmenter=_BoxTracker())
+    ious = tracking.noisy_box_ious(root, "square", frac=0.2, draws=4, segmenter=_BoxFiller())
+    assert [len(r.ious) for r in tracks] == [3] * 4  # the whole clip from every draw
+    assert np.allclose([r.ious[0] for r in tracks], ious)  # the same boxes as the frame-0 run
+    assert np.allclose([r.j_all for r in tracks], ious)  # the fake track keeps its start
+
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    monkeypatch.setattr(tracking, "ClassicSegmenter", _BoxTracker)
+    argv = ["--seq", "square", "--prompt", "box", "--box-noise", "0.2", "--draws", "4", "--box-tracks"]
+    assert tracking.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index("J from 4 boxes with 20% noise per side") + 1 :]
+    assert table[0] == "| sequence | J exact box | J noisy mean | J noisy worst | J all boxes |"
+    cells = [float(c) for c in table[2].strip("| ").split(" | ")[1:]]
+    exact = cells[0]  # the fake's box mask drops the box's last row and column
+    assert exact > 0.9 and np.allclose(cells[1:], [ious.mean(), ious.min(), (exact + ious.sum()) / 5], atol=1e-3)
+    assert table[3] == table[2].replace("square", "**mean**")  # one sequence: its row is the mean
+
+
+def test_box_track_table_without_the_exact_box_gives_the_draws_only():
+    from click2graph.bench.tracking import _box_track_table
+
+    def result(j):
+        return TrackingResult(seq="a", ious=np.full(4, j), fps=1.0, prompt_s=0.0)
+
+    table = _box_track_table({"a": [result(0.4), result(0.6)]}, {}).splitlines()
+    assert table[0] == "| sequence | J noisy mean | J noisy worst |"
+    assert table[2] == "| a | 0.500 | 0.400 |"

@@ -1,7 +1,7 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb] [--click-spread N] [--box-noise FRAC [--draws N]]``
+[--perturb] [--click-spread N] [--box-noise FRAC [--draws N] [--box-tracks]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -12,8 +12,11 @@ a pixel moves the result (the classic tracker is chaotic on some clips). ``--cli
 from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`). ``--box-noise FRAC`` also
 segments frame 0 from ``--draws`` boxes whose sides are moved by Gaussian noise of FRAC of the box's size, as the
 evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence),
-and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. The default sequences are the
-development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
+and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks
+the clip from each of those boxes and prints J's mean and worst over the draws, and its mean over them and the exact
+box together: on a chaotic clip the track from one box is a noisy judge of a change to the box cut (a start moved by
+a pixel moves dog-agility's J by over 0.1). The default sequences are the development set, every clip in
+``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -118,20 +121,33 @@ def run_sequence(
 ) -> TrackingResult:
     """Prompt frame 0, propagate forward, score every frame against the ground truth. ``start`` (a key of
     :data:`STARTS`, mask prompt only) may change the prompted mask by a pixel."""
-    segmenter = segmenter or ClassicSegmenter()
-    video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
-    state = segmenter.init_state(video)
+    segmenter, state, gt = _davis_state(root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter)
+    first = STARTS[start](gt[0]) if prompt == "mask" else simulated_prompt(gt[0], prompt)
+    return _track(segmenter, state, seq, gt, first)
+
+
+def _track(segmenter, state, seq: str, gt: np.ndarray, first: FramePrompt | np.ndarray) -> TrackingResult:
+    """Prompt frame 0 of ``state`` with ``first`` (a prompt, or a mask) as object 1, replacing any object 1 there
+    (the video's features, cached on the state, are reused), propagate forward, score every frame against ``gt``."""
+    segmenter.remove_object(state, 1)
     began = time.perf_counter()
-    if prompt == "mask":
-        segmenter.add_mask(state, 1, 0, STARTS[start](gt[0]))
+    if isinstance(first, np.ndarray):
+        segmenter.add_mask(state, 1, 0, first)
     else:
-        segmenter.add_prompt(state, 1, simulated_prompt(gt[0], prompt))
+        segmenter.add_prompt(state, 1, first)
     prompt_s = time.perf_counter() - began
     began = time.perf_counter()
     steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
     fps = steps / max(time.perf_counter() - began, 1e-9)
-    ious = np.array([mask_iou(state.mask(1, t), gt[t]) for t in range(len(video))])
+    ious = np.array([mask_iou(state.mask(1, t), gt[t]) for t in range(len(gt))])
     return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
+
+
+def _noisy_box_prompts(gt0: np.ndarray, seq: str, frac: float, draws: int) -> list[FramePrompt]:
+    """Frame-0 prompts of ``draws`` noisy ground-truth boxes (:func:`~click2graph.eval.protocol.noisy_box` with
+    ``frac``; draw k seeded by (k, sequence))."""
+    rngs = (np.random.default_rng([k, zlib.crc32(seq.encode())]) for k in range(draws))
+    return [FramePrompt.from_points(0, np.zeros((0, 2)), [], noisy_box(gt0, rng, frac)) for rng in rngs]
 
 
 def noisy_box_ious(
@@ -145,17 +161,24 @@ def noisy_box_ious(
     segmenter: ClassicSegmenter | None = None,
 ) -> np.ndarray:
     """Frame-0 IoU (float (draws,)) of the masks prompted by ``draws`` noisy ground-truth boxes
-    (:func:`~click2graph.eval.protocol.noisy_box` with ``frac``; draw k seeded by (k, sequence)), on one state:
-    the video's features are computed once."""
+    (:func:`_noisy_box_prompts`), on one state: the video's features are computed once."""
+    segmenter, state, gt = _davis_state(root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter)
+    prompts = _noisy_box_prompts(gt[0], seq, frac, draws)
+    return np.array([mask_iou(segmenter.add_prompt(state, 1, prompt), gt[0]) for prompt in prompts])
+
+
+def noisy_box_tracks(root: Path, seq: str, *, frac: float, draws: int, **clip) -> list[TrackingResult]:
+    """The tracks (one per draw) started from the boxes of :func:`noisy_box_ious` (``clip``: its ``max_side``,
+    ``max_frames`` and ``segmenter``), on one state."""
+    segmenter, state, gt = _davis_state(root, seq, **clip)
+    return [_track(segmenter, state, seq, gt, prompt) for prompt in _noisy_box_prompts(gt[0], seq, frac, draws)]
+
+
+def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None):
+    """(``segmenter`` or a new one, its state of the sequence's video, the ground truth) (:func:`load_davis`)."""
     segmenter = segmenter or ClassicSegmenter()
     video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
-    state = segmenter.init_state(video)
-    ious = []
-    for k in range(draws):
-        box = noisy_box(gt[0], np.random.default_rng([k, zlib.crc32(seq.encode())]), frac)
-        mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(0, np.zeros((0, 2)), [], box))
-        ious.append(mask_iou(mask, gt[0]))
-    return np.array(ious)
+    return segmenter, segmenter.init_state(video), gt
 
 
 def _noise_table(ious: dict[str, np.ndarray], exact: dict[str, float]) -> str:
@@ -169,6 +192,25 @@ def _noise_table(ious: dict[str, np.ndarray], exact: dict[str, float]) -> str:
         rows.append(f"| {seq} | " + " | ".join(cells) + " |")
     means = [float(np.mean([exact[s] for s in ious]))] if with_exact else []
     means += [float(np.mean([v.mean() for v in ious.values()])), float(np.mean([v.min() for v in ious.values()]))]
+    rows.append("| **mean** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    return "\n".join(rows)
+
+
+def _box_track_table(tracks: dict[str, list[TrackingResult]], exact: dict[str, float]) -> str:
+    """Markdown table of J over the clip from noisy boxes per sequence (mean and worst over the draws, beside the
+    exact box's J when ``exact`` has it, and then the mean over the exact box and the draws together), plus the
+    means over sequences: a change of the box cut judged on several starts of each chaotic track, not one."""
+    with_exact = all(seq in exact for seq in tracks)
+    columns = (["J exact box"] if with_exact else []) + ["J noisy mean", "J noisy worst"]
+    columns += ["J all boxes"] if with_exact else []
+    rows = ["| sequence | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    cells = {}
+    for seq, results in tracks.items():
+        js = np.array([r.j_all for r in results])
+        all_boxes = [float(np.mean([exact[seq], *js]))] if with_exact else []
+        cells[seq] = ([exact[seq]] if with_exact else []) + [float(js.mean()), float(js.min())] + all_boxes
+        rows.append(f"| {seq} | " + " | ".join(f"{c:.3f}" for c in cells[seq]) + " |")
+    means = np.mean(list(cells.values()), axis=0)
     rows.append("| **mean** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
     return "\n".join(rows)
 
@@ -231,6 +273,9 @@ def main(argv: list[str]) -> int:
         "--box-noise", type=float, default=None, metavar="FRAC", help="also prompt frame 0 with noisy GT boxes"
     )
     parser.add_argument("--draws", type=int, default=5, help="noisy boxes per sequence (with --box-noise)")
+    parser.add_argument(
+        "--box-tracks", action="store_true", help="also track the clip from each noisy box (with --box-noise)"
+    )
     args = parser.parse_args(argv)
     root = SHARED_DATA / "davis"
     if (refused := davis_refusal(root, args.seq)) is not None:
@@ -276,21 +321,28 @@ def main(argv: list[str]) -> int:
             spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
         tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
     if args.box_noise is not None:
-        ious = {}
-        for seq in args.seq:
-            ious[seq] = noisy_box_ious(
-                root,
-                seq,
-                frac=args.box_noise,
-                draws=args.draws,
-                max_side=args.max_side,
-                max_frames=args.max_frames,
-                segmenter=segmenter,
-            )
-            print(f"noisy box {seq}: frame-0 IoU mean {ious[seq].mean():.3f} worst {ious[seq].min():.3f}", flush=True)
-        exact = {r.seq: float(r.ious[0]) for r in by_prompt.get("box", [])}
-        title = f"frame-0 IoU from {args.draws} boxes with {args.box_noise:.0%} noise per side"
-        tables.append(f"\n{title}\n{_noise_table(ious, exact)}")
+        tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []))
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0
+
+
+def _noisy_box_tables(root: Path, args, segmenter: ClassicSegmenter, exact: list[TrackingResult]) -> list[str]:
+    """The frame-0 table of ``--box-noise`` and, with ``--box-tracks``, the table of the clips tracked from the
+    same boxes (whose frame 0 then fills the first table)."""
+    ious, tracks = {}, {}
+    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
+    for seq in args.seq:
+        if args.box_tracks:
+            tracks[seq] = noisy_box_tracks(root, seq, frac=args.box_noise, draws=args.draws, **clip)
+            ious[seq] = np.array([r.ious[0] for r in tracks[seq]])
+            js = np.array([r.j_all for r in tracks[seq]])
+            print(f"noisy box {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
+        else:
+            ious[seq] = noisy_box_ious(root, seq, frac=args.box_noise, draws=args.draws, **clip)
+        print(f"noisy box {seq}: frame-0 IoU mean {ious[seq].mean():.3f} worst {ious[seq].min():.3f}", flush=True)
+    noise = f"{args.draws} boxes with {args.box_noise:.0%} noise per side"
+    tables = [f"\nframe-0 IoU from {noise}\n{_noise_table(ious, {r.seq: float(r.ious[0]) for r in exact})}"]
+    if args.box_tracks:
+        tables.append(f"\nJ from {noise}\n{_box_track_table(tracks, {r.seq: r.j_all for r in exact})}")
+    return tables
