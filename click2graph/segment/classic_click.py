@@ -30,10 +30,12 @@ join (shorts, bike), the halo over the backdrop does not.
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
 alone keep that part. When the best window cut (the clicked part) holds moving pixels, its moving pixel nearest the
-click plays a second click for the motion path, and the part joins its result. When none of it moves (a walking
-rhino's sunlit rump or its head), the moving pixel nearest the click within the part's size around it plays that
-click, and the result is kept only when it explains the part's colours better than the rest of the frame does: the
-rippling water beside a still duck does not, and the duck stays alone.
+click plays a second click for the motion path, and the part joins its result, unless the part's cut holds that
+result (``part_held`` of its pixels): the cut then ran past the subject the motion found into things of its colours
+(the red cars beside a red scooter) and adds only them. When none of it moves (a walking rhino's sunlit rump or its
+head), the moving pixel nearest the click within the part's size around it plays that click, and the result is kept
+only when it explains the part's colours better than the rest of the frame does: the rippling water beside a still
+duck does not, and the duck stays alone.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole). GrabCut with a texture feature
@@ -227,7 +229,8 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
     if part is not None:
         if beside and not explained_by(rgb, part, mask | part):  # the moving thing beside it is another one
             mask = part
-        mask = _keep_clicked(mask | part, pos)
+        if (mask & part).sum() < config.part_held * mask.sum():  # a part holding the result ran past it
+            mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
 
 
