@@ -30,12 +30,12 @@ join (shorts, bike), the halo over the backdrop does not.
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
 alone keep that part. When the best window cut (the clicked part) holds moving pixels, its moving pixel nearest the
-click plays a second click for the motion path, and the part joins its result, unless the part's cut holds that
-result (``part_held`` of its pixels): the cut then ran past the subject the motion found into things of its colours
-(the red cars beside a red scooter) and adds only them. When none of it moves (a walking rhino's sunlit rump or its
-head), the moving pixel nearest the click within the part's size around it plays that click, and the result is kept
-only when it explains the part's colours better than the rest of the frame does: the rippling water beside a still
-duck does not, and the duck stays alone.
+click plays a second click for the motion path, and the part joins its result, unless that result holds the click
+and the part's cut holds all of it but is not much larger: the cut then ran past the subject the motion found into
+things of its colours (the red cars beside a red scooter) and adds only them. When none of it moves (a walking
+rhino's sunlit rump or its head), the moving pixel nearest the click within the part's size around it plays that
+click, and the result is kept only when it explains the part's colours better than the rest of the frame does: the
+rippling water beside a still duck does not, and the duck stays alone.
 
 A box's cut (GrabCut inside it) loses the parts whose colours the surroundings share: a tennis player's legs on
 clay, a motion-blurred dog among poles and grass (its cut keeps a sliver of pole). GrabCut with a texture feature
@@ -122,6 +122,10 @@ class ClickConfig:
     # by as much (a cyclist 5.20-5.52, a dancer 4.75-5.17); bmx-trees' rider's part leads his whole by 14 %.
     part_held: float = 0.9
     part_lead: float = 0.1
+    # The clicked part's cut holds the motion path's result (see :func:`_subject_within`) either as a whole holds a
+    # piece (a still person's shirt, from a moving pixel of his: 0.21 of the cut's area) or as a leak holds the
+    # subject it ran past (scooter-black's cut into the red cars: 0.43-0.45, a flamingo's into a lit rock: 0.61).
+    subject_of_part: float = 0.3
     # A click's mask under this fraction of the click's connected moving area is a fragment of what moves there (a
     # rider's shirt): the area is DIS's halo-widened superset of the moving object. On the DAVIS dev set's clicks
     # (deepest-pixel and 8 spread ones) the masks held at least 0.21 of it (tennis, whose fuller cut takes the clay
@@ -229,9 +233,20 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
     if part is not None:
         if beside and not explained_by(rgb, part, mask | part):  # the moving thing beside it is another one
             mask = part
-        if (mask & part).sum() < config.part_held * mask.sum():  # a part holding the result ran past it
+        if not _subject_within(mask, part, clicks, config):
             mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _subject_within(result: np.ndarray, part: np.ndarray, clicks: np.ndarray, config: ClickConfig) -> bool:
+    """Whether the motion path's ``result`` is the subject that the clicked ``part``'s cut ran past (the red cars
+    beside a red scooter), so the part adds nothing of it: the result holds the clicks, the part holds it
+    (``config.part_held`` of its pixels), and it is not a mere piece of the part (at least
+    ``config.subject_of_part`` of its area: a still person's shirt found from a moving pixel is one)."""
+    held = (result & part).sum() >= config.part_held * result.sum()
+    return bool(
+        result[clicks[:, 1], clicks[:, 0]].all() and held and result.sum() >= config.subject_of_part * part.sum()
+    )
 
 
 def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> np.ndarray:
