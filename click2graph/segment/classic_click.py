@@ -243,10 +243,9 @@ def _subject_within(result: np.ndarray, part: np.ndarray, clicks: np.ndarray, co
     beside a red scooter), so the part adds nothing of it: the result holds the clicks, the part holds it
     (``config.part_held`` of its pixels), and it is not a mere piece of the part (at least
     ``config.subject_of_part`` of its area: a still person's shirt found from a moving pixel is one)."""
-    held = (result & part).sum() >= config.part_held * result.sum()
-    return bool(
-        result[clicks[:, 1], clicks[:, 0]].all() and held and result.sum() >= config.subject_of_part * part.sum()
-    )
+    area = result.sum()
+    held = (result & part).sum() >= config.part_held * area
+    return bool(result[clicks[:, 1], clicks[:, 0]].all() and held and area >= config.subject_of_part * part.sum())
 
 
 def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> np.ndarray:
