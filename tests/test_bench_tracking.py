@@ -143,6 +143,12 @@ class _BoxTrack:
     def mask(self, obj_id, t):
         return self.masks[t]
 
+    def track(self, obj_id):
+        return self
+
+    def set_mask(self, t, mask):
+        self.masks[t] = mask
+
 
 class _BoxTracker(_BoxFiller):
     """The box filler with a track: every frame keeps frame 0's box mask."""
@@ -201,3 +207,48 @@ def test_box_track_table_without_the_exact_box_gives_the_draws_only():
     table = _box_track_table({"a": [result(0.4), result(0.6)]}, {}).splitlines()
     assert table[0] == "| sequence | J noisy mean | J noisy worst |"
     assert table[2] == "| a | 0.500 | 0.400 |"
+
+
+def test_start_flips_change_about_frac_of_the_area_on_the_boundary_only_and_are_seeded():
+    from click2graph.bench.tracking import StartFlips
+    from click2graph.masks import dilate
+
+    mask = np.zeros((120, 160), bool)
+    mask[20:100, 30:130] = True
+    mask[40:60, 60:90] = False  # a hole: its boundary counts too
+    flips = StartFlips(0.04, seed=1)
+    flipped = flips.apply(mask, "a", 0)
+    changed = flipped ^ mask
+    assert abs(changed.sum() - 0.04 * mask.sum()) <= 2
+    assert abs((flipped & ~mask).sum() - (mask & ~flipped).sum()) <= 1  # half added, half removed
+    boundary = dilate(mask, 2) & dilate(~mask, 2)
+    assert not (changed & ~boundary).any()  # no pixel farther than 2 px from the outline
+    assert np.array_equal(flipped, flips.apply(mask, "a", 0))  # deterministic
+    for other in (flips.apply(mask, "a", 1), flips.apply(mask, "b", 0), StartFlips(0.04, seed=2).apply(mask, "a", 0)):
+        assert not np.array_equal(flipped, other)  # draw, sequence and seed each change the draw
+
+
+def test_start_flips_reach_every_tracked_start_and_the_table(tmp_path, monkeypatch, capsys):
+    from click2graph.bench import tracking
+
+    root = _fake_davis(tmp_path / "data" / "davis")
+    flips = tracking.StartFlips(0.2, seed=3)
+    plain = tracking.noisy_box_tracks(root, "square", frac=0.0, draws=3, segmenter=_BoxTracker())
+    flipped = tracking.noisy_box_tracks(root, "square", frac=0.0, draws=3, segmenter=_BoxTracker(), flips=flips)
+    for a, b in zip(plain, flipped):  # the fake track keeps its start: every frame shows the flipped mask
+        assert b.ious[0] < a.ious[0] - 0.05 and np.allclose(b.ious, b.ious[0])
+    exact = tracking.run_sequence(root, "square", prompt="box", segmenter=_BoxTracker(), flips=flips)
+    assert exact.ious[0] < 0.9
+
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    monkeypatch.setattr(tracking, "ClassicSegmenter", _BoxTracker)
+    argv = ["--seq", "square", "--prompt", "box", "--box-noise", "0.2", "--draws", "3", "--box-tracks"]
+    assert tracking.main([*argv, "--start-flips", "0.2", "--flip-seed", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index("J from 3 boxes with 20% noise per side") + 1 :]
+    cells = [float(c) for c in table[2].strip("| ").split(" | ")[1:]]
+    js = [
+        r.j_all
+        for r in tracking.noisy_box_tracks(root, "square", frac=0.2, draws=3, segmenter=_BoxTracker(), flips=flips)
+    ]
+    assert np.allclose(cells, [exact.j_all, np.mean(js), min(js), np.mean([exact.j_all, *js])], atol=1e-3)

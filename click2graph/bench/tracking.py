@@ -1,7 +1,7 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb] [--click-spread N] [--box-noise FRAC [--draws N] [--box-tracks]]``
+[--perturb] [--click-spread N] [--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -15,8 +15,13 @@ evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_
 and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks
 the clip from each of those boxes and prints J's mean and worst over the draws, and its mean over them and the exact
 box together: on a chaotic clip the track from one box is a noisy judge of a change to the box cut (a start moved by
-a pixel moves dog-agility's J by over 0.1). The default sequences are the development set, every clip in
-``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
+a pixel moves dog-agility's J by over 0.1). ``--start-flips FRAC`` flips about FRAC of the area of every tracked
+start prompted by a click or box (exact and noisy) in its boundary pixels before propagating, half added from the
+2 px ring outside the mask and half removed from the 2 px ring inside (:class:`StartFlips`, seeded by ``--flip-seed``,
+draw and sequence); the track keeps its prompt, so its start stays a click's or box's mask. Over a few seeds this is
+the null distribution of a change to the cut: what starts a few pixels apart do to J with no change of the cut at
+all. The default sequences are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences
+are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from tqdm import tqdm
 
 from click2graph.bench.click_spread import run_spread, spread_table
 from click2graph.eval.protocol import noisy_box
-from click2graph.masks import bbox_xyxy, mask_iou, resize_mask
+from click2graph.masks import bbox_xyxy, dilate, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video, VideoPolicy, load_video
@@ -62,6 +67,29 @@ STARTS = {  # the ground-truth first-frame mask as it is and changed by one pixe
     "dilated": lambda m: cv2.dilate(m.astype(np.uint8), _PIXEL) > 0,
     "shifted": lambda m: np.roll(m, 1, axis=1),
 }
+
+
+@dataclass(frozen=True)
+class StartFlips:
+    """Boundary pixel flips of a prompted frame-0 mask (``--start-flips``): a start changed as a change of the cut
+    may change it, with no change of the cut."""
+
+    frac: float  # of the mask's area
+    seed: int
+    ring_px: int = 2
+
+    def apply(self, mask: np.ndarray, seq: str, draw: int) -> np.ndarray:
+        """``mask`` with about ``frac`` of its area flipped, half of it added from the ``ring_px`` ring just outside
+        and half removed from the one just inside (each capped at its ring); random, seeded by (seed, draw,
+        sequence)."""
+        rng = np.random.default_rng([self.seed, draw, zlib.crc32(seq.encode())])
+        flips = round(self.frac * mask.sum())
+        outer = np.flatnonzero(dilate(mask, self.ring_px) & ~mask)
+        inner = np.flatnonzero(mask & dilate(~mask, self.ring_px))
+        out = mask.copy().reshape(-1)
+        out[rng.choice(outer, min(flips // 2, len(outer)), replace=False)] = True
+        out[rng.choice(inner, min(flips - flips // 2, len(inner)), replace=False)] = False
+        return out.reshape(mask.shape)
 
 
 @dataclass(frozen=True)
@@ -118,23 +146,38 @@ def run_sequence(
     max_frames: int | None = None,
     segmenter: ClassicSegmenter | None = None,
     start: str = "exact",
+    flips: StartFlips | None = None,
 ) -> TrackingResult:
     """Prompt frame 0, propagate forward, score every frame against the ground truth. ``start`` (a key of
-    :data:`STARTS`, mask prompt only) may change the prompted mask by a pixel."""
+    :data:`STARTS`, mask prompt only) may change the prompted mask by a pixel; ``flips`` changes a click's or box's
+    mask (as draw 0)."""
     segmenter, state, gt = _davis_state(root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter)
     first = STARTS[start](gt[0]) if prompt == "mask" else simulated_prompt(gt[0], prompt)
-    return _track(segmenter, state, seq, gt, first)
+    return _track(segmenter, state, seq, gt, first, flips=flips)
 
 
-def _track(segmenter, state, seq: str, gt: np.ndarray, first: FramePrompt | np.ndarray) -> TrackingResult:
+def _track(
+    segmenter,
+    state,
+    seq: str,
+    gt: np.ndarray,
+    first: FramePrompt | np.ndarray,
+    *,
+    flips: StartFlips | None = None,
+    draw: int = 0,
+) -> TrackingResult:
     """Prompt frame 0 of ``state`` with ``first`` (a prompt, or a mask) as object 1, replacing any object 1 there
-    (the video's features, cached on the state, are reused), propagate forward, score every frame against ``gt``."""
+    (the video's features, cached on the state, are reused), propagate forward, score every frame against ``gt``.
+    ``flips`` changes a prompt's frame-0 mask (seeded by ``draw``) and keeps the prompt: propagation starts from the
+    track's frame-0 mask."""
     segmenter.remove_object(state, 1)
     began = time.perf_counter()
     if isinstance(first, np.ndarray):
         segmenter.add_mask(state, 1, 0, first)
     else:
-        segmenter.add_prompt(state, 1, first)
+        mask = segmenter.add_prompt(state, 1, first)
+        if flips is not None:
+            state.track(1).set_mask(0, flips.apply(mask, seq, draw))
     prompt_s = time.perf_counter() - began
     began = time.perf_counter()
     steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
@@ -167,11 +210,15 @@ def noisy_box_ious(
     return np.array([mask_iou(segmenter.add_prompt(state, 1, prompt), gt[0]) for prompt in prompts])
 
 
-def noisy_box_tracks(root: Path, seq: str, *, frac: float, draws: int, **clip) -> list[TrackingResult]:
+def noisy_box_tracks(
+    root: Path, seq: str, *, frac: float, draws: int, flips: StartFlips | None = None, **clip
+) -> list[TrackingResult]:
     """The tracks (one per draw) started from the boxes of :func:`noisy_box_ious` (``clip``: its ``max_side``,
-    ``max_frames`` and ``segmenter``), on one state."""
+    ``max_frames`` and ``segmenter``), on one state; ``flips`` changes draw k's start as draw k + 1 (0 is the exact
+    box's)."""
     segmenter, state, gt = _davis_state(root, seq, **clip)
-    return [_track(segmenter, state, seq, gt, prompt) for prompt in _noisy_box_prompts(gt[0], seq, frac, draws)]
+    prompts = _noisy_box_prompts(gt[0], seq, frac, draws)
+    return [_track(segmenter, state, seq, gt, p, flips=flips, draw=k + 1) for k, p in enumerate(prompts)]
 
 
 def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None):
@@ -276,7 +323,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--box-tracks", action="store_true", help="also track the clip from each noisy box (with --box-noise)"
     )
+    parser.add_argument(
+        "--start-flips", type=float, default=None, metavar="FRAC", help="flip FRAC of each tracked start's boundary"
+    )
+    parser.add_argument("--flip-seed", type=int, default=0, help="seed of the flips (with --start-flips)")
     args = parser.parse_args(argv)
+    flips = None if args.start_flips is None else StartFlips(args.start_flips, args.flip_seed)
     root = SHARED_DATA / "davis"
     if (refused := davis_refusal(root, args.seq)) is not None:
         return refused
@@ -287,7 +339,13 @@ def main(argv: list[str]) -> int:
         results = by_prompt[prompt] = []
         for seq in args.seq:
             res = run_sequence(
-                root, seq, prompt=prompt, max_side=args.max_side, max_frames=args.max_frames, segmenter=segmenter
+                root,
+                seq,
+                prompt=prompt,
+                max_side=args.max_side,
+                max_frames=args.max_frames,
+                segmenter=segmenter,
+                flips=flips,
             )
             results.append(res)
             print(
@@ -321,20 +379,22 @@ def main(argv: list[str]) -> int:
             spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
         tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
     if args.box_noise is not None:
-        tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []))
+        tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []), flips)
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0
 
 
-def _noisy_box_tables(root: Path, args, segmenter: ClassicSegmenter, exact: list[TrackingResult]) -> list[str]:
+def _noisy_box_tables(
+    root: Path, args, segmenter: ClassicSegmenter, exact: list[TrackingResult], flips: StartFlips | None
+) -> list[str]:
     """The frame-0 table of ``--box-noise`` and, with ``--box-tracks``, the table of the clips tracked from the
-    same boxes (whose frame 0 then fills the first table)."""
+    same boxes, their starts changed by ``flips`` (whose frame 0 then fills the first table)."""
     ious, tracks = {}, {}
     clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
     for seq in args.seq:
         if args.box_tracks:
-            tracks[seq] = noisy_box_tracks(root, seq, frac=args.box_noise, draws=args.draws, **clip)
+            tracks[seq] = noisy_box_tracks(root, seq, frac=args.box_noise, draws=args.draws, flips=flips, **clip)
             ious[seq] = np.array([r.ious[0] for r in tracks[seq]])
             js = np.array([r.j_all for r in tracks[seq]])
             print(f"noisy box {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
