@@ -40,10 +40,11 @@ _CUE_BINS = 16
 _CUE_MAX = 5.0  # log(1 + 147): beyond any CIELAB distance of 8-bit frames that matters
 CUE_WEIGHT = 0.5
 # A box cut's strips narrower than a disk of this radius (processing pixels) are judged by their colours against the
-# cut's solid core (:func:`drop_thin_background`). DAVIS boxes' frame-0 exact mean / worst (dog-agility), noisy mean:
-# none 0.767 / 0.677, 0.706; 2 px 0.769 / 0.687, 0.709; 3 px 0.770 / 0.709, 0.709; 4 px 0.771 / 0.715, 0.711; 5 px
-# 0.771 / 0.711, 0.700 (one of flamingo's noisy boxes loses its legs, and the cut redone in a grown box takes a block
-# of water and rock: 0.75 -> 0.35). 3 px keeps a margin on both sides.
+# cut's solid core (:func:`drop_thin_background`). DAVIS boxes' frame-0 exact mean / worst (dog-agility), noisy mean
+# (5 draws; the code of the fifteenth round in docs/tracking.md): none 0.767 / 0.677, 0.706; 2 px 0.769 / 0.687,
+# 0.709; 3 px 0.770 / 0.709, 0.709; 4 px 0.771 / 0.715, 0.711; 5 px 0.771 / 0.711, 0.700 (one of flamingo's noisy
+# boxes loses its legs, and the cut redone in a grown box takes a block of water and rock: 0.75 -> 0.35). 3 px keeps
+# a margin on both sides.
 THIN_RADIUS = 3
 
 
