@@ -161,7 +161,7 @@ def _background_pieces(rgb, region, candidates, object_px, background_px, keep_x
     """bool (h, w): the connected pieces of ``candidates`` whose mean colour-and-texture cost (the mixtures of
     :func:`texture_grabcut`, fitted on the surroundings of the box ``region``) is lower under a mixture of the
     ``background_px`` than under one of the ``object_px``; pieces holding a point of ``keep_xy`` are not among
-    them. None when either side has too few pixels for its mixture."""
+    them. None of them (all False) when either side has too few pixels for its mixture."""
     out = np.zeros(candidates.shape, bool)
     win = grabcut_surroundings(region)  # the surroundings texture_grabcut models
     obj, background, pieces = object_px[win], background_px[win], candidates[win]
