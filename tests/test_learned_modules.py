@@ -18,6 +18,8 @@ from click2graph.learned.losses import (
     IGNORE_INDEX,
     DidmLoss,
     SchLoss,
+    _inside_distance,
+    distance_to_mask,
     mask_bce_dice_iou,
     match_queries,
     multimask_loss,
@@ -190,6 +192,19 @@ def test_matching_with_more_objects_than_queries_and_with_none():
     assert query_idx.tolist() == [0] and object_idx.tolist() == [1]
     query_idx, object_idx = match_queries(torch.rand(3, 2), torch.zeros(3), np.zeros((0, 32, 32), bool), [])
     assert len(query_idx) == len(object_idx) == 0
+
+
+def test_distances_are_exact_euclidean_ones():
+    """The fast transform the losses use gives SciPy's exact Euclidean distances (to float32 rounding), both to a
+    mask (the matching cost) and inside it to the border (the point targets' weights), on irregular masks."""
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        mask = ndimage.binary_opening(rng.random((48, 64)) < 0.55)
+        if not mask.any():
+            continue
+        np.testing.assert_allclose(distance_to_mask(mask), ndimage.distance_transform_edt(~mask) / 64, atol=1e-5)
+        inside = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+        np.testing.assert_allclose(_inside_distance(mask), inside, atol=1e-4)
 
 
 def test_sample_point_target_is_inside_and_biased_to_the_interior():

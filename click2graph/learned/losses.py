@@ -38,10 +38,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
 from click2graph.learned.didm import DidmOutput
@@ -68,7 +68,14 @@ def _as_points(points: np.ndarray | torch.Tensor | Sequence) -> torch.Tensor:
 
 def _inside_distance(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance (pixels) of each mask pixel to the nearest non-mask pixel or frame border; 0 outside."""
-    return ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return _edt(np.pad(mask, 1))[1:-1, 1:-1]
+
+
+def _edt(mask: np.ndarray) -> np.ndarray:
+    """float32: the exact Euclidean distance of each True pixel of ``mask`` to the nearest False one (0 on False
+    pixels). OpenCV's precise transform: the same distances as SciPy's ``distance_transform_edt`` to float32
+    rounding, about 9x faster on a 480p frame; both ran twice per object and frame at every training step."""
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def distance_to_mask(mask: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -79,7 +86,7 @@ def distance_to_mask(mask: np.ndarray | torch.Tensor) -> np.ndarray:
     mask = _as_bool_masks(mask, 2)
     if not mask.any():
         raise ValueError("the mask is empty: no distance to it")
-    return ndimage.distance_transform_edt(~mask) / max(mask.shape)
+    return _edt(~mask) / max(mask.shape)
 
 
 def sample_point_target(mask: np.ndarray | torch.Tensor, rng: np.random.Generator, *, power: float = 1.0) -> np.ndarray:
