@@ -4,8 +4,9 @@
 Users do not click the ground-truth pixel farthest from the boundary: they click a head, a wheel, a leg. The spread
 clicks are deterministic: farthest-point sampling over the object's pixels at least ``min_depth`` of the maximum
 distance from the boundary (a few pixels in, so the click is not on the outline), started from the most interior
-pixel (the bench's own click, which is not among them). Only frame 0 is segmented (with its motion neighbour), so
-the run stays cheap.
+pixel (the bench's own click, which is not among them). Only frame 0 is segmented, from the first
+:data:`FRAMES` frames: its motion neighbour and the neighbours of the frame difference the click path also reads, as
+it does on a whole clip.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import numpy as np
 from click2graph.masks import mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
+from click2graph.segment.classic_difference import GAPS
 from click2graph.video import Video
 
+FRAMES = max(GAPS) + 1  # frame 0 and every neighbour of its frame difference (classic_difference.GAPS)
 MIN_DEPTH = 0.25  # spread clicks lie at least this fraction of the maximum boundary distance inside the object
 
 
@@ -53,8 +56,8 @@ def spread_clicks(gt0: np.ndarray, n: int, *, min_depth: float = MIN_DEPTH) -> n
 
 
 def run_spread(seq: str, video: Video, gt0: np.ndarray, n: int, *, segmenter: ClassicSegmenter) -> SpreadResult:
-    """Segment frame 0 of ``video`` (its first two frames are enough: frame 0 and its motion neighbour) from each
-    of ``n`` spread clicks inside ``gt0``, one object per click in one shared state (the flow is computed once)."""
+    """Segment frame 0 of ``video`` (its first :data:`FRAMES` frames are enough) from each of ``n`` spread clicks
+    inside ``gt0``, one object per click in one shared state (the flows are computed once)."""
     clicks = spread_clicks(gt0, n)
     state = segmenter.init_state(video)
     ious = [

@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
 from click2graph.bench.click_spread import run_spread, spread_table
 from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, dilate, mask_iou, resize_mask
@@ -375,7 +376,7 @@ def main(argv: list[str]) -> int:
     if args.click_spread > 0:
         spread = []
         for seq in tqdm(args.seq, desc="spread clicks"):
-            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=2)
+            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES)
             spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
         tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
     if args.box_noise is not None:

@@ -224,7 +224,7 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
         mask = _pick_static(static, config, motion_cut=motion_cut)
     if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
         mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static, moving, mask, config) & moving), pos)
-        mask = _whole_of_fragment(rgb, mask, moving, sure_fg, sure_bg, pos, config)
+        mask = _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config)
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
         mask = _box_moving_parts(feat, t, rgb, box, mask, pos, neg_disks, config, clicks=clicks)
@@ -266,15 +266,37 @@ def _cut_for_moving_parts(feat, t, static, moving, cut, config: ClickConfig) -> 
     return best & max(within, key=lambda mask: cue_agreement(cue, mask, moving), default=best)
 
 
-def _whole_of_fragment(rgb, mask, moving, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
+def _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
     """The click's ``mask`` and, when it is a fragment of the click's connected ``moving`` area (under
     ``config.fragment_of_moving`` of it: a rider's shirt whose window cuts all stop at its edges while the rider and
     bike move on around it), GrabCut of that area with the mask's moving pixels as sure foreground: the area's
-    colours that its surroundings lack join (shorts, bike), the halo over the backdrop does not."""
+    colours that its surroundings lack join (shorts, bike), the halo over the backdrop does not. When that still
+    leaves a fragment (a dancer's leg: her other leg, shirt and arms are colours of their own), the parts of the
+    area that change in the frame difference as the fragment does join it (:func:`_changing_with`)."""
     if mask.sum() >= config.fragment_of_moving * moving.sum():
         return mask
     fg = (sure_fg | (mask & moving)) & ~sure_bg
-    return _keep_clicked(mask | _grabcut(rgb, moving & ~sure_bg, fg, sure_bg, config.grabcut_iters), pos)
+    mask = _keep_clicked(mask | _grabcut(rgb, moving & ~sure_bg, fg, sure_bg, config.grabcut_iters), pos)
+    if mask.sum() >= config.fragment_of_moving * moving.sum():
+        return mask
+    return _keep_clicked(mask | (_changing_with(feat, t, mask, moving) & ~sure_bg), pos)
+
+
+def _changing_with(feat, t, mask, moving) -> np.ndarray:
+    """The pieces of the ``moving`` area that touch ``mask`` and change in the frame difference
+    (:func:`~click2graph.segment.classic_difference.background_difference`) more than halfway from the backdrop's
+    level to the mask's (mean log(1 + cue) outside the area / on the mask), closed over 2 px gaps; none without a
+    cue or when the mask does not move against its backdrop. DIS smears the flow of a moving thing over its
+    backdrop (the moving area is a halo-widened superset of it), the frame difference does not."""
+    cue = background_difference(feat, t)
+    if cue is None or not moves_against_backdrop(cue, mask, moving):
+        return np.zeros_like(mask)
+    log_cue = np.log1p(cue)
+    changing = moving & (log_cue > 0.5 * (float(log_cue[mask].mean()) + float(log_cue[~moving].mean())))
+    changing = cv2.morphologyEx(changing.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
+    _, labels = cv2.connectedComponents(changing.astype(np.uint8))
+    touching = np.unique(labels[dilate(mask, 2) & changing])
+    return np.isin(labels, touching[touching > 0])
 
 
 def _moving_point_in(feat, t, part, pos, config: ClickConfig) -> tuple[np.ndarray | None, bool]:
