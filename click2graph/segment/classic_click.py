@@ -208,7 +208,7 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
                 keep = box_fit(textured, box) > box_fit(mask, box)
             mask = textured if keep else mask
         if box is None and _is_speck(mask, config):
-            motion_cut = _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config)
+            motion_cut = _motion_seeded_cut(feat, t, rgb, region, moving, sure_fg, sure_bg, pos, config)
     if box is not None and box_fit(colour, box) < config.min_box_fit:  # the colour cut latched onto a part
         retry = _box_cut_full_res(feat.frames[t], prompt, rgb.shape[:2], config)
         mask = retry if box_fit(retry, box) > box_fit(mask, box) else mask
@@ -367,11 +367,17 @@ def _drop_still_pieces(mask, moving, nearer, background, pos) -> np.ndarray:
     return mask & ~np.isin(labels, foreign)
 
 
-def _motion_seeded_cut(rgb, region, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
-    """GrabCut with the moving blob (``region`` is it dilated by the click radius) as sure foreground and its
-    bounding box grown by ``config.seed_window_grow`` as probable foreground: the blob gives the object's colours
-    even where the surroundings share them, and the window lets the cut reach parts that did not move."""
+def _motion_seeded_cut(feat, t, rgb, region, moving, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
+    """The object when the cut of the moving blob (``region`` is it dilated by the click radius) collapsed: in a
+    clip, the pieces of the click's ``moving`` area that change in the frame difference as the blob does
+    (:func:`_changing_with`). Otherwise (no frame difference, or a blob that does not move against its backdrop),
+    GrabCut with the blob as sure foreground and its bounding box grown by ``config.seed_window_grow`` as probable
+    foreground: the blob gives the object's colours even where the surroundings share them, and the window lets
+    the cut reach parts that did not move, but it leaks where they share them all around (clay-coloured legs)."""
     blob = ~dilate(~region, config.click_radius)
+    changing = _keep_clicked(_changing_with(feat, t, blob & moving, moving) | sure_fg, pos) & ~sure_bg
+    if not _is_speck(changing, config):
+        return changing
     x0, y0, x1, y1 = bbox_xyxy(region)
     gx, gy = int(config.seed_window_grow * (x1 - x0)), int(config.seed_window_grow * (y1 - y0))
     window = _box_region((x0 - gx, y0 - gy, x1 + gx, y1 + gy), region.shape)
