@@ -3,6 +3,7 @@
 import numpy as np
 
 from click2graph.bench.tracking import STARTS, TrackingResult, _spread_table
+from click2graph.prompts import FramePrompt
 
 
 def test_starts_change_the_mask_by_one_pixel():
@@ -198,13 +199,13 @@ def test_box_tracks_follow_each_noisy_box_over_the_clip_and_the_table_judges_all
     assert table[3] == table[2].replace("square", "**mean**")  # one sequence: its row is the mean
 
 
-def test_box_track_table_without_the_exact_box_gives_the_draws_only():
-    from click2graph.bench.tracking import _box_track_table
+def test_start_track_table_without_the_exact_box_gives_the_draws_only():
+    from click2graph.bench.tracking import _start_track_table
 
     def result(j):
         return TrackingResult(seq="a", ious=np.full(4, j), fps=1.0, prompt_s=0.0)
 
-    table = _box_track_table({"a": [result(0.4), result(0.6)]}, {}).splitlines()
+    table = _start_track_table({"a": [result(0.4), result(0.6)]}, {}).splitlines()
     assert table[0] == "| sequence | J noisy mean | J noisy worst |"
     assert table[2] == "| a | 0.500 | 0.400 |"
 
@@ -252,3 +253,40 @@ def test_start_flips_reach_every_tracked_start_and_the_table(tmp_path, monkeypat
         for r in tracking.noisy_box_tracks(root, "square", frac=0.2, draws=3, segmenter=_BoxTracker(), flips=flips)
     ]
     assert np.allclose(cells, [exact.j_all, np.mean(js), min(js), np.mean([exact.j_all, *js])], atol=1e-3)
+
+
+class _DiskTracker(_BoxTracker):
+    """A fake tracker whose click's mask is a disk of radius 4 around it, kept on every frame."""
+
+    def add_prompt(self, state, obj_id, prompt):
+        h, w = state.frames.shape[1:3]
+        (x, y), ys, xs = prompt.positive_points_xy[0], *np.mgrid[:h, :w]
+        state.masks = {0: (xs - x) ** 2 + (ys - y) ** 2 <= 16}
+        return state.masks[0]
+
+
+def test_click_tracks_follow_each_spread_click_over_the_clip_beside_the_deepest_click(tmp_path, monkeypatch, capsys):
+    from click2graph.bench import tracking
+    from click2graph.bench.click_spread import spread_clicks
+    from click2graph.masks import mask_iou
+
+    root = _fake_davis(tmp_path / "data" / "davis")
+    tracks = tracking.spread_click_tracks(root, "square", n=3, segmenter=_DiskTracker())
+    _, gt = tracking.load_davis(root, "square")
+    clicks = spread_clicks(gt[0], 3)
+    disks = [
+        _DiskTracker().add_prompt(_BoxTrack(gt[:1, ..., None]), 1, FramePrompt.from_points(0, [c])) for c in clicks
+    ]
+    assert [len(r.ious) for r in tracks] == [3] * 3  # the whole clip from every click
+    assert np.allclose([r.j_all for r in tracks], [mask_iou(d, gt[0]) for d in disks])
+
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    monkeypatch.setattr(tracking, "ClassicSegmenter", _DiskTracker)
+    assert tracking.main(["--seq", "square", "--prompt", "click", "--click-spread", "3", "--click-tracks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index("J from 3 clicks spread over the object") + 1 :]
+    assert table[0] == "| sequence | J deepest click | J spread mean | J spread worst | J all clicks |"
+    deepest, mean, worst, everything = (float(c) for c in table[2].strip("| ").split(" | ")[1:])
+    js = np.array([r.j_all for r in tracks])
+    assert np.allclose([mean, worst], [js.mean(), js.min()], atol=1e-3)
+    assert abs(everything - (deepest + js.sum()) / 4) < 1e-3

@@ -1,7 +1,8 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb] [--click-spread N] [--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]]``
+[--perturb] [--click-spread N [--click-tracks]] [--box-noise FRAC [--draws N] [--box-tracks]]
+[--start-flips FRAC [--flip-seed S]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -9,7 +10,9 @@ the mean region IoU against the per-frame ground truth (values > 0), computed in
 mean over the last tenth of the frames (drift). ``--perturb`` also tracks from the ground-truth mask eroded,
 dilated and shifted right by 1 px and prints each J and their spread (max - min): how far a start that differs by
 a pixel moves the result (the classic tracker is chaotic on some clips). ``--click-spread N`` also segments frame 0
-from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`). ``--box-noise FRAC`` also
+from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`), and ``--click-tracks`` also
+tracks the clip from each of them: a change of the click path judged on the clicks users make and on the tracks they
+start, not on one chaotic track. ``--box-noise FRAC`` also
 segments frame 0 from ``--draws`` boxes whose sides are moved by Gaussian noise of FRAC of the box's size, as the
 evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence),
 and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks
@@ -38,7 +41,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
-from click2graph.bench.click_spread import run_spread, spread_table
+from click2graph.bench.click_spread import run_spread, spread_clicks, spread_table
 from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, dilate, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
@@ -222,6 +225,14 @@ def noisy_box_tracks(
     return [_track(segmenter, state, seq, gt, p, flips=flips, draw=k + 1) for k, p in enumerate(prompts)]
 
 
+def spread_click_tracks(root: Path, seq: str, *, n: int, **clip) -> list[TrackingResult]:
+    """The tracks started from the ``n`` spread clicks of frame 0 (:func:`~click2graph.bench.click_spread.
+    spread_clicks`; ``clip``: its ``max_side``, ``max_frames`` and ``segmenter``), on one state."""
+    segmenter, state, gt = _davis_state(root, seq, **clip)
+    prompts = [FramePrompt.from_points(0, [[int(x), int(y)]]) for x, y in spread_clicks(gt[0], n)]
+    return [_track(segmenter, state, seq, gt, prompt) for prompt in prompts]
+
+
 def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None):
     """(``segmenter`` or a new one, its state of the sequence's video, the ground truth) (:func:`load_davis`)."""
     segmenter = segmenter or ClassicSegmenter()
@@ -244,19 +255,27 @@ def _noise_table(ious: dict[str, np.ndarray], exact: dict[str, float]) -> str:
     return "\n".join(rows)
 
 
-def _box_track_table(tracks: dict[str, list[TrackingResult]], exact: dict[str, float]) -> str:
-    """Markdown table of J over the clip from noisy boxes per sequence (mean and worst over the draws, beside the
-    exact box's J when ``exact`` has it, and then the mean over the exact box and the draws together), plus the
-    means over sequences: a change of the box cut judged on several starts of each chaotic track, not one."""
+BOX_STARTS = ("exact box", "noisy", "all boxes")
+CLICK_STARTS = ("deepest click", "spread", "all clicks")
+
+
+def _start_track_table(
+    tracks: dict[str, list[TrackingResult]], exact: dict[str, float], names: tuple[str, str, str] = BOX_STARTS
+) -> str:
+    """Markdown table of J over the clip from several starts per sequence (noisy boxes, spread clicks: mean and
+    worst over them, beside the exact start's J when ``exact`` has it, and then the mean over the exact start and
+    the others together; ``names`` labels the three), plus the means over sequences: a change of the prompt's cut
+    judged on several starts of each chaotic track, not one."""
+    exact_name, others, everything = names
     with_exact = all(seq in exact for seq in tracks)
-    columns = (["J exact box"] if with_exact else []) + ["J noisy mean", "J noisy worst"]
-    columns += ["J all boxes"] if with_exact else []
+    columns = ([f"J {exact_name}"] if with_exact else []) + [f"J {others} mean", f"J {others} worst"]
+    columns += [f"J {everything}"] if with_exact else []
     rows = ["| sequence | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     cells = {}
     for seq, results in tracks.items():
         js = np.array([r.j_all for r in results])
-        all_boxes = [float(np.mean([exact[seq], *js]))] if with_exact else []
-        cells[seq] = ([exact[seq]] if with_exact else []) + [float(js.mean()), float(js.min())] + all_boxes
+        all_starts = [float(np.mean([exact[seq], *js]))] if with_exact else []
+        cells[seq] = ([exact[seq]] if with_exact else []) + [float(js.mean()), float(js.min())] + all_starts
         rows.append(f"| {seq} | " + " | ".join(f"{c:.3f}" for c in cells[seq]) + " |")
     means = np.mean(list(cells.values()), axis=0)
     rows.append("| **mean** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
@@ -316,6 +335,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--click-spread", type=int, default=0, metavar="N", help="also frame 0 from N clicks spread over the object"
+    )
+    parser.add_argument(
+        "--click-tracks", action="store_true", help="also track the clip from each spread click (with --click-spread)"
     )
     parser.add_argument(
         "--box-noise", type=float, default=None, metavar="FRAC", help="also prompt frame 0 with noisy GT boxes"
@@ -379,11 +401,25 @@ def main(argv: list[str]) -> int:
             video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES)
             spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
         tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
+        if args.click_tracks:
+            tables.append(_click_track_table(root, args, segmenter, by_prompt.get("click", [])))
     if args.box_noise is not None:
         tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []), flips)
     print(f"\n{segmenter.describe()}")
     print("\n".join(tables))
     return 0
+
+
+def _click_track_table(root: Path, args, segmenter: ClassicSegmenter, deepest: list[TrackingResult]) -> str:
+    """The table of ``--click-tracks``: J over each clip from each spread click, beside the deepest click's."""
+    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
+    tracks = {}
+    for seq in tqdm(args.seq, desc="spread click tracks"):
+        tracks[seq] = spread_click_tracks(root, seq, n=args.click_spread, **clip)
+        js = np.array([r.j_all for r in tracks[seq]])
+        print(f"spread clicks {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
+    table = _start_track_table(tracks, {r.seq: r.j_all for r in deepest}, CLICK_STARTS)
+    return f"\nJ from {args.click_spread} clicks spread over the object\n{table}"
 
 
 def _noisy_box_tables(
@@ -405,5 +441,5 @@ def _noisy_box_tables(
     noise = f"{args.draws} boxes with {args.box_noise:.0%} noise per side"
     tables = [f"\nframe-0 IoU from {noise}\n{_noise_table(ious, {r.seq: float(r.ious[0]) for r in exact})}"]
     if args.box_tracks:
-        tables.append(f"\nJ from {noise}\n{_box_track_table(tracks, {r.seq: r.j_all for r in exact})}")
+        tables.append(f"\nJ from {noise}\n{_start_track_table(tracks, {r.seq: r.j_all for r in exact})}")
     return tables
