@@ -11,10 +11,12 @@ the outside fixed as background and with it only probably background, and the ca
 along image edges wins.
 
 When the moving region exists but its cut collapses (a dog whose colours are those of the poles and grass
-around it), the region still says which pixels are the object: GrabCut seeded with the moving blob as sure
-foreground, in a window somewhat larger than the blob, gives a motion candidate. A static candidate then counts
-only when it agrees with it (a window cut that took the grass with the dog does not), and the motion candidate is
-kept when none does.
+around it), the region still says which pixels are the object. In a clip, the camera-compensated frame difference
+(:mod:`click2graph.segment.classic_difference`) gives the motion candidate: the pieces of the click's moving area
+that change as the blob does (DIS smears the flow over the backdrop, the frame difference does not). Without it,
+GrabCut seeded with the moving blob as sure foreground, in a window somewhat larger than the blob, gives it. A
+static candidate then counts only when it agrees with it (a window cut that took the grass with the dog does not),
+and the motion candidate is kept when none does.
 
 A moving region's cut keeps the parts whose colours stand out from its surroundings, and the region itself holds
 only the pixels moving like the clicked one: a dancer's torso without the kicking legs, a scooter without its
@@ -25,7 +27,9 @@ the best-aligned cut can hold the flat wall and table beside a player: where the
 (:mod:`click2graph.segment.classic_difference`), only the part of that cut that a cut within it following the
 difference best also holds is added. A mask that is still a small fragment of that moving area (a rider's white
 shirt: every window cut stops at its edges) grows by GrabCut of the area itself: the colours its surroundings lack
-join (shorts, bike), the halo over the backdrop does not.
+join (shorts, bike), the halo over the backdrop does not. One that stays a fragment (a breakdancer's leg, whose
+other parts have colours of their own that the wall and flowers share) takes the area's pieces that change in the
+frame difference as it does.
 
 A click can also land on a part that does not move between the two frames (a dog's head at the top of its jump, a
 dancer's supporting hand) while the rest of the subject does: no moving region holds the click, and the window cuts
@@ -289,7 +293,7 @@ def _changing_with(feat, t, mask, moving) -> np.ndarray:
     cue or when the mask does not move against its backdrop. DIS smears the flow of a moving thing over its
     backdrop (the moving area is a halo-widened superset of it), the frame difference does not."""
     cue = background_difference(feat, t)
-    if cue is None or not moves_against_backdrop(cue, mask, moving):
+    if cue is None or moving.all() or not moves_against_backdrop(cue, mask, moving):
         return np.zeros_like(mask)
     log_cue = np.log1p(cue)
     changing = moving & (log_cue > 0.5 * (float(log_cue[mask].mean()) + float(log_cue[~moving].mean())))
