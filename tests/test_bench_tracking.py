@@ -271,9 +271,10 @@ def test_click_tracks_follow_each_spread_click_over_the_clip_beside_the_deepest_
     from click2graph.masks import mask_iou
 
     root = _fake_davis(tmp_path / "data" / "davis")
-    tracks = tracking.spread_click_tracks(root, "square", n=3, segmenter=_DiskTracker())
+    spread, tracks = tracking.spread_click_tracks(root, "square", n=3, segmenter=_DiskTracker())
     _, gt = tracking.load_davis(root, "square")
     clicks = spread_clicks(gt[0], 3)
+    assert np.array_equal(spread.clicks_xy, clicks) and np.allclose(spread.ious, [r.ious[0] for r in tracks])
     disks = [
         _DiskTracker().add_prompt(_BoxTrack(gt[:1, ..., None]), 1, FramePrompt.from_points(0, [c])) for c in clicks
     ]

@@ -55,15 +55,17 @@ def spread_clicks(gt0: np.ndarray, n: int, *, min_depth: float = MIN_DEPTH) -> n
     return np.asarray(out, int).reshape(-1, 2)
 
 
+def click_prompts(clicks_xy: np.ndarray) -> list[FramePrompt]:
+    """One single-click prompt on frame 0 per row of ``clicks_xy`` (int (n, 2) xy)."""
+    return [FramePrompt.from_points(0, [[int(x), int(y)]]) for x, y in clicks_xy]
+
+
 def run_spread(seq: str, video: Video, gt0: np.ndarray, n: int, *, segmenter: ClassicSegmenter) -> SpreadResult:
     """Segment frame 0 of ``video`` (its first :data:`FRAMES` frames are enough) from each of ``n`` spread clicks
     inside ``gt0``, one object per click in one shared state (the flows are computed once)."""
     clicks = spread_clicks(gt0, n)
     state = segmenter.init_state(video)
-    ious = [
-        mask_iou(segmenter.add_prompt(state, i + 1, FramePrompt.from_points(0, [[int(x), int(y)]])), gt0)
-        for i, (x, y) in enumerate(clicks)
-    ]
+    ious = [mask_iou(segmenter.add_prompt(state, i + 1, p), gt0) for i, p in enumerate(click_prompts(clicks))]
     return SpreadResult(seq=seq, clicks_xy=clicks, ious=np.asarray(ious, float))
 
 

@@ -41,7 +41,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
-from click2graph.bench.click_spread import run_spread, spread_clicks, spread_table
+from click2graph.bench.click_spread import SpreadResult, click_prompts, run_spread, spread_clicks, spread_table
 from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, dilate, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
@@ -225,12 +225,14 @@ def noisy_box_tracks(
     return [_track(segmenter, state, seq, gt, p, flips=flips, draw=k + 1) for k, p in enumerate(prompts)]
 
 
-def spread_click_tracks(root: Path, seq: str, *, n: int, **clip) -> list[TrackingResult]:
+def spread_click_tracks(root: Path, seq: str, *, n: int, **clip) -> tuple[SpreadResult, list[TrackingResult]]:
     """The tracks started from the ``n`` spread clicks of frame 0 (:func:`~click2graph.bench.click_spread.
-    spread_clicks`; ``clip``: its ``max_side``, ``max_frames`` and ``segmenter``), on one state."""
+    spread_clicks`; ``clip``: its ``max_side``, ``max_frames`` and ``segmenter``), on one state, and the clicks with
+    the frame-0 IoU of each track."""
     segmenter, state, gt = _davis_state(root, seq, **clip)
-    prompts = [FramePrompt.from_points(0, [[int(x), int(y)]]) for x, y in spread_clicks(gt[0], n)]
-    return [_track(segmenter, state, seq, gt, prompt) for prompt in prompts]
+    clicks = spread_clicks(gt[0], n)
+    tracks = [_track(segmenter, state, seq, gt, prompt) for prompt in click_prompts(clicks)]
+    return SpreadResult(seq=seq, clicks_xy=clicks, ious=np.array([r.ious[0] for r in tracks])), tracks
 
 
 def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None):
@@ -396,13 +398,7 @@ def main(argv: list[str]) -> int:
         }
         tables.append(f"\nJ from the GT mask and from it changed by 1 px\n{_spread_table(starts)}")
     if args.click_spread > 0:
-        spread = []
-        for seq in tqdm(args.seq, desc="spread clicks"):
-            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES)
-            spread.append(run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter))
-        tables.append(f"\nframe-0 IoU from {args.click_spread} clicks spread over the object\n{spread_table(spread)}")
-        if args.click_tracks:
-            tables.append(_click_track_table(root, args, segmenter, by_prompt.get("click", [])))
+        tables += _spread_click_tables(root, args, segmenter, by_prompt.get("click", []))
     if args.box_noise is not None:
         tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []), flips)
     print(f"\n{segmenter.describe()}")
@@ -410,16 +406,27 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _click_track_table(root: Path, args, segmenter: ClassicSegmenter, deepest: list[TrackingResult]) -> str:
-    """The table of ``--click-tracks``: J over each clip from each spread click, beside the deepest click's."""
+def _spread_click_tables(root: Path, args, segmenter: ClassicSegmenter, deepest: list[TrackingResult]) -> list[str]:
+    """The frame-0 table of ``--click-spread`` and, with ``--click-tracks``, the table of the clips tracked from the
+    same clicks (whose frame 0 then fills the first table), beside the deepest click's J."""
+    spread, tracks = [], {}
     clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
-    tracks = {}
-    for seq in tqdm(args.seq, desc="spread click tracks"):
-        tracks[seq] = spread_click_tracks(root, seq, n=args.click_spread, **clip)
-        js = np.array([r.j_all for r in tracks[seq]])
-        print(f"spread clicks {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
-    table = _start_track_table(tracks, {r.seq: r.j_all for r in deepest}, CLICK_STARTS)
-    return f"\nJ from {args.click_spread} clicks spread over the object\n{table}"
+    for seq in tqdm(args.seq, desc="spread clicks"):
+        if args.click_tracks:
+            result, tracks[seq] = spread_click_tracks(root, seq, n=args.click_spread, **clip)
+            js = np.array([r.j_all for r in tracks[seq]])
+            print(f"spread clicks {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
+        else:
+            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES)
+            result = run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter)
+        spread.append(result)
+    clicks = f"{args.click_spread} clicks spread over the object"
+    tables = [f"\nframe-0 IoU from {clicks}\n{spread_table(spread)}"]
+    if args.click_tracks:
+        tables.append(
+            f"\nJ from {clicks}\n{_start_track_table(tracks, {r.seq: r.j_all for r in deepest}, CLICK_STARTS)}"
+        )
+    return tables
 
 
 def _noisy_box_tables(
