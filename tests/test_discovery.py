@@ -215,3 +215,43 @@ def test_surface_under_a_moving_subject_is_not_an_object():
     assert box_id not in on and ground_id not in on
     assert ground_id in found(DiscoveryConfig(surface_comotion=0.0))
     assert box_id in found(DiscoveryConfig(surface_motion_px=1e6))  # no motion evidence: the box is an object
+
+
+def _near_wall_scene() -> tuple[Video, np.ndarray]:
+    """3 frames at 10 fps of a camera panning after a subject: the far textured background moves 4 px/frame left
+    in the frame, a near wall beside the subject 3 (parallax: it moves unlike the far background, by as little as
+    1 px/frame), the red subject 1 (it moves a little slower than the camera). A blue patch painted on the near
+    wall touches the subject's right side. Returns (video, labels of frame 1)."""
+    rng = np.random.default_rng(5)
+    far = cv2.GaussianBlur(rng.integers(40, 220, (H, W + 12, 3)).astype(np.uint8), (5, 5), 0)
+    near = cv2.GaussianBlur(rng.integers(40, 220, (H, W + 12, 3)).astype(np.uint8), (5, 5), 0)
+    body = cv2.GaussianBlur(rng.integers(40, 220, (H, W + 12, 3)).astype(np.uint8), (5, 5), 0)
+    frames, labels_at = [], {}
+    for t in range(3):
+        view = far[:, 4 * t : 4 * t + W].copy()
+        wall = near[:, 3 * t : 3 * t + W]
+        view[20:110, 60:150] = wall[20:110, 60:150]
+        labels = np.zeros((H, W), int)
+        labels[35:85, 45 - t : 70 - t] = 1  # the subject
+        labels[45:65, 70 - 3 * t : 92 - 3 * t] = 2  # painted on the near wall, against the subject's side on frame 1
+        ys, xs = np.nonzero(labels == 1)
+        view[ys, xs] = np.clip(0.5 * body[ys, xs + t] + 0.5 * np.array((200, 40, 40)), 0, 255)
+        ys, xs = np.nonzero(labels == 2)
+        view[ys, xs] = np.clip(0.5 * wall[ys, xs] + 0.5 * np.array((40, 50, 200)), 0, 255)
+        frames.append(view)
+        labels_at[t] = labels
+    return Video.from_frames(np.stack(frames), fps=10.0), labels_at[1]
+
+
+@pytest.mark.parametrize("still_motion_frac, kept", [(DiscoveryConfig().still_motion_frac, False), (0.0, True)])
+def test_a_patch_on_a_near_wall_a_moving_subject_passes_is_not_an_object(still_motion_frac, kept):
+    """The patch touches the subject and moves like the near wall it is painted on: still in the world, a surface
+    the subject passes in front of. Against the far background it moves by parallax about as the subject does, so
+    co-motion alone keeps it; so does the rule turned off (no motion counts as still)."""
+    from click2graph.segment import SegmenterState
+
+    video, labels = _near_wall_scene()
+    state = SegmenterState(video=video)
+    config = DiscoveryConfig(subject_cut=False, pass_window_s=0.0, still_motion_frac=still_motion_frac)
+    proposals = discover_objects(_RegionDecoder(labels), state, labels == 1, 1, config=config)
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in proposals] == ([2] if kept else [])

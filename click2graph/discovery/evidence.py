@@ -17,6 +17,10 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   says, or as that of its own surroundings (still in the world: a patch of a wall or a road marking the subject
   rides toward, a banner nearer the camera than the far background (parallax); a still object there cannot be
   told from the background it lies on).
+* **Passed surface**: it touches a subject that moves unlike the background and moves like the background itself
+  (co-motion, or, in a moving shot, still in the world as above: a wall nearer the camera than the far background
+  moves unlike it, as the subject does): ground, a wall or a road the subject passes over or in front of, not
+  something it handles.
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -53,8 +57,8 @@ class Evidence:
         subject_motion_px: |subject flow - background flow| (None without flow).
         camera_motion_px: |background flow| (None without flow).
         still_px: median distance of its flow from the background's affine motion model: 0 for a region still in
-            the world; measured only for a candidate apart from the subject in a moving shot (``camera_motion_px``
-            at least ``surface_motion_px``), None otherwise.
+            the world; measured only in a moving shot (``camera_motion_px`` at least ``surface_motion_px``), None
+            otherwise.
         local_still_px: ...from the affine motion model of its own surroundings (``surroundings``: nearer or
             farther than the far background, parallax moves them differently), measured likewise; None also when
             the surroundings are too small to fit a model.
@@ -130,7 +134,6 @@ def measure(
         and background_model is not None
         and camera_motion is not None
         and camera_motion >= config.surface_motion_px
-        and not contact.any()
     )
     reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
@@ -237,6 +240,16 @@ def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
         return True
     still = e.ring_motion_px is None or e.ring_motion_px < config.surface_motion_px
     return still and e.background_likeness >= config.background_colour_likeness
+
+
+def is_passed_surface(e: Evidence, contact: float, comotion: float, config: DiscoveryConfig) -> bool:
+    """In contact (``contact``, see ``surface_contact``) with a subject that moves unlike the background by
+    ``config.surface_motion_px`` or more, while moving like the background (``comotion`` below
+    ``config.surface_comotion``) or still in the world in a moving shot (:func:`is_still_in_moving_shot`)."""
+    informative = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
+    if not informative or contact < config.surface_contact:
+        return False
+    return comotion < config.surface_comotion or is_still_in_moving_shot(e, config)
 
 
 def is_sliver(e: Evidence, frame_hw: tuple[int, int], config: DiscoveryConfig) -> bool:

@@ -12,7 +12,7 @@ like interacting objects:
    around the subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and, given the
    click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own, touching a moving subject while moving with the background, coloured like the far background
+   of their own, touching a moving subject while moving with the background or still in the world, coloured like the far background
    without motion of their own, apart from the subject and still in the world in a moving shot), parts of the
    subject (touching it and moving with it or coloured like it, or moving rigidly with it: :mod:`.evidence`),
    specks (tiny next to the subject), slivers (thinner than the segmentation's uncertainty at an edge, relative
@@ -439,7 +439,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
     # background and is still an object (a chair the subject passes). Only one that also touches the subject is
     # rejected, as the surface the subject moves over.
     comotion = _comotion(own_flow, subject_flow, background_flow)
-    if _is_passed_surface(contact, comotion, subject_flow, background_flow, config):
+    if evidence.is_passed_surface(found, contact, comotion, config):
         return None
     total = config.weight_contact + config.weight_comotion + config.weight_objectness
     score = (
@@ -513,20 +513,6 @@ def _comotion(own: np.ndarray | None, subject: np.ndarray | None, background: np
     to_subject = float(np.linalg.norm(own - subject))
     to_background = float(np.linalg.norm(own - background))
     return (to_background + 0.5) / (to_subject + to_background + 1.0)  # +0.5/+1: sub-pixel differences are noise
-
-
-def _is_passed_surface(
-    contact: float,
-    comotion: float,
-    subject_flow: np.ndarray | None,
-    background_flow: np.ndarray | None,
-    config: DiscoveryConfig,
-) -> bool:
-    """True for a candidate touching a moving subject but moving with the background (see DiscoveryConfig)."""
-    if subject_flow is None or background_flow is None:
-        return False
-    informative = float(np.linalg.norm(subject_flow - background_flow)) >= config.surface_motion_px
-    return informative and contact >= config.surface_contact and comotion < config.surface_comotion
 
 
 def _contact(mask: np.ndarray, dist_to_subject: np.ndarray, scale: float, config: DiscoveryConfig) -> float:
