@@ -99,8 +99,8 @@ class DiscoveryConfig:
     # A candidate touching a subject that moves unlike the background, while itself moving like the background
     # (co-motion below ``surface_comotion``) or, in a moving shot, still in the world (see still_motion_frac: a
     # near wall moves unlike the far background, by parallax), is a surface the subject passes over or in front of
-    # (ground, wall, road), not something it handles: rejected. Motion tells this only when subject and background flows differ
-    # by ``surface_motion_px`` or more; a static object merely near the subject (no contact) stays.
+    # (ground, wall, road), not something it handles: rejected. Motion tells this only when subject and background
+    # flows differ by ``surface_motion_px`` or more; a static object merely near the subject (no contact) stays.
     surface_comotion: float = 0.3
     surface_motion_px: float = 2.0
     surface_contact: float = 0.5

@@ -12,8 +12,9 @@ like interacting objects:
    around the subject join them (:mod:`.cuts`): what a subject-seeded cut attaches to the subject, and, given the
    click, objects split off a subject mask that swallowed them (``Proposal.claims_subject``).
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
-   of their own, touching a moving subject while moving with the background or still in the world, coloured like the far background
-   without motion of their own, apart from the subject and still in the world in a moving shot), parts of the
+   of their own, touching a moving subject while moving with the background or still in the world, coloured
+   like the far background without motion of their own, apart from the subject and still in the world in a
+   moving shot), parts of the
    subject (touching it and moving with it or coloured like it, or moving rigidly with it: :mod:`.evidence`),
    specks (tiny next to the subject), slivers (thinner than the segmentation's uncertainty at an edge, relative
    to the frame) and masks that overlap the subject (unless split
