@@ -14,11 +14,10 @@ like interacting objects:
 3. **Reject** background-like masks (too large, lying along the frame border, low decoder score and no motion
    of their own, touching a moving subject while moving with the background or still in the world, coloured
    like the far background without motion of their own, apart from the subject and still in the world in a
-   moving shot), parts of the
-   subject (touching it and moving with it or coloured like it, or moving rigidly with it: :mod:`.evidence`),
-   specks (tiny next to the subject), slivers (thinner than the segmentation's uncertainty at an edge, relative
-   to the frame) and masks that overlap the subject (unless split
-   off it) or an already tracked object.
+   moving shot), parts of the subject (touching it and moving with it or coloured like it, or moving rigidly
+   with it: :mod:`.evidence`), specks (tiny next to the subject), slivers (thinner than the segmentation's
+   uncertainty at an edge, relative to the frame) and masks that overlap the subject (unless split off it) or an
+   already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
    from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
    duplicates (mostly inside a better candidate); drop, best first, what the subject only moves past over a
