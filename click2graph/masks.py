@@ -73,6 +73,19 @@ def centroid_xy(mask: np.ndarray) -> tuple[float, float] | None:
     return float(xs.mean()), float(ys.mean())
 
 
+def depth(mask: np.ndarray) -> np.ndarray:
+    """float32 (H, W): each pixel of ``mask`` its distance to the nearest pixel off it, the frame's border counting
+    as off it (a mask running off the frame is shallow there, not deepest), 0 off the mask."""
+    return cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+
+
+def deepest_pixel(mask: np.ndarray) -> tuple[int, int]:
+    """``(x, y)`` of the pixel of ``mask`` farthest from its boundary (:func:`depth`): the standard simulated
+    click (for an empty mask, (0, 0))."""
+    y, x = np.unravel_index(int(np.argmax(depth(mask))), mask.shape)
+    return int(x), int(y)
+
+
 def dilate(mask: np.ndarray, radius_px: int) -> np.ndarray:
     """Dilate a bool mask with a disk of the given radius (radius 0 returns a copy).
 

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from click2graph.graph import spans_from_frames
+from click2graph.masks import deepest_pixel
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.video import write_video
 
@@ -382,10 +383,8 @@ def preset_click(clip: SynthClip | str) -> tuple[int, int, int]:
     subject's boundary on the prompt frame. Pixels and frames of the clip as written (= original video)."""
     clip = render_clip(clip) if isinstance(clip, str) else clip
     t = clip.script.prompt_frame
-    subject = (clip.labels[t] == SUBJECT_ID).astype(np.uint8)
-    inside = cv2.distanceTransform(np.pad(subject, 1), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(inside)), inside.shape)
-    return int(x), int(y), t
+    x, y = deepest_pixel(clip.labels[t] == SUBJECT_ID)
+    return x, y, t
 
 
 # -- writers ---------------------------------------------------------------------------------------------------

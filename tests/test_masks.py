@@ -9,6 +9,8 @@ from click2graph.masks import (
     bbox_xyxy,
     border_fraction,
     centroid_xy,
+    deepest_pixel,
+    depth,
     dilate,
     largest_component,
     mask_iou,
@@ -110,3 +112,18 @@ def test_largest_component_with_a_point_on_the_border_or_outside():
 def test_largest_component_of_a_single_region_is_that_region():
     one = box_mask(2, 3, 7, 8)
     np.testing.assert_array_equal(largest_component(one), one)
+
+
+def test_the_deepest_pixel_of_a_mask_running_off_the_frame_lies_inside_it_not_on_the_border():
+    """A subject filling the frame's bottom-right corner (a motorbike rushing past the camera): its deepest pixel is
+    the centre of the part in view, as far from the frame's border as from its own edge, not the corner pixel
+    (a distance transform that ignores the border puts it there)."""
+    mask = np.zeros((100, 160), bool)
+    mask[40:, 80:] = True  # 60 x 80 in view, running off the bottom and right
+    x, y = deepest_pixel(mask)
+    assert 100 <= x <= 140 and 60 <= y <= 80
+    assert depth(mask)[y, x] == pytest.approx(30, abs=1.5)
+    assert depth(mask)[99, 159] <= 1.5  # the corner is as shallow as an edge
+    square = np.zeros((50, 50), bool)
+    square[10:41, 10:41] = True
+    assert deepest_pixel(square) == (25, 25)

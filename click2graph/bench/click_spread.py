@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from click2graph.masks import mask_iou
+from click2graph.masks import depth, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.segment.classic_difference import GAPS
@@ -38,7 +37,7 @@ class SpreadResult:
 def spread_clicks(gt0: np.ndarray, n: int, *, min_depth: float = MIN_DEPTH) -> np.ndarray:
     """int (n', 2) xy, n' <= n: farthest-point samples of the pixels at least ``min_depth`` of the maximum boundary
     distance inside ``gt0``, each as far as possible from the most interior pixel and the samples before it."""
-    dist = cv2.distanceTransform(np.pad(gt0, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    dist = depth(gt0)
     ys, xs = np.nonzero(dist >= min_depth * dist.max()) if dist.max() > 0 else (np.zeros(0, int),) * 2
     pts = np.stack([xs, ys], -1).astype(np.float32)
     if not len(pts):

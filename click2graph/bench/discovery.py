@@ -31,7 +31,7 @@ from PIL import Image
 from click2graph.bench.discovery_data import GtFrame, GtVideo, davis_videos, synthetic_videos
 from click2graph.discovery.base import DiscoveryConfig
 from click2graph.discovery.training_free import discover_objects
-from click2graph.masks import mask_iou
+from click2graph.masks import deepest_pixel, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import VideoPolicy, load_video
@@ -60,9 +60,8 @@ CASES = (
 
 
 def click_point(mask: np.ndarray) -> tuple[float, float]:
-    """The mask pixel farthest from its boundary, ``(x, y)``: the standard simulated click."""
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    """The mask pixel farthest from its boundary and the frame's border, ``(x, y)``: the standard simulated click."""
+    x, y = deepest_pixel(mask)
     return float(x), float(y)
 
 

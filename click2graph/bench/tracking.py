@@ -43,7 +43,7 @@ from tqdm import tqdm
 from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
 from click2graph.bench.click_spread import SpreadResult, click_prompts, run_spread, spread_clicks, spread_table
 from click2graph.eval.protocol import noisy_box
-from click2graph.masks import bbox_xyxy, dilate, mask_iou, resize_mask
+from click2graph.masks import bbox_xyxy, deepest_pixel, dilate, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video, VideoPolicy, load_video
@@ -136,9 +136,7 @@ def simulated_prompt(gt0: np.ndarray, kind: str) -> FramePrompt:
     """A click at the GT pixel farthest from the boundary, or the GT box, on frame 0 (working pixels)."""
     if kind == "box":
         return FramePrompt.from_points(0, np.zeros((0, 2)), [], bbox_xyxy(gt0))
-    dist = cv2.distanceTransform(gt0.astype(np.uint8), cv2.DIST_L2, 5)
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return FramePrompt.from_points(0, [[x, y]])
+    return FramePrompt.from_points(0, [deepest_pixel(gt0)])
 
 
 def run_sequence(
