@@ -536,3 +536,44 @@ def test_a_patch_still_on_a_near_surface_of_a_moving_shot_is_not_an_object(local
     proposals = discover_objects(decoder, state, labels == SUBJECT, 1, config=config)
     assert {2, 3} <= set(decoder.decoded), "no seed reached a box: the test would prove nothing"
     assert sorted(int(np.bincount(labels[p.mask]).argmax()) for p in proposals) == kept
+
+
+def _evidence(**measured) -> evidence.Evidence:
+    """The evidence of a candidate touching the subject in a panning shot, with ``measured`` replacing values."""
+    values = dict(
+        touching=True,
+        own_motion_px=0.9,
+        lag_px=1.2,
+        ring_motion_px=0.5,
+        subject_motion_px=1.4,
+        camera_motion_px=3.7,
+        still_px=0.76,
+        local_still_px=0.76,
+        subject_still_px=3.8,
+        subject_likeness=0.1,
+        background_likeness=0.2,
+        surround_likeness=0.3,
+        thickness_px=12.0,
+        overhang=1.0,
+    )
+    return evidence.Evidence(**{**values, **measured})
+
+
+@pytest.mark.parametrize(
+    "measured, passed",
+    [
+        ({}, True),  # the cyclist's rail strip: the rider moves 1.4 px/frame against the median, 3.8 against the model
+        ({"subject_still_px": 1.0}, False),  # the subject still in the world too: no evidence
+        ({"still_px": 2.0, "local_still_px": 1.5}, False),  # the candidate moves in the world
+        ({"camera_motion_px": 0.5, "still_px": None, "local_still_px": None, "subject_still_px": None}, False),
+        ({"subject_motion_px": 3.4, "subject_still_px": None}, True),  # bmx-trees' graffiti (median alone tells)
+    ],
+)
+def test_a_still_candidate_touching_a_subject_that_moves_in_the_world_is_a_passed_surface(measured, passed):
+    """In a moving shot a candidate still in the world that touches a subject moving in the world is a surface
+    the subject passes (a guard rail beside a cyclist filmed from a car), whether the subject's motion shows
+    against the background's median flow or only against its motion model (the camera follows the subject while
+    moving toward the scene: the median mixes pan and zoom). Co-motion 0.36: above the co-motion limit."""
+    config = DiscoveryConfig()
+    assert evidence.is_passed_surface(_evidence(**measured), contact=0.8, comotion=0.36, config=config) is passed
+    assert not evidence.is_passed_surface(_evidence(**measured), contact=0.2, comotion=0.36, config=config)

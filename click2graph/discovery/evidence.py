@@ -62,6 +62,10 @@ class Evidence:
         local_still_px: ...from the affine motion model of its own surroundings (``surroundings``: nearer or
             farther than the far background, parallax moves them differently), measured likewise; None also when
             the surroundings are too small to fit a model.
+        subject_still_px: ``still_px`` of the subject, measured likewise: how far the subject moves in the world.
+            A camera that follows the subject moves the far background by translation, zoom and rotation, whose
+            median (``subject_motion_px``) can lie near the subject's flow while its motion model does not (a
+            cyclist filmed from a car: 1.4 px/frame against the median, 3.8 against the model).
         subject_likeness: Bhattacharyya coefficient of the candidate's and the subject's Lab histograms.
         background_likeness: ...of the candidate's and the far background's (outside the subject's search band).
         surround_likeness: ...of the candidate's and its surrounding ring's (0.0 when the ring has under 16 px).
@@ -79,6 +83,7 @@ class Evidence:
     camera_motion_px: float | None
     still_px: float | None
     local_still_px: float | None
+    subject_still_px: float | None
     subject_likeness: float
     background_likeness: float
     surround_likeness: float
@@ -147,6 +152,7 @@ def measure(
         local_still_px=_local_still_px(flow, mask, surroundings(mask, explained, config.contact_radius_px))
         if measure_still and explained is not None
         else None,
+        subject_still_px=motion_residual_px(flow, subject, background_model) if measure_still else None,
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()
@@ -245,11 +251,15 @@ def is_background(e: Evidence, config: DiscoveryConfig) -> bool:
 def is_passed_surface(e: Evidence, contact: float, comotion: float, config: DiscoveryConfig) -> bool:
     """In contact (``contact``, see ``surface_contact``) with a subject that moves unlike the background by
     ``config.surface_motion_px`` or more, while moving like the background (``comotion`` below
-    ``config.surface_comotion``) or still in the world in a moving shot (:func:`is_still_in_moving_shot`)."""
-    informative = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
-    if not informative or contact < config.surface_contact:
+    ``config.surface_comotion``); or, in a moving shot, still in the world (:func:`is_still_in_moving_shot`) while
+    the subject moves that much against the background's median flow or its motion model (``subject_still_px``)."""
+    if contact < config.surface_contact:
         return False
-    return comotion < config.surface_comotion or is_still_in_moving_shot(e, config)
+    moves = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
+    if moves and comotion < config.surface_comotion:
+        return True
+    moves_in_world = e.subject_still_px is not None and e.subject_still_px >= config.surface_motion_px
+    return (moves or moves_in_world) and is_still_in_moving_shot(e, config)
 
 
 def is_sliver(e: Evidence, frame_hw: tuple[int, int], config: DiscoveryConfig) -> bool:
