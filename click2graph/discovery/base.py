@@ -100,7 +100,8 @@ class DiscoveryConfig:
     # (co-motion below ``surface_comotion``) or, in a moving shot, still in the world (see still_motion_frac: a
     # near wall moves unlike the far background, by parallax), is a surface the subject passes over or in front of
     # (ground, wall, road), not something it handles: rejected. Motion tells this only when subject and background
-    # flows differ by ``surface_motion_px`` or more; a static object merely near the subject (no contact) stays.
+    # flows differ by ``surface_motion_px`` or more (for stillness, also when the subject's flow is that far from
+    # the background's motion model); a static object merely near the subject (no contact) stays.
     surface_comotion: float = 0.3
     surface_motion_px: float = 2.0
     surface_contact: float = 0.5

@@ -18,9 +18,10 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   rides toward, a banner nearer the camera than the far background (parallax); a still object there cannot be
   told from the background it lies on).
 * **Passed surface**: it touches a subject that moves unlike the background and moves like the background itself
-  (co-motion, or, in a moving shot, still in the world as above: a wall nearer the camera than the far background
-  moves unlike it, as the subject does): ground, a wall or a road the subject passes over or in front of, not
-  something it handles.
+  (co-motion), or, in a moving shot, it is still in the world as above while the subject moves in it (against the
+  background's median flow or its motion model: a camera following the subject mixes pan and zoom): a wall nearer
+  the camera than the far background moves unlike it, as the subject does. Ground, a wall, a road or a guard rail
+  the subject passes over or in front of, not something it handles.
 * **Sliver**: thinner than the segmentation's own uncertainty along an edge (a size relative to the frame), so a
   thin real object (a pole, a racket handle, a bike frame) is kept while a contour halo is not.
 """
@@ -108,6 +109,7 @@ def measure(
     background_model: np.ndarray | None = None,
     explained: np.ndarray | None = None,
     split_off: bool = False,
+    subject_still_px: float | None = None,
 ) -> Evidence:
     """The :class:`Evidence` of ``mask``.
 
@@ -124,6 +126,8 @@ def measure(
             (None: ``local_still_px`` not measured).
         split_off: the candidate was split off the subject mask by a colour model (``Proposal.claims_subject``):
             that separates it, so its overhang is not measured (1.0; the subject left may keep shreds of it).
+        subject_still_px: see :class:`Evidence`, when the caller has it for this ``subject`` (the same for every
+            candidate of a frame); None: measured here.
     """
     candidate = colour_histogram(codes[mask], COLOUR_BINS)
     own = lag = subject_motion = None
@@ -140,6 +144,8 @@ def measure(
         and camera_motion is not None
         and camera_motion >= config.surface_motion_px
     )
+    if measure_still and subject_still_px is None:
+        subject_still_px = motion_residual_px(flow, subject, background_model)
     reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
         touching=bool(contact.any()),
@@ -152,7 +158,7 @@ def measure(
         local_still_px=_local_still_px(flow, mask, surroundings(mask, explained, config.contact_radius_px))
         if measure_still and explained is not None
         else None,
-        subject_still_px=motion_residual_px(flow, subject, background_model) if measure_still else None,
+        subject_still_px=subject_still_px if measure_still else None,
         subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
         background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
         if far_background.any()

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
-from click2graph.cv.flow import affine_motion
+from click2graph.cv.flow import affine_motion, motion_residual_px
 from click2graph.discovery import evidence, passing
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
@@ -89,6 +89,14 @@ class Scene:
     def explained(self) -> np.ndarray:
         """Subject and known objects together."""
         return _union(self.subject, self.known)
+
+    @cached_property
+    def subject_still_px(self) -> float | None:
+        """How far the subject moves in the world (:attr:`evidence.Evidence.subject_still_px`), computed once per
+        frame; None without flow."""
+        if self.flow is None or self.background_model is None:
+            return None
+        return motion_residual_px(self.flow, self.subject, self.background_model)
 
     @cached_property
     def dist_to_subject(self) -> np.ndarray:
@@ -428,6 +436,7 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         flow=flow,
         background_model=scene.background_model,
         explained=explained,
+        subject_still_px=None if candidate.claims else scene.subject_still_px,
     )
     if (
         evidence.is_sliver(found, (h, w), config)
