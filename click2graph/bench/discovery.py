@@ -149,6 +149,7 @@ class Tally:
     background: int = 0  # at least half off everything annotated
     reachable: int = 0  # GT objects within discovery's reach of the subject ("objects" frames)
     found: int = 0  # ...of which a kept proposal matches at IoU >= MATCH_IOU
+    weak_subject: int = 0  # frames whose subject mask scores IoU < MATCH_IOU with the GT subject (a missed click)
     subject_iou: float = 0.0
     union_iou: float = 0.0
 
@@ -179,6 +180,7 @@ def judge_frame(proposals, subject: np.ndarray, gt: GtFrame, kind: str, reach_px
                 tally.reachable += 1
                 tally.found += int(any(mask_iou(p.mask, obj) >= MATCH_IOU for p in proposals))
     tally.subject_iou = mask_iou(subject, gt.foreground)
+    tally.weak_subject = int(mask_iou(subject, gt.subject) < MATCH_IOU)
     tally.union_iou = mask_iou(union, gt.foreground)
     return tally
 
@@ -204,7 +206,7 @@ def _precision(segmenter, davis: Path, step: int, subject_from: str, config: Dis
     """Print the tally of every video, then per kind of annotation (see the module docstring)."""
     print(
         f"{'video':<26}{'kind':<9}{'frames':>7}{'kept':>6}{'real':>6}{'on obj':>7}{'part':>6}{'bg':>5}"
-        f"{'precision':>10}{'recall':>8}{'subject J':>10}{'union J':>9}"
+        f"{'precision':>10}{'recall':>8}{'subject J':>10}{'union J':>9}{'weak':>6}"
     )
     totals: dict[str, Tally] = {}
     for gt_video in (*davis_videos(davis, step), *synthetic_videos(max(1, step // 2))):
@@ -218,7 +220,8 @@ def _precision(segmenter, davis: Path, step: int, subject_from: str, config: Dis
         "reach matched / within reach);\non obj: at least half on GT object area (merged: on the subject+object "
         "mask); part: at least half on the GT subject;\nbg: at least half off everything annotated; subject J and "
         "union J (subject plus proposals): IoU with all annotated\narea, mean over frames (discoveries should only "
-        "add real object area: union J >= subject J)"
+        f"add real object area: union J >= subject J);\nweak: frames whose subject mask scores IoU < {MATCH_IOU} "
+        "with the GT subject (merged: the merged mask; with --subject click: the click missed its subject there)"
     )
 
 
@@ -231,4 +234,5 @@ def _print_tally(name: str, kind: str, c: Tally) -> None:
     print(
         f"{name:<26}{kind:<9}{c.frames:>7}{c.kept:>6}{real:>6}{c.on_object:>7}{part:>6}{c.background:>5}"
         f"{precision:>10}{recall:>8}{c.subject_iou / max(c.frames, 1):>10.3f}{c.union_iou / max(c.frames, 1):>9.3f}"
+        f"{c.weak_subject:>6}"
     )
