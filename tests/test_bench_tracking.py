@@ -291,3 +291,59 @@ def test_click_tracks_follow_each_spread_click_over_the_clip_beside_the_deepest_
     js = np.array([r.j_all for r in tracks])
     assert np.allclose([mean, worst], [js.mean(), js.min()], atol=1e-3)
     assert abs(everything - (deepest + js.sum()) / 4) < 1e-3
+
+
+def test_click_frames_segment_every_kth_annotated_frame_with_the_clip_and_alone():
+    """A red square on green moving 2 px a frame: every click on it gets the square, with the clip's motion and on its
+    frame alone; a frame without the subject annotated is not clicked."""
+    from click2graph.bench.click_frames import clicked_frames, run_click_frames
+    from click2graph.segment.classic import ClassicSegmenter
+    from click2graph.video import Video
+
+    n = 7
+    frames = np.full((n, 90, 120, 3), (40, 140, 60), np.uint8)
+    gt = np.zeros((n, 90, 120), bool)
+    for t in range(n):
+        gt[t, 30:60, 30 + 2 * t : 70 + 2 * t] = True
+        frames[t][gt[t]] = (220, 30, 30)
+    gt[6] = False  # the subject not annotated on the last frame
+    assert clicked_frames(gt, 3) == [0, 3]
+    video = Video.from_frames(frames, 24.0)
+    for still in (False, True):
+        result = run_click_frames("square", video, gt, 3, segmenter=ClassicSegmenter(), still=still)
+        assert result.frames.tolist() == [0, 3] and result.ious.min() > 0.8
+
+
+def test_click_frames_table_gives_mean_worst_frame_and_weak_clicks_per_sequence_and_over_all():
+    from click2graph.bench.click_frames import FramesResult, frames_table
+
+    table = frames_table(
+        [
+            FramesResult("a", np.array([0, 10, 20]), np.array([0.9, 0.3, 0.6])),
+            FramesResult("b", np.array([0]), np.array([0.4])),
+            FramesResult("c", np.zeros(0, int), np.zeros(0)),
+        ]
+    ).splitlines()
+    assert table[2] == "| a | 3 | 0.600 | 0.300 (10) | 1 |"
+    assert table[3] == "| b | 1 | 0.400 | 0.400 (0) | 1 |"
+    assert table[4] == "| c | 0 | - | - | - |"
+    assert table[5] == "| **all** | 4 | 0.550 | 0.350 | 2 |"
+
+
+def test_click_frames_reach_the_command_line_with_one_table_per_mode(tmp_path, monkeypatch, capsys):
+    from click2graph.bench import tracking
+
+    _fake_davis(tmp_path / "data" / "davis")
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    argv = ["--seq", "square", "--prompt", "click", "--click-frames", "2"]
+    assert tracking.main([*argv, "--click-still"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with_clip = lines.index("IoU of the click's mask, the deepest pixel clicked every 2 frames, with the whole clip")
+    alone = lines.index(
+        "IoU of the click's mask, the deepest pixel clicked every 2 frames, on that frame alone (no motion)"
+    )
+    for start in (with_clip, alone):
+        assert lines[start + 1] == "| sequence | clicks | mean IoU | worst (frame) | weak |"
+        assert lines[start + 3].startswith("| square | 2 | ") and lines[start + 4].startswith("| **all** | 2 | ")
+    assert tracking.main(argv) == 0
+    assert not any("alone" in line for line in capsys.readouterr().out.splitlines())

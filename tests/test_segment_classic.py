@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from click2graph.masks import mask_iou
 from click2graph.prompts import FramePrompt
@@ -1101,3 +1102,22 @@ def test_a_partly_lost_subject_does_not_regrow_onto_another_moving_beside_it(sha
     for t in range(50, video.num_frames):
         _, xs = np.nonzero(state.mask(1, t))
         assert xs.size and xs.mean() > 0.3 * video.width, t
+
+
+def test_a_click_on_the_rider_leaves_out_most_of_the_bike_he_rides(davis_root):
+    """DAVIS-2017 bmx-trees frame 0 (rider and bike annotated apart), the rider's deepest pixel clicked: the mask is
+    the rider (IoU 0.69 measured) and holds little of the bike (0.22 of it), which discovery is there to find.
+    DAVIS-2016's ground truth merges them, so the tracking bench rewards a click mask that swallows what its
+    subject rides or holds: cutting the click's mask again with the box path in its own grown bounding box raised
+    the bench's mean over the development set's clicks, but here took 0.54 of the bike (rider IoU 0.49), and on the
+    examples the cups in the player's hands and the walker's legs beside the dog."""
+    from click2graph.bench.tracking import load_davis
+    from click2graph.masks import deepest_pixel
+
+    video, _ = load_davis(davis_root, "bmx-trees", max_frames=9)
+    labels = np.array(Image.open(davis_root / "Annotations_2017" / "480p" / "bmx-trees" / "00000.png"))
+    rider, bike = labels == 2, labels == 1
+    segmenter = ClassicSegmenter()
+    mask = segmenter.add_prompt(segmenter.init_state(video), 1, FramePrompt.from_points(0, [deepest_pixel(rider)]))
+    assert mask_iou(mask, rider) >= 0.6
+    assert (mask & bike).sum() <= 0.35 * bike.sum()

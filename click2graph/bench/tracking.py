@@ -1,8 +1,8 @@
 """Click -> track benchmark of the classic backend on the DAVIS-2016 clips in ``../shared/data/davis``.
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
-[--perturb] [--click-spread N [--click-tracks]] [--box-noise FRAC [--draws N] [--box-tracks]]
-[--start-flips FRAC [--flip-seed S]]``
+[--perturb] [--click-spread N [--click-tracks]] [--click-frames K [--click-still]]
+[--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -12,7 +12,8 @@ dilated and shifted right by 1 px and prints each J and their spread (max - min)
 a pixel moves the result (the classic tracker is chaotic on some clips). ``--click-spread N`` also segments frame 0
 from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`), and ``--click-tracks`` also
 tracks the clip from each of them: a change of the click path judged on the clicks users make and on the tracks they
-start, not on one chaotic track. ``--box-noise FRAC`` also
+start, not on one chaotic track. ``--click-frames K`` also clicks every K-th frame (and ``--click-still`` each of
+those frames alone, without motion: :mod:`click2graph.bench.click_frames`). ``--box-noise FRAC`` also
 segments frame 0 from ``--draws`` boxes whose sides are moved by Gaussian noise of FRAC of the box's size, as the
 evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence),
 and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks
@@ -40,6 +41,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from click2graph.bench.click_frames import frames_table, run_click_frames
 from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
 from click2graph.bench.click_spread import SpreadResult, click_prompts, run_spread, spread_clicks, spread_table
 from click2graph.eval.protocol import noisy_box
@@ -340,6 +342,12 @@ def main(argv: list[str]) -> int:
         "--click-tracks", action="store_true", help="also track the clip from each spread click (with --click-spread)"
     )
     parser.add_argument(
+        "--click-frames", type=int, default=0, metavar="K", help="also click every K-th frame, not only frame 0"
+    )
+    parser.add_argument(
+        "--click-still", action="store_true", help="also click each of those frames alone (with --click-frames)"
+    )
+    parser.add_argument(
         "--box-noise", type=float, default=None, metavar="FRAC", help="also prompt frame 0 with noisy GT boxes"
     )
     parser.add_argument("--draws", type=int, default=5, help="noisy boxes per sequence (with --box-noise)")
@@ -397,6 +405,8 @@ def main(argv: list[str]) -> int:
         tables.append(f"\nJ from the GT mask and from it changed by 1 px\n{_spread_table(starts)}")
     if args.click_spread > 0:
         tables += _spread_click_tables(root, args, segmenter, by_prompt.get("click", []))
+    if args.click_frames > 0:
+        tables += _click_frames_tables(root, args, segmenter)
     if args.box_noise is not None:
         tables += _noisy_box_tables(root, args, segmenter, by_prompt.get("box", []), flips)
     print(f"\n{segmenter.describe()}")
@@ -423,6 +433,27 @@ def _spread_click_tables(root: Path, args, segmenter: ClassicSegmenter, deepest:
     if args.click_tracks:
         tables.append(
             f"\nJ from {clicks}\n{_start_track_table(tracks, {r.seq: r.j_all for r in deepest}, CLICK_STARTS)}"
+        )
+    return tables
+
+
+def _click_frames_tables(root: Path, args, segmenter: ClassicSegmenter) -> list[str]:
+    """The tables of ``--click-frames``: the clicks with the whole clip and, with ``--click-still``, each clicked
+    frame alone."""
+    modes = [False, True] if args.click_still else [False]
+    results = {still: [] for still in modes}
+    for seq in tqdm(args.seq, desc="clicked frames"):
+        video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=args.max_frames)
+        for still in modes:
+            res = run_click_frames(seq, video, gt, args.click_frames, segmenter=segmenter, still=still)
+            results[still].append(res)
+            mean = f"{res.ious.mean():.3f}" if len(res.ious) else "- (no annotated frame)"
+            print(f"clicked frames{' alone' if still else ''} {seq}: mean IoU {mean}", flush=True)
+    every = f"the deepest pixel clicked every {args.click_frames} frames"
+    tables = [f"\nIoU of the click's mask, {every}, with the whole clip\n{frames_table(results[False])}"]
+    if args.click_still:
+        tables.append(
+            f"\nIoU of the click's mask, {every}, on that frame alone (no motion)\n{frames_table(results[True])}"
         )
     return tables
 
