@@ -131,6 +131,7 @@ class ObjectModel:
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
+    remnant_frames: int = 0  # consecutive frames with only a remnant of the object that nothing regrew
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
     fg_tex: TextureModel | None = None  # texture given colour of the object / its surroundings, learned where
     bg_tex: TextureModel | None = None  # ``fg`` / ``bg`` are
@@ -268,7 +269,15 @@ def track_step(
         # it, as before, let a leak grow by the band every frame).
         mask &= dilate(extent, 2)
     if config.lost_frac * model.area <= np.count_nonzero(mask) < config.occluded_ratio * model.area:
-        mask = _regrown(feat, model, t, mask, extent, (bwd, camera), config, restart=not measured)
+        regrown = _regrown(feat, model, t, mask, extent, (bwd, camera), config, restart=not measured)
+        model.remnant_frames = model.remnant_frames + 1 if regrown is mask else 0
+        mask = (
+            regrown
+            if model.remnant_frames <= config.lost_patience
+            else _stale_remnant(feat, model, t, mask, config, bwd, camera)
+        )
+    else:
+        model.remnant_frames = 0
     # A lost object may be anywhere near its coasting extent (out from behind a tree, not found yet): its window
     # is not known to be background, and learned as such it makes the object's colours unlikely where the search
     # for it looks (bmx-trees: the rider beside the extent for five frames, then never found again).
@@ -521,6 +530,22 @@ def _regrown(
     return mask | found
 
 
+def _stale_remnant(
+    feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig, bwd, camera
+) -> np.ndarray:
+    """``mask``, a remnant that nothing regrew for more than ``lost_patience`` frames, or, when one is found, the
+    moving region near the carried extent that the object's colours hold and that lies apart from the remnant
+    (:func:`_moving_object_near`, as for a lost object; the motion memory restarts from it). A remnant that stays
+    while the object runs on beside it is a look-alike the cut clings to (dog-agility's track on the poles' red
+    bands while the dog runs past), and it is never small enough for the searches of a lost object to run."""
+    found = _moving_object_near(feat, model, t, bwd, camera, config, model.extent)
+    if not found.any() or (found & mask).any():
+        return mask
+    logger.debug("frame %d: a remnant kept %d frames gives way to the moving object near it", t, model.remnant_frames)
+    _restart(model, found, _relative_motion(found, bwd, camera))
+    return found
+
+
 def _relative_motion(mask: np.ndarray, bwd: np.ndarray, camera: np.ndarray) -> np.ndarray:
     """Roughly the velocity (2,) of the region ``mask`` on frame t relative to the camera (its affine
     ``t_prev -> t``), from the backward flow ``bwd`` (``t -> t_prev``) of its pixels."""
@@ -534,7 +559,7 @@ def _restart(model: ObjectModel, mask: np.ndarray, relative_motion: np.ndarray) 
     """Restart the motion memory from a re-acquired mask."""
     model.extent = mask
     model.relative_motion = relative_motion
-    model.motion_frames = model.lost_frames = 0
+    model.motion_frames = model.lost_frames = model.remnant_frames = 0
 
 
 def _object_motion(
