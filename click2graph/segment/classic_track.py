@@ -408,13 +408,20 @@ def _reacquire(feat: FrameFeatures, model: ObjectModel, t: int, config: TrackCon
 
 
 def _search_near(
-    feat: FrameFeatures, model: ObjectModel, t: int, bwd: np.ndarray, camera: np.ndarray, config: TrackConfig
+    feat: FrameFeatures,
+    model: ObjectModel,
+    t: int,
+    bwd: np.ndarray,
+    camera: np.ndarray,
+    config: TrackConfig,
+    apart_from: np.ndarray | None = None,
 ) -> np.ndarray:
     """The lost object near its carried extent (:func:`_moving_object_near`); on success the motion memory
-    restarts from it with the region's own motion."""
+    restarts from it with the region's own motion. A region touching ``apart_from`` (a remnant the regrowth
+    refused) does not count: empty then."""
     mask = _moving_object_near(feat, model, t, bwd, camera, config, model.extent)
-    if not mask.any():
-        return mask
+    if not mask.any() or (apart_from is not None and (mask & apart_from).any()):
+        return np.zeros_like(mask)
     logger.debug("frame %d: object re-acquired nearby by motion and colour (%d px)", t, mask.sum())
     _restart(model, mask, _relative_motion(mask, bwd, camera))
     return mask
@@ -531,19 +538,20 @@ def _regrown(
 
 
 def _stale_remnant(
-    feat: FrameFeatures, model: ObjectModel, t: int, mask: np.ndarray, config: TrackConfig, bwd, camera
+    feat: FrameFeatures,
+    model: ObjectModel,
+    t: int,
+    mask: np.ndarray,
+    config: TrackConfig,
+    bwd: np.ndarray,
+    camera: np.ndarray,
 ) -> np.ndarray:
-    """``mask``, a remnant that nothing regrew for more than ``lost_patience`` frames, or, when one is found, the
-    moving region near the carried extent that the object's colours hold and that lies apart from the remnant
-    (:func:`_moving_object_near`, as for a lost object; the motion memory restarts from it). A remnant that stays
-    while the object runs on beside it is a look-alike the cut clings to (dog-agility's track on the poles' red
-    bands while the dog runs past), and it is never small enough for the searches of a lost object to run."""
-    found = _moving_object_near(feat, model, t, bwd, camera, config, model.extent)
-    if not found.any() or (found & mask).any():
-        return mask
-    logger.debug("frame %d: a remnant kept %d frames gives way to the moving object near it", t, model.remnant_frames)
-    _restart(model, found, _relative_motion(found, bwd, camera))
-    return found
+    """``mask``, a remnant that nothing regrew for more than ``lost_patience`` frames, or the lost object's nearby
+    search (:func:`_search_near`) when it finds a region apart from the remnant. A remnant that stays while the
+    object runs on beside it is a look-alike the cut clings to (dog-agility's track on the poles' red bands while
+    the dog runs past), and it is never small enough for the searches of a lost object to run."""
+    found = _search_near(feat, model, t, bwd, camera, config, apart_from=mask)
+    return found if found.any() else mask
 
 
 def _relative_motion(mask: np.ndarray, bwd: np.ndarray, camera: np.ndarray) -> np.ndarray:
