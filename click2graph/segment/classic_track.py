@@ -22,9 +22,11 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    extent, which is kept) unless what it adds beyond the extent is as object-like as what lies within it (growth:
    an object coming at the camera). A mask far below the running area that is not lost is a remnant of a fast
    object the prediction fell behind: the moving region around it that the object's colours hold joins it (and
-   the motion memory restarts from that region when the gate refused the remnant's motion). The local background
-   colours are learned outside mask *and* extent, so an object the cut missed does not become background, and not
-   at all while the object is lost; the local classifiers are learned afresh on a new extent's outline.
+   the motion memory restarts from that region when the gate refused the remnant's motion). An extent past the
+   leak test's limit that the mask left mostly empty stops growing with the measured scale until a mask fills it
+   again: only the flow said it grows. The local background colours are learned outside mask *and* extent, so an
+   object the cut missed does not become background, and not at all while the object is lost; the local
+   classifiers are learned afresh on a new extent's outline.
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -130,6 +132,8 @@ class ObjectModel:
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
     sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
+    overgrown: bool = False  # the last extent exceeded ``leak_ratio`` x ``area`` and the mask filled under
+    # ``occluded_ratio`` of it
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
     remnant_frames: int = 0  # consecutive frames with only a remnant of the object that nothing regrew
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
@@ -233,6 +237,12 @@ def track_step(
     # is biased upwards (a few % a frame) and would let the leak compound; it only caps how far the running
     # area may follow the mask (``sized_area``, see :func:`_update`).
     scale = float(abs(np.linalg.det(obj[:, :2]))) if measured else 1.0
+    if scale > 1.0 and model.overgrown:
+        # The carried extent already exceeds the leak test's limit and the last cut left most of it empty: flow
+        # alone made it grow (over water, ripples spreading from a duck read as the duck growing 6x in 80 frames
+        # even on its true outline), so it grows no further until a cut fills it.
+        obj = _scaled_about(obj, model.extent, 1.0 / np.sqrt(scale))
+        scale = 1.0
     model.area *= min(1.0, scale)
     model.sized_area *= scale
     warped = _warp_prev(prev, bwd, reliable_now, obj)
@@ -613,6 +623,19 @@ def _object_motion(
     return obj, True
 
 
+def _scaled_about(obj: np.ndarray, region: np.ndarray, factor: float) -> np.ndarray:
+    """The affine ``obj`` (2x3) with its linear part scaled by ``factor`` about the centroid of ``region`` (bool
+    (h, w)), which it still moves where ``obj`` does."""
+    ys, xs = np.nonzero(region)
+    if not len(xs):
+        return obj
+    centre = np.array([xs.mean(), ys.mean()])
+    out = obj.copy()
+    out[:, :2] *= factor
+    out[:, 2] += (obj[:, :2] - out[:, :2]) @ centre
+    return out
+
+
 def _warp_prev(prev: np.ndarray, bwd: np.ndarray, reliable: np.ndarray, obj: np.ndarray) -> np.ndarray:
     """Pull ``prev`` to the new frame: along the backward flow where it is reliable, else by the object's affine."""
     h, w = prev.shape
@@ -684,6 +707,7 @@ def _update(
     learn_background: bool = True,
 ) -> None:
     area, extent_area = np.count_nonzero(mask), np.count_nonzero(extent)
+    model.overgrown = extent_area > config.leak_ratio * model.area and area < config.occluded_ratio * extent_area
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
     # it as background would make the object's own colours unlikely where it reappears.
     local_bg = ~dilate(mask[win] | extent[win], config.ring_px)
