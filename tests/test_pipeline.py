@@ -349,6 +349,28 @@ def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, 
     assert obj.frames == frames
 
 
+@pytest.mark.parametrize(
+    "patch, config, frames",
+    [
+        # 15 px where the 300 px object stood (0.05 of its median area): a lost track's speck, cut there
+        ((slice(55, 60), slice(60, 63)), PipelineConfig(), [*range(12), *range(19, 30)]),
+        ((slice(55, 60), slice(60, 63)), PipelineConfig(min_frame_share=None), list(range(30))),  # ...kept without
+        ((slice(52, 60), slice(56, 64)), PipelineConfig(), list(range(30))),  # 64 px (0.21): part of it, kept
+    ],
+)
+def test_the_frames_where_an_object_track_holds_only_a_speck_are_cut(patch, config, frames):
+    """The object beside the subject is found on frame 0; on frames 12-18 its track holds only ``patch``."""
+    labels = meeting_scene(num_frames=30, appear_at=0)
+    video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
+    segmenter = DriftingOracle(labels, obj_id=2, frames=range(12, 19), patch=patch)
+    pipeline = Pipeline(segmenter, config)
+    session = pipeline.open(video)
+    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
+    graph = pipeline.build(session)
+    (obj,) = [o for o in objects_of(graph, 1) if o.entity_id == 2]
+    assert obj.frames == frames
+
+
 def leg_offsets(speed: float, shoe_speed: float, t: int) -> dict[int, int]:
     """How far (px, to the right) the trouser (2) and the shoe (4) of :func:`legged_scene` have stepped by frame
     ``t``: ``speed`` and ``shoe_speed`` px/frame on frames 0-1, still after."""
