@@ -338,15 +338,19 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
 )
 def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, config, frames):
     """The object beside the subject is found on frame 0; from frame 20 its track lands on ``patch``."""
+    assert drifted_object_frames(range(20, 30), patch, config) == frames
+
+
+def drifted_object_frames(drift: range, patch: tuple[slice, slice], config: PipelineConfig) -> list[int]:
+    """The graph's frames of the object beside the subject of :func:`meeting_scene` (found on frame 0), built with
+    ``config``, when its track holds only ``patch`` on the frames ``drift``."""
     labels = meeting_scene(num_frames=30, appear_at=0)
     video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
-    segmenter = DriftingOracle(labels, obj_id=2, frames=range(20, 30), patch=patch)
-    pipeline = Pipeline(segmenter, config)
+    pipeline = Pipeline(DriftingOracle(labels, obj_id=2, frames=drift, patch=patch), config)
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
-    graph = pipeline.build(session)
-    (obj,) = [o for o in objects_of(graph, 1) if o.entity_id == 2]
-    assert obj.frames == frames
+    (obj,) = [o for o in objects_of(pipeline.build(session), 1) if o.entity_id == 2]
+    return obj.frames
 
 
 @pytest.mark.parametrize(
@@ -360,15 +364,7 @@ def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, 
 )
 def test_the_frames_where_an_object_track_holds_only_a_speck_are_cut(patch, config, frames):
     """The object beside the subject is found on frame 0; on frames 12-18 its track holds only ``patch``."""
-    labels = meeting_scene(num_frames=30, appear_at=0)
-    video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
-    segmenter = DriftingOracle(labels, obj_id=2, frames=range(12, 19), patch=patch)
-    pipeline = Pipeline(segmenter, config)
-    session = pipeline.open(video)
-    pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
-    graph = pipeline.build(session)
-    (obj,) = [o for o in objects_of(graph, 1) if o.entity_id == 2]
-    assert obj.frames == frames
+    assert drifted_object_frames(range(12, 19), patch, config) == frames
 
 
 def leg_offsets(speed: float, shoe_speed: float, t: int) -> dict[int, int]:
