@@ -13,6 +13,7 @@ BENCHMARKS = (
     "sam2",
     "sam2_speed",
     "stride_fill",
+    "small_objects",
     "semantics",
     "ray",
     "remote",
