@@ -19,6 +19,7 @@ from click2graph.segment.base import Candidates, ObjectTrack, PropagationStep, S
 from click2graph.segment.classic_candidates import decode_point_candidates
 from click2graph.segment.classic_click import ClickConfig, segment_prompt
 from click2graph.segment.classic_features import FrameFeatures
+from click2graph.segment.classic_small import small_object
 from click2graph.segment.classic_track import ObjectModel, TrackConfig, track_step
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class ClassicSegmenter:
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts[prompt.frame_idx] = prompt
         track.mask_prompts.pop(prompt.frame_idx, None)
-        mask = feat.to_work_mask(segment_prompt(feat, prompt.frame_idx, prompt, self.config.click))
+        mask = small_object(state.video.frames[prompt.frame_idx], prompt, self.config.click)
+        if mask is None:
+            mask = feat.to_work_mask(segment_prompt(feat, prompt.frame_idx, prompt, self.config.click))
         track.set_mask(prompt.frame_idx, mask)
         return mask
 

@@ -136,6 +136,14 @@ class ClickConfig:
     # between the legs), the fragments 0.02-0.13 (bmx-trees' shirt, scooter-black, breakdance-flare's shoe).
     fragment_of_moving: float = 0.15
     static_side: int = 224  # the six static cuts run at this longest side (px): 4x fewer pixels, same choice
+    # A click on a small object is cut first at working resolution (:mod:`.classic_small`): in a square of half-size
+    # ``small_window_frac`` of the frame's longest side, kept when the cut grew to ``small_min_growth`` times the
+    # clicks' 1 px disks, ends inside the square, runs along image edges on ``small_edge_share`` of its outline, and
+    # is the same (IoU >= ``small_stable``) in one twice as large.
+    small_window_frac: float = 0.04
+    small_min_growth: float = 4.0
+    small_edge_share: float = 0.9
+    small_stable: float = 0.8
     grabcut_iters: int = 5
     click_radius: int = 3  # hard constraint disk around each click
     # A user's box is tight around the object: a box cut whose own bounding box overlaps it by less than this
