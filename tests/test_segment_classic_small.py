@@ -43,14 +43,27 @@ def test_a_click_on_a_large_object_or_on_a_flat_backdrop_is_left_to_the_click_pa
     assert small_object(flat, FramePrompt.from_points(0, [[160, 120]]), ClickConfig()) is None
 
 
-def test_an_object_that_ends_inside_the_small_window_but_grows_in_a_larger_one_is_not_small():
-    """A disk attached to a long bar of its colour: inside the small window the cut is the disk and the bar's start,
-    which reaches the window's side; the bar is what the click path must see."""
+def test_a_small_disk_on_a_long_bar_of_its_colour_is_left_to_the_click_path():
+    """The disk's cut runs on along the bar to the small square's side: the bar is what the click path must see."""
     frame = _mottled()
-    truth = _disk(frame, (160, 120), 10, (245, 240, 230))
+    _disk(frame, (160, 120), 10, (245, 240, 230))
     frame[117:124, 160:300] = (245, 240, 230)
     assert small_object(frame, FramePrompt.from_points(0, [[160, 120]]), ClickConfig()) is None
-    assert truth.any()
+
+
+def test_a_piece_of_a_large_subject_that_ends_inside_the_small_square_is_not_taken_for_a_small_object(davis_root):
+    """breakdance-flare's frame 0, the dancer's deepest pixel: the small square's cut is a 610 px piece of her that
+    ends inside it along image edges; only the larger square's different cut keeps the click path's."""
+    from dataclasses import replace
+
+    from click2graph.bench.discovery import click_point
+    from click2graph.bench.tracking import load_davis
+
+    video, gt = load_davis(davis_root, "breakdance-flare", max_frames=1)
+    prompt = FramePrompt.from_points(0, [list(click_point(gt[0]))])
+    assert small_object(video.frames[0], prompt, ClickConfig()) is None
+    piece = small_object(video.frames[0], prompt, replace(ClickConfig(), small_stable=0.0))
+    assert piece is not None and mask_iou(piece, gt[0]) < 0.1
 
 
 @pytest.mark.parametrize("click", [(76, 56), (43, 56), (60, 45)])
