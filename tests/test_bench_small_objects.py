@@ -22,6 +22,17 @@ def test_a_pasted_disk_moves_by_its_speed_and_is_shaded_on_the_backdrop():
     assert np.array_equal(out, again)  # seeded noise: the same clip every run
 
 
+def test_a_fast_disk_bounces_off_the_frames_sides_and_stays_whole_in_view():
+    frames = np.full((12, 60, 80, 3), 20, np.uint8)
+    _, masks = pasted_disk(frames, 10, (240, 120, 30), (40.0, 30.0), 25.0)
+    xs = [np.nonzero(masks[t])[1].mean() for t in range(12)]
+    assert abs(xs[1] - 65) < 0.5  # on its way right
+    assert abs(xs[2] - (2 * 74 - 90)) < 0.5  # 90 is past the last centre a 5 px radius allows (74): folded back
+    assert all(m.sum() > 0.85 * np.pi * 25 for m in masks)  # never cut by the frame's side
+    assert all(5 - 0.5 <= x <= 74 + 0.5 for x in xs)
+    assert small_objects.bounced(3.0, 5.0, 80) == 7.0 and small_objects.bounced(40.0, 5.0, 80) == 40.0
+
+
 def test_the_table_gives_per_diameter_the_mean_iou_the_clicks_that_hold_and_the_median_area_ratio():
     results = [
         ClickResult("a", 8, "white", 0.2, 30.0, None),

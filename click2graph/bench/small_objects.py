@@ -6,10 +6,11 @@ The development set's subjects fill 2-20 % of the frame; a user also clicks a ba
 of such objects is at hand, so one is made: a disk of each diameter (working pixels), shaded like a lit ball and
 with pixel noise (a flat colour leaves GrabCut's colour model degenerate), is pasted at :data:`PLACES` of the first
 ``--frames`` frames of each bundled example's clip (real backdrops), in each of :data:`COLOURS`, moving ``--speed``
-px a frame to the right (0: still). Frame 0 is segmented from one click at the disk's centre with the whole pasted
-clip, as the app does. Per diameter: the mean IoU, how many clicks reach 0.5, and the median ratio of the mask's area
-to the disk's (> 1: the mask ran past the object). With ``--track`` the click's mask is also propagated over the
-pasted frames and J (mean IoU over the frames after the click) is printed.
+px a frame to the right and bouncing off the frame's sides (0: still; a hit ball moves tens of px a frame). Frame 0
+is segmented from one click at the disk's centre with the whole pasted clip, as the app does. Per diameter: the mean
+IoU, how many clicks reach 0.5, and the median ratio of the mask's area to the disk's (> 1: the mask ran past the
+object). With ``--track`` the click's mask is also propagated over the pasted frames and J (mean IoU over the frames
+after the click) is printed.
 """
 
 from __future__ import annotations
@@ -52,12 +53,13 @@ def pasted_disk(
     frames: np.ndarray, diameter: int, colour: tuple[int, int, int], centre_xy: tuple[float, float], speed: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(frames with the disk pasted, its masks bool (N, H, W)): frame ``t`` holds it at ``centre_xy`` moved
-    ``speed * t`` px to the right. Deterministic (the noise is seeded by the frame index)."""
+    ``speed * t`` px to the right, bouncing off the frame's sides as a ball would (a fast disk stays in view).
+    Deterministic (the noise is seeded by the frame index)."""
     out = frames.copy()
     n, h, w = frames.shape[:3]
     masks = np.zeros((n, h, w), bool)
     for t in range(n):
-        cx, cy = centre_xy[0] + speed * t, centre_xy[1]
+        cx, cy = bounced(centre_xy[0] + speed * t, diameter / 2, w), centre_xy[1]
         disk = np.zeros((h, w), np.uint8)
         cv2.circle(disk, (int(round(cx)), int(round(cy))), diameter // 2, 1, -1)
         ys, xs = np.nonzero(disk)
@@ -67,6 +69,14 @@ def pasted_disk(
         out[t][ys, xs] = np.clip(pixels, 0, 255).astype(np.uint8)
         masks[t] = disk.astype(bool)
     return out, masks
+
+
+def bounced(x: float, radius: float, width: int) -> float:
+    """``x`` reflected off the sides of a frame ``width`` px wide, for a disk of ``radius``: its path folded back
+    into ``[radius, width - 1 - radius]``."""
+    low, span = radius, max(1e-6, width - 1 - 2 * radius)
+    u = (x - low) % (2 * span)
+    return low + (u if u <= span else 2 * span - u)
 
 
 def click_disk(frames: np.ndarray, masks: np.ndarray, centre_xy: tuple[float, float], *, track: bool):

@@ -34,19 +34,27 @@ def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = G
     if len(neighbours) < MIN_NEIGHBOURS:
         return None
     lab = _lab(feat.frame(t)[0])
+    return np.median([_distance(feat, lab, t, t2) for t2 in neighbours], axis=0).astype(np.float32)
+
+
+def frame_change(feat: FrameFeatures, t: int, t2: int) -> np.ndarray:
+    """float32 (h, w) in processing pixels: the CIELAB distance between frame ``t`` and frame ``t2`` warped onto
+    it by the camera's motion. One neighbour, so a thing that moved lights up both where it is and where it was."""
+    return _distance(feat, _lab(feat.frame(t)[0]), t, t2)
+
+
+def _distance(feat: FrameFeatures, lab: np.ndarray, t: int, t2: int) -> np.ndarray:
+    """float32 (h, w): the CIELAB distance between ``lab`` (frame ``t``'s) and frame ``t2`` warped onto ``t``."""
     h, w = lab.shape[:2]
-    distances = []
-    for t2 in neighbours:
-        affine = feat.camera(t, t2).astype(np.float32)  # frame t's pixel x lies at affine @ (x, 1) on t2
-        warped = cv2.warpAffine(
-            feat.frame(t2)[0],
-            affine,
-            (w, h),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        distances.append(np.sqrt(((lab - _lab(warped)) ** 2).sum(axis=-1)))
-    return np.median(distances, axis=0).astype(np.float32)
+    affine = feat.camera(t, t2).astype(np.float32)  # frame t's pixel x lies at affine @ (x, 1) on t2
+    warped = cv2.warpAffine(
+        feat.frame(t2)[0],
+        affine,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.sqrt(((lab - _lab(warped)) ** 2).sum(axis=-1)).astype(np.float32)
 
 
 def moves_against_backdrop(cue: np.ndarray, mask: np.ndarray, region: np.ndarray) -> bool:

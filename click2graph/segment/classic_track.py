@@ -27,6 +27,11 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    again: only the flow said it grows. The local background colours are learned outside mask *and* extent, so an
    object the cut missed does not become background, and not at all while the object is lost; the local
    classifiers are learned afresh on a new extent's outline.
+5. A small object (a hit ball) can move several times its own size between frames: the flow smooths it away, the
+   prediction stays behind and the co-motion term calls it background at its new place. When such an object is
+   lost, or only a remnant of it is left, it is looked for by what changed since the last frame (the
+   camera-compensated frame difference) near where it is expected, and once found that way the next frame looks for
+   it there first, where its velocity carries it (:func:`_changed_object_near`).
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -40,6 +45,7 @@ import cv2
 import numpy as np
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component
+from click2graph.segment.classic_difference import frame_change
 from click2graph.segment.classic_energy import (
     MAX_NATS,
     ColourModel,
@@ -57,6 +63,9 @@ from click2graph.segment.classic_shots import across_cut
 from click2graph.segment.classic_texture import TEXTURE_REACH_PX, TextureModel, texture_ratio
 
 logger = logging.getLogger(__name__)
+
+_CHANGE_FLOOR = 8.0  # CIELAB distance (OpenCV's 8-bit scale) under which a pixel never counts as changed
+_ALONE = 3.0  # a region found by what changed lies in a changed area at most this many times its size
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,15 @@ class TrackConfig:
     search_reach: float = 1.0
     moving_sigmas: float = 4.0
     min_evidence: float = 0.5
+    # A small object can move many times its own size in a frame (a hit ball), beyond the flow and the reach
+    # above: a lost object is also searched for, within this fraction of the frame's longest side of where it is
+    # expected, as a region that changed since the last frame, is object-coloured now and was not there before,
+    # and lies farther than its own size from where it was (nearer, the flow follows it) ...
+    fast_reach_frac: float = 0.15
+    fast_max_frac: float = 0.01  # ... for objects up to this fraction of the frame's area; once found that way, the
+    # next frame looks for it that way first, where its velocity carries it (the flow's prediction stays behind)
+    fast_min_evidence: float = 2.0  # nats per pixel: a jump the flow does not support needs colours that single
+    # the object out (e^2 ~ 7 times likelier as the object's than as the backdrop's), not the searches' 0.5
     # Local colour classifiers (Video SnapCut, :mod:`~click2graph.segment.classic_local`): windows of this fraction
     # of sqrt(object area) along the outline (0: none); a window's colour term replaces the global one in proportion
     # to how far its discriminability on the frame it was learned from exceeds ``local_cutoff``, except that it
@@ -136,6 +154,7 @@ class ObjectModel:
     # ``occluded_ratio`` of it
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
     remnant_frames: int = 0  # consecutive frames with only a remnant of the object that nothing regrew
+    outran: bool = False  # the last frame found the object by what changed, far from where the flow put it
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
     fg_tex: TextureModel | None = None  # texture given colour of the object / its surroundings, learned where
     bg_tex: TextureModel | None = None  # ``fg`` / ``bg`` are
@@ -220,6 +239,8 @@ def track_step(
 
     camera = feat.camera(t_prev, t, exclude=_near(prev | model.extent, np.count_nonzero(model.extent)))
     feat.prefetch(t, 2 * t - t_prev)  # the next step's flows, on a worker thread while this step runs
+    if model.outran and (found := _outrunning(feat, model, prev, t_prev, t, camera, config)).any():
+        return found
     obj, measured = _object_motion(model, camera, fwd, prev & reliable_prev, config)
     logger.debug(
         "frame %d: camera shift %s, relative velocity %s (measured %s, spread %.2f), prev area %d, extent %d",
@@ -246,6 +267,7 @@ def track_step(
     model.area *= min(1.0, scale)
     model.sized_area *= scale
     warped = _warp_prev(prev, bwd, reliable_now, obj)
+    carried = _relative_shift(obj, camera, model.extent)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
     if not prior.any():  # the prediction left the frame
@@ -280,6 +302,12 @@ def track_step(
         mask &= dilate(extent, 2)
     if config.lost_frac * model.area <= np.count_nonzero(mask) < config.occluded_ratio * model.area:
         regrown = _regrown(feat, model, t, mask, extent, (bwd, camera), config, restart=not measured)
+        if (
+            regrown is mask
+            and _outruns_flow(model, config)
+            and (found := _changed_object_near(feat, model, t, t_prev, camera, prev, extent, carried, config)).any()
+        ):
+            return found  # a remnant left behind by a small object that outran the prediction
         model.remnant_frames = model.remnant_frames + 1 if regrown is mask else 0
         mask = (
             regrown
@@ -298,7 +326,7 @@ def track_step(
     else:
         model.windows = windows
     if lost:
-        return _lost(feat, model, t, mask, config, moved=(bwd, camera))
+        return _lost(feat, model, t, mask, config, moved=(bwd, camera), changed=(t_prev, prev, carried))
     model.lost_frames = 0
     return mask
 
@@ -377,17 +405,30 @@ def _lost(
     mask: np.ndarray,
     config: TrackConfig,
     moved: tuple[np.ndarray, np.ndarray] | None = None,
+    changed: tuple[int, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Count a frame with (almost) nothing of the object and search for it: near its expected place by motion
-    and colour (``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``), and past the
-    patience over the whole frame by colour; ``mask`` (what was found of it) when it is not found again. Its
-    remembered extent keeps moving with its motion meanwhile, so the next frame's prediction still looks where it
-    is expected to reappear."""
+    and colour (``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``), then by what changed
+    since the last frame (``changed``: ``t_prev``, the object's mask there and the velocity relative to the camera
+    that carried the extent to ``t``; :func:`_changed_object_near`), and past the patience over the whole frame by
+    colour; ``mask`` (what was found of it) when it is not found again. Its remembered extent keeps moving with its
+    motion meanwhile, so the next frame's prediction still looks where it is expected to reappear."""
     model.lost_frames += 1
     if moved is not None:
         found = _search_near(feat, model, t, *moved, config)
         if found.any():
             return found
+    if (
+        changed is not None
+        and _outruns_flow(model, config)
+        and moved is not None
+        and (
+            found := _changed_object_near(
+                feat, model, t, changed[0], moved[1], changed[1], model.extent, changed[2], config
+            )
+        ).any()
+    ):
+        return found
     if model.lost_frames > config.lost_patience:
         found = _reacquire(feat, model, t, config)
         if found.any():
@@ -508,6 +549,142 @@ def _moving_object_near(
     return mask
 
 
+def _outruns_flow(model: ObjectModel, config: TrackConfig) -> bool:
+    """Whether the object is small enough (``fast_max_frac`` of the frame) to move farther than the flow follows."""
+    return model.area <= config.fast_max_frac * model.extent.size
+
+
+def _outrunning(
+    feat: FrameFeatures,
+    model: ObjectModel,
+    prev: np.ndarray,
+    t_prev: int,
+    t: int,
+    camera: np.ndarray,
+    config: TrackConfig,
+) -> np.ndarray:
+    """A small object the last frame found by what changed (:func:`_changed_object_near`), looked for the same
+    way where its velocity carries it; empty (and the flag cleared) when it is not there."""
+    predicted = camera.copy()
+    predicted[:, 2] += model.relative_motion
+    h, w = model.extent.shape
+    expected = cv2.warpAffine(model.extent.astype(np.uint8), predicted, (w, h), flags=cv2.INTER_NEAREST) > 0
+    found = _changed_object_near(feat, model, t, t_prev, camera, prev, expected, model.relative_motion.copy(), config)
+    model.outran = bool(found.any())
+    return found
+
+
+def _changed_object_near(
+    feat: FrameFeatures,
+    model: ObjectModel,
+    t: int,
+    t_prev: int,
+    camera: np.ndarray,
+    left: np.ndarray,
+    expected: np.ndarray,
+    carried: np.ndarray,
+    config: TrackConfig,
+) -> np.ndarray:
+    """The object as a region, within ``fast_reach_frac`` of the frame (or ``search_reach`` object sizes) of
+    where it is ``expected``, that changed since ``t_prev`` (the camera's motion ``camera``, ``t_prev -> t``,
+    undone), whose colours the object model explains by at least ``fast_min_evidence`` nats per pixel and did not
+    on ``t_prev`` (the object arrived there), of a plausible area, alone in the changed area around it and farther
+    than the object's size from where it was; the one nearest the expected place. Empty when there is none, or when
+    the place the object ``left`` (its mask on ``t_prev``) did not change. On success the motion memory restarts with the velocity that would have carried it there
+    (``carried``, the velocity relative to the camera that moved ``expected`` on this frame, corrected by the miss
+    spread over the frames it was lost).
+
+    A ball hit across the frame is a few pixels wide and moves many times that between frames: the flow smooths it
+    away and the prediction stays behind, so the tracker's cut and the searches by motion find nothing. What moved
+    shows in the frame difference twice, where it is now and where it was; its colours tell which is which."""
+    if not expected.any():
+        return np.zeros(expected.shape, bool)
+    h, w = expected.shape
+    ys, xs = np.nonzero(expected)
+    reach = int(max(config.search_reach * np.sqrt(model.area), config.fast_reach_frac * max(h, w)))
+    win = np.s_[max(0, ys.min() - reach) : ys.max() + reach + 1, max(0, xs.min() - reach) : xs.max() + reach + 1]
+    change = frame_change(feat, t, t_prev)
+    level = float(np.median(change[win]))
+    spread = 1.4826 * float(np.median(np.abs(change[win] - level)))
+    changed_everywhere = change > max(_CHANGE_FLOOR, level + config.moving_sigmas * spread)
+    # Something that moved away leaves the backdrop where it was (``left``, its mask on t_prev, moved with the
+    # camera): a patch of the backdrop the track lost has not gone anywhere.
+    gone_from = cv2.warpAffine(left.astype(np.uint8), camera, (w, h), flags=cv2.INTER_NEAREST) > 0
+    if not gone_from.any() or changed_everywhere[gone_from].mean() < 0.5:
+        return np.zeros((h, w), bool)
+    changed = changed_everywhere[win]
+    # The object's learned background is its close surroundings, a few pixels wide for a small object: the
+    # search window's own colours on t_prev (less where the object was expected) are the backdrop it may cross.
+    _, bins = feat.frame(t)
+    bins_before = _warped_bins(feat, t, t_prev)[win]
+    backdrop = ColourModel.fit(bins_before[~dilate(expected, config.ring_px)[win]])
+    bg = model.bg.blend(backdrop, 0.5)
+    cost_fg, cost_bg = colour_costs(bins[win], model.fg, bg)
+    evidence = cost_bg - cost_fg
+    before_fg, before_bg = colour_costs(bins_before, model.fg, bg)
+    before = before_bg - before_fg
+    lo, hi = (r * model.area for r in config.reacquire_area)
+    count, labels = cv2.connectedComponents((changed & (evidence > 0)).astype(np.uint8), connectivity=8)
+    _, change_labels, change_stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    centre = np.array([xs.mean() - win[1].start, ys.mean() - win[0].start])
+    gys, gxs = np.nonzero(gone_from)
+    start = np.array([gxs.mean() - win[1].start, gys.mean() - win[0].start])
+    best, best_distance = None, np.inf
+    for k in range(1, count):
+        region = labels == k
+        if not lo <= region.sum() <= hi:
+            continue
+        if evidence[region].mean() < config.fast_min_evidence or before[region].mean() >= config.min_evidence:
+            continue
+        # A small thing crossing the backdrop changes the frame by itself (where it is, where it was); a piece of
+        # a larger changing area (a player's moving shirt) is not it.
+        around = change_stats[change_labels[region][0], cv2.CC_STAT_AREA]
+        if around > _ALONE * region.sum():
+            continue
+        rys, rxs = np.nonzero(region)
+        # It outran the flow: it lies farther than its own size from where it was (nearer, the flow follows it).
+        if np.hypot(rxs.mean() - start[0], rys.mean() - start[1]) < np.sqrt(model.area):
+            continue
+        distance = float(np.hypot(rxs.mean() - centre[0], rys.mean() - centre[1]))
+        if distance < best_distance:
+            best, best_distance = region, distance
+            best_evidence = float(evidence[region].mean())
+    mask = np.zeros((h, w), bool)
+    if best is None:
+        return mask
+    mask[win] = best
+    rys, rxs = np.nonzero(mask)
+    shift = np.array([rxs.mean() - xs.mean(), rys.mean() - ys.mean()])
+    logger.debug(
+        "frame %d: object re-acquired by change and colour (%d px, %.1f px from its extent, %.2f nats a pixel)",
+        t,
+        mask.sum(),
+        best_distance,
+        best_evidence,
+    )
+    _restart(model, mask, carried + shift / max(1, model.lost_frames))
+    model.outran = True
+    # That velocity is a measurement the flow could not make: the gate holds it against the next frames' flow,
+    # which sees the object standing still.
+    model.motion_frames = config.gate_after
+    return mask
+
+
+def _warped_bins(feat: FrameFeatures, t: int, t2: int) -> np.ndarray:
+    """Frame ``t2``'s colour codes warped onto frame ``t`` by the camera's motion (nearest neighbour)."""
+    _, bins = feat.frame(t2)
+    h, w = bins.shape
+    affine = feat.camera(t, t2).astype(np.float32)
+    warped = cv2.warpAffine(
+        bins.astype(np.uint16),
+        affine,
+        (w, h),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # OpenCV warps no int32; the codes fit 16 bits
+    return warped.astype(bins.dtype)
+
+
 def _regrown(
     feat: FrameFeatures,
     model: ObjectModel,
@@ -564,6 +741,15 @@ def _stale_remnant(
     return found if found.any() else mask
 
 
+def _relative_shift(obj: np.ndarray, camera: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The translation (2,) of ``region``'s centroid under the affine ``obj`` less the camera's affine there."""
+    ys, xs = np.nonzero(region)
+    if not len(xs):
+        return obj[:, 2] - camera[:, 2]
+    centre = np.array([xs.mean(), ys.mean(), 1.0])
+    return obj @ centre - camera @ centre
+
+
 def _relative_motion(mask: np.ndarray, bwd: np.ndarray, camera: np.ndarray) -> np.ndarray:
     """Roughly the velocity (2,) of the region ``mask`` on frame t relative to the camera (its affine
     ``t_prev -> t``), from the backward flow ``bwd`` (``t -> t_prev``) of its pixels."""
@@ -578,6 +764,7 @@ def _restart(model: ObjectModel, mask: np.ndarray, relative_motion: np.ndarray) 
     model.extent = mask
     model.relative_motion = relative_motion
     model.motion_frames = model.lost_frames = model.remnant_frames = 0
+    model.outran = False
 
 
 def _object_motion(
