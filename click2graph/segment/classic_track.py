@@ -590,9 +590,9 @@ def _changed_object_near(
     undone), whose colours the object model explains by at least ``fast_min_evidence`` nats per pixel and did not
     on ``t_prev`` (the object arrived there), of a plausible area, alone in the changed area around it and farther
     than the object's size from where it was; the one nearest the expected place. Empty when there is none, or when
-    the place the object ``left`` (its mask on ``t_prev``) did not change. On success the motion memory restarts with the velocity that would have carried it there
-    (``carried``, the velocity relative to the camera that moved ``expected`` on this frame, corrected by the miss
-    spread over the frames it was lost).
+    the place the object ``left`` (its mask on ``t_prev``) did not change. On success the motion memory restarts
+    with the velocity that would have carried it there (``carried``, the velocity relative to the camera that moved
+    ``expected`` on this frame, corrected by the miss spread over the frames it was lost).
 
     A ball hit across the frame is a few pixels wide and moves many times that between frames: the flow smooths it
     away and the prediction stays behind, so the tracker's cut and the searches by motion find nothing. What moved
