@@ -29,9 +29,9 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    classifiers are learned afresh on a new extent's outline.
 5. A small object (a hit ball) can move several times its own size between frames: the flow smooths it away, the
    prediction stays behind and the co-motion term calls it background at its new place. When such an object is
-   lost, or only a remnant of it is left, it is looked for by what changed since the last frame (the
-   camera-compensated frame difference) near where it is expected, and once found that way the next frame looks for
-   it there first, where its velocity carries it (:func:`_changed_object_near`).
+   lost, or only a remnant of it is left, it is looked for by what changed since the last frame it was held on
+   (the camera-compensated frame difference) near where it was and where it is expected, and once found that way
+   the next frame looks for it there first, where its velocity carries it (:func:`_changed_object_near`).
 
 Everything is in processing pixels (see :mod:`click2graph.segment.classic_features`).
 """
@@ -155,6 +155,7 @@ class ObjectModel:
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
     remnant_frames: int = 0  # consecutive frames with only a remnant of the object that nothing regrew
     outran: bool = False  # the last frame found the object by what changed, far from where the flow put it
+    seen: tuple[int, np.ndarray] | None = None  # the last frame (and mask) the object was held on before it was lost
     windows: LocalWindows | None = None  # local colour classifiers on the last mask's outline, on its frame
     fg_tex: TextureModel | None = None  # texture given colour of the object / its surroundings, learned where
     bg_tex: TextureModel | None = None  # ``fg`` / ``bg`` are
@@ -409,10 +410,12 @@ def _lost(
 ) -> np.ndarray:
     """Count a frame with (almost) nothing of the object and search for it: near its expected place by motion
     and colour (``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``), then by what changed
-    since the last frame (``changed``: ``t_prev``, the object's mask there and the velocity relative to the camera
-    that carried the extent to ``t``; :func:`_changed_object_near`), and past the patience over the whole frame by
-    colour; ``mask`` (what was found of it) when it is not found again. Its remembered extent keeps moving with its
-    motion meanwhile, so the next frame's prediction still looks where it is expected to reappear."""
+    since the last frame it was seen on (``changed``: ``t_prev``, the object's mask there and the velocity relative
+    to the camera that carried the extent to ``t``; :func:`_changed_object_near`), and past the patience over the
+    whole frame by colour; ``mask`` (what was found of it) when it is not found again. Its remembered extent keeps
+    moving with its motion meanwhile, so the next frame's prediction still looks where it is expected to reappear."""
+    if changed is not None and model.lost_frames == 0:
+        model.seen = changed[:2]
     model.lost_frames += 1
     if moved is not None:
         found = _search_near(feat, model, t, *moved, config)
@@ -420,15 +423,16 @@ def _lost(
             return found
     if (
         changed is not None
+        and model.seen is not None
+        and model.lost_frames <= config.lost_patience
         and _outruns_flow(model, config)
-        and moved is not None
-        and (
-            found := _changed_object_near(
-                feat, model, t, changed[0], moved[1], changed[1], model.extent, changed[2], config
-            )
-        ).any()
     ):
-        return found
+        # Hidden for a frame or blurred into a streak, a ball still left the place it was last seen on.
+        t_seen, seen = model.seen
+        camera = moved[1] if moved is not None and t_seen == changed[0] else feat.camera(t_seen, t)
+        found = _changed_object_near(feat, model, t, t_seen, camera, seen, model.extent, changed[2], config)
+        if found.any():
+            return found
     if model.lost_frames > config.lost_patience:
         found = _reacquire(feat, model, t, config)
         if found.any():
@@ -586,13 +590,13 @@ def _changed_object_near(
     config: TrackConfig,
 ) -> np.ndarray:
     """The object as a region, within ``fast_reach_frac`` of the frame (or ``search_reach`` object sizes) of
-    where it is ``expected``, that changed since ``t_prev`` (the camera's motion ``camera``, ``t_prev -> t``,
-    undone), whose colours the object model explains by at least ``fast_min_evidence`` nats per pixel and did not
-    on ``t_prev`` (the object arrived there), of a plausible area, alone in the changed area around it and farther
-    than the object's size from where it was; the one nearest the expected place. Empty when there is none, or when
-    the place the object ``left`` (its mask on ``t_prev``) did not change. On success the motion memory restarts
-    with the velocity that would have carried it there (``carried``, the velocity relative to the camera that moved
-    ``expected`` on this frame, corrected by the miss spread over the frames it was lost).
+    where it is ``expected`` or where it was, that changed since ``t_prev`` (the camera's motion ``camera``,
+    ``t_prev -> t``, undone), whose colours the object model explains by at least ``fast_min_evidence`` nats per
+    pixel and did not on ``t_prev`` (the object arrived there), of a plausible area, alone in the changed area
+    around it and farther than the object's size from where it was; the one nearest the expected place. Empty when
+    there is none, or when the place the object ``left`` (its mask on ``t_prev``) did not change. On success the
+    motion memory restarts with the velocity that would have carried it there (``carried``, the velocity relative
+    to the camera that moved ``expected`` on this frame, corrected by the miss spread over the frames it was lost).
 
     A ball hit across the frame is a few pixels wide and moves many times that between frames: the flow smooths it
     away and the prediction stays behind, so the tracker's cut and the searches by motion find nothing. What moved
@@ -600,17 +604,21 @@ def _changed_object_near(
     if not expected.any():
         return np.zeros(expected.shape, bool)
     h, w = expected.shape
+    # Something that moved away leaves the backdrop where it was (``left``, its mask on t_prev, moved with the
+    # camera): a patch of the backdrop the track lost has not gone anywhere.
+    gone_from = cv2.warpAffine(left.astype(np.uint8), camera, (w, h), flags=cv2.INTER_NEAREST) > 0
+    if not gone_from.any():
+        return np.zeros((h, w), bool)
     ys, xs = np.nonzero(expected)
+    # Around both where it is expected and where it was: a ball hit back lies nearer the latter.
+    bys, bxs = np.nonzero(expected | gone_from)
     reach = int(max(config.search_reach * np.sqrt(model.area), config.fast_reach_frac * max(h, w)))
-    win = np.s_[max(0, ys.min() - reach) : ys.max() + reach + 1, max(0, xs.min() - reach) : xs.max() + reach + 1]
+    win = np.s_[max(0, bys.min() - reach) : bys.max() + reach + 1, max(0, bxs.min() - reach) : bxs.max() + reach + 1]
     change = frame_change(feat, t, t_prev)
     level = float(np.median(change[win]))
     spread = 1.4826 * float(np.median(np.abs(change[win] - level)))
     changed_everywhere = change > max(_CHANGE_FLOOR, level + config.moving_sigmas * spread)
-    # Something that moved away leaves the backdrop where it was (``left``, its mask on t_prev, moved with the
-    # camera): a patch of the backdrop the track lost has not gone anywhere.
-    gone_from = cv2.warpAffine(left.astype(np.uint8), camera, (w, h), flags=cv2.INTER_NEAREST) > 0
-    if not gone_from.any() or changed_everywhere[gone_from].mean() < 0.5:
+    if changed_everywhere[gone_from].mean() < 0.5:
         return np.zeros((h, w), bool)
     changed = changed_everywhere[win]
     # The object's learned background is its close surroundings, a few pixels wide for a small object: the
