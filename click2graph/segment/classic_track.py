@@ -424,7 +424,7 @@ def _lost(
     if (
         changed is not None
         and model.seen is not None
-        and model.lost_frames <= config.lost_patience
+        and abs(t - model.seen[0]) <= config.lost_patience  # what changed since then still tells where it went
         and _outruns_flow(model, config)
     ):
         # Hidden for a frame or blurred into a streak, a ball still left the place it was last seen on.
