@@ -106,21 +106,27 @@ def test_the_pingpong_balls_track_finds_the_ball_after_it_is_hit():
 
 
 @pytest.mark.skipif(not (EXAMPLES / "cyclist.mp4").exists(), reason="bundled example missing")
-def test_a_lost_patch_of_sea_is_not_carried_off_by_what_changes_in_a_moving_shot():
-    """The cyclist example (the camera follows the rider past the sea): a proposal on the horizon is small and its
-    track gets lost; the sea's glitter changes everywhere, and with the searches' 0.5 nats a pixel as the bar, what
-    changed carried it 20-80 px a frame along the horizon and it was kept as an object (frames 34-43). A jump the
-    flow does not support needs colours that single the object out (2 nats): nothing above the rail is kept."""
+def test_no_track_is_carried_off_by_what_changes_in_a_moving_shot(monkeypatch):
+    """The cyclist example (the camera follows the rider past the sea) holds no small fast object, but its
+    discovered objects' tracks are small and get lost, and the sea's glitter changes everywhere. With the searches'
+    0.5 nats a pixel as the bar, what changed carried those tracks 30-90 px a frame along the horizon (four times;
+    on the first version a sea patch was kept as an object). A jump the flow does not support needs colours that
+    single the object out (2 nats): no track is moved that way."""
     from click2graph.batch import VideoPrompts, build_graph
     from click2graph.examples import load_examples
     from click2graph.settings import Settings
 
+    jumps = []
+    search = classic_track._changed_object_near
+
+    def counted(*args, **kwargs):
+        found = search(*args, **kwargs)
+        jumps.extend([int(found.sum())] if found.any() else [])
+        return found
+
+    monkeypatch.setattr(classic_track, "_changed_object_near", counted)
     example = next(e for e in load_examples() if e.name == "cyclist")
     video = load_video(example.path, VideoPolicy())
     pipeline = Settings(backend="classic", semantics="off").assemble().pipeline
-    graph, _ = build_graph(pipeline, video, VideoPrompts((example.prompts[0],)))
-    for entity in graph.entities:
-        if entity.is_subject or not entity.frames:
-            continue
-        rows = [np.nonzero(entity.mask(t))[0].mean() for t in entity.frames]
-        assert np.median(rows) > 0.5 * video.height, entity.label  # the bike's place, not the sea's
+    build_graph(pipeline, video, VideoPrompts((example.prompts[0],)))
+    assert jumps == []
