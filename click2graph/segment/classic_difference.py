@@ -34,22 +34,24 @@ def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = G
     if len(neighbours) < MIN_NEIGHBOURS:
         return None
     lab = _lab(feat.frame(t)[0])
-    return np.median([_distance(feat, lab, t, t2) for t2 in neighbours], axis=0).astype(np.float32)
+    distances = [_distance(feat, lab, t2, feat.camera(t, t2)) for t2 in neighbours]
+    return np.median(distances, axis=0).astype(np.float32)
 
 
-def frame_change(feat: FrameFeatures, t: int, t2: int) -> np.ndarray:
+def frame_change(feat: FrameFeatures, t: int, t2: int, affine: np.ndarray) -> np.ndarray:
     """float32 (h, w) in processing pixels: the CIELAB distance between frame ``t`` and frame ``t2`` warped onto
-    it by the camera's motion. One neighbour, so a thing that moved lights up both where it is and where it was."""
-    return _distance(feat, _lab(feat.frame(t)[0]), t, t2)
+    it by the camera's motion ``affine`` (``feat.camera(t, t2)``). One neighbour, so a thing that moved lights up
+    both where it is and where it was."""
+    return _distance(feat, _lab(feat.frame(t)[0]), t2, affine)
 
 
-def _distance(feat: FrameFeatures, lab: np.ndarray, t: int, t2: int) -> np.ndarray:
-    """float32 (h, w): the CIELAB distance between ``lab`` (frame ``t``'s) and frame ``t2`` warped onto ``t``."""
+def _distance(feat: FrameFeatures, lab: np.ndarray, t2: int, affine: np.ndarray) -> np.ndarray:
+    """float32 (h, w): the CIELAB distance between ``lab`` (frame ``t``'s) and frame ``t2`` warped onto ``t`` by
+    ``affine`` (frame t's pixel x lies at affine @ (x, 1) on t2)."""
     h, w = lab.shape[:2]
-    affine = feat.camera(t, t2).astype(np.float32)  # frame t's pixel x lies at affine @ (x, 1) on t2
     warped = cv2.warpAffine(
         feat.frame(t2)[0],
-        affine,
+        affine.astype(np.float32),
         (w, h),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from click2graph.masks import bbox_xyxy, dilate, largest_component
+from click2graph.masks import bbox_xyxy, centroid_xy, dilate, largest_component
 from click2graph.segment.classic_difference import frame_change
 from click2graph.segment.classic_energy import (
     MAX_NATS,
@@ -609,12 +609,13 @@ def _changed_object_near(
     gone_from = cv2.warpAffine(left.astype(np.uint8), camera, (w, h), flags=cv2.INTER_NEAREST) > 0
     if not gone_from.any():
         return np.zeros((h, w), bool)
-    ys, xs = np.nonzero(expected)
     # Around both where it is expected and where it was: a ball hit back lies nearer the latter.
-    bys, bxs = np.nonzero(expected | gone_from)
+    x0, y0, x1, y1 = bbox_xyxy(expected | gone_from)
     reach = int(max(config.search_reach * np.sqrt(model.area), config.fast_reach_frac * max(h, w)))
-    win = np.s_[max(0, bys.min() - reach) : bys.max() + reach + 1, max(0, bxs.min() - reach) : bxs.max() + reach + 1]
-    change = frame_change(feat, t, t_prev)
+    win = np.s_[max(0, y0 - reach) : y1 + reach + 1, max(0, x0 - reach) : x1 + reach + 1]
+    origin = np.array([win[1].start, win[0].start])
+    to_prev = feat.camera(t, t_prev)
+    change = frame_change(feat, t, t_prev, to_prev)
     level = float(np.median(change[win]))
     spread = 1.4826 * float(np.median(np.abs(change[win] - level)))
     changed_everywhere = change > max(_CHANGE_FLOOR, level + config.moving_sigmas * spread)
@@ -624,7 +625,7 @@ def _changed_object_near(
     # The object's learned background is its close surroundings, a few pixels wide for a small object: the
     # search window's own colours on t_prev (less where the object was expected) are the backdrop it may cross.
     _, bins = feat.frame(t)
-    bins_before = _warped_bins(feat, t, t_prev)[win]
+    bins_before = _warped_bins(feat, t_prev, to_prev)[win]
     backdrop = ColourModel.fit(bins_before[~dilate(expected, config.ring_px)[win]])
     bg = model.bg.blend(backdrop, 0.5)
     cost_fg, cost_bg = colour_costs(bins[win], model.fg, bg)
@@ -634,9 +635,8 @@ def _changed_object_near(
     lo, hi = (r * model.area for r in config.reacquire_area)
     count, labels = cv2.connectedComponents((changed & (evidence > 0)).astype(np.uint8), connectivity=8)
     _, change_labels, change_stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
-    centre = np.array([xs.mean() - win[1].start, ys.mean() - win[0].start])
-    gys, gxs = np.nonzero(gone_from)
-    start = np.array([gxs.mean() - win[1].start, gys.mean() - win[0].start])
+    centre = np.array(centroid_xy(expected)) - origin
+    start = np.array(centroid_xy(gone_from)) - origin
     best, best_distance = None, np.inf
     for k in range(1, count):
         region = labels == k
@@ -649,11 +649,11 @@ def _changed_object_near(
         around = change_stats[change_labels[region][0], cv2.CC_STAT_AREA]
         if around > _ALONE * region.sum():
             continue
-        rys, rxs = np.nonzero(region)
+        at = np.array(centroid_xy(region))
         # It outran the flow: it lies farther than its own size from where it was (nearer, the flow follows it).
-        if np.hypot(rxs.mean() - start[0], rys.mean() - start[1]) < np.sqrt(model.area):
+        if np.hypot(*(at - start)) < np.sqrt(model.area):
             continue
-        distance = float(np.hypot(rxs.mean() - centre[0], rys.mean() - centre[1]))
+        distance = float(np.hypot(*(at - centre)))
         if distance < best_distance:
             best, best_distance = region, distance
             best_evidence = float(evidence[region].mean())
@@ -661,8 +661,7 @@ def _changed_object_near(
     if best is None:
         return mask
     mask[win] = best
-    rys, rxs = np.nonzero(mask)
-    shift = np.array([rxs.mean() - xs.mean(), rys.mean() - ys.mean()])
+    shift = np.array(centroid_xy(mask)) - np.array(centroid_xy(expected))
     logger.debug(
         "frame %d: object re-acquired by change and colour (%d px, %.1f px from its extent, %.2f nats a pixel)",
         t,
@@ -678,14 +677,14 @@ def _changed_object_near(
     return mask
 
 
-def _warped_bins(feat: FrameFeatures, t: int, t2: int) -> np.ndarray:
-    """Frame ``t2``'s colour codes warped onto frame ``t`` by the camera's motion (nearest neighbour)."""
+def _warped_bins(feat: FrameFeatures, t2: int, affine: np.ndarray) -> np.ndarray:
+    """Frame ``t2``'s colour codes warped onto frame ``t`` by the camera's motion ``affine`` (``feat.camera(t,
+    t2)``), nearest neighbour."""
     _, bins = feat.frame(t2)
     h, w = bins.shape
-    affine = feat.camera(t, t2).astype(np.float32)
     warped = cv2.warpAffine(
         bins.astype(np.uint16),
-        affine,
+        affine.astype(np.float32),
         (w, h),
         flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
@@ -751,10 +750,9 @@ def _stale_remnant(
 
 def _relative_shift(obj: np.ndarray, camera: np.ndarray, region: np.ndarray) -> np.ndarray:
     """The translation (2,) of ``region``'s centroid under the affine ``obj`` less the camera's affine there."""
-    ys, xs = np.nonzero(region)
-    if not len(xs):
+    if (at := centroid_xy(region)) is None:
         return obj[:, 2] - camera[:, 2]
-    centre = np.array([xs.mean(), ys.mean(), 1.0])
+    centre = np.array([*at, 1.0])
     return obj @ centre - camera @ centre
 
 
