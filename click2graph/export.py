@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from click2graph.graph import SceneGraph
-from click2graph.masks import bbox_xyxy, resize_mask, rle_decode, rle_encode
+from click2graph.masks import bbox_xyxy, rle_decode, rle_encode, to_original_size
 from click2graph.video import Video
 
 ProgressFn = Callable[[float, str], None]
@@ -44,7 +44,7 @@ def masks_to_coco(graph: SceneGraph, *, original_size: bool = True) -> dict:
         for t in entity.frames:
             mask = rle_decode(entity.masks[t])
             if original_size:
-                mask = resize_mask(mask, (width, height))
+                mask = to_original_size(mask, (width, height), meta.region_xywh)
             box = bbox_xyxy(mask)
             if box is None:
                 continue

@@ -40,10 +40,22 @@ class VideoMeta:
     work_height: int
     work_fps: float
     frame_indices_orig: list[int]  # original frame index of each working frame
+    # (x0, y0, width, height) in original pixels of what the working frames show, when black bars were left out
+    # (click2graph.video.Video.region); None: the whole original frame
+    region: list[float] | None = None
 
     @property
     def num_work_frames(self) -> int:
         return len(self.frame_indices_orig)
+
+    @property
+    def region_xywh(self) -> tuple[float, float, float, float]:
+        return tuple(self.region) if self.region else (0.0, 0.0, float(self.width), float(self.height))
+
+    def to_original_xy(self, x: float, y: float) -> tuple[float, float]:
+        """A working-frame point in original pixels."""
+        x0, y0, width, height = self.region_xywh
+        return x * width / self.work_width + x0, y * height / self.work_height + y0
 
     @classmethod
     def from_video(cls, video) -> "VideoMeta":
@@ -57,6 +69,7 @@ class VideoMeta:
             work_height=video.height,
             work_fps=float(video.fps),
             frame_indices_orig=[int(i) for i in video.frame_indices_orig],
+            region=None if video.region is None else [float(v) for v in video.region],
         )
 
 

@@ -138,18 +138,28 @@ class FramePrompt:
         return self.points_xy[self.labels == 0]
 
 
-def validate_prompt(prompt: Prompt, info: VideoInfo) -> None:
-    """Raise :class:`PromptError` (with the valid range) if ``prompt`` does not fit the original video."""
+def validate_prompt(
+    prompt: Prompt, info: VideoInfo, region_xywh: tuple[float, float, float, float] | None = None
+) -> None:
+    """Raise :class:`PromptError` (with the valid range) if ``prompt`` does not fit the original video, or the
+    picture inside its black bars (``region_xywh``, :attr:`click2graph.video.Video.region`) when they were left
+    out."""
     coordinates = (prompt.x, prompt.y) if isinstance(prompt, Click) else getattr(prompt, "xyxy", ())
     if not all(math.isfinite(float(v)) for v in coordinates):
         raise PromptError(f"prompt coordinates must be finite numbers, got {tuple(coordinates)}")
     if not 0 <= prompt.frame_idx < info.num_frames:
         raise PromptError(f"frame {prompt.frame_idx} does not exist: the video has frames 0..{info.num_frames - 1}")
     w, h = info.width, info.height
+    x0, y0, x1, y1 = _picture_bounds(info, region_xywh)
     if isinstance(prompt, Click):
         if not (0 <= prompt.x < w and 0 <= prompt.y < h):
             raise PromptError(
                 f"click ({prompt.x:g}, {prompt.y:g}) is outside the {w}x{h} frame (x in 0..{w - 1}, y in 0..{h - 1})"
+            )
+        if not (x0 <= prompt.x < x1 and y0 <= prompt.y < y1):
+            raise PromptError(
+                f"click ({prompt.x:g}, {prompt.y:g}) is on the black bars around the picture: click inside it "
+                f"(x in {x0:g}..{x1 - 1:g}, y in {y0:g}..{y1 - 1:g})"
             )
     elif isinstance(prompt, Box):
         if prompt.x1 <= prompt.x0 or prompt.y1 <= prompt.y0:
@@ -158,10 +168,21 @@ def validate_prompt(prompt: Prompt, info: VideoInfo) -> None:
             )
         if prompt.x1 <= 0 or prompt.y1 <= 0 or prompt.x0 >= w or prompt.y0 >= h:
             raise PromptError(f"box {prompt.xyxy} lies outside the {w}x{h} frame")
-        if (min(prompt.x1, w) - max(prompt.x0, 0)) < 2 or (min(prompt.y1, h) - max(prompt.y0, 0)) < 2:
-            raise PromptError(f"box {prompt.xyxy} is smaller than 2 pixels inside the frame")
+        if (min(prompt.x1, x1) - max(prompt.x0, x0)) < 2 or (min(prompt.y1, y1) - max(prompt.y0, y0)) < 2:
+            where = "the frame" if region_xywh is None else "the picture (black bars around it are left out)"
+            raise PromptError(f"box {prompt.xyxy} is smaller than 2 pixels inside {where}")
     else:
         raise PromptError(f"unknown prompt {prompt!r}; expected Click or Box")
+
+
+def _picture_bounds(
+    info: VideoInfo, region_xywh: tuple[float, float, float, float] | None
+) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` in original pixels of the picture the working frames show (the whole frame by default)."""
+    if region_xywh is None:
+        return 0.0, 0.0, float(info.width), float(info.height)
+    left, top, width, height = region_xywh
+    return left, top, left + width, top + height
 
 
 def working_frame_of(frame_idx: int, video: Video) -> int:
@@ -197,7 +218,7 @@ def to_frame_prompts(prompts: Sequence[Prompt], video: Video) -> list[FramePromp
         raise PromptError("no prompt given: click on the subject or draw a box around it")
     by_frame: dict[int, dict] = {}
     for prompt in prompts:
-        validate_prompt(prompt, video.info)
+        validate_prompt(prompt, video.info, video.region)
         frame_idx = working_frame_of(prompt.frame_idx, video)
         entry = by_frame.setdefault(frame_idx, {"points": [], "labels": [], "box": None})
         if isinstance(prompt, Click):
@@ -205,8 +226,9 @@ def to_frame_prompts(prompts: Sequence[Prompt], video: Video) -> list[FramePromp
             entry["points"].append((min(x, video.width - 1), min(y, video.height - 1)))
             entry["labels"].append(1 if prompt.positive else 0)
         else:
-            x0, y0 = video.to_work_xy(max(prompt.x0, 0), max(prompt.y0, 0))
-            x1, y1 = video.to_work_xy(min(prompt.x1, video.info.width), min(prompt.y1, video.info.height))
+            left, top, right, bottom = _picture_bounds(video.info, video.region)
+            x0, y0 = video.to_work_xy(max(prompt.x0, left), max(prompt.y0, top))
+            x1, y1 = video.to_work_xy(min(prompt.x1, right), min(prompt.y1, bottom))
             entry["box"] = (x0, y0, x1, y1)
     return [
         FramePrompt.from_points(frame_idx, e["points"], e["labels"], e["box"])

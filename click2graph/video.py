@@ -6,12 +6,14 @@ numbered JPEG/PNG frames (DAVIS / OpenPVSG layout) works too. A :class:`VideoPol
 every working frame back to its original frame index and pixel coordinates. :class:`VideoWriter` writes H.264
 yuv420p MP4 that browsers play.
 
-Pixel spaces: ``orig`` = the input video's pixels, ``work`` = the working frames' pixels.
+Pixel spaces: ``orig`` = the input video's pixels, ``work`` = the working frames' pixels (the picture scaled,
+less any black bars around it: :attr:`Video.region`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -22,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from click2graph.cv.bars import picture_box
 from click2graph.errors import VideoError
 
 logger = logging.getLogger(__name__)
@@ -70,6 +73,7 @@ class VideoPolicy:
     target_fps: float | None = 10.0  # sample frames down to this rate (never up)
     folder_fps: float = 24.0  # frame rate assumed for a folder of frames (DAVIS is 24 fps, OpenPVSG 5 fps)
     max_input_pixels: int = 8192 * 8192  # refuse absurd frame sizes instead of running out of memory
+    crop_bars: bool = True  # leave out black bars around the picture (letterbox, pillarbox): .cv.bars
 
     def __post_init__(self) -> None:
         for name in ("max_duration_s", "target_fps"):
@@ -101,6 +105,8 @@ class Video:
         info: the original video's :class:`VideoInfo`.
         fps: frame rate of the working frames.
         trimmed: True when the policy cut the input short.
+        region: ``(x0, y0, width, height)`` in original pixels of what the working frames show, when that is not
+            the whole original frame (black bars left out, :mod:`click2graph.cv.bars`); None: the whole frame.
     """
 
     frames: np.ndarray
@@ -109,6 +115,7 @@ class Video:
     fps: float
     trimmed: bool = False
     notes: list[str] = field(default_factory=list)
+    region: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.frames.ndim != 4 or self.frames.shape[-1] != 3 or self.frames.dtype != np.uint8:
@@ -136,17 +143,25 @@ class Video:
         return self.width, self.height
 
     @property
+    def region_xywh(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, width, height)`` in original pixels of what the working frames show (see ``region``)."""
+        return self.region or (0.0, 0.0, float(self.info.width), float(self.info.height))
+
+    @property
     def scale_xy(self) -> tuple[float, float]:
         """Working pixels per original pixel, per axis."""
-        return self.width / self.info.width, self.height / self.info.height
+        _, _, width, height = self.region_xywh
+        return self.width / width, self.height / height
 
     def to_work_xy(self, x_orig: float, y_orig: float) -> tuple[float, float]:
+        x0, y0, _, _ = self.region_xywh
         sx, sy = self.scale_xy
-        return x_orig * sx, y_orig * sy
+        return (x_orig - x0) * sx, (y_orig - y0) * sy
 
     def to_orig_xy(self, x_work: float, y_work: float) -> tuple[float, float]:
+        x0, y0, _, _ = self.region_xywh
         sx, sy = self.scale_xy
-        return x_work / sx, y_work / sy
+        return x_work / sx + x0, y_work / sy + y0
 
     def orig_index(self, frame_idx: int) -> int:
         """Original frame index of working frame ``frame_idx``."""
@@ -165,6 +180,8 @@ class Video:
         )
         if self.trimmed:
             text += " (trimmed)"
+        if self.region is not None:
+            text += " (black bars left out)"
         return text
 
     @classmethod
@@ -225,9 +242,27 @@ def load_video(path: str | Path, policy: VideoPolicy = VideoPolicy(), *, progres
     path = Path(path)
     if not path.exists():
         raise VideoError(f"No such video: {path}")
-    if path.is_dir():
-        return _load_frame_folder(path, policy, progress)
-    return _load_video_file(path, policy, progress)
+    load = _load_frame_folder if path.is_dir() else _load_video_file
+    video = load(path, policy, progress)
+    picture = _picture_in_original(video)
+    if picture is not None:
+        # The bars were found on frames sized for the whole frame: read the picture again at its own scale (a
+        # portrait clip pillarboxed into a landscape frame would otherwise keep a fraction of its pixels).
+        x0, y0, x1, y1 = picture
+        if working_size_wh(x1 - x0, y1 - y0, policy.max_side)[0] > video.width:  # else it is at its size already
+            video = load(path, policy, progress, picture)
+    return video
+
+
+def _picture_in_original(video: Video) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` (end exclusive, even width and height) in original pixels of the picture inside the
+    black bars that ``video`` left out, shrunk to whole pixels; None when it left none out."""
+    if video.region is None:
+        return None
+    left, top, width, height = video.region
+    x0, y0 = math.ceil(left), math.ceil(top)
+    x1, y1 = math.floor(left + width), math.floor(top + height)
+    return x0, y0, x1 - (x1 - x0) % 2, y1 - (y1 - y0) % 2
 
 
 def list_frame_files(folder: Path) -> list[Path]:
@@ -236,7 +271,10 @@ def list_frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: int(re.findall(r"\d+", p.stem)[-1]))
 
 
-def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn | None) -> Video:
+def _load_frame_folder(
+    folder: Path, policy: VideoPolicy, progress: ProgressFn | None, picture: tuple[int, int, int, int] | None = None
+) -> Video:
+    """The frames of ``folder`` (or their ``picture`` box, original pixels, end exclusive) as working frames."""
     files = list_frame_files(folder)
     if not files:
         raise VideoError(f"{folder} holds no numbered .jpg/.jpeg/.png frames (expected names like 00000.jpg)")
@@ -244,7 +282,8 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
     _check_input_size(width, height, policy, str(folder))
     info = VideoInfo(width=width, height=height, fps=policy.folder_fps, num_frames=len(files), source=str(folder))
     sampler = _Sampler(policy, policy.folder_fps)
-    size_wh = working_size_wh(width, height, policy.max_side)
+    x0, y0, x1, y1 = picture or (0, 0, width, height)
+    size_wh = working_size_wh(x1 - x0, y1 - y0, policy.max_side)
     frames, indices, trimmed = [], [], False
     for i, file in enumerate(files):
         t = i / policy.folder_fps
@@ -262,11 +301,11 @@ def _load_frame_folder(folder: Path, policy: VideoPolicy, progress: ProgressFn |
             raise VideoError(f"Cannot read frame {file}: {exc}") from exc
         if rgb.shape[:2] != (height, width):
             raise VideoError(f"Frame {file.name} is {rgb.shape[1]}x{rgb.shape[0]}, expected {width}x{height}")
-        frames.append(_resize(rgb, size_wh))
+        frames.append(_resize(rgb[y0:y1, x0:x1], size_wh))
         indices.append(i)
         if progress:
             progress(min(1.0, (i + 1) / len(files)), "reading frames")
-    return _make_video(frames, indices, info, sampler.output_fps(), trimmed)
+    return _make_video(frames, indices, info, sampler.output_fps(), trimmed, policy, picture)
 
 
 def _image_size(file: Path, policy: VideoPolicy) -> tuple[int, int]:
@@ -287,7 +326,11 @@ def _image_size(file: Path, policy: VideoPolicy) -> tuple[int, int]:
         raise VideoError(f"Cannot read frame {file}: {exc}") from exc
 
 
-def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | None) -> Video:
+def _load_video_file(
+    path: Path, policy: VideoPolicy, progress: ProgressFn | None, picture: tuple[int, int, int, int] | None = None
+) -> Video:
+    """The frames of the video file ``path`` (or their ``picture`` box, original pixels, end exclusive) as working
+    frames."""
     import av  # imported here so that model-free helpers above stay importable without FFmpeg bindings
 
     try:
@@ -311,7 +354,8 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         num_frames = _declared_frames(container, stream, fps)
         sampler = _Sampler(policy, fps)
-        size_wh = working_size_wh(width, height, policy.max_side)
+        x0, y0, x1, y1 = picture or (0, 0, width, height)
+        size_wh = working_size_wh(x1 - x0, y1 - y0, policy.max_side)
         expected = num_frames or None
         if policy.max_duration_s is not None:
             expected = (
@@ -332,7 +376,7 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
                     break
                 if not sampler.take(t):
                     continue
-                frames.append(_resize(frame.to_ndarray(format="rgb24"), size_wh))
+                frames.append(_resize(frame.to_ndarray(format="rgb24")[y0:y1, x0:x1], size_wh))
                 indices.append(i)
                 if progress and expected:
                     progress(min(1.0, decoded / expected), "decoding video")
@@ -343,7 +387,7 @@ def _load_video_file(path: Path, policy: VideoPolicy, progress: ProgressFn | Non
     if not frames:
         raise VideoError(f"{path.name} contains no decodable frames; {REENCODE_HINT}")
     info = VideoInfo(width=width, height=height, fps=fps, num_frames=max(num_frames, decoded), source=str(path))
-    video = _make_video(frames, indices, info, sampler.output_fps(), trimmed)
+    video = _make_video(frames, indices, info, sampler.output_fps(), trimmed, policy, picture)
     if not trimmed and decoded < num_frames - FRAME_COUNT_SLACK:
         note = (
             f"{path.name}: only {decoded} of the {num_frames} frames the file declares could be read (the file is "
@@ -382,10 +426,36 @@ def _resize(rgb: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
     return cv2.resize(rgb, size_wh, interpolation=cv2.INTER_AREA)
 
 
-def _make_video(frames: list, indices: list, info: VideoInfo, fps: float, trimmed: bool) -> Video:
-    video = Video(frames=np.stack(frames), frame_indices_orig=np.asarray(indices), info=info, fps=fps, trimmed=trimmed)
+def _make_video(
+    frames: list,
+    indices: list,
+    info: VideoInfo,
+    fps: float,
+    trimmed: bool,
+    policy: VideoPolicy,
+    picture: tuple[int, int, int, int] | None = None,
+) -> Video:
+    """The working frames as a :class:`Video`; without a ``picture`` (the box the frames were read from, original
+    pixels), black bars found around them are left out (:func:`~click2graph.cv.bars.picture_box`)."""
+    stacked = np.stack(frames)
+    region = None
+    if picture is not None:
+        x0, y0, x1, y1 = picture
+        region = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+    elif policy.crop_bars and (box := picture_box(stacked)) is not None:
+        x0, y0, x1, y1 = box
+        sx, sy = stacked.shape[2] / info.width, stacked.shape[1] / info.height
+        region = (x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy)
+        stacked = np.ascontiguousarray(stacked[:, y0:y1, x0:x1])
+    video = Video(stacked, np.asarray(indices), info, fps, trimmed=trimmed, region=region)
     if trimmed:
         video.notes.append(f"trimmed to the first {len(indices)} working frames")
+    if region is not None:
+        left, top, width, height = (round(v) for v in region)
+        video.notes.append(
+            f"black bars left out: the picture is the {width}x{height} area at ({left}, {top}) of the "
+            f"{info.width}x{info.height} frame"
+        )
     logger.info("loaded %s: %s", info.source, video.describe())
     return video
 

@@ -8,6 +8,7 @@ import numpy as np
 from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
 from click2graph.cv.flow import FlowCache, affine_motion, dense_flow, motion_residual_px
 from click2graph.cv.grabcut import grabcut
+from click2graph.cv.guided import guided_filter
 from click2graph.cv.objectness import mask_objectness
 
 
@@ -93,3 +94,20 @@ def test_affine_motion_fits_a_camera_zoom_and_measures_what_moves_otherwise():
     assert motion_residual_px(flow, ~mover, model) < 0.01
     assert abs(motion_residual_px(flow, mover, model) - 3.0) < 0.01
     assert affine_motion(flow, np.zeros((h, w), bool)) is None  # nothing to fit
+
+
+def test_the_guided_filter_averages_where_the_guide_is_flat_and_follows_its_edges():
+    rng = np.random.default_rng(0)
+    src = rng.random((40, 60)).astype(np.float32)
+    flat = guided_filter(np.full((40, 60), 0.5, np.float32), src, 2, 1e-3)
+    twice = cv2.boxFilter(
+        cv2.boxFilter(src, -1, (5, 5), borderType=cv2.BORDER_REFLECT), -1, (5, 5), borderType=cv2.BORDER_REFLECT
+    )
+    assert np.allclose(flat, twice, atol=1e-5)
+    # a guide with an edge at column 30, a soft mask whose half-way line lies 2 px to its left (column 28)
+    guide = np.zeros((40, 60), np.float32)
+    guide[:, 30:] = 1.0
+    soft = np.clip((np.arange(60, dtype=np.float32) - 24.0) / 8.0, 0.0, 1.0)[None].repeat(40, axis=0)
+    assert (soft > 0.5).argmax(axis=1).tolist() == [29] * 40
+    snapped = guided_filter(guide, soft, 3, 1e-3) > 0.5
+    assert snapped.argmax(axis=1).tolist() == [30] * 40 and snapped[:, 30:].all()

@@ -150,3 +150,24 @@ def test_export_all_writes_the_overlay_by_default_and_reports_progress(graph, tm
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(decoded) == NUM_FRAMES and decoded[0].shape == (WORK_WH[1], WORK_WH[0], 3)
     assert reports and reports == sorted(reports) and reports[0] < 1.0 and reports[-1] == 1.0
+
+
+def test_masks_of_a_clip_whose_black_bars_were_left_out_go_back_inside_the_bars(graph, tmp_path):
+    """The working frames show the picture alone (bars of 10 px above and 30 px left of it were left out): the
+    original-size masks are the working masks scaled to the picture's area, placed at its offset, empty over the
+    bars; the region survives the graph's JSON."""
+    width, height = ORIG_WH
+    graph.video.width, graph.video.height = width + 30, height + 10
+    graph.video.region = [30.0, 10.0, float(width), float(height)]
+    coco = masks_to_coco(graph)
+    expected = _expected(graph)
+    for ann in coco["annotations"]:
+        rle = ann["segmentation"]
+        assert rle["size"] == [height + 10, width + 30]
+        decoded = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
+        assert not decoded[:10].any() and not decoded[:, :30].any()
+        np.testing.assert_array_equal(decoded[10:, 30:], expected[(ann["entity_id"], ann["image_id"])])
+    assert graph.video.to_original_xy(0, 0) == (30.0, 10.0)
+    assert graph.video.to_original_xy(*WORK_WH) == (width + 30.0, height + 10.0)
+    reloaded = SceneGraph.load_json(graph.save_json(tmp_path / "graph.json"))
+    assert reloaded.video.region == graph.video.region

@@ -127,3 +127,18 @@ def test_the_deepest_pixel_of_a_mask_running_off_the_frame_lies_inside_it_not_on
     square = np.zeros((50, 50), bool)
     square[10:41, 10:41] = True
     assert deepest_pixel(square) == (25, 25)
+
+
+def test_working_masks_go_to_the_original_frame_and_back_across_black_bars():
+    """A 40x24 working mask of a picture that lies at (30, 12) of a 150x60 original frame at twice the size: at the
+    original size it fills the picture's area only (pixels repeated 2x2), and comes back unchanged."""
+    from click2graph.masks import to_original_size, to_working_size
+
+    rng = np.random.default_rng(3)
+    work = rng.random((24, 40)) > 0.5
+    region = (30.0, 12.0, 80.0, 48.0)
+    original = to_original_size(work, (150, 60), region)
+    assert original.shape == (60, 150) and original.sum() == 4 * work.sum()
+    np.testing.assert_array_equal(original[12:60, 30:110], np.repeat(np.repeat(work, 2, axis=0), 2, axis=1))
+    np.testing.assert_array_equal(to_working_size(original, (40, 24), region), work)
+    np.testing.assert_array_equal(to_working_size(to_original_size(work, (80, 48)), (40, 24)), work)

@@ -143,3 +143,20 @@ def test_positive_and_negative_points_are_split_by_label():
     assert prompt.points_xy.dtype == np.float32 and prompt.labels.dtype == np.int32
     with pytest.raises(PromptError, match="points_xy must be"):
         FramePrompt(0, np.zeros((2, 2), np.float32), np.ones(3, np.int32))
+
+
+def test_prompts_on_a_clip_whose_black_bars_were_left_out():
+    """The working frames show the 160x80 picture at (20, 10) of a 200x100 frame, at half size: a click maps across
+    the offset, a click on a bar is refused with the picture's range, a box reaching over a bar is cut at the
+    picture's edge and one lying on a bar alone is refused."""
+    video = Video(np.zeros((2, 40, 80, 3), np.uint8), np.array([0, 1]), INFO, 10, region=(20.0, 10.0, 160.0, 80.0))
+    (prompt,) = to_frame_prompts([Click(60, 30)], video)
+    np.testing.assert_allclose(prompt.points_xy, [[20, 10]])
+    with pytest.raises(PromptError, match=r"black bars around the picture.*x in 20\.\.179, y in 10\.\.89"):
+        to_frame_prompts([Click(10, 50)], video)
+    with pytest.raises(PromptError, match="black bars"):
+        to_frame_prompts([Click(100, 95)], video)
+    (prompt,) = to_frame_prompts([Box(0, 0, 60, 50)], video)
+    np.testing.assert_allclose(prompt.box_xyxy, [0, 0, 20, 20])
+    with pytest.raises(PromptError, match="inside the picture"):
+        to_frame_prompts([Box(0, 0, 19, 50)], video)

@@ -1151,3 +1151,27 @@ def test_a_track_whose_cut_leaves_its_extent_empty_does_not_let_flow_alone_grow_
     frames = range(40, 61)
     assert np.mean([mask_iou(masks[t], gt[t]) for t in frames]) >= 0.51
     assert np.mean([masks[t].sum() / gt[t].sum() for t in frames]) <= 1.85
+
+
+def test_masks_come_back_to_working_pixels_along_the_frames_edges():
+    """The tracker works at processing resolution; its masks go back to working pixels along the frame's own
+    edges (a guided filter), not the processing grid's interpolated outline. An ellipse with a sharp edge, at half
+    the processing resolution: its nearest-sampled mask comes back closer to the ellipse, and on a flat frame the
+    outline is the interpolated one."""
+    from click2graph.cv.flow import FlowCache
+    from click2graph.segment.classic_features import FrameFeatures
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(20, 60, size=(240, 320, 3)).astype(np.uint8)
+    ellipse = np.zeros((240, 320), np.uint8)
+    cv2.ellipse(ellipse, (161, 119), (71, 43), 17, 0, 360, 1, -1)
+    ellipse = ellipse.astype(bool)
+    frame[ellipse] = (210, 180, 90)
+    frames = np.stack([frame, np.full_like(frame, 100)])
+    feat = FrameFeatures(frames, FlowCache(frames), max_side=160)
+    proc = feat.to_proc_mask(ellipse)
+    plain, snapped = feat.to_work_mask(proc), feat.to_work_mask(proc, 0)
+    assert mask_iou(snapped, ellipse) > mask_iou(plain, ellipse) + 0.01
+    assert mask_iou(snapped, ellipse) > 0.98
+    assert mask_iou(feat.to_work_mask(proc, 1), plain) > 0.98
+    assert not feat.to_work_mask(np.zeros_like(proc), 0).any()

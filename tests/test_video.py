@@ -197,3 +197,65 @@ def test_real_mp4_is_trimmed_and_downsized(shared_data):
     assert video.size_wh == (854, 480)
     assert len(video) == 10 and video.trimmed
     assert list(video.frame_indices_orig[:3]) == [0, 6, 12]
+
+
+def test_black_bars_are_left_out_and_points_map_back_through_them(tmp_path):
+    """A letterboxed and pillarboxed clip (bars of 24 and 40 px around a 160x96 picture, longest side 120): the
+    working frames hold the picture alone, points map back to the original frame across the bars, and the video says
+    what it left out. The same clip without bars, or read with ``crop_bars=False``, keeps the whole frame."""
+    picture = moving_square_frames(6)
+    frames = np.zeros((6, 96 + 2 * 24, 160 + 2 * 40, 3), np.uint8)
+    frames[:, 24:120, 40:200] = picture
+    path = encode(tmp_path / "bars.mp4", "libx264", frames)
+    video = load_video(path, VideoPolicy(max_side=120))
+    assert video.size_wh == (120, 72) and video.region == (40.0, 24.0, 160.0, 96.0)  # the picture at its own scale
+    assert video.frames[:, :2].max() > 24 and video.frames[:, :, :2].max() > 24  # no bar rows or columns left
+    assert video.to_work_xy(40, 24) == (0, 0) and video.to_work_xy(200, 120) == (120, 72)
+    assert video.to_orig_xy(60, 36) == (120, 72)
+    assert "black bars left out" in video.describe() and any("160x96 area at (40, 24)" in n for n in video.notes)
+    plain = load_video(encode(tmp_path / "plain.mp4", "libx264", picture), VideoPolicy())
+    assert plain.region is None and plain.size_wh == (160, 96) and not plain.notes
+    kept = load_video(path, VideoPolicy(crop_bars=False))
+    assert kept.region is None and kept.size_wh == (240, 144)
+
+
+def test_dark_scenes_and_thin_dark_edges_are_not_bars():
+    """Bars are black on every frame along a whole edge row or column, at least 2 % of the side: a fade from
+    black, a dark scene over most of the frame and a two-pixel frame line are left as they are."""
+    from click2graph.cv.bars import picture_box
+
+    frames = np.zeros((4, 100, 200, 3), np.uint8)
+    frames[:, 10:90] = 120
+    assert picture_box(frames) == (0, 10, 200, 90)
+    faded = frames.copy()
+    faded[0] = 0  # a fade from black: the first frame is black all over, the rest are bars and picture
+    assert picture_box(faded) == (0, 10, 200, 90)
+    lit = frames.copy()
+    lit[2, 3, 50:60] = 255  # a light crossing the top bar on one frame: the bar ends above it
+    assert picture_box(lit) == (0, 4, 200, 90)
+    assert picture_box(np.zeros((4, 100, 200, 3), np.uint8)) is None
+    dark = np.zeros((4, 100, 200, 3), np.uint8)
+    dark[:, 80:] = 120  # dark over 80 % of the height: a dark scene, not bars
+    assert picture_box(dark) is None
+    line = np.full((4, 100, 200, 3), 120, np.uint8)
+    line[:, :1] = 0  # a one-pixel frame line
+    assert picture_box(line) is None
+
+
+def test_a_picture_found_inside_bars_is_read_again_at_its_own_scale(tmp_path):
+    """A portrait 64x96 picture pillarboxed into a 240x96 frame, read with a longest side of 120: sized for the whole
+    frame the picture would keep 32x48 px; it is read again at its own scale (64x96, within the limit). The same from a
+    folder of numbered frames."""
+    frames = np.zeros((5, 96, 240, 3), np.uint8)
+    frames[:, :, 88:152] = moving_square_frames(5, size_wh=(64, 96))
+    video = load_video(encode(tmp_path / "portrait.mp4", "libx264", frames), VideoPolicy(max_side=120))
+    assert video.size_wh == (64, 96) and video.region == (88.0, 0.0, 64.0, 96.0)
+    assert video.to_work_xy(88, 0) == (0, 0) and video.to_orig_xy(64, 96) == (152, 96)
+    assert video.frames[:, :, :2].max() > 24 and video.frames[:, :, -2:].max() > 24
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"{i:05d}.png")
+    from_folder = load_video(folder, VideoPolicy(max_side=120))
+    assert from_folder.size_wh == (64, 96) and from_folder.region == (88.0, 0.0, 64.0, 96.0)
+    np.testing.assert_array_equal(from_folder.frames, frames[from_folder.frame_indices_orig, :, 88:152])  # lossless

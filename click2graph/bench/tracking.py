@@ -45,7 +45,7 @@ from click2graph.bench.click_frames import frames_table, run_click_frames
 from click2graph.bench.click_spread import FRAMES as SPREAD_FRAMES
 from click2graph.bench.click_spread import SpreadResult, click_prompts, run_spread, spread_clicks, spread_table
 from click2graph.eval.protocol import noisy_box
-from click2graph.masks import bbox_xyxy, deepest_pixel, dilate, mask_iou, resize_mask
+from click2graph.masks import bbox_xyxy, deepest_pixel, dilate, mask_iou, to_working_size
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video, VideoPolicy, load_video
@@ -130,7 +130,7 @@ def load_davis(
     gt = []
     for t in range(len(video)):
         path = root / "Annotations" / "480p" / seq / f"{orig[t]:05d}.png"
-        gt.append(resize_mask(np.asarray(Image.open(path).convert("L")) > 0, (video.width, video.height)))
+        gt.append(to_working_size(np.asarray(Image.open(path).convert("L")) > 0, video.size_wh, video.region))
     return video, np.stack(gt)
 
 

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Sequence
 
-import cv2
 import numpy as np
 
 from click2graph.data.frames import load_frames
@@ -63,7 +62,7 @@ from click2graph.eval.metrics import (
 from click2graph.eval.predictions import load_prediction
 from click2graph.graph import SceneGraph, VideoMeta
 from click2graph.jobs import Result, Worker, write_atomically, write_failed
-from click2graph.masks import bbox_xyxy, resize_mask, rle_decode
+from click2graph.masks import bbox_xyxy, rle_decode, to_original_size, to_working_size
 from click2graph.prompts import Box, Click
 from click2graph.video import Video
 
@@ -168,7 +167,7 @@ def run_query(pipeline, frames: Video, prompt: SimulatedPrompt, *, progress=None
     session = pipeline.open(frames)
     if prompt.kind == "mask":
         work_frame = frames.work_index(prompt.frame)
-        mask = resize_mask(prompt.mask, (frames.width, frames.height))
+        mask = to_working_size(prompt.mask, (frames.width, frames.height), frames.region)
         pipeline.prompt_subject_mask(session, work_frame, mask)
     else:
         pipeline.prompt_subject(session, [prompt.click or prompt.box])
@@ -184,23 +183,14 @@ class _PredictedMasks:
     def __init__(self, graph: SceneGraph) -> None:
         meta = graph.video
         self.size = (meta.width, meta.height)
+        self.region = meta.region_xywh
         self.work_of = {orig: work for work, orig in enumerate(meta.frame_indices_orig)}
         self.masks = {e.entity_id: e.masks for e in graph.entities}
 
     def __call__(self, entity_id: int, frame: int) -> np.ndarray | None:
         work = self.work_of.get(frame)
         rle = self.masks.get(entity_id, {}).get(work) if work is not None else None
-        return None if rle is None else to_original_size(rle_decode(rle), self.size)
-
-
-def to_original_size(mask: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    """A working-size mask at the original size: each original pixel takes the working pixel under its centre
-    (``INTER_NEAREST_EXACT``; ``INTER_NEAREST`` samples the top-left corner, which moves the mask by up to a working
-    pixel and costs a small object IoU points)."""
-    width, height = size_wh
-    if mask.shape == (height, width):
-        return mask
-    return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
+        return None if rle is None else to_original_size(rle_decode(rle), self.size, self.region)
 
 
 def pred_triplets(graph: SceneGraph) -> list[PredTriplet]:
@@ -223,7 +213,7 @@ def pred_triplets(graph: SceneGraph) -> list[PredTriplet]:
 
 def _to_original(meta: VideoMeta, frame: int, x: float, y: float) -> tuple[int, float, float]:
     """A working-frame point as (original frame, x, y) in original pixels."""
-    return meta.frame_indices_orig[frame], x * meta.width / meta.work_width, y * meta.height / meta.work_height
+    return meta.frame_indices_orig[frame], *meta.to_original_xy(x, y)
 
 
 def kept_points(graph: SceneGraph) -> list[tuple[int, float, float]]:

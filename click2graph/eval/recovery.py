@@ -21,7 +21,7 @@ import numpy as np
 
 from click2graph.data.openpvsg import PvsgVideo
 from click2graph.graph import SceneGraph
-from click2graph.masks import resize_mask
+from click2graph.masks import to_working_size
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,13 @@ def temporal_iou(frames_a: set[int], frames_b: set[int]) -> float:
 
 def match_entities(graph: SceneGraph, gt: PvsgVideo, *, match_iou: float = 0.5) -> dict[int, tuple[int, float]]:
     """One-to-one greedy matching of ground-truth objects to graph entities by volume IoU (see module doc)."""
-    size_wh = (graph.video.work_width, graph.video.work_height)
+    size_wh, region = (graph.video.work_width, graph.video.work_height), graph.video.region
     gt_ids = [o["object_id"] for o in gt.objects]
     inter = np.zeros((len(gt_ids), len(graph.entities)))
     union = np.zeros_like(inter)
     for t, t_orig in enumerate(graph.video.frame_indices_orig):
         pan = gt.panoptic(t_orig)
-        gt_masks = [resize_mask(pan == i, size_wh) for i in gt_ids]
+        gt_masks = [to_working_size(pan == i, size_wh, region) for i in gt_ids]
         pred_masks = [e.mask(t) if e.present(t) else None for e in graph.entities]
         for i, g in enumerate(gt_masks):
             g_area = g.sum()

@@ -54,7 +54,7 @@ from click2graph.learned.didm import Didm, DidmConfig
 from click2graph.learned.inference import DEFAULT_LEARNED_PATH
 from click2graph.learned.losses import IGNORE_INDEX, DidmLoss, SchLoss, multimask_loss
 from click2graph.learned.sch import Sch, SchConfig
-from click2graph.masks import resize_mask
+from click2graph.masks import to_working_size
 from click2graph.segment.base import FeatureSegmenter, require_features
 from click2graph.semantics.vocab import OPENPVSG
 from click2graph.video import Video
@@ -146,8 +146,12 @@ def prepare_clip(
     feats, pos, subjects, objects, entity_rows, label_rows, targets_rows = [], [], [], [], [], [], []
     embeds, high_res, visible, needed = [], [], [], []
     for k, panoptic in enumerate(panoptics):
-        subject = resize_mask(panoptic == subject_id, size)
-        present = {o: resize_mask(panoptic == o, size) for o in (*clip_partners, *negatives) if (panoptic == o).any()}
+        subject = to_working_size(panoptic == subject_id, size, frames.region)
+        present = {
+            o: to_working_size(panoptic == o, size, frames.region)
+            for o in (*clip_partners, *negatives)
+            if (panoptic == o).any()
+        }
         # With negatives, every object of the clip pairs with the subject wherever it is visible: a pair whose
         # relation does not hold on this frame gets an all-zero target.
         paired = list(partners[k]) + ([o for o in present if o not in partners[k]] if negative_objects else [])

@@ -30,6 +30,9 @@ class ClassicConfig:
     """Settings of the classic backend."""
 
     max_side: int = 448  # processing resolution (longest side, px): 480p work frames are processed at half size
+    # Masks go back to working pixels along the frame's edges (a guided filter) rather than the processing grid's
+    # interpolated outline (.classic_features.FrameFeatures.to_work_mask)
+    snap_outline: bool = True
     click: ClickConfig = field(default_factory=ClickConfig)
     track: TrackConfig = field(default_factory=TrackConfig)
 
@@ -106,14 +109,20 @@ class ClassicSegmenter:
             if not active:
                 continue
             proc = _resolve_overlaps(proc)
+            current.update(zip(active, proc))
+            prompted = [t in state.track(i).prompts or t in state.track(i).mask_prompts for i in active]
+            # the prompted masks are kept as given, at full resolution; the others come back to working pixels
+            # (snapped outlines can meet where the processing masks only touched: overlaps are resolved again)
+            tracked = _resolve_overlaps(
+                [feat.to_work_mask(m, t if self.config.snap_outline else None) for m, p in zip(proc, prompted) if not p]
+            )
             masks = []
-            for i, mask in zip(active, proc):
+            for i, was_prompted in zip(active, prompted):
                 track = state.track(i)
-                current[i] = mask
-                if t in track.prompts or t in track.mask_prompts:
-                    masks.append(track.mask(t))  # the prompted mask is kept as given, at full resolution
+                if was_prompted:
+                    masks.append(track.mask(t))
                 else:
-                    masks.append(feat.to_work_mask(mask))
+                    masks.append(tracked.pop(0))
                     track.set_mask(t, masks[-1])
             yield t, active, np.stack(masks)
 

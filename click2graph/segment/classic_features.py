@@ -16,10 +16,13 @@ import numpy as np
 
 from click2graph.cv.colour import lab_codes
 from click2graph.cv.flow import FlowCache
-from click2graph.masks import resize_mask
+from click2graph.cv.guided import guided_filter
+from click2graph.masks import bbox_xyxy, resize_mask
 from click2graph.segment.classic_energy import BINS, fit_affine, squared_length
 from click2graph.segment.classic_texture import joint_codes, texture_codes
 
+# the guided filter's ridge, for grey values in [0, 1]: edges with a contrast above ~0.03 steer the outline
+_EDGE_EPS = 1e-3
 _GRID_STEP = 8  # processing pixels between flow samples for the camera fit: ~1,500 samples at 448x252
 
 
@@ -58,12 +61,25 @@ class FrameFeatures:
     def to_proc_mask(self, mask_work: np.ndarray) -> np.ndarray:
         return resize_mask(mask_work, (self.proc_hw[1], self.proc_hw[0]))
 
-    def to_work_mask(self, mask_proc: np.ndarray) -> np.ndarray:
-        """Upsample a processing-pixel mask with linear interpolation so its outline is smooth, not blocky."""
+    def to_work_mask(self, mask_proc: np.ndarray, frame_idx: int | None = None) -> np.ndarray:
+        """Upsample a processing-pixel mask to working pixels. Linear interpolation makes its outline smooth, not
+        blocky; given the frame, a guided filter (:func:`~click2graph.cv.guided.guided_filter`) then moves the
+        outline, within about one processing pixel, onto that frame's edges, which the processing resolution
+        blurred."""
         h, w = self.work_hw
         if mask_proc.shape == (h, w):
             return mask_proc.copy()
-        return cv2.resize(mask_proc.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+        soft = cv2.resize(mask_proc.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        if frame_idx is None or not mask_proc.any():
+            return soft > 0.5
+        radius = max(1, round(1.0 / self.scale))
+        x0, y0, x1, y1 = bbox_xyxy(soft > 0)
+        margin = 3 * radius
+        x0, y0, x1, y1 = max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin + 1), min(h, y1 + margin + 1)
+        grey = cv2.cvtColor(self.frames[frame_idx][y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        out = np.zeros((h, w), bool)
+        out[y0:y1, x0:x1] = guided_filter(grey, soft[y0:y1, x0:x1], radius, _EDGE_EPS) > 0.5
+        return out
 
     def to_proc_xy(self, xy_work: np.ndarray) -> np.ndarray:
         return np.asarray(xy_work, np.float32).reshape(-1, 2) * self.scale
