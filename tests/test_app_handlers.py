@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from demo_server import use_private_server
 from oracle import OracleSegmenter
+from pycocotools import mask as coco_mask
 
 gr = pytest.importorskip("gradio")
 
@@ -544,3 +545,29 @@ def test_a_real_example_opens_with_a_mask_on_its_subject(name, tmp_path, monkeyp
     x, y = (round(v) for v in visit.video.to_work_xy(click_.x, click_.y))
     assert mask[y, x] and 0.005 < mask.mean() < 0.6, (name, float(mask.mean()))
     handlers.on_unload(update.key)
+
+
+def test_a_letterboxed_upload_is_shown_without_its_bars_and_exports_across_them(app, tmp_path, clip):
+    """A visitor uploads a clip with black bars above and below: the app shows the picture alone and says so, a click
+    on the shown frame is kept in the file's own pixels (below the top bar), the build's masks are exported at the
+    file's size, empty over the bars, and undo then a new click builds again."""
+    bar = 24
+    frames = np.zeros((len(clip.frames), clip.frames.shape[1] + 2 * bar, *clip.frames.shape[2:]), np.uint8)
+    frames[:, bar:-bar] = clip.frames
+    path = write_video(tmp_path / "letterboxed.mp4", frames, clip.fps)
+    update = handlers.on_video(str(path), None)
+    key, video = update.key, visit_of(update.key).video
+    assert "black bars left out" in update.video_info and video.frames.shape[1:3] == clip.frames.shape[1:3]
+    x, y = pixel_of(clip, 1)
+    click(key, (x, y))
+    (click_,) = visit_of(key).prompts.of(1)
+    assert (click_.x, click_.y) == (x, y + bar)
+    update = build(key)
+    coco = json.loads(next(Path(f) for f in update.downloads if f.endswith("masks_coco.json")).read_text())
+    subject = next(a for a in coco["annotations"] if a["entity_id"] == 1)
+    decoded = coco_mask.decode({"size": subject["segmentation"]["size"], "counts": subject["segmentation"]["counts"]})
+    assert decoded.shape == frames.shape[1:3] and decoded.any()
+    assert not decoded[:bar].any() and not decoded[-bar:].any()
+    handlers.on_undo(0, key)
+    click(key, pixel_of(clip, 1))
+    assert build(key).entity_table[0][:2] == [1, "subject"]

@@ -23,27 +23,38 @@ def picture_box(frames: np.ndarray) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` (end exclusive, even width and height) of the picture inside the black bars at the
     edges of uint8 RGB ``frames`` (N, H, W, 3): the edge rows and columns that are black on every frame, each bar at
     least ``MIN_BAR_FRAC`` of the side; None when there are no bars (or the picture would be under
-    ``MIN_PICTURE_FRAC`` of a side)."""
+    ``MIN_PICTURE_FRAC`` of a side).
+
+    Each frame is read only where the bars found so far lie (they can only get thinner), and a clip stops being
+    read once no edge can hold a bar: a clip without bars costs one frame."""
     n, h, w = frames.shape[:3]
-    dark_rows, dark_cols = np.ones(h, bool), np.ones(w, bool)
+    top = bottom = h  # the dark runs at each edge, over the frames read so far
+    left = right = w
     for frame in frames:
-        dark = frame.max(axis=-1) <= BAR_LEVEL
-        dark_rows &= dark.mean(axis=1) >= BAR_SHARE
-        dark_cols &= dark.mean(axis=0) >= BAR_SHARE
-    y0, y1 = _picture_span(dark_rows)
-    x0, x1 = _picture_span(dark_cols)
+        top = _dark_run(frame[:top], axis=1)
+        bottom = _dark_run(frame[h - bottom :][::-1], axis=1)
+        left = _dark_run(frame[:, :left], axis=0)
+        right = _dark_run(frame[:, w - right :][:, ::-1], axis=0)
+        if max(top, bottom) < MIN_BAR_FRAC * h and max(left, right) < MIN_BAR_FRAC * w:
+            return None
+    y0, y1 = _picture_span(top, bottom, h)
+    x0, x1 = _picture_span(left, right, w)
     if (x0, y0, x1, y1) == (0, 0, w, h) or x1 - x0 < MIN_PICTURE_FRAC * w or y1 - y0 < MIN_PICTURE_FRAC * h:
         return None
     return x0, y0, x1, y1
 
 
-def _picture_span(dark: np.ndarray) -> tuple[int, int]:
-    """``(start, end)`` of what lies between the dark runs at both ends of the bool line ``dark``, each run kept
-    only when it reaches ``MIN_BAR_FRAC`` of the line; the start rounded up to even and the span's length down to
-    even (H.264 needs even sizes)."""
-    size = len(dark)
-    lead = int(np.argmin(dark)) if not dark.all() else size
-    trail = int(np.argmin(dark[::-1])) if not dark.all() else size
+def _dark_run(strip: np.ndarray, axis: int) -> int:
+    """How many lines of ``strip`` (rows with ``axis`` 1, columns with 0), from its first, are a bar's: the brightest
+    channel at most ``BAR_LEVEL`` on ``BAR_SHARE`` of their pixels."""
+    dark = (strip.max(axis=-1) <= BAR_LEVEL).mean(axis=axis) >= BAR_SHARE
+    return len(dark) if dark.all() else int(np.argmin(dark))
+
+
+def _picture_span(lead: int, trail: int, size: int) -> tuple[int, int]:
+    """``(start, end)`` of what lies between the dark runs of ``lead`` and ``trail`` lines at both ends of a side of
+    ``size``, each run kept only when it reaches ``MIN_BAR_FRAC`` of the side; the start rounded up to even and the
+    span's length down to even (H.264 needs even sizes)."""
     lead = lead if lead >= MIN_BAR_FRAC * size else 0
     trail = trail if trail >= MIN_BAR_FRAC * size else 0
     start, end = lead + lead % 2, size - trail

@@ -113,8 +113,14 @@ class ClassicSegmenter:
             prompted = [t in state.track(i).prompts or t in state.track(i).mask_prompts for i in active]
             # the prompted masks are kept as given, at full resolution; the others come back to working pixels
             # (snapped outlines can meet where the processing masks only touched: overlaps are resolved again)
-            tracked = _resolve_overlaps(
-                [feat.to_work_mask(m, t if self.config.snap_outline else None) for m, p in zip(proc, prompted) if not p]
+            tracked = iter(
+                _resolve_overlaps(
+                    [
+                        feat.to_work_mask(m, t if self.config.snap_outline else None)
+                        for m, p in zip(proc, prompted)
+                        if not p
+                    ]
+                )
             )
             masks = []
             for i, was_prompted in zip(active, prompted):
@@ -122,7 +128,7 @@ class ClassicSegmenter:
                 if was_prompted:
                     masks.append(track.mask(t))
                 else:
-                    masks.append(tracked.pop(0))
+                    masks.append(next(tracked))
                     track.set_mask(t, masks[-1])
             yield t, active, np.stack(masks)
 
