@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -520,3 +521,21 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray] | np.ndarray, fps
         for frame in frames:
             sink.write(frame)
     return Path(path)
+
+
+def encoded_again(video: Video, *, crf: int = 23) -> Video:
+    """``video``'s working frames written with :class:`VideoWriter` at quality ``crf`` (23 is the writer's default,
+    which no eye tells from the original; lower is closer) and read back as an in-memory video of the same size, rate
+    and source name: the same picture, other pixels (what another encoder makes of a clip). The benchmarks'
+    ``--reencode`` runs on it, to tell what a result owes to the exact pixels of one file."""
+    h, w = video.frames.shape[1:3]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "again.mp4"
+        with VideoWriter(path, video.fps, crf=crf) as sink:
+            for frame in video.frames:
+                sink.write(frame)
+        again = load_video(path, VideoPolicy(max_duration_s=None, max_side=None, target_fps=None, crop_bars=False))
+    frames = again.frames[:, :h, :w]  # an odd side was padded by a pixel for the encoder
+    if frames.shape != video.frames.shape:
+        raise VideoError(f"encoded again, frames of shape {video.frames.shape} came back as {again.frames.shape}")
+    return Video.from_frames(frames, video.fps, source=video.info.source)

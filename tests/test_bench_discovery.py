@@ -57,3 +57,28 @@ def test_a_subject_mask_is_weak_against_the_gt_subject_not_against_everything_an
     tally = judge_frame([], GT_SUBJECT.copy(), gt, "objects", 20.0)
     assert tally.subject_iou == pytest.approx(800 / 2800)
     assert tally.weak_subject == 0
+
+
+@pytest.mark.parametrize("reencode", [None, 23])
+def test_reencode_judges_every_video_on_its_frames_encoded_again(monkeypatch, capsys, reencode):
+    """``--reencode``: each video of the precision check is judged on its frames written with our H.264 writer and
+    read back (close to the stored ones, not equal); without it, on the stored frames."""
+    from click2graph.bench import discovery
+    from click2graph.bench.discovery_data import GtVideo
+    from click2graph.video import Video
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(60, 200, (4, 60, 80, 3)).astype(np.uint8)
+    clip = GtVideo(
+        "noise", "objects", Video.from_frames(frames, 10.0), (GtFrame(0, GT_SUBJECT, (GT_BALL,), GT_SUBJECT),)
+    )
+    seen = []
+    monkeypatch.setattr(discovery, "davis_videos", lambda *args: iter(()))
+    monkeypatch.setattr(discovery, "synthetic_videos", lambda *args: iter((clip,)))
+    monkeypatch.setattr(discovery, "run_video", lambda segmenter, video, *args: seen.append(video) or discovery.Tally())
+    discovery._precision(None, None, 10, "gt", discovery.DiscoveryConfig(), reencode=reencode)
+    assert "noise" in capsys.readouterr().out
+    (judged,) = seen
+    assert judged.video.frames.shape == frames.shape and judged.frames == clip.frames
+    assert np.array_equal(judged.video.frames, frames) == (reencode is None)
+    assert np.abs(judged.video.frames.astype(int) - frames).mean() < 30

@@ -11,7 +11,15 @@ import pytest
 from PIL import Image
 
 from click2graph.errors import VideoError
-from click2graph.video import Video, VideoPolicy, VideoWriter, load_video, working_size_wh, write_video
+from click2graph.video import (
+    Video,
+    VideoPolicy,
+    VideoWriter,
+    encoded_again,
+    load_video,
+    working_size_wh,
+    write_video,
+)
 
 
 def moving_square_frames(n: int, size_wh=(160, 96)) -> np.ndarray:
@@ -90,6 +98,23 @@ def test_no_policy_limits_keep_everything(tmp_path):
     path = encode(tmp_path / "a.mp4", "libx264", frames)
     video = load_video(path, VideoPolicy(max_duration_s=None, target_fps=None, max_side=None))
     assert len(video) == 15 and not video.trimmed and video.size_wh == (160, 96)
+
+
+@pytest.mark.parametrize("size_wh", [(160, 96), (101, 51)])
+def test_a_clip_encoded_again_keeps_its_frames_size_and_rate_with_other_pixels(size_wh):
+    """What ``--reencode`` benchmarks run on: every frame back at its size (an odd side, padded for the encoder, is
+    cut again), in order, close to the original but not equal to it."""
+    frames = moving_square_frames(12, size_wh)
+    video = Video.from_frames(frames, 10.0, source="square.mp4")
+    again = encoded_again(video)
+    assert again.frames.shape == frames.shape and again.fps == 10.0 and again.info.source == "square.mp4"
+    error = np.abs(again.frames.astype(int) - frames.astype(int))
+    assert 0 < error.mean() < 3  # the same picture to the eye...
+    assert not np.array_equal(again.frames, frames)  # ...other pixels
+    reds = [np.flatnonzero(f[45, :, 0].astype(int) - f[45, :, 1] > 100) for f in again.frames]
+    assert [int(r.min()) for r in reds] == pytest.approx([4 + 3 * i for i in range(12)], abs=1)  # in order
+    closer, coarser = (np.abs(encoded_again(video, crf=crf).frames.astype(int) - frames).mean() for crf in (10, 40))
+    assert closer < error.mean() < coarser  # the quality asked for
 
 
 @pytest.mark.parametrize(

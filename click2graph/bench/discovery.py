@@ -1,6 +1,6 @@
 """Benchmark of weight-free interaction discovery on real DAVIS frames and our synthetic clips.
 
-``python -m click2graph.bench discovery [--step N] [--subject click|gt] [--skip-cases]``
+``python -m click2graph.bench discovery [--step N] [--subject click|gt] [--skip-cases] [--reencode [CRF]]``
 
 First, the DAVIS-2017 cases: the subject is clicked (the GT pixel farthest from its boundary), its mask comes
 from :class:`ClassicSegmenter`, :func:`discover_objects` runs (given the click, so it may split objects off the
@@ -14,14 +14,16 @@ Then precision, per video, on every ``--step``-th frame of the DAVIS development
 truth where it is annotated alone) and every kept proposal is judged: a real object (IoU >= 0.5 with a GT
 object other than the subject), a part of the subject, or background. Discovery should only ever add real object
 area, so the union of subject and proposals must score an IoU with everything annotated at least that of the
-subject alone.
+subject alone. ``--reencode [CRF]`` runs the precision check on every video's frames encoded again with our H.264
+writer (:func:`~click2graph.video.encoded_again`, CRF 23 unless given): what the figures owe to the exact pixels of
+the stored frames.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -29,12 +31,13 @@ import numpy as np
 from PIL import Image
 
 from click2graph.bench.discovery_data import GtFrame, GtVideo, davis_videos, synthetic_videos
+from click2graph.bench.tracking import REENCODE_CRF
 from click2graph.discovery.base import DiscoveryConfig
 from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import deepest_pixel, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.video import VideoPolicy, load_video
+from click2graph.video import VideoPolicy, encoded_again, load_video
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -78,6 +81,15 @@ def main(argv: list[str]) -> int:
         "--subject", choices=("click", "gt"), default="click", help="subject mask: from a click, or the GT subject"
     )
     parser.add_argument("--skip-cases", action="store_true", help="only the precision table")
+    parser.add_argument(
+        "--reencode",
+        type=int,
+        nargs="?",
+        const=REENCODE_CRF,
+        default=None,
+        metavar="CRF",
+        help=f"precision on every video's frames encoded again (H.264, CRF {REENCODE_CRF} unless given)",
+    )
     args = parser.parse_args(argv)
     if args.step < 1:
         print(f"--step must be at least 1, got {args.step}")
@@ -90,7 +102,7 @@ def main(argv: list[str]) -> int:
     segmenter = ClassicSegmenter()
     if not args.skip_cases:
         _cases(segmenter, davis)
-    _precision(segmenter, davis, args.step, args.subject, DiscoveryConfig())
+    _precision(segmenter, davis, args.step, args.subject, DiscoveryConfig(), reencode=args.reencode)
     return 0
 
 
@@ -202,14 +214,19 @@ def run_video(segmenter, gt_video: GtVideo, subject_from: str, config: Discovery
     return tally
 
 
-def _precision(segmenter, davis: Path, step: int, subject_from: str, config: DiscoveryConfig) -> None:
-    """Print the tally of every video, then per kind of annotation (see the module docstring)."""
+def _precision(
+    segmenter, davis: Path, step: int, subject_from: str, config: DiscoveryConfig, *, reencode: int | None = None
+) -> None:
+    """Print the tally of every video, then per kind of annotation (see the module docstring); with ``reencode`` (a
+    CRF), on every video's frames encoded again at that quality."""
     print(
         f"{'video':<26}{'kind':<9}{'frames':>7}{'kept':>6}{'real':>6}{'on obj':>7}{'part':>6}{'bg':>5}"
         f"{'precision':>10}{'recall':>8}{'subject J':>10}{'union J':>9}{'weak':>6}"
     )
     totals: dict[str, Tally] = {}
     for gt_video in (*davis_videos(davis, step), *synthetic_videos(max(1, step // 2))):
+        if reencode is not None:
+            gt_video = replace(gt_video, video=encoded_again(gt_video.video, crf=reencode))
         tally = run_video(segmenter, gt_video, subject_from, config)
         _print_tally(gt_video.name, gt_video.kind, tally)
         totals.setdefault(gt_video.kind, Tally()).add(tally)

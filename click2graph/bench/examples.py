@@ -15,7 +15,6 @@ moves the graph; a last line counts the clips whose entities and relations staye
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from click2graph.examples import load_examples
 from click2graph.graph import SceneGraph
 from click2graph.prompts import Click
 from click2graph.settings import Settings, add_arguments
-from click2graph.video import Video, VideoPolicy, load_video, write_video
+from click2graph.video import Video, VideoPolicy, encoded_again, load_video
 
 SHEET_FRAMES = 4
 SHEET_TILE_WIDTH = 640
@@ -155,9 +154,7 @@ def _counts(graph: SceneGraph) -> tuple[int, int]:
 
 
 def reencoded(video: Video, click: Click) -> tuple[Video, Click]:
-    """``video``'s working frames written again with our H.264 writer (:func:`~click2graph.video.write_video`) and
-    read back, and ``click`` in that file's pixels and frames (its frames are the working frames)."""
-    with tempfile.TemporaryDirectory() as folder:
-        again = load_video(write_video(Path(folder) / "again.mp4", video.frames, video.fps), VideoPolicy())
+    """``video``'s working frames written again with our H.264 writer (:func:`~click2graph.video.encoded_again`),
+    and ``click`` in that file's pixels and frames (its frames are the working frames)."""
     x, y = video.to_work_xy(click.x, click.y)
-    return again, Click(x, y, frame_idx=video.work_index(click.frame_idx), positive=click.positive)
+    return encoded_again(video), Click(x, y, frame_idx=video.work_index(click.frame_idx), positive=click.positive)

@@ -2,7 +2,7 @@
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
 [--perturb] [--click-spread N [--click-tracks]] [--click-frames K [--click-still]]
-[--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]]``
+[--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]] [--reencode [CRF]]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -24,8 +24,11 @@ start prompted by a click or box (exact and noisy) in its boundary pixels before
 2 px ring outside the mask and half removed from the 2 px ring inside (:class:`StartFlips`, seeded by ``--flip-seed``,
 draw and sequence); the track keeps its prompt, so its start stays a click's or box's mask. Over a few seeds this is
 the null distribution of a change to the cut: what starts a few pixels apart do to J with no change of the cut at
-all. The default sequences are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences
-are kept aside to check the result).
+all. ``--reencode [CRF]`` runs everything on each clip's frames encoded again with our H.264 writer at that
+quality (23 unless given; :func:`~click2graph.video.encoded_again`: the same picture to the eye, other pixels): what
+a figure owes to the exact pixels of the stored frames, which every constant was chosen on. The default sequences
+are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the
+result).
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, deepest_pixel, dilate, mask_iou, to_working_size
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.video import Video, VideoPolicy, load_video
+from click2graph.video import Video, VideoPolicy, encoded_again, load_video
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REENCODE_CRF = 23  # --reencode without a value: the quality of our writer (the app's overlay video)
 SEQUENCES = (  # the development set
     "bmx-trees",
     "breakdance-flare",
@@ -118,10 +122,17 @@ class TrackingResult:
 
 
 def load_davis(
-    root: Path, seq: str, *, max_side: int | None = None, max_frames: int | None = None, target_fps: float | None = None
+    root: Path,
+    seq: str,
+    *,
+    max_side: int | None = None,
+    max_frames: int | None = None,
+    target_fps: float | None = None,
+    reencode: int | None = None,
 ):
     """(Video, ground truth bool (N, H, W) in working pixels) of one DAVIS-2016 sequence; every frame (24 fps), or
-    sampled down to ``target_fps`` as the app samples a video."""
+    sampled down to ``target_fps`` as the app samples a video; with ``reencode`` (a CRF), its working frames encoded
+    again at that quality (:func:`~click2graph.video.encoded_again`)."""
     policy = VideoPolicy(max_duration_s=None, target_fps=target_fps, max_side=max_side)
     video = load_video(root / "JPEGImages" / "480p" / seq, policy)
     orig = video.frame_indices_orig
@@ -131,7 +142,7 @@ def load_davis(
     for t in range(len(video)):
         path = root / "Annotations" / "480p" / seq / f"{orig[t]:05d}.png"
         gt.append(to_working_size(np.asarray(Image.open(path).convert("L")) > 0, video.size_wh, video.region))
-    return video, np.stack(gt)
+    return video if reencode is None else encoded_again(video, crf=reencode), np.stack(gt)
 
 
 def simulated_prompt(gt0: np.ndarray, kind: str) -> FramePrompt:
@@ -151,11 +162,14 @@ def run_sequence(
     segmenter: ClassicSegmenter | None = None,
     start: str = "exact",
     flips: StartFlips | None = None,
+    reencode: int | None = None,
 ) -> TrackingResult:
     """Prompt frame 0, propagate forward, score every frame against the ground truth. ``start`` (a key of
     :data:`STARTS`, mask prompt only) may change the prompted mask by a pixel; ``flips`` changes a click's or box's
-    mask (as draw 0)."""
-    segmenter, state, gt = _davis_state(root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter)
+    mask (as draw 0); ``reencode``: see :func:`load_davis`."""
+    segmenter, state, gt = _davis_state(
+        root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter, reencode=reencode
+    )
     first = STARTS[start](gt[0]) if prompt == "mask" else simulated_prompt(gt[0], prompt)
     return _track(segmenter, state, seq, gt, first, flips=flips)
 
@@ -206,10 +220,13 @@ def noisy_box_ious(
     max_side: int | None = None,
     max_frames: int | None = None,
     segmenter: ClassicSegmenter | None = None,
+    reencode: int | None = None,
 ) -> np.ndarray:
     """Frame-0 IoU (float (draws,)) of the masks prompted by ``draws`` noisy ground-truth boxes
     (:func:`_noisy_box_prompts`), on one state: the video's features are computed once."""
-    segmenter, state, gt = _davis_state(root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter)
+    segmenter, state, gt = _davis_state(
+        root, seq, max_side=max_side, max_frames=max_frames, segmenter=segmenter, reencode=reencode
+    )
     prompts = _noisy_box_prompts(gt[0], seq, frac, draws)
     return np.array([mask_iou(segmenter.add_prompt(state, 1, prompt), gt[0]) for prompt in prompts])
 
@@ -235,10 +252,10 @@ def spread_click_tracks(root: Path, seq: str, *, n: int, **clip) -> tuple[Spread
     return SpreadResult(seq=seq, clicks_xy=clicks, ious=np.array([r.ious[0] for r in tracks])), tracks
 
 
-def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None):
+def _davis_state(root: Path, seq: str, *, max_side=None, max_frames=None, segmenter=None, reencode=None):
     """(``segmenter`` or a new one, its state of the sequence's video, the ground truth) (:func:`load_davis`)."""
     segmenter = segmenter or ClassicSegmenter()
-    video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames)
+    video, gt = load_davis(root, seq, max_side=max_side, max_frames=max_frames, reencode=reencode)
     return segmenter, segmenter.init_state(video), gt
 
 
@@ -358,6 +375,15 @@ def main(argv: list[str]) -> int:
         "--start-flips", type=float, default=None, metavar="FRAC", help="flip FRAC of each tracked start's boundary"
     )
     parser.add_argument("--flip-seed", type=int, default=0, help="seed of the flips (with --start-flips)")
+    parser.add_argument(
+        "--reencode",
+        type=int,
+        nargs="?",
+        const=REENCODE_CRF,
+        default=None,
+        metavar="CRF",
+        help=f"run on each clip's frames encoded again (H.264, CRF {REENCODE_CRF} unless given): codec noise alone",
+    )
     args = parser.parse_args(argv)
     flips = None if args.start_flips is None else StartFlips(args.start_flips, args.flip_seed)
     root = SHARED_DATA / "davis"
@@ -377,6 +403,7 @@ def main(argv: list[str]) -> int:
                 max_frames=args.max_frames,
                 segmenter=segmenter,
                 flips=flips,
+                reencode=args.reencode,
             )
             results.append(res)
             print(
@@ -384,7 +411,8 @@ def main(argv: list[str]) -> int:
                 f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)",
                 flush=True,
             )
-        tables.append(f"\nprompt={prompt}, max_side={args.max_side or 'original'}\n{_table(results)}")
+        encoded = "" if args.reencode is None else f", frames encoded again at CRF {args.reencode}"
+        tables.append(f"\nprompt={prompt}, max_side={args.max_side or 'original'}{encoded}\n{_table(results)}")
     if args.perturb:
         starts = {"exact": by_prompt["mask"]} if "mask" in by_prompt else {}
         starts |= {
@@ -397,6 +425,7 @@ def main(argv: list[str]) -> int:
                     max_frames=args.max_frames,
                     segmenter=segmenter,
                     start=start,
+                    reencode=args.reencode,
                 )
                 for seq in args.seq
             ]
@@ -418,14 +447,14 @@ def _spread_click_tables(root: Path, args, segmenter: ClassicSegmenter, deepest:
     """The frame-0 table of ``--click-spread`` and, with ``--click-tracks``, the table of the clips tracked from the
     same clicks (whose frame 0 then fills the first table), beside the deepest click's J."""
     spread, tracks = [], {}
-    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
+    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter, "reencode": args.reencode}
     for seq in tqdm(args.seq, desc="spread clicks"):
         if args.click_tracks:
             result, tracks[seq] = spread_click_tracks(root, seq, n=args.click_spread, **clip)
             js = np.array([r.j_all for r in tracks[seq]])
             print(f"spread clicks {seq}: J mean {js.mean():.3f} worst {js.min():.3f}", flush=True)
         else:
-            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES)
+            video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=SPREAD_FRAMES, reencode=args.reencode)
             result = run_spread(seq, video, gt[0], args.click_spread, segmenter=segmenter)
         spread.append(result)
     clicks = f"{args.click_spread} clicks spread over the object"
@@ -443,7 +472,7 @@ def _click_frames_tables(root: Path, args, segmenter: ClassicSegmenter) -> list[
     modes = [False, True] if args.click_still else [False]
     results = {still: [] for still in modes}
     for seq in tqdm(args.seq, desc="clicked frames"):
-        video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=args.max_frames)
+        video, gt = load_davis(root, seq, max_side=args.max_side, max_frames=args.max_frames, reencode=args.reencode)
         for still in modes:
             res = run_click_frames(seq, video, gt, args.click_frames, segmenter=segmenter, still=still)
             results[still].append(res)
@@ -464,7 +493,7 @@ def _noisy_box_tables(
     """The frame-0 table of ``--box-noise`` and, with ``--box-tracks``, the table of the clips tracked from the
     same boxes, their starts changed by ``flips`` (whose frame 0 then fills the first table)."""
     ious, tracks = {}, {}
-    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter}
+    clip = {"max_side": args.max_side, "max_frames": args.max_frames, "segmenter": segmenter, "reencode": args.reencode}
     for seq in args.seq:
         if args.box_tracks:
             tracks[seq] = noisy_box_tracks(root, seq, frac=args.box_noise, draws=args.draws, flips=flips, **clip)
