@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from click2graph.bench.discovery_data import GtFrame, GtVideo, davis_videos, synthetic_videos
-from click2graph.bench.tracking import REENCODE_CRF
+from click2graph.bench.tracking import add_reencode_argument
 from click2graph.discovery.base import DiscoveryConfig
 from click2graph.discovery.training_free import discover_objects
 from click2graph.masks import deepest_pixel, mask_iou
@@ -81,15 +81,7 @@ def main(argv: list[str]) -> int:
         "--subject", choices=("click", "gt"), default="click", help="subject mask: from a click, or the GT subject"
     )
     parser.add_argument("--skip-cases", action="store_true", help="only the precision table")
-    parser.add_argument(
-        "--reencode",
-        type=int,
-        nargs="?",
-        const=REENCODE_CRF,
-        default=None,
-        metavar="CRF",
-        help=f"precision on every video's frames encoded again (H.264, CRF {REENCODE_CRF} unless given)",
-    )
+    add_reencode_argument(parser, "the precision check on every video's frames")
     args = parser.parse_args(argv)
     if args.step < 1:
         print(f"--step must be at least 1, got {args.step}")

@@ -329,6 +329,19 @@ def _spread_table(results: dict[str, list[TrackingResult]]) -> str:
     return "\n".join(rows)
 
 
+def add_reencode_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--reencode [CRF]`` (None without it): ``what`` encoded again (:func:`~click2graph.video.encoded_again`)."""
+    parser.add_argument(
+        "--reencode",
+        type=int,
+        nargs="?",
+        const=REENCODE_CRF,
+        default=None,
+        metavar="CRF",
+        help=f"{what} encoded again (H.264, CRF {REENCODE_CRF} unless given): what codec noise alone changes",
+    )
+
+
 def davis_refusal(root: Path, seqs: list[str]) -> int | None:
     """None when every sequence of ``seqs`` is under ``root``; else the exit code, after printing why (the clips
     missing, or the names unknown with the ones available)."""
@@ -375,15 +388,7 @@ def main(argv: list[str]) -> int:
         "--start-flips", type=float, default=None, metavar="FRAC", help="flip FRAC of each tracked start's boundary"
     )
     parser.add_argument("--flip-seed", type=int, default=0, help="seed of the flips (with --start-flips)")
-    parser.add_argument(
-        "--reencode",
-        type=int,
-        nargs="?",
-        const=REENCODE_CRF,
-        default=None,
-        metavar="CRF",
-        help=f"run on each clip's frames encoded again (H.264, CRF {REENCODE_CRF} unless given): codec noise alone",
-    )
+    add_reencode_argument(parser, "run on each clip's frames")
     args = parser.parse_args(argv)
     flips = None if args.start_flips is None else StartFlips(args.start_flips, args.flip_seed)
     root = SHARED_DATA / "davis"
