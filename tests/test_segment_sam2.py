@@ -231,6 +231,17 @@ def test_builds_when_a_host_app_initialised_hydra():
         GlobalHydra.instance().initialize(sam2_hydra)
 
 
+@pytest.mark.parametrize("capability, flash", [("AVX512", True), ("AVX2", False), ("DEFAULT", False)])
+def test_bf16_attention_leaves_flash_kernels_where_aten_is_held_below_avx512(monkeypatch, capability, flash):
+    """Held below AVX-512 (``ATEN_CPU_CAPABILITY=default|avx2``), an AMX chip's bf16 flash attention fails in
+    PyTorch: bf16 steps run attention in the math kernel there, and only inside the step."""
+    segmenter = Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu", precision="bf16"))
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    with segmenter._compute():
+        assert torch.backends.cuda.flash_sdp_enabled() == flash and torch.backends.cuda.math_sdp_enabled()
+    assert torch.backends.cuda.flash_sdp_enabled()
+
+
 def test_bf16_autocast_runs_and_returns_bool_masks():
     segmenter = Sam2Segmenter.from_random_weights(Sam2Config(image_size=256, device="cpu", precision="bf16"))
     assert segmenter.describe() == "SAM 2.1 tiny @256, CPU, bf16"

@@ -60,6 +60,7 @@ Precision = Literal["fp32", "bf16"]
 EncoderPrecision = Literal["fp32", "int8"]
 # Key, in sam2's inference state, of the ids of the output dicts of the objects a propagate() call tracks.
 TRACKED_OUTPUTS_KEY = "click2graph_tracked_outputs"
+_BELOW_AVX512 = ("DEFAULT", "AVX2")  # torch.backends.cpu.get_cpu_capability() of x86 ATen kernels without AVX-512
 Device = Literal["cpu", "cuda", "auto"]
 
 
@@ -429,11 +430,19 @@ class Sam2Segmenter:
         return None
 
     def _compute(self) -> contextlib.ExitStack:
-        """Inference mode, plus bf16 autocast when asked for (sam2 itself runs its GPU demos under autocast)."""
+        """Inference mode, plus bf16 autocast when asked for (sam2 itself runs its GPU demos under autocast).
+
+        On a CPU whose ATen kernels are held below AVX-512 (``ATEN_CPU_CAPABILITY=default`` or ``avx2``), PyTorch's
+        bf16 flash attention still packs for AMX when the chip has it and then fails ("pack_vnni2 is only supported
+        when avx512 is supported"): attention runs in the plain math kernel there."""
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
         if self.config.precision == "bf16":
             stack.enter_context(torch.autocast(device_type=self.device.type, dtype=torch.bfloat16))
+            if self.device.type == "cpu" and torch.backends.cpu.get_cpu_capability() in _BELOW_AVX512:
+                from torch.nn.attention import SDPBackend, sdpa_kernel
+
+                stack.enter_context(sdpa_kernel([SDPBackend.MATH]))
         return stack
 
     def _hook_image_features(self) -> None:
