@@ -461,6 +461,9 @@ def _make_video(
     return video
 
 
+DEFAULT_CRF = 23  # x264 quality of the videos we write (the overlay export): no eye tells it from the original
+
+
 class VideoWriter:
     """Write RGB frames as an H.264 (yuv420p, faststart) MP4 that browsers play.
 
@@ -469,7 +472,7 @@ class VideoWriter:
         ...     sink.write(frame_rgb)
     """
 
-    def __init__(self, path: str | Path, fps: float, *, crf: int = 23, preset: str = "veryfast") -> None:
+    def __init__(self, path: str | Path, fps: float, *, crf: int = DEFAULT_CRF, preset: str = "veryfast") -> None:
         self.path = Path(path)
         self.fps = fps
         self.crf = crf
@@ -515,25 +518,24 @@ class VideoWriter:
         self._container.close()
 
 
-def write_video(path: str | Path, frames: Iterator[np.ndarray] | np.ndarray, fps: float) -> Path:
-    """Write uint8 RGB frames to an H.264 MP4 at ``path`` and return the path."""
-    with VideoWriter(path, fps) as sink:
+def write_video(
+    path: str | Path, frames: Iterator[np.ndarray] | np.ndarray, fps: float, *, crf: int = DEFAULT_CRF
+) -> Path:
+    """Write uint8 RGB frames to an H.264 MP4 at ``path`` (quality ``crf``) and return the path."""
+    with VideoWriter(path, fps, crf=crf) as sink:
         for frame in frames:
             sink.write(frame)
     return Path(path)
 
 
-def encoded_again(video: Video, *, crf: int = 23) -> Video:
-    """``video``'s working frames written with :class:`VideoWriter` at quality ``crf`` (23 is the writer's default,
-    which no eye tells from the original; lower is closer) and read back as an in-memory video of the same size, rate
+def encoded_again(video: Video, *, crf: int = DEFAULT_CRF) -> Video:
+    """``video``'s working frames written with :func:`write_video` at quality ``crf`` (the writer's default no eye
+    tells from the original; lower is closer) and read back as an in-memory video of the same size, rate
     and source name: the same picture, other pixels (what another encoder makes of a clip). The benchmarks'
     ``--reencode`` runs on it, to tell what a result owes to the exact pixels of one file."""
     h, w = video.frames.shape[1:3]
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "again.mp4"
-        with VideoWriter(path, video.fps, crf=crf) as sink:
-            for frame in video.frames:
-                sink.write(frame)
+        path = write_video(Path(folder) / "again.mp4", video.frames, video.fps, crf=crf)
         again = load_video(path, VideoPolicy(max_duration_s=None, max_side=None, target_fps=None, crop_bars=False))
     frames = again.frames[:, :h, :w]  # an odd side was padded by a pixel for the encoder
     if frames.shape != video.frames.shape:

@@ -51,10 +51,9 @@ from click2graph.eval.protocol import noisy_box
 from click2graph.masks import bbox_xyxy, deepest_pixel, dilate, mask_iou, to_working_size
 from click2graph.prompts import FramePrompt
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.video import Video, VideoPolicy, encoded_again, load_video
+from click2graph.video import DEFAULT_CRF, Video, VideoPolicy, encoded_again, load_video
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-REENCODE_CRF = 23  # --reencode without a value: the quality of our writer (the app's overlay video)
 SEQUENCES = (  # the development set
     "bmx-trees",
     "breakdance-flare",
@@ -335,10 +334,10 @@ def add_reencode_argument(parser: argparse.ArgumentParser, what: str) -> None:
         "--reencode",
         type=int,
         nargs="?",
-        const=REENCODE_CRF,
+        const=DEFAULT_CRF,
         default=None,
         metavar="CRF",
-        help=f"{what} encoded again (H.264, CRF {REENCODE_CRF} unless given): what codec noise alone changes",
+        help=f"{what} encoded again (H.264, CRF {DEFAULT_CRF} unless given): what codec noise alone changes",
     )
 
 
