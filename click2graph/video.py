@@ -472,11 +472,14 @@ class VideoWriter:
         ...     sink.write(frame_rgb)
     """
 
-    def __init__(self, path: str | Path, fps: float, *, crf: int = DEFAULT_CRF, preset: str = "veryfast") -> None:
+    def __init__(
+        self, path: str | Path, fps: float, *, crf: int = DEFAULT_CRF, preset: str = "veryfast", threads: int = 0
+    ) -> None:
         self.path = Path(path)
         self.fps = fps
         self.crf = crf
         self.preset = preset
+        self.threads = threads  # encoder threads; 0: one per CPU the process may use (the bytes differ with the count)
         self._container = None
         self._stream = None
 
@@ -505,6 +508,7 @@ class VideoWriter:
             self._stream.width, self._stream.height = frame_rgb.shape[1], frame_rgb.shape[0]
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = {"crf": str(self.crf), "preset": self.preset}
+            self._stream.codec_context.thread_count = self.threads
         elif (frame_rgb.shape[1], frame_rgb.shape[0]) != (self._stream.width, self._stream.height):
             raise ValueError("all frames written to one video must have the same size")
         frame = av.VideoFrame.from_ndarray(frame_rgb, format="rgb24")
@@ -519,10 +523,11 @@ class VideoWriter:
 
 
 def write_video(
-    path: str | Path, frames: Iterator[np.ndarray] | np.ndarray, fps: float, *, crf: int = DEFAULT_CRF
+    path: str | Path, frames: Iterator[np.ndarray] | np.ndarray, fps: float, *, crf: int = DEFAULT_CRF, threads: int = 0
 ) -> Path:
-    """Write uint8 RGB frames to an H.264 MP4 at ``path`` (quality ``crf``) and return the path."""
-    with VideoWriter(path, fps, crf=crf) as sink:
+    """Write uint8 RGB frames to an H.264 MP4 at ``path`` (quality ``crf``, ``threads`` as :class:`VideoWriter`'s)
+    and return the path."""
+    with VideoWriter(path, fps, crf=crf, threads=threads) as sink:
         for frame in frames:
             sink.write(frame)
     return Path(path)
@@ -532,10 +537,12 @@ def encoded_again(video: Video, *, crf: int = DEFAULT_CRF) -> Video:
     """``video``'s working frames written with :func:`write_video` at quality ``crf`` (the writer's default no eye
     tells from the original; lower is closer) and read back as an in-memory video of the same size, rate
     and source name: the same picture, other pixels (what another encoder makes of a clip). The benchmarks'
-    ``--reencode`` runs on it, to tell what a result owes to the exact pixels of one file."""
+    ``--reencode`` runs on it, to tell what a result owes to the exact pixels of one file. One encoder thread: x264's
+    bytes differ with its thread count, which is by default the machine's CPU count, and the benchmark must judge
+    the same frames on every machine."""
     h, w = video.frames.shape[1:3]
     with tempfile.TemporaryDirectory() as folder:
-        path = write_video(Path(folder) / "again.mp4", video.frames, video.fps, crf=crf)
+        path = write_video(Path(folder) / "again.mp4", video.frames, video.fps, crf=crf, threads=1)
         again = load_video(path, VideoPolicy(max_duration_s=None, max_side=None, target_fps=None, crop_bars=False))
     frames = again.frames[:, :h, :w]  # an odd side was padded by a pixel for the encoder
     if frames.shape != video.frames.shape:

@@ -312,6 +312,7 @@ def test_click_frames_segment_every_kth_annotated_frame_with_the_clip_and_alone(
     for still in (False, True):
         result = run_click_frames("square", video, gt, 3, segmenter=ClassicSegmenter(), still=still)
         assert result.frames.tolist() == [0, 3] and result.ious.min() > 0.8
+        assert result.seconds.shape == (2,) and (result.seconds > 0).all()
 
 
 def test_click_frames_table_gives_mean_worst_frame_and_weak_clicks_per_sequence_and_over_all():
@@ -319,15 +320,15 @@ def test_click_frames_table_gives_mean_worst_frame_and_weak_clicks_per_sequence_
 
     table = frames_table(
         [
-            FramesResult("a", np.array([0, 10, 20]), np.array([0.9, 0.3, 0.6])),
-            FramesResult("b", np.array([0]), np.array([0.4])),
-            FramesResult("c", np.zeros(0, int), np.zeros(0)),
+            FramesResult("a", np.array([0, 10, 20]), np.array([0.9, 0.3, 0.6]), np.array([1.0, 2.0, 3.0])),
+            FramesResult("b", np.array([0]), np.array([0.4]), np.array([1.0])),
+            FramesResult("c", np.zeros(0, int), np.zeros(0), np.zeros(0)),
         ]
     ).splitlines()
-    assert table[2] == "| a | 3 | 0.600 | 0.300 (10) | 1 |"
-    assert table[3] == "| b | 1 | 0.400 | 0.400 (0) | 1 |"
-    assert table[4] == "| c | 0 | - | - | - |"
-    assert table[5] == "| **all** | 4 | 0.550 | 0.350 | 2 |"
+    assert table[2] == "| a | 3 | 0.600 | 0.300 (10) | 1 | 2.00 |"
+    assert table[3] == "| b | 1 | 0.400 | 0.400 (0) | 1 | 1.00 |"
+    assert table[4] == "| c | 0 | - | - | - | - |"
+    assert table[5] == "| **all** | 4 | 0.550 | 0.350 | 2 | 1.75 |"
 
 
 def test_click_frames_reach_the_command_line_with_one_table_per_mode(tmp_path, monkeypatch, capsys):
@@ -343,7 +344,7 @@ def test_click_frames_reach_the_command_line_with_one_table_per_mode(tmp_path, m
         "IoU of the click's mask, the deepest pixel clicked every 2 frames, on that frame alone (no motion)"
     )
     for start in (with_clip, alone):
-        assert lines[start + 1] == "| sequence | clicks | mean IoU | worst (frame) | weak |"
+        assert lines[start + 1] == "| sequence | clicks | mean IoU | worst (frame) | weak | s per click |"
         assert lines[start + 3].startswith("| square | 2 | ") and lines[start + 4].startswith("| **all** | 2 | ")
     assert tracking.main(argv) == 0
     assert not any("alone" in line for line in capsys.readouterr().out.splitlines())

@@ -454,6 +454,61 @@ def test_davis_clicks_on_parts_take_what_changes_with_them(davis_root):
         assert mask_iou(mask, gt[0]) > 0.45, seq
 
 
+def _square_over_a_bar_clip(n: int) -> tuple[Video, np.ndarray]:
+    """A red square sliding right 3 px a frame along the top of a still red bar it touches, over a still grey
+    texture; both reds mottled with a smooth pattern (flow needs structure at coarse scales to see 6 px). From the
+    frame alone the square and the bar are one red object. Returns (video, the square per frame)."""
+    h, w, side = 96, 128, 24
+    rng = np.random.default_rng(0)
+    backdrop = rng.integers(70, 140, size=(h, w, 1)).repeat(3, axis=2).astype(np.uint8)
+    mottle = cv2.GaussianBlur(rng.normal(0, 1, size=(h, w)).astype(np.float32), (0, 0), 2)
+    mottle = (25 * mottle / mottle.std()).astype(int)[..., None]
+    bar = np.zeros((h, w), bool)
+    bar[50:62, 10:118] = True
+    frames, squares = [], np.zeros((n, h, w), bool)
+    for t in range(n):
+        squares[t, 26:50, 20 + 3 * t : 20 + 3 * t + side] = True
+        frame = backdrop.copy()
+        frame[bar] = np.clip(np.array([210, 40, 40]) + mottle, 0, 255)[bar]
+        frame[squares[t]] = np.clip(np.array([210, 40, 40]) + np.roll(mottle, 3 * t, axis=1), 0, 255)[squares[t]]
+        frames.append(frame)
+    return Video.from_frames(np.stack(frames), fps=10.0), squares
+
+
+@pytest.mark.parametrize("t", [2, 4])
+def test_a_click_between_frames_is_not_decided_by_one_duplicated_neighbour(t):
+    """The frame after the clicked one is a copy of it (frame-rate conversion repeats frames): that pair has no
+    motion, and from the frame alone the square takes the red bar it touches (IoU 0.31 with the square). The motion
+    to the previous frame and to the one after next both find the square, and the mask they agree on is kept."""
+    from dataclasses import replace
+
+    from click2graph.segment.classic_click import ClickConfig
+
+    video, squares = _square_over_a_bar_clip(9)
+    frames = video.frames.copy()
+    frames[t + 1] = frames[t]
+    repeated = Video.from_frames(frames, fps=10.0)
+    click = FramePrompt.from_points(t, [[32 + 3 * t, 36]])
+    segmenter = ClassicSegmenter()
+    assert mask_iou(segmenter.add_prompt(segmenter.init_state(repeated), 1, click), squares[t]) > 0.9
+    alone = ClassicSegmenter(ClassicConfig(click=replace(ClickConfig(), consensus_gaps=(1,))))
+    assert mask_iou(alone.add_prompt(alone.init_state(repeated), 1, click), squares[t]) < 0.6  # the next frame only
+    assert mask_iou(alone.add_prompt(alone.init_state(video), 1, click), squares[t]) > 0.9  # ... when it moves
+
+
+def test_davis_click_between_frames_takes_the_mask_two_neighbours_agree_on(davis_root):
+    """breakdance-flare's frame 20 (of the first 23): with the motion to frame 21 alone the deepest-pixel click takes
+    the dancer with the wall and floor around her (IoU 0.22, 105,766 px); the motion to frames 19 and 22 gives 0.60
+    and 0.73, the two masks that agree most, and the one from frame 19 is kept."""
+    from click2graph.bench.tracking import load_davis
+    from click2graph.masks import deepest_pixel
+
+    video, gt = load_davis(davis_root, "breakdance-flare", max_frames=23)
+    segmenter = ClassicSegmenter()
+    mask = segmenter.add_prompt(segmenter.init_state(video), 1, FramePrompt.from_points(20, [deepest_pixel(gt[20])]))
+    assert mask_iou(mask, gt[20]) > 0.5
+
+
 def test_lost_object_is_reacquired():
     """The red square jumps across the frame (a cut in the video): flow cannot follow, the mask is lost; after
     the tracker's patience it is found again by its colours instead of staying empty (with a patience longer

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -115,6 +117,24 @@ def test_a_clip_encoded_again_keeps_its_frames_size_and_rate_with_other_pixels(s
     assert [int(r.min()) for r in reds] == pytest.approx([4 + 3 * i for i in range(12)], abs=1)  # in order
     closer, coarser = (np.abs(encoded_again(video, crf=crf).frames.astype(int) - frames).mean() for crf in (10, 40))
     assert closer < error.mean() < coarser  # the quality asked for
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a process that may use two CPUs")
+def test_a_clip_encoded_again_is_the_same_whatever_cpus_the_process_may_use():
+    """x264's bytes differ with its thread count, which FFmpeg takes from the CPUs the process may use (two and one
+    give other frames): the benchmarks' clips encoded again must be the same on every machine."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (120, 200, 3), np.uint8), (0, 0), 1.5)
+    frames = np.stack([np.roll(texture, 2 * t, axis=1) for t in range(24)])[:, :, :160]
+    video = Video.from_frames(frames, 24.0)
+    cpus = os.sched_getaffinity(0)
+    both = encoded_again(video).frames
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        one = encoded_again(video).frames
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert np.array_equal(both, one)
 
 
 @pytest.mark.parametrize(
