@@ -199,16 +199,21 @@ def _agreed_click_mask(feat: FrameFeatures, t: int, prompt: FramePrompt, config:
     if not 0 < t < len(feat.frames) - 1:
         return _segment_once(feat, t, prompt, config)
     masks: list[np.ndarray] = []
+    window_cuts: list = []  # they read no motion: made once, shared by the neighbours
     for gap in config.consensus_gaps:
-        masks.append(_segment_once(feat, t, prompt, replace(config, motion_gap=gap)))
+        masks.append(_segment_once(feat, t, prompt, replace(config, motion_gap=gap), window_cuts=window_cuts))
         if len(masks) == 2 and mask_iou(masks[0], masks[1]) >= config.consensus_settled:
             break
     agreement = [sum(mask_iou(mask, other) for other in masks) for mask in masks]
     return masks[int(np.argmax(agreement))]
 
 
-def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig) -> np.ndarray:
-    """:func:`segment_prompt` without the second try of a collapsed box cut."""
+def _segment_once(
+    feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig, *, window_cuts: list | None = None
+) -> np.ndarray:
+    """:func:`segment_prompt` without the second try of a collapsed box cut. ``window_cuts``: an empty list to keep
+    the clicks' static candidates in once made, or one holding them (:func:`_static_candidates` reads no motion, so
+    the same clicks on another motion neighbour reuse them)."""
     rgb, bins = feat.frame(t)
     h, w = bins.shape
     pos = np.round(feat.to_proc_xy(prompt.positive_points_xy)).astype(int)
@@ -226,7 +231,7 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
     part = static = None  # the clicked still part, when its moving pixels lead to the rest (see the module doc)
     if region is None and box is None and len(pos):
-        static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
+        static = _window_cuts(window_cuts, rgb, pos, sure_fg, sure_bg, config)
         clicked = _pick_static(static, config)
         # a whole that most windows hold the best-aligned cut in (see _whole_holding) is the object already
         best = max(static, key=lambda candidate: candidate[1])[0]
@@ -260,7 +265,7 @@ def _segment_once(feat: FrameFeatures, t: int, prompt: FramePrompt, config: Clic
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     collapsed = mask is None or _is_speck(mask, config)
     if static is None and (collapsed or moving is not None):
-        static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
+        static = _window_cuts(window_cuts if box is None else None, rgb, pos, sure_fg, sure_bg, config)
     if collapsed:
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
@@ -522,6 +527,17 @@ def _half_sizes(shape_hw: tuple[int, int], config: ClickConfig) -> list[int]:
 
 def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
     return mask.sum() < config.min_area_frac * mask.size
+
+
+def _window_cuts(kept: list | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
+    """:func:`_static_candidates`, taken from ``kept`` when it holds them, else made (and put in ``kept`` if it is a
+    list)."""
+    if kept:
+        return kept[0]
+    static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
+    if kept is not None:
+        kept.append(static)
+    return static
 
 
 def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
