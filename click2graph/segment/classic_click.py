@@ -211,9 +211,9 @@ def _agreed_click_mask(feat: FrameFeatures, t: int, prompt: FramePrompt, config:
 def _segment_once(
     feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig, *, window_cuts: list | None = None
 ) -> np.ndarray:
-    """:func:`segment_prompt` without the second try of a collapsed box cut. ``window_cuts``: an empty list to keep
-    the clicks' static candidates in once made, or one holding them (:func:`_static_candidates` reads no motion, so
-    the same clicks on another motion neighbour reuse them)."""
+    """:func:`segment_prompt` without the second try of a collapsed box cut. ``window_cuts`` (clicks only: a box
+    moves the cuts to its centre): an empty list to keep the clicks' static candidates in once made, or one holding
+    them (:func:`_static_candidates` reads no motion, so the same clicks on another motion neighbour reuse them)."""
     rgb, bins = feat.frame(t)
     h, w = bins.shape
     pos = np.round(feat.to_proc_xy(prompt.positive_points_xy)).astype(int)
@@ -265,7 +265,7 @@ def _segment_once(
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     collapsed = mask is None or _is_speck(mask, config)
     if static is None and (collapsed or moving is not None):
-        static = _window_cuts(window_cuts if box is None else None, rgb, pos, sure_fg, sure_bg, config)
+        static = _window_cuts(window_cuts, rgb, pos, sure_fg, sure_bg, config)
     if collapsed:
         # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
         # blurred one. The frame alone decides.
