@@ -7,6 +7,7 @@ import numpy as np
 
 from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
 from click2graph.cv.flow import FlowCache, affine_motion, dense_flow, motion_residual_px
+from click2graph.cv.geodesic import STEP_COST, GeodesicDistance
 from click2graph.cv.grabcut import grabcut
 from click2graph.cv.guided import guided_filter
 from click2graph.cv.objectness import mask_objectness
@@ -111,3 +112,32 @@ def test_the_guided_filter_averages_where_the_guide_is_flat_and_follows_its_edge
     assert (soft > 0.5).argmax(axis=1).tolist() == [29] * 40
     snapped = guided_filter(guide, soft, 3, 1e-3) > 0.5
     assert snapped.argmax(axis=1).tolist() == [30] * 40 and snapped[:, 30:].all()
+
+
+def test_geodesic_distance_grows_by_steps_on_a_flat_area_and_jumps_at_a_colour_edge():
+    rgb = np.zeros((20, 40, 3), np.uint8)
+    rgb[:, :20] = (200, 40, 40)
+    rgb[:, 20:] = (40, 40, 200)
+    distance = GeodesicDistance(rgb)
+    seed = np.zeros((20, 40), bool)
+    seed[10, 5] = True
+    d = distance.from_seeds(seed)
+    assert d[10, 5] == 0.0
+    assert abs(d[10, 12] - 7 * STEP_COST) < 1e-3 and abs(d[14, 5] - 4 * STEP_COST) < 1e-3  # 4-neighbour steps
+    assert d[10, 25] - d[10, 15] > 10 * (10 * STEP_COST)  # crossing the red/blue edge costs more than ten steps
+    assert np.isinf(distance.from_seeds(np.zeros((20, 40), bool))).all()
+
+
+def test_the_pixels_geodesically_nearer_a_seed_stop_at_the_colour_edge_not_halfway_between_seeds():
+    """A seed just left of a red/blue edge and one far to its right: the split follows the edge (a straight-line
+    split would give the seed on the right most of the red half too)."""
+    rgb = np.zeros((20, 60, 3), np.uint8)
+    rgb[:, :30] = (200, 40, 40)
+    rgb[:, 30:] = (40, 40, 200)
+    rgb = cv2.add(rgb, np.random.default_rng(0).integers(0, 6, rgb.shape, dtype=np.uint8))  # mild noise
+    distance = GeodesicDistance(rgb)
+    fg, bg = np.zeros((2, 20, 60), bool)
+    fg[10, 27] = True
+    bg[10, 58] = True
+    nearer = distance.from_seeds(fg) < distance.from_seeds(bg)
+    assert nearer[:, :30].all() and not nearer[:, 30:].any()

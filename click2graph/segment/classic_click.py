@@ -70,6 +70,13 @@ Edge alignment, not colour contrast with the surroundings, picks among the stati
 a distinctly coloured part over the whole object, and no single window size fits objects of every size. Edge
 alignment can favour such a part too (a cyclist's blue jersey over jersey, shorts and helmet): when most other
 windows hold the best-aligned cut in one whole they agree on, and it scores near the part, the whole is kept.
+That pick stays where the window cuts serve the motion path (the clicked part, the moving parts a cut adds). Where
+the frame alone decides the mask (no motion, or a collapsed moving region), the window cuts often fail together
+(all collapse to the click when its colours are common around it, or all run into a touching thing of its colour),
+so a second kind of cut joins them: geodesic cuts (:mod:`click2graph.cv.geodesic`), which stop at the first
+strong colour edge around the click, and GrabCut started from them. The cut agreeing most with all the others is
+kept (:func:`_frame_alone_mask`), and, as a geodesic cut can stop at a part's edge (a shirt), the windows' whole
+when at least half the window cuts hold it and are larger.
 Each click decision above reads one frame pair's flow, and its noise flips some of them (the moving area's noise
 bar, which window cut wins: on a clip encoded again, or at a duplicated frame, which has no motion at all). A click
 on a frame between two others is therefore segmented with the motion to three neighbours in turn (the next, the
@@ -88,6 +95,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from click2graph.cv.geodesic import GeodesicDistance
 from click2graph.cv.grabcut import grabcut
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou, resize_mask
 from click2graph.prompts import FramePrompt
@@ -199,21 +207,27 @@ def _agreed_click_mask(feat: FrameFeatures, t: int, prompt: FramePrompt, config:
     if not 0 < t < len(feat.frames) - 1:
         return _segment_once(feat, t, prompt, config)
     masks: list[np.ndarray] = []
-    window_cuts: list = []  # they read no motion: made once, shared by the neighbours
+    frame_cuts: dict = {}  # they read no motion: made once, shared by the neighbours
     for gap in config.consensus_gaps:
-        masks.append(_segment_once(feat, t, prompt, replace(config, motion_gap=gap), window_cuts=window_cuts))
+        masks.append(_segment_once(feat, t, prompt, replace(config, motion_gap=gap), frame_cuts=frame_cuts))
         if len(masks) == 2 and mask_iou(masks[0], masks[1]) >= config.consensus_settled:
             break
+    return masks[_most_agreed(masks)]
+
+
+def _most_agreed(masks: list[np.ndarray]) -> int:
+    """Index of the mask with the highest summed IoU with the others (the earliest on a tie)."""
     agreement = [sum(mask_iou(mask, other) for other in masks) for mask in masks]
-    return masks[int(np.argmax(agreement))]
+    return int(np.argmax(agreement))
 
 
 def _segment_once(
-    feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig, *, window_cuts: list | None = None
+    feat: FrameFeatures, t: int, prompt: FramePrompt, config: ClickConfig, *, frame_cuts: dict | None = None
 ) -> np.ndarray:
-    """:func:`segment_prompt` without the second try of a collapsed box cut. ``window_cuts`` (clicks only: a box
-    moves the cuts to its centre): an empty list to keep the clicks' static candidates in once made, or one holding
-    them (:func:`_static_candidates` reads no motion, so the same clicks on another motion neighbour reuse them)."""
+    """:func:`segment_prompt` without the second try of a collapsed box cut. ``frame_cuts`` (clicks only: a box
+    moves the cuts to its centre): a dict to keep the clicks' cuts of the frame alone in once made, or one holding
+    them (:func:`_static_candidates` and :func:`_geodesic_candidates` read no motion, so the same clicks on another
+    motion neighbour reuse them)."""
     rgb, bins = feat.frame(t)
     h, w = bins.shape
     pos = np.round(feat.to_proc_xy(prompt.positive_points_xy)).astype(int)
@@ -228,10 +242,11 @@ def _segment_once(
         sure_bg |= ~_box_region(box, (h, w))
     sure_fg &= ~sure_bg
 
+    user_pos, user_fg = pos, sure_fg  # the cuts of the frame alone read these (a proxy below differs per neighbour)
     region, moving = _probable_region(feat, t, rgb, pos, box, config)
     part = static = None  # the clicked still part, when its moving pixels lead to the rest (see the module doc)
     if region is None and box is None and len(pos):
-        static = _window_cuts(window_cuts, rgb, pos, sure_fg, sure_bg, config)
+        static = _window_cuts(frame_cuts, rgb, pos, sure_fg, sure_bg, config)
         clicked = _pick_static(static, config)
         # a whole that most windows hold the best-aligned cut in (see _whole_holding) is the object already
         best = max(static, key=lambda candidate: candidate[1])[0]
@@ -239,7 +254,7 @@ def _segment_once(
         if proxy is not None:
             part = clicked
             region, moving = _probable_region(feat, t, rgb, proxy, None, config)
-            sure_fg |= _disks(proxy, (h, w), config.click_radius) & ~sure_bg
+            sure_fg = sure_fg | (_disks(proxy, (h, w), config.click_radius) & ~sure_bg)
             pos = np.concatenate([pos, proxy])
     mask = colour = motion_cut = cue = None
     if region is not None:
@@ -265,11 +280,16 @@ def _segment_once(
         pos = np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]).astype(int)
     collapsed = mask is None or _is_speck(mask, config)
     if static is None and (collapsed or moving is not None):
-        static = _window_cuts(window_cuts, rgb, pos, sure_fg, sure_bg, config)
-    if collapsed:
-        # No motion, or the cut of the moving region (or box) collapsed: a subject moving like the camera, a
-        # blurred one. The frame alone decides.
-        mask = _pick_static(static, config, motion_cut=motion_cut)
+        static = _window_cuts(frame_cuts, rgb, pos, sure_fg, sure_bg, config)
+    if collapsed and box is None:
+        # No motion, or the cut of the moving region collapsed: a subject moving like the camera, a blurred one.
+        # The frame alone decides, by the consensus of two kinds of cut (see :func:`_frame_alone_mask`).
+        geodesic = _cached(
+            frame_cuts, "geodesic", lambda: _geodesic_candidates(rgb, user_pos, user_fg, sure_bg, config)
+        )
+        mask = _frame_alone_mask([m for m, _ in static], geodesic, config, motion_cut=motion_cut)
+    elif collapsed:  # a box cut that collapsed: the window cuts around its centre
+        mask = _pick_static(static, config)
     if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
         mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static, moving, mask, config) & moving), pos)
         mask = _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config)
@@ -529,15 +549,42 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
     return mask.sum() < config.min_area_frac * mask.size
 
 
-def _window_cuts(kept: list | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
-    """:func:`_static_candidates`, taken from ``kept`` when it holds them, else made (and put in ``kept`` if it is a
-    list)."""
-    if kept:
-        return kept[0]
-    static = _static_candidates(rgb, pos, sure_fg, sure_bg, config)
+def _window_cuts(kept: dict | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
+    """:func:`_static_candidates`, from the cache ``kept`` (see :func:`_cached`)."""
+    return _cached(kept, "window", lambda: _static_candidates(rgb, pos, sure_fg, sure_bg, config))
+
+
+def _cached(kept: dict | None, key: str, make):
+    """``kept[key]`` when ``kept`` holds it, else ``make()`` (put in ``kept`` if it is a dict)."""
+    if kept is not None and key in kept:
+        return kept[key]
+    value = make()
     if kept is not None:
-        kept.append(static)
-    return static
+        kept[key] = value
+    return value
+
+
+def _at_static_side(rgb, pos, sure_fg, sure_bg, config: ClickConfig):
+    """(rgb, pos, sure_fg, sure_bg, scale): the inputs of the frame-alone cuts at ``config.static_side`` (4x fewer
+    pixels, the same choices), the clicks keeping their disks; scale 1.0 (the inputs as they are) for a small frame."""
+    full_hw = rgb.shape[:2]
+    scale = min(1.0, config.static_side / max(full_hw))
+    if scale < 1.0:
+        size = (max(8, round(full_hw[1] * scale)), max(8, round(full_hw[0] * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        sure_fg, sure_bg = resize_mask(sure_fg, size), resize_mask(sure_bg, size)
+        pos = np.clip(np.round(pos * scale).astype(int), 0, [size[0] - 1, size[1] - 1])
+        sure_fg |= _disks(pos, rgb.shape[:2], config.click_radius)
+    return rgb, pos, sure_fg, sure_bg, scale
+
+
+def _frame_border(shape_hw: tuple[int, int], config: ClickConfig) -> np.ndarray:
+    """bool (h, w): the thin frame border the free cuts keep as background."""
+    h, w = shape_hw
+    border = np.ones((h, w), bool)
+    b = max(2, int(config.border_frac * max(h, w)))
+    border[b:-b, b:-b] = False
+    return border
 
 
 def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
@@ -546,17 +593,9 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[
     :func:`drop_unsupported_pieces`). Computed at ``config.static_side``; returns (mask at the size of ``rgb``,
     edge alignment of its outline, -inf for a speck) per cut."""
     full_hw = rgb.shape[:2]
-    scale = min(1.0, config.static_side / max(full_hw))
-    if scale < 1.0:
-        size = (max(8, round(full_hw[1] * scale)), max(8, round(full_hw[0] * scale)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        sure_fg, sure_bg = resize_mask(sure_fg, size), resize_mask(sure_bg, size)
-        pos = np.clip(np.round(pos * scale).astype(int), 0, [size[0] - 1, size[1] - 1])
-        sure_fg |= _disks(pos, rgb.shape[:2], config.click_radius)  # clicks keep their disks at this scale
+    rgb, pos, sure_fg, sure_bg, scale = _at_static_side(rgb, pos, sure_fg, sure_bg, config)
     h, w = rgb.shape[:2]
-    border = np.ones((h, w), bool)
-    b = max(2, int(config.border_frac * max(h, w)))
-    border[b:-b, b:-b] = False
+    border = _frame_border((h, w), config)
     masks = []
     for half in _half_sizes((h, w), config):
         region = _window(pos, (h, w), half) & ~sure_bg
@@ -573,18 +612,69 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[
     return out
 
 
-def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig, *, motion_cut=None) -> np.ndarray:
-    """The candidate of :func:`_static_candidates` whose outline best follows image edges (the first when all
-    are specks), or the whole that most other windows hold it in (see :func:`_whole_holding`).
+def _geodesic_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[np.ndarray]:
+    """A second kind of cut from the frame alone, whose failures differ from the window cuts' GrabCut (which
+    collapses to the click when its colours are common all around): per window of :func:`_static_candidates`, the
+    pixels geodesically nearer the clicks than the window's edge (:mod:`click2graph.cv.geodesic`: the first strong
+    colour edge around the click), and GrabCut started from them, with the window's rest probably background and
+    outside it background (closed) or probably background but for the frame border (free). Nine bool masks at the
+    size of ``rgb``, computed at ``config.static_side``."""
+    full_hw = rgb.shape[:2]
+    rgb, pos, sure_fg, sure_bg, scale = _at_static_side(rgb, pos, sure_fg, sure_bg, config)
+    h, w = rgb.shape[:2]
+    border = _frame_border((h, w), config)
+    distance = GeodesicDistance(rgb)
+    from_clicks = distance.from_seeds(sure_fg)
+    masks = []
+    for half in _half_sizes((h, w), config):
+        window = _window(pos, (h, w), half)
+        edge = ~cv2.erode(window.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        near = _keep_clicked(from_clicks < distance.from_seeds((edge | sure_bg) & ~sure_fg), pos)
+        for outside in (~window, border & ~sure_fg):
+            cut = _grabcut(rgb, near, sure_fg, sure_bg | outside, config.grabcut_iters, outside=cv2.GC_PR_BGD)
+            masks.append(_keep_clicked(cut, pos))
+        masks.append(near)
+    return [resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask for mask in masks]
 
-    With a ``motion_cut`` (bool; see :func:`_motion_seeded_cut`) that is not a speck, only candidates agreeing
-    with it (IoU >= ``config.min_agreement``) count, and it is returned when none does."""
+
+def _frame_alone_mask(
+    window_cuts: list[np.ndarray], geodesic: list[np.ndarray], config: ClickConfig, *, motion_cut=None
+) -> np.ndarray:
+    """The mask the frame alone gives: of the cuts that are not specks (the ``window_cuts`` of
+    :func:`_static_candidates` and the ``geodesic`` ones of :func:`_geodesic_candidates`), the one agreeing most
+    with the others. Edge alignment favours a distinctly coloured part, and among the window cuts alone, which
+    often fail together, agreement is no better; the two kinds rarely fail the same way.
+
+    Geodesic cuts stop at the first colour edge, and the smallest window's cut often does too, so the consensus can
+    settle on such a part (a shirt): when at least half the window cuts that are not specks differ from it (IoU <
+    ``config.part_held``), and each of those holds it (that fraction of its pixels) and is larger, the windows saw a
+    whole around it, and the one of them agreeing most with the others is kept (a still person's whole, not his
+    shirt: the geodesic cuts' votes, parts by construction, do not settle part against whole).
+
+    With a ``motion_cut`` (see :func:`_motion_seeded_cut`) that is not a speck, it is a candidate too, kept on a tie,
+    and only the cuts agreeing with it (IoU >= ``config.min_agreement``) count (a window cut that took the grass
+    with a dog does not). The first window cut when all are specks."""
     if motion_cut is not None and _is_speck(motion_cut, config):
         motion_cut = None
-    if motion_cut is not None:
-        candidates = [(m, s) for m, s in candidates if mask_iou(m, motion_cut) >= config.min_agreement]
-        if not any(s > -np.inf for _, s in candidates):
-            return motion_cut
+    usable = [mask for mask in window_cuts + geodesic if not _is_speck(mask, config)]
+    if motion_cut is not None:  # it votes too, first: the one kept on a tie
+        usable = [motion_cut] + [mask for mask in usable if mask_iou(mask, motion_cut) >= config.min_agreement]
+    if not usable:
+        return window_cuts[0]
+    chosen = usable[_most_agreed(usable)]
+    windows = [mask for mask in window_cuts if not _is_speck(mask, config)]
+    others = [mask for mask in windows if mask_iou(mask, chosen) < config.part_held]  # not the same cut
+    area = chosen.sum()
+    holders = [mask for mask in others if mask.sum() > area and (mask & chosen).sum() >= config.part_held * area]
+    if holders and len(holders) == len(others) and 2 * len(others) >= len(windows):
+        return holders[_most_agreed(holders)]
+    return chosen
+
+
+def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig) -> np.ndarray:
+    """The candidate of :func:`_static_candidates` whose outline best follows image edges (the first when all
+    are specks), or the whole that most other windows hold it in (see :func:`_whole_holding`): the clicked part
+    whose moving pixels may lead to the rest, and the cut whose moving pixels join a moving click's mask."""
     scores = [score for _, score in candidates]
     if max(scores) == -np.inf:
         return candidates[0][0]
