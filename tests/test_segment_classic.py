@@ -242,7 +242,7 @@ def test_the_frame_alone_keeps_the_cut_two_kinds_agree_on_and_the_whole_every_wi
     """Without motion the window cuts and the geodesic cuts vote: the cut agreeing most with the others is kept
     (not a window cut that leaked, however its outline runs). When that is a part (geodesic cuts stop at the first
     colour edge: a shirt) that every other window cut holds and exceeds, the windows' whole is kept; one window cut
-    that does not hold it leaves the part. A motion cut no cut agrees with is kept; all specks give the first."""
+    that does not hold it leaves the part. All specks give the first."""
     from click2graph.segment.classic_click import ClickConfig, _frame_alone_mask
 
     config = ClickConfig()
@@ -255,9 +255,6 @@ def test_the_frame_alone_keeps_the_cut_two_kinds_agree_on_and_the_whole_every_wi
     assert (_frame_alone_mask([leak, whole.copy(), whole], copies(whole, 2) + [part], config) == whole).all()
     assert (_frame_alone_mask(copies(whole, 3), copies(part, 4), config) == whole).all()
     assert (_frame_alone_mask(copies(whole, 2) + [other], copies(part, 4), config) == part).all()
-    moved = np.zeros((60, 80), bool)
-    moved[40:58, 60:78] = True
-    assert (_frame_alone_mask(copies(whole, 3), copies(part, 3), config, motion_cut=moved) == moved).all()
     first = speck.copy()
     assert _frame_alone_mask([first, speck], [speck.copy()], config) is first
 

@@ -76,7 +76,9 @@ the frame alone decides the mask (no motion, or a collapsed moving region), the 
 so a second kind of cut joins them: geodesic cuts (:mod:`click2graph.cv.geodesic`), which stop at the first
 strong colour edge around the click, and GrabCut started from them. The cut agreeing most with all the others is
 kept (:func:`_frame_alone_mask`), and, as a geodesic cut can stop at a part's edge (a shirt), the windows' whole
-when at least half the window cuts hold it and are larger.
+when at least half the window cuts hold it and are larger. Not when every window cut collapsed (a click on
+background), nor when a collapsed moving region seeded a cut of its own (the window cuts agreeing with that cut,
+else that cut, as before).
 Each click decision above reads one frame pair's flow, and its noise flips some of them (the moving area's noise
 bar, which window cut wins: on a clip encoded again, or at a duplicated frame, which has no motion at all). A click
 on a frame between two others is therefore segmented with the motion to three neighbours in turn (the next, the
@@ -281,13 +283,17 @@ def _segment_once(
     collapsed = mask is None or _is_speck(mask, config)
     if static is None and (collapsed or moving is not None):
         static = _window_cuts(frame_cuts, rgb, pos, sure_fg, sure_bg, config)
-    if collapsed and box is None:
+    if collapsed and motion_cut is not None and not _is_speck(motion_cut, config):
+        # the moving region's cut collapsed, and the cut it seeded says which pixels move: a window cut agreeing with
+        # it, else that cut (see :func:`_pick_static`)
+        mask = _pick_static(static, config, motion_cut=motion_cut)
+    elif collapsed and box is None:
         # No motion, or the cut of the moving region collapsed: a subject moving like the camera, a blurred one.
         # The frame alone decides, by the consensus of two kinds of cut (see :func:`_frame_alone_mask`).
         geodesic = _cached(
             frame_cuts, "geodesic", lambda: _geodesic_candidates(rgb, user_pos, user_fg, sure_bg, config)
         )
-        mask = _frame_alone_mask([m for m, _ in static], geodesic, config, motion_cut=motion_cut)
+        mask = _frame_alone_mask([m for m, _ in static], geodesic, config)
     elif collapsed:  # a box cut that collapsed: the window cuts around its centre
         mask = _pick_static(static, config)
     if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
@@ -625,11 +631,14 @@ def _geodesic_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> lis
     border = _frame_border((h, w), config)
     distance = GeodesicDistance(rgb)
     from_clicks = distance.from_seeds(sure_fg)
+    steps = _steps_from(sure_fg)
     masks = []
     for half in _half_sizes((h, w), config):
         window = _window(pos, (h, w), half)
         edge = ~cv2.erode(window.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         near = _keep_clicked(from_clicks < distance.from_seeds((edge | sure_bg) & ~sure_fg), pos)
+        if mask_iou(near, _keep_clicked(steps < _steps_from(edge | sure_bg), pos)) >= config.part_held:
+            continue  # it met no colour edge: the split of a flat area midway between the click and the window
         for outside in (~window, border & ~sure_fg):
             cut = _grabcut(rgb, near, sure_fg, sure_bg | outside, config.grabcut_iters, outside=cv2.GC_PR_BGD)
             masks.append(_keep_clicked(cut, pos))
@@ -637,9 +646,12 @@ def _geodesic_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> lis
     return [resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask for mask in masks]
 
 
-def _frame_alone_mask(
-    window_cuts: list[np.ndarray], geodesic: list[np.ndarray], config: ClickConfig, *, motion_cut=None
-) -> np.ndarray:
+def _steps_from(seeds: np.ndarray) -> np.ndarray:
+    """float32 (h, w): 4-neighbour steps to the nearest ``seeds`` pixel (the geodesic distance of a flat image)."""
+    return cv2.distanceTransform((~seeds).astype(np.uint8), cv2.DIST_L1, 3)
+
+
+def _frame_alone_mask(window_cuts: list[np.ndarray], geodesic: list[np.ndarray], config: ClickConfig) -> np.ndarray:
     """The mask the frame alone gives: of the cuts that are not specks (the ``window_cuts`` of
     :func:`_static_candidates` and the ``geodesic`` ones of :func:`_geodesic_candidates`), the one agreeing most
     with the others. Edge alignment favours a distinctly coloured part, and among the window cuts alone, which
@@ -651,14 +663,10 @@ def _frame_alone_mask(
     whole around it, and the one of them agreeing most with the others is kept (a still person's whole, not his
     shirt: the geodesic cuts' votes, parts by construction, do not settle part against whole).
 
-    With a ``motion_cut`` (see :func:`_motion_seeded_cut`) that is not a speck, it is a candidate too, kept on a tie,
-    and only the cuts agreeing with it (IoU >= ``config.min_agreement``) count (a window cut that took the grass
-    with a dog does not). The first window cut when all are specks."""
-    if motion_cut is not None and _is_speck(motion_cut, config):
-        motion_cut = None
+    The first window cut when all are specks."""
+    if all(_is_speck(mask, config) for mask in window_cuts):
+        return window_cuts[0]  # GrabCut found no object at any size: the click is on background
     usable = [mask for mask in window_cuts + geodesic if not _is_speck(mask, config)]
-    if motion_cut is not None:  # it votes too, first: the one kept on a tie
-        usable = [motion_cut] + [mask for mask in usable if mask_iou(mask, motion_cut) >= config.min_agreement]
     if not usable:
         return window_cuts[0]
     chosen = usable[_most_agreed(usable)]
@@ -671,10 +679,19 @@ def _frame_alone_mask(
     return chosen
 
 
-def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig) -> np.ndarray:
+def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig, *, motion_cut=None) -> np.ndarray:
     """The candidate of :func:`_static_candidates` whose outline best follows image edges (the first when all
     are specks), or the whole that most other windows hold it in (see :func:`_whole_holding`): the clicked part
-    whose moving pixels may lead to the rest, and the cut whose moving pixels join a moving click's mask."""
+    whose moving pixels may lead to the rest, and the cut whose moving pixels join a moving click's mask.
+
+    With a ``motion_cut`` (bool; see :func:`_motion_seeded_cut`) that is not a speck, only candidates agreeing
+    with it (IoU >= ``config.min_agreement``) count, and it is returned when none does."""
+    if motion_cut is not None and _is_speck(motion_cut, config):
+        motion_cut = None
+    if motion_cut is not None:
+        candidates = [(m, s) for m, s in candidates if mask_iou(m, motion_cut) >= config.min_agreement]
+        if not any(s > -np.inf for _, s in candidates):
+            return motion_cut
     scores = [score for _, score in candidates]
     if max(scores) == -np.inf:
         return candidates[0][0]
