@@ -663,12 +663,11 @@ def _frame_alone_mask(window_cuts: list[np.ndarray], geodesic: list[np.ndarray],
     whole around it, and the one of them agreeing most with the others is kept (a still person's whole, not his
     shirt: the geodesic cuts' votes, parts by construction, do not settle part against whole).
 
-    The first window cut when all are specks."""
+    When every window cut is a speck, the first is kept: GrabCut found no object at any size around the click (a
+    click on background), and a geodesic cut there takes a blob of it."""
     if all(_is_speck(mask, config) for mask in window_cuts):
-        return window_cuts[0]  # GrabCut found no object at any size: the click is on background
-    usable = [mask for mask in window_cuts + geodesic if not _is_speck(mask, config)]
-    if not usable:
         return window_cuts[0]
+    usable = [mask for mask in window_cuts + geodesic if not _is_speck(mask, config)]
     chosen = usable[_most_agreed(usable)]
     windows = [mask for mask in window_cuts if not _is_speck(mask, config)]
     others = [mask for mask in windows if mask_iou(mask, chosen) < config.part_held]  # not the same cut
