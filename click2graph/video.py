@@ -507,7 +507,11 @@ class VideoWriter:
             self._stream = self._container.add_stream("libx264", rate=rate)
             self._stream.width, self._stream.height = frame_rgb.shape[1], frame_rgb.shape[0]
             self._stream.pix_fmt = "yuv420p"
-            self._stream.options = {"crf": str(self.crf), "preset": self.preset}
+            # x264's macroblock-tree rate control (mbtree), in its SIMD code, gives other bytes for the same frames
+            # from one call to the next once the process has decoded a video: off, a clip written twice is the same
+            # file (the benchmarks' clips encoded again, a visitor's export)
+            options = {"crf": str(self.crf), "preset": self.preset, "x264-params": "mbtree=0"}
+            self._stream.options = options
             self._stream.codec_context.thread_count = self.threads
         elif (frame_rgb.shape[1], frame_rgb.shape[0]) != (self._stream.width, self._stream.height):
             raise ValueError("all frames written to one video must have the same size")
