@@ -428,7 +428,9 @@ def _drop_still_pieces(mask, moving, nearer, background, pos) -> np.ndarray:
     the fraction of its pixels whose flow is ``nearer`` the object's than the camera's is no higher than that
     fraction over the box's ``background`` (the rate at which flow noise alone puts background pixels nearer
     the object). A still part of a slow subject keeps more of the object's motion than its background does (its
-    flow comes from the moving edges around it) and stays; pieces holding a positive click stay too."""
+    flow comes from the moving edges around it) and stays; pieces holding a positive click stay too. Nothing goes
+    when those pieces are most of the cut: the box's object is then still itself (a standing flamingo whose neck
+    moves), and its moving pixels are a part of it or flow noise, not the object the still pieces are beside."""
     if not background.any():
         return mask
     rate = float(nearer[background].mean())
@@ -438,7 +440,10 @@ def _drop_still_pieces(mask, moving, nearer, background, pos) -> np.ndarray:
     near = np.bincount(labels[still], weights=nearer[still], minlength=count)
     foreign = np.flatnonzero(near <= rate * size)
     foreign = np.setdiff1d(foreign, [0, *(int(labels[y, x]) for x, y in pos)])
-    return mask & ~np.isin(labels, foreign)
+    dropped = np.isin(labels, foreign)
+    if 2 * int(dropped.sum()) > int(mask.sum()):  # most of the cut: the subject itself is still (see above)
+        return mask
+    return mask & ~dropped
 
 
 def _motion_seeded_cut(feat, t, rgb, region, moving, sure_fg, sure_bg, pos, config: ClickConfig) -> np.ndarray:
