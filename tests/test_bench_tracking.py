@@ -399,3 +399,41 @@ def test_a_real_davis_clip_encoded_again_keeps_its_ground_truth_and_its_picture(
     assert np.array_equal(gt, gt_again) and again.frames.shape == stored.frames.shape and again.fps == stored.fps
     error = np.abs(again.frames.astype(int) - stored.frames.astype(int)).mean(axis=(1, 2, 3))
     assert np.all((error > 0.1) & (error < 8.0))
+
+
+def test_encodings_end_the_run_with_one_row_per_encoding_of_the_frames(tmp_path, monkeypatch, capsys):
+    """``--encodings``: the prompts run again on the frames encoded again at each quality, and one row per encoding
+    (the run's own frames first) gives the frame-0 mean, the worst sequence, how many miss the goal, and J."""
+    from click2graph.bench import tracking
+
+    results = {
+        "click": [tracking.TrackingResult("a", np.array([0.4, 0.5]), 1.0, 0.1)],
+        "box": [tracking.TrackingResult("a", np.array([0.8, 0.6]), 1.0, 0.1)],
+        "mask": [tracking.TrackingResult("a", np.array([1.0, 0.5]), 1.0, 0.0)],
+    }
+    table = tracking._encodings_table({"stored": results, "CRF 23": results}).splitlines()
+    assert (
+        table[0]
+        == "| frames | click frame-0 (worst; under 0.5) | click J | box frame-0 (worst; under 0.7) | box J | mask J |"
+    )
+    assert table[2] == "| stored | 0.400 (0.400 a; 1) | 0.450 | 0.800 (0.800 a; 0) | 0.700 | 0.750 |"
+    assert table[3].startswith("| CRF 23 | ")
+
+    seen = []
+
+    class Recording(_BoxTracker):
+        def init_state(self, video):
+            seen.append(video.frames.copy())
+            return super().init_state(video)
+
+    root = _fake_davis(tmp_path / "data" / "davis")
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    monkeypatch.setattr(tracking, "ClassicSegmenter", Recording)
+    assert tracking.main(["--seq", "square", "--prompt", "box", "--encodings", "18", "28"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = lines[lines.index("frame-0 IoU and J per encoding of the frames") + 3 :]
+    assert [row.split(" | ")[0] for row in rows] == ["| stored", "| CRF 18", "| CRF 28"]
+    stored = tracking.load_davis(root, "square")[0].frames
+    for frames, crf in zip(seen[-2:], (18, 28)):  # each encoding's run saw its own frames
+        assert np.array_equal(frames, tracking.load_davis(root, "square", reencode=crf)[0].frames)
+        assert not np.array_equal(frames, stored)

@@ -2,7 +2,8 @@
 
 ``python -m click2graph.bench tracking [--seq ...] [--prompt click box mask] [--max-side N] [--max-frames N]
 [--perturb] [--click-spread N [--click-tracks]] [--click-frames K [--click-still]]
-[--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]] [--reencode [CRF]]``
+[--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]] [--reencode [CRF]]
+[--encodings CRF ...]``
 
 Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
 of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
@@ -26,9 +27,11 @@ draw and sequence); the track keeps its prompt, so its start stays a click's or 
 the null distribution of a change to the cut: what starts a few pixels apart do to J with no change of the cut at
 all. ``--reencode [CRF]`` runs everything on each clip's frames encoded again with our H.264 writer at that
 quality (23 unless given; :func:`~click2graph.video.encoded_again`: the same picture to the eye, other pixels): what
-a figure owes to the exact pixels of the stored frames, which every constant was chosen on. The default sequences
-are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the
-result).
+a figure owes to the exact pixels of the stored frames, which every constant was chosen on. ``--encodings CRF ...``
+also runs the prompts on the frames encoded again at each of those qualities and ends with one row per encoding
+(the frames of the run first): each prompt's frame-0 mean and worst, the sequences under the goal, and J. The
+default sequences are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept
+aside to check the result).
 """
 
 from __future__ import annotations
@@ -300,6 +303,32 @@ def _start_track_table(
     return "\n".join(rows)
 
 
+FRAME0_GOALS = {"click": 0.5, "box": 0.7}  # issue 17: frame-0 IoU on every sequence from one click / the box
+
+
+def _encodings_table(runs: dict[str, dict[str, list[TrackingResult]]]) -> str:
+    """Markdown table, one row per encoding (``runs``: its name -> prompt -> results per sequence): for a click or
+    box its frame-0 IoU's mean, worst (and where) and how many sequences miss :data:`FRAME0_GOALS`, and J; for the
+    mask J."""
+    prompts = list(next(iter(runs.values())))
+    columns = []
+    for prompt in prompts:
+        columns += [f"{prompt} frame-0 (worst; under {FRAME0_GOALS[prompt]})"] if prompt in FRAME0_GOALS else []
+        columns.append(f"{prompt} J")
+    rows = ["| frames | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, by_prompt in runs.items():
+        cells = []
+        for prompt, results in by_prompt.items():
+            if prompt in FRAME0_GOALS:
+                first = [r.ious[0] for r in results]
+                worst = results[int(np.argmin(first))]
+                under = sum(v < FRAME0_GOALS[prompt] for v in first)
+                cells.append(f"{np.mean(first):.3f} ({worst.ious[0]:.3f} {worst.seq}; {under})")
+            cells.append(f"{np.mean([r.j_all for r in results]):.3f}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def _table(results: list[TrackingResult]) -> str:
     """Markdown table of per-sequence scores plus their mean."""
     rows = ["| sequence | frame-0 IoU | J | J end | fps | prompt s |", "|---|---|---|---|---|---|"]
@@ -355,6 +384,33 @@ def davis_refusal(root: Path, seqs: list[str]) -> int | None:
     return None
 
 
+def _run_prompts(root: Path, args, segmenter, flips, reencode: int | None) -> dict[str, list[TrackingResult]]:
+    """Every prompt of ``args`` on every sequence (frames encoded again at CRF ``reencode`` unless None), each
+    result printed as it comes: prompt -> results in the order of the sequences."""
+    by_prompt: dict[str, list[TrackingResult]] = {}
+    encoded = "" if reencode is None else f" (CRF {reencode})"
+    for prompt in args.prompt:
+        results = by_prompt[prompt] = []
+        for seq in args.seq:
+            res = run_sequence(
+                root,
+                seq,
+                prompt=prompt,
+                max_side=args.max_side,
+                max_frames=args.max_frames,
+                segmenter=segmenter,
+                flips=flips,
+                reencode=reencode,
+            )
+            results.append(res)
+            print(
+                f"{prompt} {seq}{encoded}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J end {res.j_end:.3f}  "
+                f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)",
+                flush=True,
+            )
+    return by_prompt
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m click2graph.bench tracking", description=__doc__.split("\n")[0])
     parser.add_argument("--seq", nargs="+", default=list(SEQUENCES), help="DAVIS sequence names (default: dev set)")
@@ -388,6 +444,14 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--flip-seed", type=int, default=0, help="seed of the flips (with --start-flips)")
     add_reencode_argument(parser, "run on each clip's frames")
+    parser.add_argument(
+        "--encodings",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="CRF",
+        help="also run the prompts on each clip's frames encoded again at each CRF; end with one row per encoding",
+    )
     args = parser.parse_args(argv)
     flips = None if args.start_flips is None else StartFlips(args.start_flips, args.flip_seed)
     root = SHARED_DATA / "davis"
@@ -395,28 +459,15 @@ def main(argv: list[str]) -> int:
         return refused
     segmenter = ClassicSegmenter()
     run_sequence(root, args.seq[0], prompt="click", max_side=args.max_side, max_frames=3, segmenter=segmenter)
-    tables, by_prompt = [], {}
-    for prompt in args.prompt:
-        results = by_prompt[prompt] = []
-        for seq in args.seq:
-            res = run_sequence(
-                root,
-                seq,
-                prompt=prompt,
-                max_side=args.max_side,
-                max_frames=args.max_frames,
-                segmenter=segmenter,
-                flips=flips,
-                reencode=args.reencode,
-            )
-            results.append(res)
-            print(
-                f"{prompt} {seq}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J end {res.j_end:.3f}  "
-                f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)",
-                flush=True,
-            )
-        encoded = "" if args.reencode is None else f", frames encoded again at CRF {args.reencode}"
+    tables = []
+    by_prompt = _run_prompts(root, args, segmenter, flips, args.reencode)
+    encoded = "" if args.reencode is None else f", frames encoded again at CRF {args.reencode}"
+    for prompt, results in by_prompt.items():
         tables.append(f"\nprompt={prompt}, max_side={args.max_side or 'original'}{encoded}\n{_table(results)}")
+    if args.encodings:
+        runs = {"stored" if args.reencode is None else f"CRF {args.reencode}": by_prompt}
+        runs |= {f"CRF {crf}": _run_prompts(root, args, segmenter, flips, crf) for crf in args.encodings}
+        tables.append(f"\nframe-0 IoU and J per encoding of the frames\n{_encodings_table(runs)}")
     if args.perturb:
         starts = {"exact": by_prompt["mask"]} if "mask" in by_prompt else {}
         starts |= {
