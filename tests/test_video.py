@@ -140,7 +140,7 @@ def test_a_clip_encoded_again_is_the_same_whatever_cpus_the_process_may_use():
 def test_the_writer_turns_off_the_rate_control_that_made_its_bytes_vary(tmp_path):
     """x264's macroblock-tree rate control (``mbtree``) gives other bytes for the same frames from one call to the
     next once the process has decoded a video (see ``tests/test_bench_tracking.py``): the files we write say it is
-    off in the options x264 records in them."""
+    off in the options x264 records in them (the overlay export turns it back on: ``tests/test_viz.py``)."""
     path = write_video(tmp_path / "out.mp4", moving_square_frames(6), 10.0)
     options = path.read_bytes().split(b"x264 - core", 1)[1][:2000]
     assert b" mbtree=0 " in options and b" crf=23.0 " in options

@@ -188,6 +188,8 @@ def test_write_overlay_video_writes_h264_yuv420p_readable_by_pyav(tmp_path):
     assert len(decoded) == len(frames)
     assert decoded[0].shape == frames[0].shape
     assert calls[-1] == pytest.approx(1.0) and len(calls) == len(frames)
+    # the download keeps x264's macroblock tree (a third smaller), which the writer's reproducible default turns off
+    assert b" mbtree=1 " in path.read_bytes().split(b"x264 - core", 1)[1][:2000]
 
 
 def test_write_overlay_video_rejects_the_wrong_number_of_frames(tmp_path):

@@ -256,7 +256,7 @@ def write_overlay_video(
             "pass the working frames of the video the graph was built from (Video.frames)"
         )
     overlay = overlay or MaskOverlay()
-    with VideoWriter(path, fps=graph.video.work_fps) as sink:
+    with VideoWriter(path, fps=graph.video.work_fps, mbtree=True) as sink:  # a visitor downloads it: the smaller file
         for frame_idx, frame in enumerate(frames):
             sink.write(render_frame(graph, frame, frame_idx, overlay=overlay, show_relations=show_relations))
             if progress:
