@@ -552,7 +552,8 @@ def encoded_again(video: Video, *, crf: int = DEFAULT_CRF) -> Video:
     and source name: the same picture, other pixels (what another encoder makes of a clip). The benchmarks'
     ``--reencode`` runs on it, to tell what a result owes to the exact pixels of one file. One encoder thread: x264's
     bytes differ with its thread count, which is by default the machine's CPU count, and the benchmark must judge
-    the same frames on every machine."""
+    the same frames on every machine; and the writer's default without x264's macroblock tree, whose bytes differ
+    from one call to the next (see :class:`VideoWriter`)."""
     h, w = video.frames.shape[1:3]
     with tempfile.TemporaryDirectory() as folder:
         path = write_video(Path(folder) / "again.mp4", video.frames, video.fps, crf=crf, threads=1)
