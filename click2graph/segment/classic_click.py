@@ -3,7 +3,13 @@
 A click says *where* the object is but not how far it extends. We take the extent from motion when the video
 has it: the object moves differently from the camera, so the connected region around the click whose flow
 departs from the camera's affine motion is the object (rider and bike together, a whole tennis player). GrabCut
-then separates the object from the rest of that region by colour, with everything outside it as background.
+then separates the object from the rest of that region by colour, with everything outside it as background. In
+a clip, GrabCut that also sees texture and the camera-compensated frame difference
+(:mod:`click2graph.segment.classic_difference`) cuts the region too, and the cut whose mask follows the difference
+better is kept, as for a box (below): DIS's halo around a walker reaches the floor beside his legs, whose colours the
+legs share, and which pixels tip the colour cut into keeping a block of it is chance (codec noise), while the floor
+is still in the difference. A colour cut that collapsed to a speck goes to the motion candidate below instead (a
+breakdancer's texture cut holds a tenth of her).
 
 A subject the camera follows, or one that moves slowly, has no such region (or a sliver whose cut collapses to
 a speck): the frame alone must then do. GrabCut runs on windows of several sizes around the clicks, each with
@@ -261,13 +267,14 @@ def _segment_once(
     mask = colour = motion_cut = cue = None
     if region is not None:
         mask = colour = _keep_clicked(_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters), pos)
-        if box is not None:  # the cut that also sees texture and, in a video, the frame difference (module doc)
+        if box is not None or not _is_speck(colour, config):  # the cut that also sees texture and motion (module doc)
             cue = background_difference(feat, t)
             if cue is not None and not moves_against_backdrop(cue, colour, region & ~sure_bg):
                 cue = None  # a still subject on a changing backdrop: the cue would point at the backdrop
+        if cue is not None or box is not None:
             textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
-            if cue is not None:  # the cut that follows the cue better (both fit the box at about 0.99)
+            if cue is not None:  # the cut that follows the cue better (a box: both fit it at about 0.99)
                 keep = cue_agreement(cue, textured, region) > cue_agreement(cue, colour, region) - CUE_TIE
             else:
                 keep = box_fit(textured, box) > box_fit(mask, box)
