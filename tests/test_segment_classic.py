@@ -470,7 +470,8 @@ def test_a_walkers_click_leaves_the_floor_beside_his_legs_under_pixel_noise(seed
 
     clip = synth.render_clip("walk_in_front")
     x, y, t = synth.preset_click(clip)
-    frames = clip.frames[:6].astype(int) + np.round(np.random.default_rng(seed).normal(0, 2, (6, *clip.frames.shape[1:])))
+    noise = np.round(np.random.default_rng(seed).normal(0, 2, (6, *clip.frames.shape[1:])))
+    frames = clip.frames[:6].astype(int) + noise
     segmenter = ClassicSegmenter()
     state = segmenter.init_state(Video.from_frames(np.clip(frames, 0, 255).astype(np.uint8), fps=8.0))
     mask = segmenter.add_prompt(state, 1, FramePrompt.from_points(t, [(x, y)]))
