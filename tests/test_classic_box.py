@@ -125,6 +125,24 @@ def test_the_frame_difference_is_high_on_what_moves_against_the_backdrop():
     assert not moves_against_backdrop(cue, _box_region(_box(obj), obj.shape) & ~obj, _box_region(_box(obj), obj.shape))
 
 
+def test_the_frame_difference_is_computed_once_per_frame_and_shared_read_only(monkeypatch):
+    """A click's steps and motion neighbours read a frame's difference several times: the first call computes it,
+    the others get the same array, which no caller can write into; other frames and gaps get their own."""
+    from click2graph.segment import classic_difference
+
+    frames, _ = _moving_clip()
+    feat = _features(frames)
+    warps = []
+    distance = classic_difference._distance
+    monkeypatch.setattr(classic_difference, "_distance", lambda *a: warps.append(a[2]) or distance(*a))
+    cue = background_difference(feat, 0)
+    computed = len(warps)
+    assert background_difference(feat, 0) is cue and len(warps) == computed
+    assert not cue.flags.writeable
+    assert np.array_equal(cue, background_difference(_features(frames), 0))  # a fresh computation: the same values
+    assert background_difference(feat, 1) is not cue and background_difference(feat, 0, gaps=(1, 2, 4)) is not cue
+
+
 def test_the_frame_difference_of_a_still_clip_is_flat_and_of_a_short_one_none():
     frames, _ = _moving_clip(n=2)
     assert background_difference(_features(frames), 0) is None  # one neighbour: no median to outvote a ghost

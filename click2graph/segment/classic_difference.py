@@ -26,16 +26,21 @@ _BLUR_SIGMA = 1.0  # px: the frames are blurred this much before the comparison 
 
 
 def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = GAPS) -> np.ndarray | None:
-    """float32 (h, w) in processing pixels: the median over the neighbours ``t +- gap`` of the CIELAB distance
-    between frame ``t`` and the neighbour warped onto it by the camera's motion; None with fewer than
-    :data:`MIN_NEIGHBOURS` neighbours."""
+    """float32 (h, w) in processing pixels, read-only: the median over the neighbours ``t +- gap`` of the CIELAB
+    distance between frame ``t`` and the neighbour warped onto it by the camera's motion; None with fewer than
+    :data:`MIN_NEIGHBOURS` neighbours. Computed once per frame while ``feat`` keeps it (:meth:`FrameFeatures.derived`):
+    a click's steps and motion neighbours read it several times (4-6 on a click between frames)."""
     n = len(feat.frames)
     neighbours = [t2 for gap in gaps for t2 in (t + gap, t - gap) if 0 <= t2 < n]
     if len(neighbours) < MIN_NEIGHBOURS:
         return None
-    lab = _lab(feat.frame(t)[0])
-    distances = [_distance(feat, lab, t2, feat.camera(t, t2)) for t2 in neighbours]
-    return np.median(distances, axis=0).astype(np.float32)
+
+    def median_distance() -> np.ndarray:
+        lab = _lab(feat.frame(t)[0])
+        distances = [_distance(feat, lab, t2, feat.camera(t, t2)) for t2 in neighbours]
+        return np.median(distances, axis=0).astype(np.float32)
+
+    return feat.derived(("background_difference", t, tuple(gaps)), median_distance)
 
 
 def frame_change(feat: FrameFeatures, t: int, t2: int, affine: np.ndarray) -> np.ndarray:

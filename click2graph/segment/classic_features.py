@@ -53,6 +53,7 @@ class FrameFeatures:
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # float16
         self._flows32: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()  # the last few, read-only
         self._reliable: dict[tuple[int, int], np.ndarray] = {}
+        self._derived: OrderedDict[tuple, np.ndarray] = OrderedDict()  # see :meth:`derived`
         self._ahead: tuple[int, tuple[int, int], Future] | None = None  # (process id, pair, its prefetch)
         self._worker: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its prefetch thread)
 
@@ -182,6 +183,17 @@ class FrameFeatures:
         if self.scale < 1.0:
             flow = cv2.resize(flow, (self.proc_hw[1], self.proc_hw[0]), interpolation=cv2.INTER_AREA) * self.scale
         return flow.astype(np.float16)
+
+    def derived(self, key: tuple, make) -> np.ndarray:
+        """``make()`` (an array derived from the frames, e.g. a frame's camera-compensated difference), computed once
+        for ``key`` while it stays among the last ``capacity`` kept, read-only: the steps of one prompt read the same
+        one several times."""
+        if key in self._derived:
+            self._derived.move_to_end(key)
+            return self._derived[key]
+        value = make()
+        value.flags.writeable = False
+        return _remember(self._derived, key, value, self.capacity)
 
     def camera(self, t_from: int, t_to: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """Camera (background) motion ``t_from -> t_to`` as a 2x3 affine in processing pixels, fitted with RANSAC
