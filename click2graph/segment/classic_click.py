@@ -351,13 +351,23 @@ def _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config
     """The click's ``mask`` and, when it is a fragment of the click's connected ``moving`` area (under
     ``config.fragment_of_moving`` of it: a rider's shirt whose window cuts all stop at its edges while the rider and
     bike move on around it), GrabCut of that area with the mask's moving pixels as sure foreground: the area's
-    colours that its surroundings lack join (shorts, bike), the halo over the backdrop does not. When that still
-    leaves a fragment (a dancer's leg: her other leg, shirt and arms are colours of their own), the parts of the
-    area that change in the frame difference as the fragment does join it (:func:`_changing_with`)."""
+    colours that its surroundings lack join (shorts, bike), the halo over the backdrop does not. Where the frame
+    difference tells what moves (``feat`` a video, the cut moving against the area's rest), the cut over colour,
+    texture and that difference replaces it when it follows the difference better, as for the click's region
+    (:func:`_segment_once`). When that still leaves a fragment (a dancer's leg: her other leg, shirt and arms are
+    colours of their own), the parts of the area that change in the frame difference as the fragment does join it
+    (:func:`_changing_with`)."""
     if mask.sum() >= config.fragment_of_moving * moving.sum():
         return mask
     fg = (sure_fg | (mask & moving)) & ~sure_bg
-    mask = _keep_clicked(mask | _grabcut(rgb, moving & ~sure_bg, fg, sure_bg, config.grabcut_iters), pos)
+    area = moving & ~sure_bg
+    grown = _grabcut(rgb, area, fg, sure_bg, config.grabcut_iters)
+    cue = None if feat is None else background_difference(feat, t)
+    if cue is not None and moves_against_backdrop(cue, grown, moving):
+        textured = texture_grabcut(rgb, area, fg, sure_bg, config.grabcut_iters, cue=cue)
+        if cue_agreement(cue, textured, moving) > cue_agreement(cue, grown, moving) - CUE_TIE:
+            grown = textured
+    mask = _keep_clicked(mask | grown, pos)
     if mask.sum() >= config.fragment_of_moving * moving.sum():
         return mask
     return _keep_clicked(mask | (_changing_with(feat, t, mask, moving) & ~sure_bg), pos)
