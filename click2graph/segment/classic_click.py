@@ -681,9 +681,10 @@ def _frame_alone_mask(window_cuts: list[np.ndarray], geodesic: list[np.ndarray],
 
     Geodesic cuts stop at the first colour edge, and the smallest window's cut often does too, so the consensus can
     settle on such a part (a shirt): when at least half the window cuts that are not specks differ from it (IoU <
-    ``config.part_held``), and each of those holds it (that fraction of its pixels) and is larger, the windows saw a
-    whole around it, and the one of them agreeing most with the others is kept (a still person's whole, not his
-    shirt: the geodesic cuts' votes, parts by construction, do not settle part against whole).
+    ``config.part_held``), and each of those holds it (that fraction of its pixels) and is larger, and what each adds
+    to it another adds too (:func:`_corroborated`), the windows saw a whole around it, and the one of them agreeing
+    most with the others is kept (a still person's whole, not his shirt: the geodesic cuts' votes, parts by
+    construction, do not settle part against whole).
 
     When every window cut is a speck, the first is kept: GrabCut found no object at any size around the click (a
     click on background), and a geodesic cut there takes a blob of it."""
@@ -695,9 +696,25 @@ def _frame_alone_mask(window_cuts: list[np.ndarray], geodesic: list[np.ndarray],
     others = [mask for mask in windows if mask_iou(mask, chosen) < config.part_held]  # not the same cut
     area = chosen.sum()
     holders = [mask for mask in others if mask.sum() > area and (mask & chosen).sum() >= config.part_held * area]
-    if holders and len(holders) == len(others) and 2 * len(others) >= len(windows):
+    if (
+        holders
+        and len(holders) == len(others)
+        and 2 * len(others) >= len(windows)
+        and _corroborated(holders, chosen, config)
+    ):
         return holders[_most_agreed(holders)]
     return chosen
+
+
+def _corroborated(cuts: list[np.ndarray], part: np.ndarray, config: ClickConfig) -> bool:
+    """Whether what each of the ``cuts`` (which hold ``part``) adds to the part, another of them adds too (at least
+    ``config.min_agreement`` of it): the larger windows saw one whole around the part. What one cut alone adds is its
+    own leak (a dog at the frame's edge: two windows took the floor beside it, a third the walker's legs above it)."""
+    added = [cut & ~part for cut in cuts]
+    return all(
+        any((a & b).sum() >= config.min_agreement * a.sum() for j, b in enumerate(added) if j != i)
+        for i, a in enumerate(added)
+    )
 
 
 def _pick_static(candidates: list[tuple[np.ndarray, float]], config: ClickConfig, *, motion_cut=None) -> np.ndarray:
