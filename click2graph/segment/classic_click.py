@@ -275,7 +275,7 @@ def _segment_once(
             textured = texture_grabcut(rgb, region & ~sure_bg, sure_fg, sure_bg, config.grabcut_iters, cue=cue)
             textured = _keep_clicked(textured, pos)
             if cue is not None:  # the cut that follows the cue better (a box: both fit it at about 0.99)
-                keep = cue_agreement(cue, textured, region) > cue_agreement(cue, colour, region) - CUE_TIE
+                keep = _follows_cue_better(cue, textured, colour, region)
             else:
                 keep = box_fit(textured, box) > box_fit(mask, box)
             mask = textured if keep else mask
@@ -317,6 +317,13 @@ def _segment_once(
         if not _subject_within(mask, part, clicks, config):
             mask = _keep_clicked(mask | part, pos)
     return _remove_negative_regions(mask, pos, neg, config.click_radius)
+
+
+def _follows_cue_better(cue: np.ndarray, cut: np.ndarray, than: np.ndarray, region: np.ndarray) -> bool:
+    """Whether the texture-and-cue ``cut`` is kept over the colour cut ``than``: it follows the frame difference
+    ``cue`` over ``region`` better (:func:`~click2graph.segment.classic_difference.cue_agreement`), or no more than
+    ``CUE_TIE`` worse."""
+    return cue_agreement(cue, cut, region) > cue_agreement(cue, than, region) - CUE_TIE
 
 
 def _subject_within(result: np.ndarray, part: np.ndarray, clicks: np.ndarray, config: ClickConfig) -> bool:
@@ -365,7 +372,7 @@ def _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config
     cue = None if feat is None else background_difference(feat, t)
     if cue is not None and moves_against_backdrop(cue, grown, moving):
         textured = texture_grabcut(rgb, area, fg, sure_bg, config.grabcut_iters, cue=cue)
-        if cue_agreement(cue, textured, moving) > cue_agreement(cue, grown, moving) - CUE_TIE:
+        if _follows_cue_better(cue, textured, grown, moving):
             grown = textured
     mask = _keep_clicked(mask | grown, pos)
     if mask.sum() >= config.fragment_of_moving * moving.sum():
