@@ -9,10 +9,20 @@ from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou
 from click2graph.prompts import FramePrompt
 from click2graph.segment import classic_click
 from click2graph.segment.classic import ClassicSegmenter
-from click2graph.segment.classic_box import drop_still_background, drop_thin_background, texture_grabcut
+from click2graph.segment.classic_box import (
+    MIN_SAMPLES,
+    drop_still_background,
+    drop_still_pieces,
+    drop_thin_background,
+    texture_grabcut,
+)
 from click2graph.segment.classic_box_slack import MIN_PIECE_FIT, box_fit, main_piece_fit
 from click2graph.segment.classic_click import _box_region
-from click2graph.segment.classic_difference import background_difference, cue_agreement, moves_against_backdrop
+from click2graph.segment.classic_difference import (
+    background_difference,
+    cue_agreement,
+    moves_against_backdrop,
+)
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.video import Video
 
@@ -150,6 +160,35 @@ def test_the_frame_difference_of_a_still_clip_is_flat_and_of_a_short_one_none():
     cue = background_difference(_features(np.repeat(frames[:1], 5, axis=0)), 2)
     assert cue.shape == (H, W)
     assert float(np.quantile(cue, 0.99)) < 1.0
+
+
+def test_the_frame_difference_compares_frames_of_one_shot():
+    """On the last frames of a shot, the neighbours past the cut show another scene: every pixel "changes", and a
+    click or a tracked mask there read the cut, not the motion. Only the frames of the shot count, so the last
+    frame before a cut gets the difference of the shot alone."""
+    frames, _ = _moving_clip()
+    other = 255 - frames  # another scene: other colours
+    spliced = np.concatenate([frames[:5], other[5:]])
+    feat = _features(spliced)
+    assert feat.flows.shot_starts() == {5}
+    assert np.array_equal(background_difference(feat, 4), background_difference(_features(frames[:5]), 4))
+    assert np.array_equal(background_difference(feat, 5), background_difference(_features(other[5:]), 0))
+
+
+def test_drop_still_pieces_with_too_few_moving_pixels_for_a_mixture_drops_nothing():
+    """A mixture is fitted on 2 samples or more per component: a tracked window whose mask had 5 moving pixels
+    gave k-means 5 clusters of one and an empty mixture, and a crash. Under ``MIN_SAMPLES`` moving pixels nothing
+    is dropped; with them, the still strip of grass colours goes, and subsampling the mixtures' pixels keeps the
+    choice."""
+    frame, obj, strip, _, cue = _still_strip_scene()
+    box = _box_region(_box(obj | strip), obj.shape)
+    few = np.full((H, W), 2.0, np.float32)
+    for n in (MIN_SAMPLES // 2, MIN_SAMPLES - 1):
+        few.flat[np.flatnonzero(obj)[:n]] = 40.0  # the mask's only pixels brighter than its mean cue
+        assert np.array_equal(drop_still_pieces(frame, obj | strip, box, few), obj | strip)
+    for samples in (None, 200):
+        out = drop_still_pieces(frame, obj | strip, box, cue, max_samples=samples)
+        assert not (out & strip).any() and mask_iou(out, obj) > 0.98
 
 
 def _still_strip_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

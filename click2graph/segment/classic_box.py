@@ -26,10 +26,13 @@ import cv2
 import numpy as np
 
 from click2graph.masks import bbox_xyxy
-from click2graph.segment.classic_energy import graph_cut
+from click2graph.segment.classic_energy import MAX_NATS, graph_cut
 from click2graph.segment.classic_texture import structure_tensor
 
 COMPONENTS = 5  # Gaussians per mixture, as in GrabCut
+# Pixels a side needs for its mixture: a component is fitted on 2 samples or more, so from fewer than twice the
+# components k-means may leave none (5 object pixels in a tracked window gave an empty mixture, and a crash)
+MIN_SAMPLES = 2 * COMPONENTS
 SMOOTHNESS = 50.0  # GrabCut's Potts weight (gamma)
 _RIDGE = 0.01  # added to every covariance's diagonal (OpenCV's GrabCut adds it to singular ones)
 # A per-pixel cue (the camera-compensated frame difference) enters as a histogram per side over log(1 + cue), in
@@ -85,7 +88,7 @@ def texture_grabcut(
     fg_hard, bg_hard = sure_fg[win], (sure_bg | ~region)[win] & ~sure_fg[win]
     fg = ~bg_hard
     out = np.zeros(region.shape, bool)
-    if min(fg.sum(), (~fg).sum()) < COMPONENTS:
+    if min(fg.sum(), (~fg).sum()) < MIN_SAMPLES:
         out[win] = fg
         return out
     fg_gmm, bg_gmm = _Mixture.start(feats[fg.ravel()]), _Mixture.start(feats[~fg.ravel()])
@@ -100,7 +103,7 @@ def texture_grabcut(
             cost_fg += CUE_WEIGHT * _histogram_nll(codes, fg)
             cost_bg += CUE_WEIGHT * _histogram_nll(codes, ~fg)
         cut = graph_cut(crop, cost_fg, cost_bg, smoothness=SMOOTHNESS, sure_fg=fg_hard, sure_bg=bg_hard)
-        if min(cut.sum(), (~cut).sum()) < COMPONENTS:
+        if min(cut.sum(), (~cut).sum()) < MIN_SAMPLES:
             break
         fg = cut
     out[win] = fg
@@ -122,14 +125,25 @@ def drop_still_background(
     goes). The mask shrinks at every pass, so this ends. Then its thin strips coloured like the background go
     (:func:`drop_thin_background`). Returns bool (h, w)."""
     while True:
-        out = _drop_still_pieces_once(rgb, mask, region, cue, keep_xy)
+        out = drop_still_pieces(rgb, mask, region, cue, keep_xy)
         if out.sum() == mask.sum():
             return drop_thin_background(rgb, out, region, keep_xy)
         mask = out
 
 
-def _drop_still_pieces_once(rgb, mask, region, cue, keep_xy) -> np.ndarray:
-    """One pass of :func:`drop_still_background`."""
+def drop_still_pieces(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    region: np.ndarray,
+    cue: np.ndarray,
+    keep_xy: np.ndarray | None = None,
+    *,
+    max_samples: int | None = None,
+) -> np.ndarray:
+    """One pass of :func:`drop_still_background`, without its thin strips' step: ``mask`` without its pieces that are
+    still in the ``cue`` and coloured like the background of ``region``. ``max_samples``: the colour mixtures are
+    fitted on at most about this many pixels per side (a regular subsample; None: all of them), for a caller that
+    runs this on every frame (the tracker). Returns bool (h, w)."""
     rest = region & ~mask
     if not mask.any() or not rest.any():
         return mask
@@ -138,7 +152,8 @@ def _drop_still_pieces_once(rgb, mask, region, cue, keep_xy) -> np.ndarray:
     dark = mask & (log_cue < 0.5 * (mean_in + float(log_cue[rest].mean())))
     # the object's colours from its surely moving pixels (above the mask's mean cue): those just above the still
     # threshold include background with parallax (grass inside a bicycle's wheels; 0.62 against 0.59 on its box)
-    return mask & ~_background_pieces(rgb, region, dark, mask & (log_cue > mean_in), ~mask, keep_xy)
+    moving = mask & (log_cue > mean_in)
+    return mask & ~_background_pieces(rgb, region, dark, moving, ~mask, keep_xy, max_samples=max_samples)
 
 
 def drop_thin_background(
@@ -157,21 +172,28 @@ def drop_thin_background(
     return mask & ~_background_pieces(rgb, region, mask & ~core, core, ~mask, keep_xy)
 
 
-def _background_pieces(rgb, region, candidates, object_px, background_px, keep_xy) -> np.ndarray:
+def _background_pieces(
+    rgb, region, candidates, object_px, background_px, keep_xy, *, max_samples: int | None = None
+) -> np.ndarray:
     """bool (h, w): the connected pieces of ``candidates`` whose mean colour-and-texture cost (the mixtures of
-    :func:`texture_grabcut`, fitted on the surroundings of the box ``region``) is lower under a mixture of the
-    ``background_px`` than under one of the ``object_px``; pieces holding a point of ``keep_xy`` are not among
-    them. None of them (all False) when either side has too few pixels for its mixture."""
+    :func:`texture_grabcut`, fitted on the surroundings of the box ``region``, on at most about ``max_samples``
+    pixels per side when given) is lower under a mixture of the ``background_px`` than under one of the
+    ``object_px``; pieces holding a point of ``keep_xy`` are not among them. None of them (all False) when either
+    side has too few pixels for its mixture."""
     out = np.zeros(candidates.shape, bool)
     win = grabcut_surroundings(region)  # the surroundings texture_grabcut models
     obj, background, pieces = object_px[win], background_px[win], candidates[win]
-    if min(obj.sum(), background.sum()) < COMPONENTS or not pieces.any():
+    if min(obj.sum(), background.sum()) < MIN_SAMPLES or not pieces.any():
         return out
     crop = np.ascontiguousarray(rgb[win])
     feats = np.concatenate([crop.astype(np.float64), texture_energy(crop)[..., None]], -1)
-    fg_gmm, bg_gmm = _Mixture.start(feats[obj]), _Mixture.start(feats[background])
+    fg_gmm, bg_gmm = (_Mixture.start(feats[_subsample(side, max_samples)]) for side in (obj, background))
+    at = feats[pieces]
     excess = np.zeros(pieces.shape)
-    excess[pieces] = _nll(fg_gmm.component_ll(feats[pieces])) - _nll(bg_gmm.component_ll(feats[pieces]))
+    # clipped as every unary cost is (MAX_NATS): a few of the object's pixels in a piece of rocks, far in the
+    # background mixture's tail, outvoted hundreds of the rocks' pixels
+    ratio = _nll(fg_gmm.component_ll(at)) - _nll(bg_gmm.component_ll(at))
+    excess[pieces] = np.clip(ratio, -MAX_NATS, MAX_NATS)
     count, labels = cv2.connectedComponents(pieces.astype(np.uint8), connectivity=8)
     total = np.bincount(labels[pieces], weights=excess[pieces], minlength=count)
     drop = np.flatnonzero(total > 0)  # mean cost lower for the background
@@ -179,6 +201,16 @@ def _background_pieces(rgb, region, candidates, object_px, background_px, keep_x
     kept = [] if keep_xy is None else [int(labels[y - y0, x - x0]) for x, y in keep_xy if x0 <= x < x1 and y0 <= y < y1]
     out[win] = np.isin(labels, np.setdiff1d(drop, [0, *kept]))
     return out
+
+
+def _subsample(side: np.ndarray, max_samples: int | None) -> np.ndarray:
+    """The pixels of the bool mask ``side``: all of them (the mask itself) for ``max_samples`` None, else every k-th
+    in raster order (a tuple of index arrays), k chosen to keep at most about ``max_samples``."""
+    if max_samples is None:
+        return side
+    ys, xs = np.nonzero(side)
+    step = max(1, len(ys) // max_samples)
+    return ys[::step], xs[::step]
 
 
 def _cue_codes(cue: np.ndarray) -> np.ndarray:

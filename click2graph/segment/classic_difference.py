@@ -26,12 +26,18 @@ _BLUR_SIGMA = 1.0  # px: the frames are blurred this much before the comparison 
 
 
 def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = GAPS) -> np.ndarray | None:
-    """float32 (h, w) in processing pixels, read-only: the median over the neighbours ``t +- gap`` of the CIELAB
-    distance between frame ``t`` and the neighbour warped onto it by the camera's motion; None with fewer than
-    :data:`MIN_NEIGHBOURS` neighbours. Computed once per frame while ``feat`` keeps it (:meth:`FrameFeatures.derived`):
-    a click's steps and motion neighbours read it several times (4-6 on a click between frames)."""
-    n = len(feat.frames)
-    neighbours = [t2 for gap in gaps for t2 in (t + gap, t - gap) if 0 <= t2 < n]
+    """float32 (h, w) in processing pixels, read-only: the median over the neighbours ``t +- gap`` in ``t``'s shot of
+    the CIELAB distance between frame ``t`` and the neighbour warped onto it by the camera's motion; None with fewer
+    than :data:`MIN_NEIGHBOURS` neighbours. Computed once per frame while ``feat`` keeps it
+    (:meth:`FrameFeatures.derived`): a click's steps and motion neighbours read it several times (4-6 on a click
+    between frames). A neighbour past a shot cut shows another scene, where every pixel "changes": it is left out."""
+    n, cuts = len(feat.frames), feat.flows.shot_starts()
+    neighbours = [
+        t2
+        for gap in gaps
+        for t2 in (t + gap, t - gap)
+        if 0 <= t2 < n and not any(min(t, t2) < cut <= max(t, t2) for cut in cuts)
+    ]
     if len(neighbours) < MIN_NEIGHBOURS:
         return None
 
