@@ -203,13 +203,11 @@ def _background_pieces(
     return out
 
 
-def _subsample(side: np.ndarray, max_samples: int | None) -> np.ndarray:
-    """The pixels of the bool mask ``side``: all of them (the mask itself) for ``max_samples`` None, else every k-th
-    in raster order (a tuple of index arrays), k chosen to keep at most about ``max_samples``."""
-    if max_samples is None:
-        return side
+def _subsample(side: np.ndarray, max_samples: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(ys, xs): every k-th pixel of the bool mask ``side`` in raster order, k chosen to keep at most about
+    ``max_samples`` of them (all of them for None)."""
     ys, xs = np.nonzero(side)
-    step = max(1, len(ys) // max_samples)
+    step = 1 if max_samples is None else max(1, len(ys) // max_samples)
     return ys[::step], xs[::step]
 
 
