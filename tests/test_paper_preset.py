@@ -66,6 +66,7 @@ def test_the_paper_pipeline_config_has_no_object_filters_and_discovers_every_fra
         out_of_view_border=None,
         max_on_subject_share=None,
         max_track_jump=None,
+        min_colour_likeness=None,
         min_frame_share=None,
         piece_min_touching=None,
         drop_objects_without_relations=False,

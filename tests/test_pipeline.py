@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from builders import objects_of
@@ -319,7 +321,8 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
     labels = meeting_scene(num_frames=30, appear_at=0)
     video = Video.from_frames(textured_frames(labels), fps=10.0, source="meeting.mp4")
     segmenter = DriftingOracle(labels, obj_id=2, frames=range(12, 19), patch=patch)
-    pipeline = Pipeline(segmenter, PipelineConfig(max_on_subject_share=share))
+    # the patches lie on other colours than the object's: the colour rule (tested below) is off
+    pipeline = Pipeline(segmenter, PipelineConfig(max_on_subject_share=share, min_colour_likeness=None))
     session = pipeline.open(video)
     pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0)])
     graph = pipeline.build(session)
@@ -327,13 +330,17 @@ def test_the_frames_where_an_object_track_lies_on_its_subject_are_cut(patch, sha
     assert obj.entity_id == 2 and obj.frames == frames
 
 
+# The jumps' patches lie on the background, whose colours are not the object's: the colour rule (tested below) is off.
+NO_COLOUR = PipelineConfig(min_colour_likeness=None)
+
+
 @pytest.mark.parametrize(
     "patch, config, frames",
     [
         # re-acquired at the far corner (0.5 of the diagonal away): cut from there
-        ((slice(0, 8), slice(0, 8)), PipelineConfig(), list(range(20))),
-        ((slice(0, 8), slice(0, 8)), PipelineConfig(max_track_jump=None), list(range(30))),  # ...kept without the rule
-        ((slice(60, 70), slice(51, 66)), PipelineConfig(), list(range(30))),  # a step down beside it (0.1): kept
+        ((slice(0, 8), slice(0, 8)), NO_COLOUR, list(range(20))),
+        ((slice(0, 8), slice(0, 8)), replace(NO_COLOUR, max_track_jump=None), list(range(30))),  # ...kept without
+        ((slice(60, 70), slice(51, 66)), NO_COLOUR, list(range(30))),  # a step down beside it (0.1): kept
     ],
 )
 def test_the_frames_after_an_object_track_jumps_across_the_frame_are_cut(patch, config, frames):
@@ -365,6 +372,17 @@ def drifted_object_frames(drift: range, patch: tuple[slice, slice], config: Pipe
 def test_the_frames_where_an_object_track_holds_only_a_speck_are_cut(patch, config, frames):
     """The object beside the subject is found on frame 0; on frames 12-18 its track holds only ``patch``."""
     assert drifted_object_frames(range(12, 19), patch, config) == frames
+
+
+@pytest.mark.parametrize(
+    "config, frames",
+    [(PipelineConfig(), [*range(12), *range(19, 30)]), (PipelineConfig(min_colour_likeness=None), list(range(30)))],
+)
+def test_the_frames_where_an_object_track_lies_on_something_else_are_cut(config, frames):
+    """On frames 12-18 the blue object's track holds a patch of the grey background beside it, as large as the
+    object and near where it stands: its size and place pass for the object's, its colours do not (cut; kept with
+    the rule off)."""
+    assert drifted_object_frames(range(12, 19), (slice(40, 60), slice(68, 83)), config) == frames
 
 
 def leg_offsets(speed: float, shoe_speed: float, t: int) -> dict[int, int]:

@@ -70,7 +70,10 @@ one collapses to a sliver (a side drawn through a flamingo's back), the cut is r
 A window cut can run past a still object into a touching one of other colours (a person's cut that takes the
 table at their hand), and that object's strong outline then wins on edge alignment: before the choice, each static
 cut loses its pieces that no other window's cut holds and whose colours are foreign to the part the cuts agree on
-(:mod:`click2graph.segment.classic_support`).
+(:mod:`click2graph.segment.classic_support`; the free cuts, which their windows do not bound, count as one window:
+two of them took the red cups standing in front of a clicked shirt). The moving parts that a static cut adds to a
+moving click's mask come from the cuts before that pruning: what joins there must move, so a still object a cut
+ran into cannot, while a moving part of other colours can (a kicking leg that only the free cuts hold).
 
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size. Edge
@@ -255,9 +258,9 @@ def _segment_once(
     part = static = None  # the clicked still part, when its moving pixels lead to the rest (see the module doc)
     if region is None and box is None and len(pos):
         static = _window_cuts(frame_cuts, rgb, pos, sure_fg, sure_bg, config)
-        clicked = _pick_static(static, config)
+        clicked = _pick_static(static.pruned, config)
         # a whole that most windows hold the best-aligned cut in (see _whole_holding) is the object already
-        best = max(static, key=lambda candidate: candidate[1])[0]
+        best = max(static.pruned, key=lambda candidate: candidate[1])[0]
         proxy, beside = _moving_point_in(feat, t, clicked, pos, config) if clicked is best else (None, False)
         if proxy is not None:
             part = clicked
@@ -293,18 +296,18 @@ def _segment_once(
     if collapsed and motion_cut is not None and not _is_speck(motion_cut, config):
         # the moving region's cut collapsed, and the cut it seeded says which pixels move: a window cut agreeing with
         # it, else that cut (see :func:`_pick_static`)
-        mask = _pick_static(static, config, motion_cut=motion_cut)
+        mask = _pick_static(static.pruned, config, motion_cut=motion_cut)
     elif collapsed and box is None:
         # No motion, or the cut of the moving region collapsed: a subject moving like the camera, a blurred one.
         # The frame alone decides, by the consensus of two kinds of cut (see :func:`_frame_alone_mask`).
         geodesic = _cached(
             frame_cuts, "geodesic", lambda: _geodesic_candidates(rgb, user_pos, user_fg, sure_bg, config)
         )
-        mask = _frame_alone_mask([m for m, _ in static], geodesic, config)
+        mask = _frame_alone_mask([m for m, _ in static.pruned], geodesic, config)
     elif collapsed:  # a box cut that collapsed: the window cuts around its centre
-        mask = _pick_static(static, config)
+        mask = _pick_static(static.pruned, config)
     if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
-        mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static, moving, mask, config) & moving), pos)
+        mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static.raw, moving, mask, config) & moving), pos)
         mask = _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config)
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
@@ -584,7 +587,19 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
     return mask.sum() < config.min_area_frac * mask.size
 
 
-def _window_cuts(kept: dict | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
+@dataclass(frozen=True)
+class WindowCuts:
+    """The window cuts of a click (:func:`_static_candidates`), each as (mask, edge alignment of its outline, -inf
+    for a speck): ``pruned`` without their unsupported pieces of foreign colours, which choose the clicked object;
+    ``raw`` as GrabCut gave them, whose moving pixels join a moving click's mask (:func:`_cut_for_moving_parts`:
+    what joins must move, so a still object a cut ran into cannot, while a moving part of other colours, a kicking
+    leg that only the free cuts hold, can)."""
+
+    pruned: list[tuple[np.ndarray, float]]
+    raw: list[tuple[np.ndarray, float]]
+
+
+def _window_cuts(kept: dict | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> WindowCuts:
     """:func:`_static_candidates`, from the cache ``kept`` (see :func:`_cached`)."""
     return _cached(kept, "window", lambda: _static_candidates(rgb, pos, sure_fg, sure_bg, config))
 
@@ -622,29 +637,35 @@ def _frame_border(shape_hw: tuple[int, int], config: ClickConfig) -> np.ndarray:
     return border
 
 
-def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[tuple[np.ndarray, float]]:
+def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> WindowCuts:
     """From the frame alone: GrabCut on windows of several sizes around the clicks, closed (outside = background)
-    and free (outside = probably background), each without its unsupported pieces of foreign colours (see
-    :func:`drop_unsupported_pieces`). Computed at ``config.static_side``; returns (mask at the size of ``rgb``,
-    edge alignment of its outline, -inf for a speck) per cut."""
+    and free (outside = probably background), with and without their unsupported pieces of foreign colours (see
+    :func:`drop_unsupported_pieces`). Computed at ``config.static_side``; masks at the size of ``rgb``."""
     full_hw = rgb.shape[:2]
     rgb, pos, sure_fg, sure_bg, scale = _at_static_side(rgb, pos, sure_fg, sure_bg, config)
     h, w = rgb.shape[:2]
     border = _frame_border((h, w), config)
-    masks = []
-    for half in _half_sizes((h, w), config):
+    masks, sources = [], []  # the closed cuts' source is their window, the free cuts' is -1 (drop_unsupported_pieces)
+    for window, half in enumerate(_half_sizes((h, w), config)):
         region = _window(pos, (h, w), half) & ~sure_bg
         for outside in (cv2.GC_BGD, cv2.GC_PR_BGD):
             bg = sure_bg if outside == cv2.GC_BGD else sure_bg | (border & ~sure_fg)
             masks.append(_keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos))
+            sources.append(window if outside == cv2.GC_BGD else -1)
     usable = [not _is_speck(mask, config) for mask in masks]
-    masks = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable)]
+    pruned = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable, sources)]
     gradient = _gradient_magnitude(rgb)
-    out = []
-    for mask in masks:
-        score = -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask)
-        out.append((resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask, score))
-    return out
+
+    def scored(cuts: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+        return [
+            (
+                resize_mask(mask, (full_hw[1], full_hw[0])) if scale < 1.0 else mask,
+                -np.inf if _is_speck(mask, config) else edge_alignment(gradient, mask),
+            )
+            for mask in cuts
+        ]
+
+    return WindowCuts(scored(pruned), scored(masks))
 
 
 def _geodesic_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[np.ndarray]:

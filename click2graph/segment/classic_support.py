@@ -2,12 +2,15 @@
 
 GrabCut on one window can run past the clicked object into a touching one of other colours (a person's cut that
 takes the table the hand rests on): its outline then follows the other object's strong edges, and edge alignment
-would prefer it. Each cut is compared with the other window cuts of the same click: the pixels that no other cut
-holds form *unsupported* pieces. Such a piece stays when its colours are explained by the supported part (the
-pixels the cut shares with some other cut: the clicked object as the windows agree on it) better than by the
-rest of the frame, and goes otherwise. A cut that another cut fully supports is unchanged, and so is one that no
-other cut overlaps (nothing to compare with). The same colour test tells whether a still part belongs to a moving
-object found beside it (:func:`explained_by`).
+would prefer it. Each cut is compared with the other cuts of the same click that are not of its source: the pixels
+that none of them holds form *unsupported* pieces. The free cuts (outside their window only probably background)
+are one source: their windows do not bound them, so they often converge on one cut, leak and all (a shirt's cut
+that took the two red cups standing in front of it, from two windows), and one would vouch for the other. Such a
+piece stays when its colours are explained by the supported part (the pixels the cut shares with a cut of another
+source: the clicked object as the windows agree on it) better than by the rest of the frame, and goes otherwise. A
+cut that another source fully supports is unchanged, and so is one that no other source overlaps (nothing to
+compare with). The same colour test tells whether a still part belongs to a moving object found beside it
+(:func:`explained_by`).
 """
 
 from __future__ import annotations
@@ -21,13 +24,17 @@ _BINS = 8  # Lab levels per channel of the colour models
 _PRIOR = 1.0  # count added to every bin: a colour seen on neither side is equally likely on both
 
 
-def drop_unsupported_pieces(rgb: np.ndarray, masks: list[np.ndarray], usable: list[bool]) -> list[np.ndarray]:
+def drop_unsupported_pieces(
+    rgb: np.ndarray, masks: list[np.ndarray], usable: list[bool], sources: list[int]
+) -> list[np.ndarray]:
     """Each mask without its unsupported pieces whose colours are foreign to its supported part.
 
     Args:
         rgb: uint8 (h, w, 3) frame.
         masks: bool (h, w) cuts of one click (each holds the click).
         usable: per mask, False for a speck (it neither supports nor gets pruned).
+        sources: per mask, what made it (its window; one source for all free cuts): only masks of other sources
+            support it.
 
     Returns:
         list of bool (h, w) masks, same order (a pruned mask may hold pieces cut off from the click: the caller
@@ -38,7 +45,7 @@ def drop_unsupported_pieces(rgb: np.ndarray, masks: list[np.ndarray], usable: li
     for i, mask in enumerate(masks):
         others = np.zeros_like(mask)
         for j, other in enumerate(masks):
-            if j != i and usable[j]:
+            if sources[j] != sources[i] and usable[j]:
                 others |= other
         supported = mask & others
         extra = mask & ~others
