@@ -72,8 +72,8 @@ table at their hand), and that object's strong outline then wins on edge alignme
 cut loses its pieces that no other window's cut holds and whose colours are foreign to the part the cuts agree on
 (:mod:`click2graph.segment.classic_support`; the free cuts, which their windows do not bound, count as one window:
 two of them took the red cups standing in front of a clicked shirt). The moving parts that a static cut adds to a
-moving click's mask come from the cuts before that pruning: what joins there must move, so a still object a cut
-ran into cannot, while a moving part of other colours can (a kicking leg that only the free cuts hold).
+moving click's mask come from the cuts pruned as before, each supported by any other cut: what joins there must
+move, so still cups cannot, while a moving part of other colours that only the free cuts hold can (a kicking leg).
 
 Edge alignment, not colour contrast with the surroundings, picks among the static candidates: contrast favours
 a distinctly coloured part over the whole object, and no single window size fits objects of every size. Edge
@@ -258,9 +258,9 @@ def _segment_once(
     part = static = None  # the clicked still part, when its moving pixels lead to the rest (see the module doc)
     if region is None and box is None and len(pos):
         static = _window_cuts(frame_cuts, rgb, pos, sure_fg, sure_bg, config)
-        clicked = _pick_static(static.pruned, config)
+        clicked = _pick_static(static.by_window, config)
         # a whole that most windows hold the best-aligned cut in (see _whole_holding) is the object already
-        best = max(static.pruned, key=lambda candidate: candidate[1])[0]
+        best = max(static.by_window, key=lambda candidate: candidate[1])[0]
         proxy, beside = _moving_point_in(feat, t, clicked, pos, config) if clicked is best else (None, False)
         if proxy is not None:
             part = clicked
@@ -296,18 +296,18 @@ def _segment_once(
     if collapsed and motion_cut is not None and not _is_speck(motion_cut, config):
         # the moving region's cut collapsed, and the cut it seeded says which pixels move: a window cut agreeing with
         # it, else that cut (see :func:`_pick_static`)
-        mask = _pick_static(static.pruned, config, motion_cut=motion_cut)
+        mask = _pick_static(static.by_window, config, motion_cut=motion_cut)
     elif collapsed and box is None:
         # No motion, or the cut of the moving region collapsed: a subject moving like the camera, a blurred one.
         # The frame alone decides, by the consensus of two kinds of cut (see :func:`_frame_alone_mask`).
         geodesic = _cached(
             frame_cuts, "geodesic", lambda: _geodesic_candidates(rgb, user_pos, user_fg, sure_bg, config)
         )
-        mask = _frame_alone_mask([m for m, _ in static.pruned], geodesic, config)
+        mask = _frame_alone_mask([m for m, _ in static.by_window], geodesic, config)
     elif collapsed:  # a box cut that collapsed: the window cuts around its centre
-        mask = _pick_static(static.pruned, config)
+        mask = _pick_static(static.by_window, config)
     if moving is not None:  # a static cut adds the object's other moving parts (see the module doc)
-        mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static.raw, moving, mask, config) & moving), pos)
+        mask = _keep_clicked(mask | (_cut_for_moving_parts(feat, t, static.by_cut, moving, mask, config) & moving), pos)
         mask = _whole_of_fragment(feat, t, rgb, mask, moving, sure_fg, sure_bg, pos, config)
     if box is not None:  # the box cut adds the parts that move with it (see :func:`_box_moving_parts`)
         neg_disks = _disks(neg, (h, w), config.click_radius)
@@ -590,13 +590,15 @@ def _is_speck(mask: np.ndarray, config: ClickConfig) -> bool:
 @dataclass(frozen=True)
 class WindowCuts:
     """The window cuts of a click (:func:`_static_candidates`), each as (mask, edge alignment of its outline, -inf
-    for a speck): ``pruned`` without their unsupported pieces of foreign colours, which choose the clicked object;
-    ``raw`` as GrabCut gave them, whose moving pixels join a moving click's mask (:func:`_cut_for_moving_parts`:
-    what joins must move, so a still object a cut ran into cannot, while a moving part of other colours, a kicking
-    leg that only the free cuts hold, can)."""
+    for a speck), without their unsupported pieces of foreign colours (:func:`drop_unsupported_pieces`):
+    ``by_window`` supported by the cuts of other windows (the free cuts one window), which choose the clicked object;
+    ``by_cut`` supported by any other cut, whose moving pixels join a moving click's mask
+    (:func:`_cut_for_moving_parts`). What joins there must move, so a still object that two free cuts ran into
+    cannot, while a moving part of other colours that only they hold can (a kicking leg); what one cut alone holds
+    still goes (a free cut that ran from a window blind into the player and the wall beside it)."""
 
-    pruned: list[tuple[np.ndarray, float]]
-    raw: list[tuple[np.ndarray, float]]
+    by_window: list[tuple[np.ndarray, float]]
+    by_cut: list[tuple[np.ndarray, float]]
 
 
 def _window_cuts(kept: dict | None, rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> WindowCuts:
@@ -653,7 +655,8 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> Windo
             masks.append(_keep_clicked(_grabcut(rgb, region, sure_fg, bg, config.grabcut_iters, outside=outside), pos))
             sources.append(window if outside == cv2.GC_BGD else -1)
     usable = [not _is_speck(mask, config) for mask in masks]
-    pruned = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable, sources)]
+    by_window = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable, sources)]
+    by_cut = [_keep_clicked(mask, pos) for mask in drop_unsupported_pieces(rgb, masks, usable, list(range(len(masks))))]
     gradient = _gradient_magnitude(rgb)
 
     def scored(cuts: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
@@ -665,7 +668,7 @@ def _static_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> Windo
             for mask in cuts
         ]
 
-    return WindowCuts(scored(pruned), scored(masks))
+    return WindowCuts(scored(by_window), scored(by_cut))
 
 
 def _geodesic_candidates(rgb, pos, sure_fg, sure_bg, config: ClickConfig) -> list[np.ndarray]:
