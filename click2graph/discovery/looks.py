@@ -22,15 +22,17 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import bhattacharyya, colour_histogram, lab_codes
+from click2graph.discovery.evidence import COLOUR_BINS
 from click2graph.masks import bbox_xyxy, rle_area, rle_decode, rle_encode
 
-BINS = 8  # Lab levels per channel of the colour histograms (discovery's evidence reads the same)
 
-
-def alike_track(object_masks: Mapping[int, dict], keyframe: int, frames, min_likeness: float) -> dict[int, dict]:
+def alike_track(
+    object_masks: Mapping[int, dict], keyframe: int, frames: np.ndarray, min_likeness: float
+) -> dict[int, dict]:
     """The object's track (working frame -> COCO RLE) with an empty mask on every frame whose colours' likeness to
     the keyframe mask's (:func:`~click2graph.cv.colour.bhattacharyya` of Lab histograms) is below
-    ``min_likeness``; other frames unchanged. ``frames``: the working frames (uint8 RGB, indexed like the track).
+    ``min_likeness``; other frames unchanged. ``frames``: the working frames (uint8 RGB (N, H, W, 3), indexed like
+    the track).
     A track without pixels on ``keyframe`` is unchanged."""
     if keyframe not in object_masks or not rle_area(object_masks[keyframe]):
         return dict(object_masks)
@@ -44,9 +46,9 @@ def alike_track(object_masks: Mapping[int, dict], keyframe: int, frames, min_lik
 
 
 def mask_colours(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Normalised Lab histogram (``BINS`` levels per channel) of the pixels of ``frame`` (uint8 RGB) under ``mask``
-    (bool, not empty); only the mask's box is converted."""
+    """Normalised Lab histogram (``COLOUR_BINS`` levels per channel, as discovery's evidence reads) of the pixels of
+    ``frame`` (uint8 RGB) under ``mask`` (bool, not empty); only the mask's box is converted."""
     x0, y0, x1, y1 = bbox_xyxy(mask)
     box = np.s_[y0 : y1 + 1, x0 : x1 + 1]
     lab = cv2.cvtColor(np.ascontiguousarray(frame[box]), cv2.COLOR_RGB2LAB)
-    return colour_histogram(lab_codes(lab[mask[box]], BINS), BINS)
+    return colour_histogram(lab_codes(lab[mask[box]], COLOUR_BINS), COLOUR_BINS)
