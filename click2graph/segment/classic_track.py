@@ -21,16 +21,21 @@ Each step from frame ``t_prev`` to ``t`` (either direction):
    coloured like the rest of the window go (:func:`_without_still_pieces`): co-motion reads DIS's flow, which
    smooths the object's motion over what surrounds it, and the shape prior carries a piece of background the cut
    took on to the next frame (the rocks above a walking rhino's back, a little more every frame).
-4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated
-   as an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the
-   extent, which is kept) unless what it adds beyond the extent is as object-like as what lies within it (growth:
-   an object coming at the camera). A mask far below the running area that is not lost is a remnant of a fast
-   object the prediction fell behind: the moving region around it that the object's colours hold joins it (and
-   the motion memory restarts from that region when the gate refused the remnant's motion). An extent past the
-   leak test's limit that the mask left mostly empty stops growing with the measured scale until a mask fills it
-   again: only the flow said it grows. The local background colours are learned outside mask *and* extent, so an
-   object the cut missed does not become background, and not at all while the object is lost; the local
-   classifiers are learned afresh on a new extent's outline.
+4. Update: when the new mask covers most of the extent it becomes the new extent; a much smaller mask is treated as
+   an occlusion (the extent is kept), a much larger one than the running area as a leak (cut back to near the extent,
+   which is kept) unless what it adds beyond the extent is as object-like as what lies within it (growth: an object
+   coming at the camera, a dancer whose limbs swing out). Growth back to a size the object has had is learned as a
+   healthy mask is: it becomes the extent, the running area follows it and what its motion allows rises to it;
+   otherwise a running area that noisy scale measurements shrank below the object's size would call every later mask
+   of it a leak, and the first one that fails the growth test is cut back to the stale extent (:func:`_update`).
+   Growth past any size it has had is kept but not learned: only its measured motion makes it larger (a leak into
+   look-alike water, learned, would move the growth test's own reference onto the water). A mask far below the
+   running area that is not lost is a remnant of a fast object the prediction fell behind: the moving region around
+   it that the object's colours hold joins it (and the motion memory restarts from that region when the gate refused
+   the remnant's motion). An extent past the leak test's limit that the mask left mostly empty stops growing with the
+   measured scale until a mask fills it again: only the flow said it grows. The local background colours are learned
+   outside mask *and* extent, so an object the cut missed does not become background, and not at all while the object
+   is lost; the local classifiers are learned afresh on a new extent's outline.
 5. A small object (a hit ball) can move several times its own size between frames: the flow smooths it away, the
    prediction stays behind and the co-motion term calls it background at its new place. When such an object is
    lost, or only a remnant of it is left, it is looked for by what changed since the last frame it was held on
@@ -162,7 +167,10 @@ class ObjectModel:
     motion_spread: float = 1.0  # running mean of |measured - predicted relative velocity|, px per frame
     motion_frames: int = 0  # how many object motions were measured (and accepted) so far
     area: float = 0.0  # running mean of the unoccluded mask area, px: the reference of the leak test
-    sized_area: float = 0.0  # the prompted area times every measured scale change since: what its motion allows
+    sized_area: float = 0.0  # the prompted area times every measured scale change since, or the last mask learned
+    # as growth when larger: what its motion allows
+    held_area: float = 0.0  # the largest mask learned within the leak test (or prompted): a size the object has had,
+    # up to which growth is learned
     overgrown: bool = False  # the last extent exceeded ``leak_ratio`` x ``area`` and the mask filled under
     # ``occluded_ratio`` of it
     lost_frames: int = 0  # consecutive frames with (almost) nothing of the object
@@ -195,6 +203,7 @@ class ObjectModel:
             extent=own.copy(),
             area=float(mask.sum()),
             sized_area=float(mask.sum()),
+            held_area=float(mask.sum()),
             relative_motion=np.zeros(2),
             windows=_learn_windows(bins, mask, config),
         )
@@ -308,12 +317,15 @@ def track_step(
     )
     mask = np.zeros((h, w), bool)
     mask[win] = _near_main_piece(_keep_overlapping(cut, prior[win]), config.detached_frac)
-    if np.count_nonzero(mask) > config.leak_ratio * max(model.area, 1.0) and not _grows_alike(
-        mask[win], extent[win], cost_bg - cost_fg
-    ):
-        # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band around
-        # it, as before, let a leak grow by the band every frame).
-        mask &= dilate(extent, 2)
+    grew = False
+    if np.count_nonzero(mask) > config.leak_ratio * max(model.area, 1.0):
+        if _grows_alike(mask[win], extent[win], cost_bg - cost_fg):
+            # more of the object: learned when the object has been this large (:func:`_update`)
+            grew = np.count_nonzero(mask) <= model.held_area
+        else:
+            # Leaked into look-alike surroundings: keep only what lies within the remembered extent (a band
+            # around it, as before, let a leak grow by the band every frame).
+            mask &= dilate(extent, 2)
     if config.lost_frac * model.area <= np.count_nonzero(mask) < config.occluded_ratio * model.area:
         regrown = _regrown(feat, model, t, mask, extent, (bwd, camera), config, restart=not measured)
         if (
@@ -336,7 +348,7 @@ def track_step(
     # is not known to be background, and learned as such it makes the object's colours unlikely where the search
     # for it looks (bmx-trees: the rider beside the extent for five frames, then never found again).
     lost = np.count_nonzero(mask) < config.lost_frac * model.area
-    _update(model, mask, extent, bins, win, config, tex, learn_background=not lost)
+    _update(model, mask, extent, bins, win, config, tex, learn_background=not lost, grew=grew)
     if model.extent is mask:
         model.windows = _learn_windows(bins, mask, config, windows, dilate(extent, config.ring_px))
     else:
@@ -935,7 +947,14 @@ def _update(
     tex: np.ndarray,
     *,
     learn_background: bool = True,
+    grew: bool = False,
 ) -> None:
+    """Learn the step's ``mask`` (its extent, running area, colours) when it is healthy: it fills most of the
+    carried ``extent`` and is not a leak, i.e. within ``leak_ratio`` of the running area or, past it, growth to a size
+    the object has had (``grew``: :func:`_grows_alike` judged what it adds as object-like as the rest, and it is no
+    larger than ``held_area``). Growth also lifts ``sized_area`` to it and the running area to where a mask of its
+    size passes the leak test: the scale measured on a deforming object (a spinning dancer) is noise, whose falls
+    shrink the running area at once, so the area its masks show must be able to lift it back."""
     area, extent_area = np.count_nonzero(mask), np.count_nonzero(extent)
     model.overgrown = extent_area > config.leak_ratio * model.area and area < config.occluded_ratio * extent_area
     # The object's predicted extent is not background even where the cut lost it (occluded, or a miss): learning
@@ -945,12 +964,19 @@ def _update(
         model.bg = model.bg.blend(ColourModel.fit(bins[win][local_bg]), config.bg_rate)
         if model.bg_tex is not None:
             model.bg_tex = model.bg_tex.blend(TextureModel.fit(tex[win][local_bg]), config.bg_rate)
-    if config.occluded_ratio * extent_area <= area <= config.leak_ratio * model.area:
+    if config.occluded_ratio * extent_area <= area and (grew or area <= config.leak_ratio * model.area):
         model.extent = mask
-        # The reference area follows the mask only up to the prompted area scaled by the object's measured
-        # motion (approaching, zooming): a mask that creeps into look-alike surroundings a little every frame
-        # otherwise drags the reference (and so the leak test) along with it.
+        if grew:
+            model.sized_area = max(model.sized_area, float(area))
+        else:
+            model.held_area = max(model.held_area, float(area))
+        # The reference area follows the mask only up to what the object's motion allows (``sized_area``: the
+        # prompted area scaled by its measured motion, approaching or zooming, or the last growth learned): a mask
+        # that creeps into look-alike surroundings a little every frame otherwise drags the reference (and so the
+        # leak test) along with it.
         model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
+        if grew:  # the object's own mask is no leak: the next one of its size passes the leak test
+            model.area = max(model.area, area / config.leak_ratio)
         if area and config.fg_rate:  # a frozen model (rate 0) would blend in nothing
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
             if model.fg_tex is not None:
