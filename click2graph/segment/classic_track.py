@@ -966,17 +966,17 @@ def _update(
             model.bg_tex = model.bg_tex.blend(TextureModel.fit(tex[win][local_bg]), config.bg_rate)
     if config.occluded_ratio * extent_area <= area and (grew or area <= config.leak_ratio * model.area):
         model.extent = mask
-        if grew:
+        followed = model.area + config.area_rate * (area - model.area)
+        if grew:  # the object's own mask, no leak: the next one of its size passes the leak test
             model.sized_area = max(model.sized_area, float(area))
+            model.area = max(followed, area / config.leak_ratio)
         else:
             model.held_area = max(model.held_area, float(area))
-        # The reference area follows the mask only up to what the object's motion allows (``sized_area``: the
-        # prompted area scaled by its measured motion, approaching or zooming, or the last growth learned): a mask
-        # that creeps into look-alike surroundings a little every frame otherwise drags the reference (and so the
-        # leak test) along with it.
-        model.area = min(model.area + config.area_rate * (area - model.area), max(model.sized_area, model.area))
-        if grew:  # the object's own mask is no leak: the next one of its size passes the leak test
-            model.area = max(model.area, area / config.leak_ratio)
+            # The reference area follows the mask only up to what the object's motion allows (``sized_area``: the
+            # prompted area scaled by its measured motion, approaching or zooming, or the last growth learned): a
+            # mask that creeps into look-alike surroundings a little every frame otherwise drags the reference (and
+            # so the leak test) along with it.
+            model.area = min(followed, max(model.sized_area, model.area))
         if area and config.fg_rate:  # a frozen model (rate 0) would blend in nothing
             model.fg = model.fg.blend(ColourModel.fit(bins[mask]), config.fg_rate)
             if model.fg_tex is not None:
