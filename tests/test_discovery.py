@@ -163,6 +163,27 @@ def test_real_bmx_rider_behind_the_trees_gets_no_patch_of_the_wall_he_passes(dav
     assert mask_iou(union, gt[70]) >= mask_iou(clicked, gt[70])
 
 
+def test_real_dogs_head_beyond_its_white_chest_is_not_an_object():
+    """The dog_training example, its preset click on frame 39 tracked back to frame 29: the dog's mask there misses
+    its white chest, a 5 px gap, beyond which its brown head turns (moving with the body, not rigidly). Across the
+    chest's colours the head touches the subject, so it is a part of it: nothing is proposed on it (a 2,806 px
+    proposal on the head was kept, and tracked as an object on 29 frames, before)."""
+    from click2graph.examples import load_examples
+    from click2graph.prompts import to_frame_prompts
+
+    example = next(e for e in load_examples() if e.name == "dog_training")
+    video = load_video(example.path, VideoPolicy())
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+    segmenter.add_prompt(state, 1, to_frame_prompts([example.prompts[0]], video)[0])
+    for _ in segmenter.propagate(state, reverse=True):
+        pass
+    head = np.zeros(video.frames.shape[1:3], bool)
+    head[130:200, 290:370] = True  # a box drawn by eye around the dog's head on working frame 29 (640x360)
+    for p in discover_objects(segmenter, state, state.mask(1, 29), 29):
+        assert (p.mask & head).sum() < 0.5 * p.mask.sum()
+
+
 def test_candidate_cut_by_its_window_is_regrown_into_the_whole_object():
     """A seed on a chair's back post: the fixed windows cut the chair (a piece); the regrown window holds it."""
     from click2graph import synth

@@ -200,6 +200,45 @@ def test_a_held_object_is_a_part_of_the_subject_until_it_separates():
     assert [int(np.bincount(labels[p.mask]).argmax()) for p in proposals] == [2]
 
 
+def _missed_head_scene(gap_colour: tuple[int, int, int]) -> tuple[SegmenterState, np.ndarray, np.ndarray]:
+    """A red body moving 4 px right and a blue head beside it moving 7 px (it turns: not rigid), both textured (the
+    texture moves with them: flow reads their motion), over a still textured background; the subject's mask stops
+    5 px short of the head, where the gap has ``gap_colour``. Returns (state, labels of frame 0 (the decoder's view:
+    subject mask, head), the subject mask)."""
+    h, w = 160, 200
+    rng = np.random.default_rng(4)
+    background = rng.integers(100, 150, (h, w, 3)).astype(np.uint8)
+    body = np.asarray((200, 30, 30)) + rng.integers(-12, 13, (60, 61, 1))
+    body[:, 56:] = np.asarray(gap_colour) + rng.integers(-12, 13, (60, 5, 1))
+    head = np.asarray((30, 40, 200)) + rng.integers(-12, 13, (30, 15, 1))
+    frames, label_maps = [], []
+    for step in (0, 1):
+        labels = np.zeros((h, w), int)
+        x, hx = 40 + 4 * step, 101 + 7 * step
+        labels[50:110, x : x + 56] = SUBJECT
+        labels[65:95, hx : hx + 15] = 2
+        frame = background.copy()
+        frame[50:110, x : x + 61] = body
+        frame[65:95, hx : hx + 15] = head
+        frames.append(frame)
+        label_maps.append(labels)
+    state = SegmenterState(video=Video.from_frames(np.stack(frames), fps=10.0))
+    return state, label_maps[0], label_maps[0] == SUBJECT
+
+
+def test_a_part_the_mask_stops_short_of_touches_the_subject_across_its_colours():
+    """The subject's mask missed a strip of its own colour, beyond which a part of it (a head) moves with it: across
+    that strip the part touches the subject, so it is a part (not an object). Across a strip of background it does
+    not touch, and the same head is proposed: the strip's colour is what decides."""
+    state, labels, subject = _missed_head_scene((200, 30, 30))
+    decoder = LeakyDecoder(labels)
+    assert discover_objects(decoder, state, subject, 0, config=CONFIG) == []
+    assert 2 in decoder.decoded, "no seed reached the head: the test would prove nothing"
+    state, labels, subject = _missed_head_scene((125, 125, 125))
+    found = discover_objects(LeakyDecoder(labels), state, subject, 0, config=CONFIG)
+    assert [int(np.bincount(labels[p.mask]).argmax()) for p in found] == [2]
+
+
 def test_a_part_of_the_subject_coloured_like_it_is_not_an_object():
     """A still scene: the subject's mask missed its lower half (the same two-colour texture), which touches it. Its
     colour model explains that half: not an object. A differently coloured box touching the subject still is one."""
@@ -542,6 +581,7 @@ def _evidence(**measured) -> evidence.Evidence:
     """The evidence of a candidate touching the subject in a panning shot, with ``measured`` replacing values."""
     values = dict(
         touching=True,
+        bridged=False,
         own_motion_px=0.9,
         lag_px=1.2,
         ring_motion_px=0.5,

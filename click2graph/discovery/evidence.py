@@ -9,7 +9,9 @@ names; :mod:`.training_free` rejects a candidate any test claims.
   (it lies within the subject's extent across their contact: a head above a mask that holds only the shirt, legs
   below it, still or not; what the subject holds, rides or stands on sticks out beside that extent); or, touching
   or not, it moves rigidly with a moving subject (the same flow: a leg the mask missed beyond a gap, a carried
-  object that has not separated yet).
+  object that has not separated yet). For the part tests a candidate also touches the subject across a narrow gap
+  of the subject's own colours (a mask that stops short of a part it missed: a dog's white chest between its body
+  and its head); the background tests read only true contact.
 * **Background**: its colours are those of the background away from the subject and it does not move unlike
   its immediate surroundings; or, touching the subject or not, its colours are those of its immediate
   surroundings (an object stands out from what surrounds it; a patch of lawn, of a wall or of the ground at the
@@ -36,7 +38,7 @@ import numpy as np
 from click2graph.cv.colour import bhattacharyya, colour_histogram
 from click2graph.cv.flow import affine_motion, motion_residual_px
 from click2graph.discovery.base import DiscoveryConfig
-from click2graph.masks import dilate
+from click2graph.masks import bbox_xyxy, dilate
 
 COLOUR_BINS = 8  # Lab bins per channel of the codes :func:`measure` reads (click2graph.cv.colour.lab_codes)
 _COS_45 = float(np.cos(np.pi / 4))
@@ -44,6 +46,7 @@ ELONGATION = 1.25  # a subject has a long axis (and ends) when it is this many t
 SPAN_REACH_FRAC = 0.3  # the subject's extent at a contact is read from its pixels this * s from the contact
 SURROUND_GAP_FRAC = 0.25  # a candidate's local motion model is fitted beyond this * its size...
 SURROUND_DEPTH_FRAC = 0.5  # ...this * its size deep (:func:`surroundings`)
+BRIDGE_FRAC = 0.1  # a gap up to this * s wide, of the subject's colours, is bridged (:func:`touches_across`)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Evidence:
 
     Attributes:
         touching: some candidate pixel lies within ``contact_radius_px`` of the subject.
+        bridged: not touching, but within ``contact_radius_px`` of the subject's colours continuing it across a
+            narrow gap (:func:`touches_across`): a part its mask stops short of.
         own_motion_px: |candidate flow - background flow| (None without flow).
         lag_px: |candidate flow - subject flow| (None without flow).
         ring_motion_px: |candidate flow - flow of the ring around it| (None without flow).
@@ -77,6 +82,7 @@ class Evidence:
     """
 
     touching: bool
+    bridged: bool
     own_motion_px: float | None
     lag_px: float | None
     ring_motion_px: float | None
@@ -130,6 +136,8 @@ def measure(
             candidate of a frame); None: measured here.
     """
     candidate = colour_histogram(codes[mask], COLOUR_BINS)
+    subject_colours = colour_histogram(codes[subject], COLOUR_BINS)
+    background_colours = colour_histogram(codes[far_background], COLOUR_BINS)
     own = lag = subject_motion = None
     if own_flow is not None and subject_flow is not None and background_flow is not None:
         own = float(np.linalg.norm(own_flow - background_flow))
@@ -149,6 +157,8 @@ def measure(
     reach_px = max(config.contact_radius_px, SPAN_REACH_FRAC * float(np.sqrt(subject.sum())))
     return Evidence(
         touching=bool(contact.any()),
+        bridged=not contact.any()
+        and touches_across(subject_colours > background_colours, codes, mask, subject, dist_to_subject, config),
         own_motion_px=own,
         lag_px=lag,
         ring_motion_px=ring_motion_px,
@@ -159,10 +169,8 @@ def measure(
         if measure_still and explained is not None
         else None,
         subject_still_px=subject_still_px if measure_still else None,
-        subject_likeness=bhattacharyya(candidate, colour_histogram(codes[subject], COLOUR_BINS)),
-        background_likeness=bhattacharyya(candidate, colour_histogram(codes[far_background], COLOUR_BINS))
-        if far_background.any()
-        else 0.0,
+        subject_likeness=bhattacharyya(candidate, subject_colours),
+        background_likeness=bhattacharyya(candidate, background_colours) if far_background.any() else 0.0,
         surround_likeness=bhattacharyya(candidate, colour_histogram(codes[ring], COLOUR_BINS))
         if ring.sum() >= 16
         else 0.0,
@@ -171,6 +179,34 @@ def measure(
         if contact.any() and not split_off
         else 1.0,
     )
+
+
+def touches_across(
+    liked: np.ndarray,
+    codes: np.ndarray,
+    mask: np.ndarray,
+    subject: np.ndarray,
+    dist_to_subject: np.ndarray,
+    config: DiscoveryConfig,
+) -> bool:
+    """Whether ``mask`` lies within ``contact_radius_px`` of the subject grown across a gap of at most
+    ``BRIDGE_FRAC`` of its size through pixels of the subject's colours (``liked``: bool per colour code, those more
+    frequent in the subject than in the far background): a mask that stops short of a part it missed (a dog's white
+    chest between its body and its head) still touches that part. Only pixels connected to the subject through
+    such pixels count."""
+    radius = config.contact_radius_px
+    bridge_px = BRIDGE_FRAC * float(np.sqrt(subject.sum()))
+    if bridge_px <= radius:
+        return False
+    near = dilate(mask, int(np.ceil(bridge_px)) + radius) & (dist_to_subject <= bridge_px)
+    if not (near & ~subject).any():
+        return False
+    x0, y0, x1, y1 = bbox_xyxy(near)
+    box = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+    grown = near[box] & (subject[box] | (liked[codes[box]] & ~mask[box]))
+    _, labels = cv2.connectedComponents(grown.astype(np.uint8), connectivity=8)
+    reached = np.isin(labels, np.unique(labels[subject[box] & grown]))  # (subject pixels are never label 0)
+    return bool((dilate(reached, radius) & mask[box]).any())
 
 
 def surroundings(mask: np.ndarray, explained: np.ndarray, margin_px: int) -> np.ndarray:
@@ -230,13 +266,13 @@ def _long_axis(xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
 
 
 def is_part_of_subject(e: Evidence, config: DiscoveryConfig) -> bool:
-    """Touching and moving with a moving subject, coloured like it or continuing its silhouette (at most
-    ``config.part_max_overhang`` of it beside the subject), or moving rigidly with a moving subject (within
+    """Touching (or bridged to) and moving with a moving subject, coloured like it or continuing its silhouette (at
+    most ``config.part_max_overhang`` of it beside the subject), or moving rigidly with a moving subject (within
     ``config.rigid_lag_frac`` of its motion; see the module docstring)."""
     subject_moves = e.subject_motion_px is not None and e.subject_motion_px >= config.surface_motion_px
     if subject_moves and e.lag_px <= config.rigid_lag_frac * e.subject_motion_px:
         return True
-    if not e.touching:
+    if not (e.touching or e.bridged):
         return False
     moving = subject_moves and e.own_motion_px >= config.surface_motion_px
     continues = e.overhang <= config.part_max_overhang
