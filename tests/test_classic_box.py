@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from click2graph.masks import bbox_xyxy, dilate, largest_component, mask_iou
 from click2graph.prompts import FramePrompt
@@ -21,6 +22,7 @@ from click2graph.segment.classic_click import _box_region
 from click2graph.segment.classic_difference import (
     background_difference,
     cue_agreement,
+    frame_change,
     moves_against_backdrop,
 )
 from click2graph.segment.classic_features import FrameFeatures
@@ -133,6 +135,24 @@ def test_the_frame_difference_is_high_on_what_moves_against_the_backdrop():
     assert np.quantile(cue[outer], 0.9) < np.median(cue[inner])
     assert moves_against_backdrop(cue, obj, _box_region(_box(obj), obj.shape))
     assert not moves_against_backdrop(cue, _box_region(_box(obj), obj.shape) & ~obj, _box_region(_box(obj), obj.shape))
+
+
+@pytest.mark.parametrize(
+    "box", [(10, 20, 50, 70), (0, 0, 30, 40), (H - 25, W - 35, H, W)], ids=["inside", "corner", "far corner"]
+)
+def test_the_frame_change_over_a_box_is_the_whole_frames_there(box):
+    """The tracker asks for the one-neighbour frame change only over the window it reads: the values there are those
+    of the whole frame's (the blur's margin is read; at the frame's edges the same border rule applies), 0 outside."""
+    frames, _ = _moving_clip()
+    feat = _features(frames)
+    affine = feat.camera(3, 2)
+    y0, x0, y1, x1 = box
+    within = np.zeros(frames.shape[1:3], bool)
+    within[y0:y1, x0:x1] = True
+    part = frame_change(feat, 3, 2, affine, within=within)
+    whole = frame_change(feat, 3, 2, affine)
+    assert np.array_equal(part[within], whole[within])
+    assert not part[~within].any() and whole[~within].any()
 
 
 def test_the_frame_difference_is_computed_once_per_frame_and_shared_read_only(monkeypatch):

@@ -239,6 +239,29 @@ def test_a_part_the_mask_stops_short_of_touches_the_subject_across_its_colours()
     assert [int(np.bincount(labels[p.mask]).argmax()) for p in found] == [2]
 
 
+@pytest.mark.parametrize(
+    ("gap_px", "gap_code", "bridged"),
+    [(5, 1, True), (5, 2, False), (12, 1, False)],
+    ids=["narrow gap of the subject's colour", "gap of another colour", "gap wider than a tenth of the subject"],
+)
+def test_a_gap_is_bridged_only_when_narrow_and_of_the_subject_colours(gap_px, gap_code, bridged):
+    """:func:`evidence.touches_across` on colour codes: a 60x60 subject (code 1) on background (code 2), a gap
+    strip beside it, then a candidate. Only a gap of the subject's own colours, at most a tenth of its size (6 px)
+    wide, bridges; and the candidate's own pixels never count as the bridge."""
+    codes = np.full((100, 140), 2)
+    subject = np.zeros(codes.shape, bool)
+    subject[20:80, 20:80] = True
+    codes[subject] = 1
+    codes[20:80, 80 : 80 + gap_px] = gap_code
+    mask = np.zeros(codes.shape, bool)
+    mask[35:65, 80 + gap_px : 100 + gap_px] = True
+    codes[mask] = 3
+    liked = np.zeros(512, bool)
+    liked[1] = True  # the subject's colours: more frequent in it than in the far background
+    dist = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 3)
+    assert evidence.touches_across(liked, codes, mask, subject, dist, DiscoveryConfig()) is bridged
+
+
 def test_a_part_of_the_subject_coloured_like_it_is_not_an_object():
     """A still scene: the subject's mask missed its lower half (the same two-colour texture), which touches it. Its
     colour model explains that half: not an object. A differently coloured box touching the subject still is one."""

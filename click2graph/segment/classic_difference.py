@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from click2graph.masks import bbox_xyxy
 from click2graph.segment.classic_features import FrameFeatures
 
 GAPS = (1, 2, 4, 8)  # frames between ``t`` and its neighbours, on both sides (where the clip has them)
@@ -23,6 +24,7 @@ GAPS = (1, 2, 4, 8)  # frames between ``t`` and its neighbours, on both sides (w
 # cue of one neighbour lowered the DAVIS boxes' frame-0 mean, 0.716 -> 0.702: tennis 0.73 -> 0.63).
 MIN_NEIGHBOURS = 3
 _BLUR_SIGMA = 1.0  # px: the frames are blurred this much before the comparison (resampling and JPEG noise)
+_BLUR_PAD = 8  # px around a box that the blur reads (its kernel reaches 3 px at that sigma)
 
 
 def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = GAPS) -> np.ndarray | None:
@@ -49,25 +51,51 @@ def background_difference(feat: FrameFeatures, t: int, gaps: tuple[int, ...] = G
     return feat.derived(("background_difference", t, tuple(gaps)), median_distance)
 
 
-def frame_change(feat: FrameFeatures, t: int, t2: int, affine: np.ndarray) -> np.ndarray:
+def frame_change(
+    feat: FrameFeatures, t: int, t2: int, affine: np.ndarray, within: np.ndarray | None = None
+) -> np.ndarray:
     """float32 (h, w) in processing pixels: the CIELAB distance between frame ``t`` and frame ``t2`` warped onto
     it by the camera's motion ``affine`` (``feat.camera(t, t2)``). One neighbour, so a thing that moved lights up
-    both where it is and where it was."""
-    return _distance(feat, _lab(feat.frame(t)[0]), t2, affine)
+    both where it is and where it was. With ``within`` (bool (h, w)) it is computed over that mask's bounding box
+    only, 0 elsewhere: the same values there as over the whole frame (the blur reads a margin around the box), at a
+    fraction of the cost for a small object (the tracker runs it on every step)."""
+    rgb = feat.frame(t)[0]
+    h, w = rgb.shape[:2]
+    warped = _warped(feat, t2, affine, (h, w))
+    if within is None:
+        return _lab_distance(_lab(rgb), warped)
+    x0, y0, x1, y1 = bbox_xyxy(within)
+    outer = np.s_[
+        max(0, y0 - _BLUR_PAD) : min(h, y1 + _BLUR_PAD + 1), max(0, x0 - _BLUR_PAD) : min(w, x1 + _BLUR_PAD + 1)
+    ]
+    inner = np.s_[y0 - outer[0].start : y1 + 1 - outer[0].start, x0 - outer[1].start : x1 + 1 - outer[1].start]
+    out = np.zeros((h, w), np.float32)
+    out[y0 : y1 + 1, x0 : x1 + 1] = _lab_distance(_lab(rgb[outer]), warped[outer])[inner]
+    return out
 
 
 def _distance(feat: FrameFeatures, lab: np.ndarray, t2: int, affine: np.ndarray) -> np.ndarray:
     """float32 (h, w): the CIELAB distance between ``lab`` (frame ``t``'s) and frame ``t2`` warped onto ``t`` by
-    ``affine`` (frame t's pixel x lies at affine @ (x, 1) on t2)."""
-    h, w = lab.shape[:2]
-    warped = cv2.warpAffine(
+    ``affine`` (:func:`_warped`)."""
+    return _lab_distance(lab, _warped(feat, t2, affine, lab.shape[:2]))
+
+
+def _warped(feat: FrameFeatures, t2: int, affine: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """uint8 (h, w, 3): frame ``t2`` warped onto frame ``t`` by ``affine`` (frame t's pixel x lies at
+    affine @ (x, 1) on t2)."""
+    h, w = shape_hw
+    return cv2.warpAffine(
         feat.frame(t2)[0],
         affine.astype(np.float32),
         (w, h),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return np.sqrt(((lab - _lab(warped)) ** 2).sum(axis=-1)).astype(np.float32)
+
+
+def _lab_distance(lab: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """float32 (h, w): the CIELAB distance between ``lab`` and the RGB frame ``rgb`` of the same size."""
+    return np.sqrt(((lab - _lab(rgb)) ** 2).sum(axis=-1)).astype(np.float32)
 
 
 def moves_against_backdrop(cue: np.ndarray, mask: np.ndarray, region: np.ndarray) -> bool:

@@ -372,9 +372,9 @@ def _without_still_pieces(
     9-17 % slower on three sequences, for about the same masks)."""
     if not mask.any():
         return mask
-    cue = frame_change(feat, t, t_prev, cv2.invertAffineTransform(camera))
     region = np.zeros(mask.shape, bool)
     region[win] = True
+    cue = frame_change(feat, t, t_prev, cv2.invertAffineTransform(camera), within=region | mask)  # all it reads
     if not moves_against_backdrop(cue, mask, region):
         return mask
     kept = drop_still_pieces(feat.frame(t)[0], mask, region, cue, max_samples=_STILL_SAMPLES)
