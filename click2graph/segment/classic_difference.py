@@ -56,9 +56,10 @@ def frame_change(
 ) -> np.ndarray:
     """float32 (h, w) in processing pixels: the CIELAB distance between frame ``t`` and frame ``t2`` warped onto
     it by the camera's motion ``affine`` (``feat.camera(t, t2)``). One neighbour, so a thing that moved lights up
-    both where it is and where it was. With ``within`` (bool (h, w)) it is computed over that mask's bounding box
-    only, 0 elsewhere: the same values there as over the whole frame (the blur reads a margin around the box), at a
-    fraction of the cost for a small object (the tracker runs it on every step)."""
+    both where it is and where it was. With ``within`` (bool (h, w)) the blur, the Lab conversion and the distance
+    run over that mask's bounding box only (the warp stays whole: its per-pixel result then matches the whole
+    frame's), 0 elsewhere: the same values there as over the whole frame (the blur reads a margin around the box),
+    at a fraction of the cost for a small object (the tracker runs it on every step)."""
     rgb = feat.frame(t)[0]
     h, w = rgb.shape[:2]
     warped = _warped(feat, t2, affine, (h, w))
