@@ -127,3 +127,26 @@ def test_no_track_is_carried_off_by_what_changes_in_a_moving_shot(monkeypatch):
     pipeline = Settings(backend="classic", semantics="off").assemble().pipeline
     build_graph(pipeline, video, VideoPrompts((example.prompts[0],)))
     assert jumps == []
+
+
+def test_an_object_found_again_by_what_changed_restarts_at_its_pace_since_it_was_held():
+    """The disk moves 8 px a frame. It was held on frame 3; by frame 6 the track's extent has drifted 40 px
+    ahead of it while coasting at 4 px a frame (a bmx rider's extent, left coasting past the partial masks of him
+    behind the trees). Found by what changed on frame 6, its velocity restarts at what moved it since frame 3,
+    not at the velocity that carried the extent plus the extent's miss spread over the lost frames (about -1 px a
+    frame here: the next frames' prediction would go back, and the gate would hold it there)."""
+    from click2graph.cv.flow import FlowCache
+    from click2graph.segment.classic_features import FrameFeatures
+    from click2graph.segment.classic_track import ObjectModel, TrackConfig, _changed_object_near
+
+    frames, truth = pasted_disk(_mottled_clip(8), 10, WHITE, (60.0, 120.0), 8.0)
+    feat = FrameFeatures(frames, FlowCache(frames), max_side=frames.shape[2])
+    config = TrackConfig()
+    held = feat.to_proc_mask(truth[3])
+    model = ObjectModel.start(feat, 3, held, config)
+    model.lost_frames = 3
+    drifted = np.roll(held, 40, axis=1)
+    model.relative_motion = np.array([4.0, 0.0])  # what carried the extent
+    found = _changed_object_near(feat, model, 6, 3, feat.camera(3, 6), held, drifted, config)
+    assert mask_iou(found, feat.to_proc_mask(truth[6])) > 0.5
+    assert np.allclose(model.relative_motion, [8.0, 0.0], atol=1.5)

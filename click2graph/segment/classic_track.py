@@ -290,7 +290,6 @@ def track_step(
     model.area *= min(1.0, scale)
     model.sized_area *= scale
     warped = _warp_prev(prev, bwd, reliable_now, obj)
-    carried = _relative_shift(obj, camera, model.extent)
     extent = cv2.warpAffine(model.extent.astype(np.uint8), obj, (w, h), flags=cv2.INTER_NEAREST) > 0
     prior = warped | extent
     if not prior.any():  # the prediction left the frame
@@ -331,7 +330,7 @@ def track_step(
         if (
             regrown is mask
             and _outruns_flow(model, config)
-            and (found := _changed_object_near(feat, model, t, t_prev, camera, prev, extent, carried, config)).any()
+            and (found := _changed_object_near(feat, model, t, t_prev, camera, prev, extent, config)).any()
         ):
             return found  # a remnant left behind by a small object that outran the prediction
         model.remnant_frames = model.remnant_frames + 1 if regrown is mask else 0
@@ -354,7 +353,7 @@ def track_step(
     else:
         model.windows = windows
     if lost:
-        return _lost(feat, model, t, mask, config, moved=(bwd, camera), changed=(t_prev, prev, carried))
+        return _lost(feat, model, t, mask, config, moved=(bwd, camera), changed=(t_prev, prev))
     model.lost_frames = 0
     return mask
 
@@ -455,16 +454,16 @@ def _lost(
     mask: np.ndarray,
     config: TrackConfig,
     moved: tuple[np.ndarray, np.ndarray] | None = None,
-    changed: tuple[int, np.ndarray, np.ndarray] | None = None,
+    changed: tuple[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Count a frame with (almost) nothing of the object and search for it: near its expected place by motion
     and colour (``moved``: the flow ``t -> t_prev`` and the camera's affine ``t_prev -> t``), then by what changed
-    since the last frame it was seen on (``changed``: ``t_prev``, the object's mask there and the velocity relative
-    to the camera that carried the extent to ``t``; :func:`_changed_object_near`), and past the patience over the
+    since the last frame it was seen on (``changed``: ``t_prev`` and the object's mask there;
+    :func:`_changed_object_near`), and past the patience over the
     whole frame by colour; ``mask`` (what was found of it) when it is not found again. Its remembered extent keeps
     moving with its motion meanwhile, so the next frame's prediction still looks where it is expected to reappear."""
     if changed is not None and model.lost_frames == 0:
-        model.seen = changed[:2]
+        model.seen = changed
     model.lost_frames += 1
     if moved is not None:
         found = _search_near(feat, model, t, *moved, config)
@@ -479,7 +478,7 @@ def _lost(
         # Hidden for a frame or blurred into a streak, a ball still left the place it was last seen on.
         t_seen, seen = model.seen
         camera = moved[1] if moved is not None and t_seen == changed[0] else feat.camera(t_seen, t)
-        found = _changed_object_near(feat, model, t, t_seen, camera, seen, model.extent, changed[2], config)
+        found = _changed_object_near(feat, model, t, t_seen, camera, seen, model.extent, config)
         if found.any():
             return found
     if model.lost_frames > config.lost_patience:
@@ -622,7 +621,7 @@ def _outrunning(
     predicted[:, 2] += model.relative_motion
     h, w = model.extent.shape
     expected = cv2.warpAffine(model.extent.astype(np.uint8), predicted, (w, h), flags=cv2.INTER_NEAREST) > 0
-    found = _changed_object_near(feat, model, t, t_prev, camera, prev, expected, model.relative_motion.copy(), config)
+    found = _changed_object_near(feat, model, t, t_prev, camera, prev, expected, config)
     model.outran = bool(found.any())
     return found
 
@@ -635,7 +634,6 @@ def _changed_object_near(
     camera: np.ndarray,
     left: np.ndarray,
     expected: np.ndarray,
-    carried: np.ndarray,
     config: TrackConfig,
 ) -> np.ndarray:
     """The object as a region, within ``fast_reach_frac`` of the frame (or ``search_reach`` object sizes) of
@@ -644,8 +642,10 @@ def _changed_object_near(
     pixel and did not on ``t_prev`` (the object arrived there), of a plausible area, alone in the changed area
     around it and farther than the object's size from where it was; the one nearest the expected place. Empty when
     there is none, or when the place the object ``left`` (its mask on ``t_prev``) did not change. On success the
-    motion memory restarts with the velocity that would have carried it there (``carried``, the velocity relative
-    to the camera that moved ``expected`` on this frame, corrected by the miss spread over the frames it was lost).
+    motion memory restarts with the velocity that moved it there from where it was held: its displacement since
+    ``t_prev``, the camera's undone, per frame. (Not the velocity that carried ``expected`` plus the miss spread
+    over the frames it was lost: an extent that coasted away from the object's last masks, which stayed with it,
+    made that a wrong velocity, and the next frames' prediction left the object again.)
 
     A ball hit across the frame is a few pixels wide and moves many times that between frames: the flow smooths it
     away and the prediction stays behind, so the tracker's cut and the searches by motion find nothing. What moved
@@ -710,7 +710,6 @@ def _changed_object_near(
     if best is None:
         return mask
     mask[win] = best
-    shift = np.array(centroid_xy(mask)) - np.array(centroid_xy(expected))
     logger.debug(
         "frame %d: object re-acquired by change and colour (%d px, %.1f px from its extent, %.2f nats a pixel)",
         t,
@@ -718,7 +717,8 @@ def _changed_object_near(
         best_distance,
         best_evidence,
     )
-    _restart(model, mask, carried + shift / max(1, model.lost_frames))
+    moved = np.array(centroid_xy(mask)) - np.array(centroid_xy(gone_from))
+    _restart(model, mask, moved / max(1, abs(t - t_prev)))
     model.outran = True
     # That velocity is a measurement the flow could not make: the gate holds it against the next frames' flow,
     # which sees the object standing still.
@@ -795,14 +795,6 @@ def _stale_remnant(
     the dog runs past), and it is never small enough for the searches of a lost object to run."""
     found = _search_near(feat, model, t, bwd, camera, config, apart_from=mask)
     return found if found.any() else mask
-
-
-def _relative_shift(obj: np.ndarray, camera: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """The translation (2,) of ``region``'s centroid under the affine ``obj`` less the camera's affine there."""
-    if (at := centroid_xy(region)) is None:
-        return obj[:, 2] - camera[:, 2]
-    centre = np.array([*at, 1.0])
-    return obj @ centre - camera @ centre
 
 
 def _relative_motion(mask: np.ndarray, bwd: np.ndarray, camera: np.ndarray) -> np.ndarray:
