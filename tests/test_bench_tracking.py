@@ -437,3 +437,31 @@ def test_encodings_end_the_run_with_one_row_per_encoding_of_the_frames(tmp_path,
     for frames, crf in zip(seen[-2:], (18, 28)):  # each encoding's run saw its own frames
         assert np.array_equal(frames, tracking.load_davis(root, "square", reencode=crf)[0].frames)
         assert not np.array_equal(frames, stored)
+
+
+def test_the_table_counts_the_frames_a_track_left_empty_while_the_object_is_there(tmp_path, monkeypatch, capsys):
+    """A lost subject should be found again, not left empty: the bench counts, per sequence and in all, the frames
+    whose mask is empty while the ground truth shows the object. Here the track keeps the box on frames 0-1 and
+    loses it on frame 2; a frame the object is absent from does not count."""
+    from click2graph.bench import tracking
+
+    class Losing(_BoxTracker):
+        def propagate(self, state):
+            for t in range(len(state.frames)):
+                state.masks[t] = state.masks[0] if t < 2 else np.zeros_like(state.masks[0])
+                yield t
+
+    root = _fake_davis(tmp_path / "data" / "davis")
+    segmenter, state, gt = tracking._davis_state(root, "square", segmenter=Losing())
+    first = tracking.simulated_prompt(gt[0], "box")
+    assert tracking._track(segmenter, state, "square", gt, first).empty == 1
+    gt[2] = False  # the object gone: an empty mask is right there
+    assert tracking._track(segmenter, state, "square", gt, first).empty == 0
+
+    monkeypatch.setattr(tracking, "SHARED_DATA", tmp_path / "data")
+    monkeypatch.setattr(tracking, "ClassicSegmenter", Losing)
+    assert tracking.main(["--seq", "square", "--prompt", "box"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines.index("| sequence | frame-0 IoU | J | J end | empty | fps | prompt s |")
+    assert lines[header + 2].split(" | ")[4] == "1"
+    assert lines[header + 3].split(" | ")[4] == "1 in all"

@@ -5,33 +5,34 @@
 [--box-noise FRAC [--draws N] [--box-tracks]] [--start-flips FRAC [--flip-seed S]] [--reencode [CRF]]
 [--encodings CRF ...]``
 
-Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax
-of its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is
-the mean region IoU against the per-frame ground truth (values > 0), computed in working pixels; "J end" is the
-mean over the last tenth of the frames (drift). ``--perturb`` also tracks from the ground-truth mask eroded,
-dilated and shifted right by 1 px and prints each J and their spread (max - min): how far a start that differs by
-a pixel moves the result (the classic tracker is chaotic on some clips). ``--click-spread N`` also segments frame 0
-from N other clicks spread over the object (:mod:`click2graph.bench.click_spread`), and ``--click-tracks`` also
-tracks the clip from each of them: a change of the click path judged on the clicks users make and on the tracks they
-start, not on one chaotic track. ``--click-frames K`` also clicks every K-th frame (and ``--click-still`` each of
-those frames alone, without motion: :mod:`click2graph.bench.click_frames`). ``--box-noise FRAC`` also
-segments frame 0 from ``--draws`` boxes whose sides are moved by Gaussian noise of FRAC of the box's size, as the
-evaluation protocol draws a user's box (:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence),
-and prints the mean and worst frame-0 IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks
-the clip from each of those boxes and prints J's mean and worst over the draws, and its mean over them and the exact
-box together: on a chaotic clip the track from one box is a noisy judge of a change to the box cut (a start moved by
-a pixel moves dog-agility's J by over 0.1). ``--start-flips FRAC`` flips about FRAC of the area of every tracked
-start prompted by a click or box (exact and noisy) in its boundary pixels before propagating, half added from the
-2 px ring outside the mask and half removed from the 2 px ring inside (:class:`StartFlips`, seeded by ``--flip-seed``,
-draw and sequence); the track keeps its prompt, so its start stays a click's or box's mask. Over a few seeds this is
-the null distribution of a change to the cut: what starts a few pixels apart do to J with no change of the cut at
-all. ``--reencode [CRF]`` runs everything on each clip's frames encoded again with our H.264 writer at that
-quality (23 unless given; :func:`~click2graph.video.encoded_again`: the same picture to the eye, other pixels): what
-a figure owes to the exact pixels of the stored frames, which every constant was chosen on. ``--encodings CRF ...``
-also runs the prompts on the frames encoded again at each of those qualities and ends with one row per encoding
-(the frames of the run first): each prompt's frame-0 mean and worst, the sequences under the goal, and J. The
-default sequences are the development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept
-aside to check the result).
+Protocol: on frame 0 one simulated click (the ground-truth pixel farthest from the mask boundary, i.e. the argmax of
+its distance transform), the ground-truth box, or the ground-truth mask itself; then forward propagation. J is the
+mean region IoU against the per-frame ground truth (values > 0), computed in working pixels; "J end" is the mean
+over the last tenth of the frames (drift); "empty" counts the frames whose mask is empty while the ground truth
+shows the object (a lost subject not found again; the mean row gives their total). ``--perturb`` also tracks from
+the ground-truth mask eroded, dilated and shifted right by 1 px and prints each J and their spread (max - min): how
+far a start that differs by a pixel moves the result (the classic tracker is chaotic on some clips).
+``--click-spread N`` also segments frame 0 from N other clicks spread over the object
+(:mod:`click2graph.bench.click_spread`), and ``--click-tracks`` also tracks the clip from each of them: a change of
+the click path judged on the clicks users make and on the tracks they start, not on one chaotic track.
+``--click-frames K`` also clicks every K-th frame (and ``--click-still`` each of those frames alone, without motion:
+:mod:`click2graph.bench.click_frames`). ``--box-noise FRAC`` also segments frame 0 from ``--draws`` boxes whose
+sides are moved by Gaussian noise of FRAC of the box's size, as the evaluation protocol draws a user's box
+(:func:`~click2graph.eval.protocol.noisy_box`, seeded by draw and sequence), and prints the mean and worst frame-0
+IoU over the draws: no user draws the exact box. ``--box-tracks`` also tracks the clip from each of those boxes and
+prints J's mean and worst over the draws, and its mean over them and the exact box together: on a chaotic clip the
+track from one box is a noisy judge of a change to the box cut (a start moved by a pixel moves dog-agility's J by
+over 0.1). ``--start-flips FRAC`` flips about FRAC of the area of every tracked start prompted by a click or box
+(exact and noisy) in its boundary pixels before propagating, half added from the 2 px ring outside the mask and half
+removed from the 2 px ring inside (:class:`StartFlips`, seeded by ``--flip-seed``, draw and sequence); the track
+keeps its prompt, so its start stays a click's or box's mask. Over a few seeds this is the null distribution of a
+change to the cut: what starts a few pixels apart do to J with no change of the cut at all. ``--reencode [CRF]``
+runs everything on each clip's frames encoded again with our H.264 writer at that quality (23 unless given;
+:func:`~click2graph.video.encoded_again`: the same picture to the eye, other pixels): what a figure owes to the
+exact pixels of the stored frames, which every constant was chosen on. ``--encodings CRF ...`` also runs the prompts
+on the frames encoded again at each of those qualities and ends with one row per encoding (the frames of the run
+first): each prompt's frame-0 mean and worst, the sequences under the goal, and J. The default sequences are the
+development set, every clip in ``../shared/data/davis`` (other DAVIS sequences are kept aside to check the result).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class TrackingResult:
     ious: np.ndarray
     fps: float
     prompt_s: float
+    empty: int = 0  # frames whose mask is empty while the ground truth shows the object: lost, not found again
 
     @property
     def j_all(self) -> float:
@@ -202,8 +204,10 @@ def _track(
     began = time.perf_counter()
     steps = sum(1 for _ in segmenter.propagate(state)) - 1  # the prompt frame is yielded, not tracked
     fps = steps / max(time.perf_counter() - began, 1e-9)
-    ious = np.array([mask_iou(state.mask(1, t), gt[t]) for t in range(len(gt))])
-    return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s)
+    masks = [state.mask(1, t) for t in range(len(gt))]
+    ious = np.array([mask_iou(mask, truth) for mask, truth in zip(masks, gt)])
+    empty = sum(1 for mask, truth in zip(masks, gt) if truth.any() and not mask.any())
+    return TrackingResult(seq=seq, ious=ious, fps=fps, prompt_s=prompt_s, empty=empty)
 
 
 def _noisy_box_prompts(gt0: np.ndarray, seq: str, frac: float, draws: int) -> list[FramePrompt]:
@@ -330,15 +334,18 @@ def _encodings_table(runs: dict[str, dict[str, list[TrackingResult]]]) -> str:
 
 
 def _table(results: list[TrackingResult]) -> str:
-    """Markdown table of per-sequence scores plus their mean."""
-    rows = ["| sequence | frame-0 IoU | J | J end | fps | prompt s |", "|---|---|---|---|---|---|"]
+    """Markdown table of per-sequence scores plus their mean (the empty frames' total)."""
+    rows = ["| sequence | frame-0 IoU | J | J end | empty | fps | prompt s |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        rows.append(f"| {r.seq} | {r.ious[0]:.3f} | {r.j_all:.3f} | {r.j_end:.3f} | {r.fps:.1f} | {r.prompt_s:.2f} |")
+        rows.append(
+            f"| {r.seq} | {r.ious[0]:.3f} | {r.j_all:.3f} | {r.j_end:.3f} | {r.empty} | {r.fps:.1f} "
+            f"| {r.prompt_s:.2f} |"
+        )
     mean = lambda values: float(np.mean(values))  # noqa: E731
     rows.append(
         f"| **mean** | {mean([r.ious[0] for r in results]):.3f} | {mean([r.j_all for r in results]):.3f} "
-        f"| {mean([r.j_end for r in results]):.3f} | {mean([r.fps for r in results]):.1f} "
-        f"| {mean([r.prompt_s for r in results]):.2f} |"
+        f"| {mean([r.j_end for r in results]):.3f} | {sum(r.empty for r in results)} in all "
+        f"| {mean([r.fps for r in results]):.1f} | {mean([r.prompt_s for r in results]):.2f} |"
     )
     return "\n".join(rows)
 
@@ -405,7 +412,8 @@ def _run_prompts(root: Path, args, segmenter, flips, reencode: int | None) -> di
             results.append(res)
             print(
                 f"{prompt} {seq}{encoded}: frame-0 IoU {res.ious[0]:.3f}  J {res.j_all:.3f}  J end {res.j_end:.3f}  "
-                f"propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s  ({len(res.ious)} frames)",
+                f"empty {res.empty}  propagation {res.fps:.1f} fps  prompt {res.prompt_s:.2f} s"
+                f"  ({len(res.ious)} frames)",
                 flush=True,
             )
     return by_prompt
