@@ -410,6 +410,12 @@ def _check_writable(folder: Path) -> None:
         raise Click2GraphError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
 
 
+def _spans_text(spans: list[tuple[int, int]], most: int = 6) -> str:
+    """Inclusive frame runs as "18, 68-70", the first ``most`` of them (then "...")."""
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans[:most])
+    return shown + (", ..." if len(spans) > most else "")
+
+
 def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
     print(f"backend: {assembled.backend.describe()}")
     print(f"semantics: {assembled.describe()}")
@@ -420,6 +426,8 @@ def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
         line += f", {e.label_score:.2f})" if e.label_score is not None else ")"
         if e.top5:
             line += "  top 5: " + ", ".join(f"{label} {p:.2f}" for label, p in e.top5)
+        if missing := graph.missing_spans(e.entity_id):
+            line += f"  no mask on frames {_spans_text(missing)}"
         print(line)
     print(f"relations ({len(graph.relations)}):")
     for r in graph.ranked_relations():

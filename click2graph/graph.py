@@ -170,6 +170,18 @@ class SceneGraph:
     def subjects(self) -> list[Entity]:
         return [e for e in self.entities if e.is_subject]
 
+    def missing_spans(self, entity_id: int) -> list[Span]:
+        """The working-frame runs where an entity has no mask: anywhere in the clip for a subject (it is tracked
+        through the whole clip, so these are frames it was lost on), between its first and last frame for an object
+        (which enters and leaves)."""
+        entity = self.entity(entity_id)
+        present = set(entity.frames)
+        if entity.is_subject:
+            span = range(self.video.num_work_frames)
+        else:
+            span = range(entity.first_frame, entity.last_frame + 1) if present else range(0)
+        return spans_from_frames(t for t in span if t not in present)
+
     def relations_at(self, frame_idx: int) -> list[Relation]:
         return [r for r in self.relations if r.holds_at(frame_idx)]
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import av
+import numpy as np
 import pytest
 
 from click2graph import synth
-from click2graph.cli import main
+from click2graph.cli import _print_summary, _spans_text, main
 from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval.recovery import relation_recovery
-from click2graph.graph import SceneGraph
+from click2graph.graph import Entity, SceneGraph, VideoMeta
+from click2graph.masks import rle_encode
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +71,21 @@ def test_summary_lists_relations_and_files(ball_touch, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "backend: classic" in out and "#1 adult" in out and "wrote graph" in out
     assert not (tmp_path / "overlay.mp4").exists()
+
+
+def test_the_summary_names_the_frames_an_entity_has_no_mask_on(capsys):
+    """A subject lost on some frames says where, so the user knows where to look; runs past six are elided."""
+    assert _spans_text([(18, 18), (68, 70)]) == "18, 68-70"
+    assert _spans_text([(t, t) for t in range(0, 16, 2)]) == "0, 2, 4, 6, 8, 10, ..."
+
+    meta = VideoMeta("clip.mp4", 8, 8, 10.0, 6, 8, 8, 10.0, list(range(6)))
+    blob, none = np.zeros((8, 8), bool), np.zeros((8, 8), bool)
+    blob[2:5, 2:5] = True
+    masks = {t: rle_encode(none if t in (2, 3) else blob) for t in range(6)}
+    graph = SceneGraph(video=meta, entities=[Entity(1, "subject", is_subject=True, masks=masks)])
+    shown = SimpleNamespace(describe=lambda: "x")
+    _print_summary(graph, shown, SimpleNamespace(backend=shown, describe=shown.describe), {}, 1.0)
+    assert "#1 subject [0-5] (default)  no mask on frames 2-3" in capsys.readouterr().out
 
 
 def test_progress_counts_the_frames_of_each_phase(ball_touch, tmp_path, capsys):

@@ -90,6 +90,21 @@ def test_frames_and_presence_ignore_empty_masks():
     assert ball.present(5) and not ball.present(8) and not ball.present(0)
 
 
+def test_missing_spans_are_a_subjects_lost_frames_and_an_objects_gaps_within_its_span():
+    graph = small_graph()
+    assert graph.missing_spans(1) == []  # on all 10 working frames
+    subject, ball = graph.entity(1), graph.entity(2)
+    empty = rle_encode(np.zeros((20, 30), bool))
+    for t in (0, 4, 5, 9):
+        subject.masks[t] = empty
+    assert graph.missing_spans(1) == [(0, 0), (4, 5), (9, 9)]
+    assert graph.missing_spans(2) == []  # the ball enters on frame 3 and leaves after 7: no gap
+    ball.masks[5] = empty
+    assert graph.missing_spans(2) == [(5, 5)]
+    ball.masks = {}
+    assert graph.missing_spans(2) == []
+
+
 def test_graph_at_frame():
     graph = small_graph()
     at1 = graph.to_networkx(1)  # ball not visible yet
