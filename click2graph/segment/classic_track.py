@@ -704,7 +704,7 @@ def _changed_object_near(
             continue
         distance = float(np.hypot(*(at - centre)))
         if distance < best_distance:
-            best, best_distance = region, distance
+            best, best_distance, best_at = region, distance, at
             best_evidence = float(evidence[region].mean())
     mask = np.zeros((h, w), bool)
     if best is None:
@@ -717,8 +717,7 @@ def _changed_object_near(
         best_distance,
         best_evidence,
     )
-    moved = np.array(centroid_xy(mask)) - np.array(centroid_xy(gone_from))
-    _restart(model, mask, moved / max(1, abs(t - t_prev)))
+    _restart(model, mask, (best_at - start) / max(1, abs(t - t_prev)))  # moved since t_prev (window pixels)
     model.outran = True
     # That velocity is a measurement the flow could not make: the gate holds it against the next frames' flow,
     # which sees the object standing still.
