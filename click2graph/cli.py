@@ -31,6 +31,7 @@ coordinates are pixels of the original video (x to the right, y down) and FRAME 
 examples:
   python -m click2graph run examples/ball_touch.mp4 --click 113,143 --out out/
   python -m click2graph run clip.mp4 --click 400,300,12 --negative 430,250,12 --out out/ --label adult
+  python -m click2graph run clip.mp4 --click 400,300 --click 276,221,72 --out out/   # found again on frame 72
   python -m click2graph run frames_dir/ --folder-fps 24 --box 100,80,300,400 --out out/
 
 outputs in --out: scene_graph.json (OpenPVSG-style + scores and RLE masks), masks_coco.json (COCO RLE at the
@@ -209,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("video", type=Path, help="video file (mp4, webm, mov, avi, ...) or folder of numbered frames")
-    prompt = run.add_argument_group("prompt (one frame; at least one --click or a --box)")
+    prompt = run.add_argument_group(
+        "prompt (at least one --click or a --box; prompts on another frame correct the track from there)"
+    )
     prompt.add_argument(
         "--click",
         action="append",
@@ -410,13 +413,9 @@ def _check_writable(folder: Path) -> None:
         raise Click2GraphError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
 
 
-def _spans_text(spans: list[tuple[int, int]], most: int = 6) -> str:
-    """Inclusive frame runs as "18, 68-70", the first ``most`` of them (then "...")."""
-    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans[:most])
-    return shown + (", ..." if len(spans) > most else "")
-
-
 def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
+    from click2graph.graph import spans_text
+
     print(f"backend: {assembled.backend.describe()}")
     print(f"semantics: {assembled.describe()}")
     print(f"video:   {video.describe()}")
@@ -427,7 +426,7 @@ def _print_summary(graph, video, assembled, paths, seconds: float) -> None:
         if e.top5:
             line += "  top 5: " + ", ".join(f"{label} {p:.2f}" for label, p in e.top5)
         if missing := graph.missing_spans(e.entity_id):
-            line += f"  no mask on frames {_spans_text(missing)}"
+            line += f"  no mask on frames {spans_text(missing)}"
         print(line)
     print(f"relations ({len(graph.relations)}):")
     for r in graph.ranked_relations():

@@ -351,3 +351,9 @@ def spans_from_frames(frames: Iterable[int]) -> list[Span]:
         else:
             spans.append((t, t))
     return spans
+
+
+def spans_text(spans: list[Span], most: int = 6) -> str:
+    """Inclusive frame runs as "18, 68-70", the first ``most`` of them (then "...")."""
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans[:most])
+    return shown + (", ..." if len(spans) > most else "")

@@ -40,7 +40,7 @@ from click2graph.discovery.training_free import discover_objects, flow_at
 from click2graph.errors import PromptError
 from click2graph.graph import Entity, SceneGraph, VideoMeta
 from click2graph.masks import rle_area, rle_decode
-from click2graph.prompts import Prompt, to_frame_prompts
+from click2graph.prompts import Prompt, to_frame_prompts, working_frame_of
 from click2graph.segment import SegmenterState, VideoSegmenter, track_both_directions
 from click2graph.semantics.models import SemanticModels, clean_classes
 from click2graph.semantics.prototypes import PrototypeMemory
@@ -254,18 +254,17 @@ class Pipeline:
     def prompt_subject(
         self, session: Session, prompts: Sequence[Prompt], *, subject_id: int | None = None, label: str | None = None
     ) -> np.ndarray:
-        """Set (or refine) a subject's prompts and return its mask on the prompted working frame at once.
+        """Set (or refine) a subject's prompts and return its mask on the frame of the last prompt at once.
 
-        All prompts must be on one frame; pass every click so far to refine. A new ``subject_id`` adds another
-        subject to the same scene graph.
+        Pass every prompt so far to refine. Prompts on several frames correct the track there: each prompted frame
+        starts the track afresh, and a frame between two prompted frames keeps the mask tracked from the nearer one
+        (:func:`~click2graph.segment.track_both_directions`). A new ``subject_id`` adds another subject to the same
+        scene graph.
 
         Raises:
-            PromptError: invalid prompts, or a click that segments nothing.
+            PromptError: invalid prompts, or prompts that segment nothing on their frame.
         """
         frame_prompts = to_frame_prompts(prompts, session.video)
-        if len(frame_prompts) != 1:
-            frames = [session.video.orig_index(p.frame_idx) for p in frame_prompts]
-            raise PromptError(f"prompts of one subject must be on one frame, got frames {frames}")
         if subject_id is None:
             subject_id = min(session.subjects) if session.subjects else session.next_id()
         record = session.subjects.get(subject_id)
@@ -274,15 +273,21 @@ class Pipeline:
             # (SAM 2 would otherwise refine its previous mask of that frame, and an undo would not restore it).
             self._forget_objects(session, record)
             self.segmenter.remove_object(session.state, subject_id)
-        mask = self.segmenter.add_prompt(session.state, subject_id, frame_prompts[0])
-        if not mask.any():
-            self.segmenter.remove_object(session.state, subject_id)
-            session.subjects.pop(subject_id, None)
-            raise PromptError("the click segmented nothing there: click inside the subject or draw a box around it")
+        masks = {}
+        for frame_prompt in frame_prompts:
+            masks[frame_prompt.frame_idx] = self.segmenter.add_prompt(session.state, subject_id, frame_prompt)
+            if not masks[frame_prompt.frame_idx].any():
+                self.segmenter.remove_object(session.state, subject_id)
+                session.subjects.pop(subject_id, None)
+                frame = session.video.orig_index(frame_prompt.frame_idx)
+                where = f" on frame {frame}" if len(frame_prompts) > 1 else ""
+                raise PromptError(
+                    f"the click segmented nothing there{where}: click inside the subject or draw a box around it"
+                )
         session.subjects[subject_id] = SubjectRecord(subject_id, list(prompts))
         if label:
             session.labels[subject_id] = label
-        return mask
+        return masks[working_frame_of(prompts[-1].frame_idx, session.video)]
 
     def prompt_subject_mask(
         self, session: Session, frame_idx: int, mask: np.ndarray, *, subject_id: int | None = None

@@ -301,7 +301,10 @@ def on_click_xy(x, y, positive, frame_idx, mode, key: str | None) -> Update:
     frame_orig = video.orig_index(frame_idx)
     with visit.lock:
         prompts, number_ = visit.prompts, visit.subject or visit.prompts.new_number()
-        same_frame = tuple(p for p in prompts.of(number_) if video.work_index(p.frame_idx) == frame_idx)
+        # a click on another frame than the subject's earlier ones corrects its track there; they are kept
+        own = prompts.of(number_)
+        other_frames = tuple(p for p in own if video.work_index(p.frame_idx) != frame_idx)
+        same_frame = tuple(p for p in own if video.work_index(p.frame_idx) == frame_idx)
         message = ""
         if mode == ADD_OBJECT:
             if visit.subject not in prompts.numbers:
@@ -314,10 +317,11 @@ def on_click_xy(x, y, positive, frame_idx, mode, key: str | None) -> Update:
         elif mode == BOX:
             (x0, y0, _), x1, y1 = visit.corner, x_orig, y_orig
             box = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), frame_idx=frame_orig)
-            new = prompts.with_subject(number_, tuple(p for p in same_frame if isinstance(p, Click)) + (box,))
+            clicks = tuple(p for p in same_frame if isinstance(p, Click))
+            new = prompts.with_subject(number_, other_frames + clicks + (box,))
         else:
             click = Click(x_orig, y_orig, frame_idx=frame_orig, positive=bool(positive) and mode != NEGATIVE)
-            new = prompts.with_subject(number_, same_frame + (click,))
+            new = prompts.with_subject(number_, other_frames + same_frame + (click,))
         masks = update_preview(server().pipeline, visit, new)
         visit.push(new)
         visit.corner, visit.example = None, None

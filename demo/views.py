@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 
 from click2graph.build_stream import Partial
-from click2graph.graph import SceneGraph, rle_has_pixels, spans_from_frames
+from click2graph.graph import SceneGraph, rle_has_pixels, spans_from_frames, spans_text
 from click2graph.masks import rle_decode
 from click2graph.prompts import Box, Click, Prompt
 from click2graph.video import Video
@@ -31,7 +31,9 @@ from click2graph.viz import (
 from demo.page import Update
 from demo.visit import Prompts, Visit, preview_masks
 
-ENTITY_HEADERS = ["id", "label", "confidence", "label from", "top 5", "kind", "first frame", "last frame", "frames"]
+ENTITY_HEADERS = [
+    "id", "label", "confidence", "label from", "top 5", "kind", "first frame", "last frame", "frames", "no mask on",
+]  # fmt: skip
 KIND = {"prompt": "subject", "discovery": "discovered", "added": "added by click"}
 NEW_SUBJECT = 0  # subject selector value of a subject not clicked yet
 START = "**1 ·** pick an example or upload a video above."
@@ -131,7 +133,9 @@ def prompt_info(visit: Visit, message: str = "") -> str:
         positive = sum(p.positive for p in clicks)
         parts = [f"{positive} positive / {len(clicks) - positive} negative clicks"]
         parts += ["a box"] if any(isinstance(p, Box) for p in prompts) else []
-        text = f"**{name}:** {', '.join(parts)} on original frame {prompts[0].frame_idx}."
+        frames = sorted({visit.video.work_index(p.frame_idx) for p in prompts})
+        where = f"working frame{'s' * (len(frames) > 1)} {', '.join(map(str, frames))}"
+        text = f"**{name}:** {', '.join(parts)} on {where}."
     else:
         text = f"**{name}:** no prompt yet: click on it in the frame (or pick the box mode)."
     if visit.corner:
@@ -152,7 +156,20 @@ def build_status(visit: Visit | None) -> str:
     seconds = "from the example cache" if visit.result.cached else f"built in {visit.result.seconds:.1f} s"
     if visit.outdated:
         return f"⚠️ **Outdated:** these results predate your last prompt changes ({seconds}); press **Build**."
-    return f"✅ Scene graph up to date ({seconds})."
+    return f"✅ Scene graph up to date ({seconds}).{lost_subjects_hint(visit.result.graph)}"
+
+
+def lost_subjects_hint(graph: SceneGraph) -> str:
+    """Where a subject was lost, and how to correct it: a click on one of those frames."""
+    names = entity_names(graph)
+    lost = [(e, graph.missing_spans(e.entity_id)) for e in graph.subjects]
+    lines = [
+        f" **#{e.entity_id} {names[e.entity_id]}** has no mask on working frames {spans_text(missing)}: go to one "
+        "of them and click it there (with its subject chosen under *Subject*) to correct the track."
+        for e, missing in lost
+        if missing
+    ]
+    return "".join(lines)
 
 
 def prompt_update(visit: Visit, frame_idx: int, message: str = "") -> Update:
@@ -185,6 +202,7 @@ def result_update(visit: Visit, frame_idx: int) -> Update:
             e.first_frame,
             e.last_frame,
             len(e.frames),
+            spans_text(graph.missing_spans(e.entity_id)),
         ]
         for e in graph.entities
     ]

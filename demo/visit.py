@@ -19,7 +19,7 @@ from click2graph.errors import PromptError
 from click2graph.graph import SceneGraph
 from click2graph.masks import mask_iou, rle_decode
 from click2graph.pipeline import Pipeline, Session
-from click2graph.prompts import Click, Prompt, to_frame_prompts
+from click2graph.prompts import Click, Prompt, to_frame_prompts, working_frame_of
 from click2graph.segment import SegmenterState
 from click2graph.semantics.prototypes import PrototypeMemory
 from click2graph.video import Video
@@ -174,7 +174,7 @@ def new_visit(
 
 def update_preview(pipeline: Pipeline, visit: Visit, new: Prompts) -> dict[int, np.ndarray]:
     """Bring the preview's masks in line with ``new`` (only subjects whose prompts changed are segmented again);
-    returns the new masks on their prompt frames by preview id.
+    returns the new masks by preview id, each on the frame of its entity's last prompt.
 
     Raises:
         PromptError: invalid prompts or a prompt that segments nothing; the preview is then as before.
@@ -197,12 +197,16 @@ def _apply_preview(pipeline: Pipeline, visit: Visit, old: Prompts, new: Prompts,
         if before.get(preview_id) == prompts and preview_id in state.objects:
             continue
         segmenter.remove_object(state, preview_id)
-        (frame_prompt,) = one_frame(prompts, video)
-        mask = segmenter.add_prompt(state, preview_id, frame_prompt)
-        if check and not mask.any():
-            what = "subject" if preview_id < ADDED_PREVIEW_ID else "object"
-            raise PromptError(f"the click segmented nothing there: click inside the {what} or draw a box around it")
-        masks[preview_id] = mask
+        frame_prompts = to_frame_prompts(prompts, video)
+        for frame_prompt in frame_prompts:
+            mask = segmenter.add_prompt(state, preview_id, frame_prompt)
+            if check and not mask.any():
+                what = "subject" if preview_id < ADDED_PREVIEW_ID else "object"
+                where = f" on working frame {frame_prompt.frame_idx}" if len(frame_prompts) > 1 else ""
+                raise PromptError(
+                    f"the click segmented nothing there{where}: click inside the {what} or draw a box around it"
+                )
+        masks[preview_id] = state.mask(preview_id, working_frame_of(prompts[-1].frame_idx, video))
     return masks
 
 
@@ -211,14 +215,6 @@ def _by_preview_id(prompts: Prompts) -> dict[int, list[Prompt]]:
     by_id = {n: list(p) for n, p in prompts.subjects}
     by_id.update({ADDED_PREVIEW_ID + k: [c] for k, (_, c) in enumerate(prompts.objects)})
     return by_id
-
-
-def one_frame(prompts: list[Prompt], video: Video):
-    frame_prompts = to_frame_prompts(prompts, video)
-    if len(frame_prompts) != 1:
-        frames = [video.orig_index(p.frame_idx) for p in frame_prompts]
-        raise PromptError(f"the prompts of one subject must be on one frame, got frames {frames}")
-    return frame_prompts
 
 
 def preview_masks(visit: Visit, frame_idx: int) -> list[tuple[int, np.ndarray, bool]]:
@@ -252,9 +248,8 @@ def apply_prompts(pipeline: Pipeline, visit: Visit, target: Prompts) -> None:
         if number in visit.subject_ids:
             pipeline.prompt_subject(session, list(prompts), subject_id=visit.subject_ids[number])
             continue
-        (frame_prompt,) = one_frame(list(prompts), visit.video)
-        mask = visit.preview.mask(number, frame_prompt.frame_idx)
-        object_id = _tracked_object_under(session, mask, frame_prompt.frame_idx)
+        frame_idx = working_frame_of(prompts[-1].frame_idx, visit.video)
+        object_id = _tracked_object_under(session, visit.preview.mask(number, frame_idx), frame_idx)
         if object_id is not None:
             visit.subject_ids[number] = pipeline.promote_object(session, object_id, list(prompts))
         else:

@@ -158,6 +158,43 @@ def test_box_mode_takes_two_corners(app, clip):
     assert visit.corner is None and type(visit.prompts.of(1)[0]).__name__ == "Box" and "a box" in update.prompt_info
 
 
+class ForgetfulOracle(OracleSegmenter):
+    """The oracle, but it loses every object more than ``reach`` frames away from the prompt it tracks from."""
+
+    def __init__(self, labels, reach: int) -> None:
+        super().__init__(labels)
+        self.reach = reach
+
+    def propagate(self, state, *, obj_ids=None, reverse=False):
+        for t, ids, masks in super().propagate(state, obj_ids=obj_ids, reverse=reverse):
+            for mask, i in zip(masks, ids):
+                frames = state.track(i).prompt_frames
+                origin = min(f for f in frames if f >= t) if reverse else max(f for f in frames if f <= t)
+                if abs(t - origin) > self.reach:
+                    mask[:] = False
+                    state.track(i).set_mask(t, mask)
+            yield t, ids, masks
+
+
+def test_a_click_on_a_frame_where_the_subject_was_lost_corrects_its_track(clip, tmp_path, monkeypatch):
+    """The result says where the subject has no mask; a click there adds a prompt on that frame (the first
+    frame's stay) and the rebuild tracks from both: each frame keeps the nearer prompt's track."""
+    use_private_server(monkeypatch, tmp_path, Pipeline(ForgetfulOracle(clip.labels, reach=6)))
+    _, key = open_example()
+    update = build(key)
+    assert update.entity_table[0][-1] == "7-47"
+    assert "has no mask on working frames 7-47" in update.build_status
+    update = click(key, pixel_of(clip, 1, frame=20), frame=20)
+    assert [p.frame_idx for p in visit_of(key).prompts.of(1)] == [0, 20]
+    assert "on working frames 0, 20" in update.prompt_info and "Outdated" in update.build_status
+    update = build(key, frame=20)
+    assert update.entity_table[0][-1] == "7-13, 27-47"  # frames 7-10 are nearer frame 0, whose track lost them
+    assert "has no mask on working frames 7-13, 27-47" in update.build_status
+    update = handlers.on_undo(20, key)
+    assert [p.frame_idx for p in visit_of(key).prompts.of(1)] == [0] and "Outdated" in update.build_status
+    assert "has no mask on working frames 7-47" in build(key).build_status
+
+
 def test_corrections_update_the_graph_without_retracking(app, clip):
     _, key = open_example()
     build(key)
@@ -267,7 +304,7 @@ def test_one_frame_clip_builds_and_keeps_a_usable_slider(app, tmp_path, clip, mo
     assert slider["minimum"] < slider["maximum"] and slider["value"] == 0 and slider["interactive"] is False
     click(update.key, pixel_of(clip, 1))
     update = build(update.key)
-    assert update.entity_table[0][:2] == [1, "subject"] and update.entity_table[0][-1] == 1
+    assert update.entity_table[0][:2] == [1, "subject"] and update.entity_table[0][-2:] == [1, ""]
 
 
 def test_a_refused_video_leaves_the_visit_as_it_was(app, tmp_path):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from click2graph import synth
-from click2graph.cli import _print_summary, _spans_text, main
+from click2graph.cli import _print_summary, main
 from click2graph.data.openpvsg import load_pvsg
 from click2graph.eval.recovery import relation_recovery
-from click2graph.graph import Entity, SceneGraph, VideoMeta
+from click2graph.graph import Entity, SceneGraph, VideoMeta, spans_text
 from click2graph.masks import rle_encode
 
 
@@ -75,8 +75,8 @@ def test_summary_lists_relations_and_files(ball_touch, tmp_path, capsys):
 
 def test_the_summary_names_the_frames_an_entity_has_no_mask_on(capsys):
     """A subject lost on some frames says where, so the user knows where to look; runs past six are elided."""
-    assert _spans_text([(18, 18), (68, 70)]) == "18, 68-70"
-    assert _spans_text([(t, t) for t in range(0, 16, 2)]) == "0, 2, 4, 6, 8, 10, ..."
+    assert spans_text([(18, 18), (68, 70)]) == "18, 68-70"
+    assert spans_text([(t, t) for t in range(0, 16, 2)]) == "0, 2, 4, 6, 8, 10, ..."
 
     meta = VideoMeta("clip.mp4", 8, 8, 10.0, 6, 8, 8, 10.0, list(range(6)))
     blob, none = np.zeros((8, 8), bool), np.zeros((8, 8), bool)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from builders import objects_of
+from builders import label_centre, objects_of
 from oracle import OracleSegmenter
 
 from click2graph import synth
@@ -67,14 +67,26 @@ def test_object_entering_mid_clip_is_found_at_a_keyframe_and_tracked(scene):
     assert graph.video_id == "meeting"
 
 
+def test_a_subject_prompted_on_two_frames_is_tracked_from_both_and_keeps_both_prompts(scene):
+    video, labels = scene
+    pipeline = Pipeline(OracleSegmenter(labels))
+    session = pipeline.open(video)
+    x, y = label_centre(labels[20], 1)
+    mask = pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0), Click(x, y, frame_idx=20)])
+    assert np.array_equal(mask, labels[20] == 1)  # the mask of the last prompt's frame
+    subject = pipeline.build(session).subjects[0]
+    assert subject.frames == list(range(30))
+    assert [p["frame_idx"] for p in subject.prompts] == [0, 20]
+
+
 def test_prompt_errors_are_clear(scene):
     video, labels = scene
     pipeline = Pipeline(OracleSegmenter(labels))
     session = pipeline.open(video)
     with pytest.raises(PromptError, match="segmented nothing"):
         pipeline.prompt_subject(session, [Click(5, 5)])  # background
-    with pytest.raises(PromptError, match="one frame"):
-        pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0), Click(40, 40, frame_idx=5)])
+    with pytest.raises(PromptError, match="segmented nothing there on frame 5"):
+        pipeline.prompt_subject(session, [Click(40, 40, frame_idx=0), Click(5, 5, frame_idx=5)])
     with pytest.raises(PromptError, match="outside"):
         pipeline.prompt_subject(session, [Click(500, 40)])
     with pytest.raises(PromptError, match="no subject"):

@@ -11,8 +11,10 @@ from builders import label_centre
 from oracle import OracleSegmenter
 
 from click2graph import synth
+from click2graph.masks import rle_encode
 from click2graph.prompts import FramePrompt
-from click2graph.segment import VideoSegmenter
+from click2graph.segment import VideoSegmenter, track_both_directions
+from click2graph.segment.base import nearer_prompt_masks
 from click2graph.segment.classic import ClassicSegmenter
 from click2graph.video import Video
 
@@ -113,3 +115,42 @@ def test_tracking_again_follows_a_correction(backend, video):
     np.testing.assert_array_equal(again[4], kept)
     changed = [t for t in range(5, len(FRAMES)) if (again[t] != first[t]).mean() > 0.001]
     assert len(changed) >= 5, f"frames after the correction that changed: {changed}"
+
+
+def test_an_object_prompted_on_two_frames_keeps_between_them_the_track_from_the_nearer_prompt(backend, video):
+    """Prompts on frames 2 and 9 (a user correcting a lost track on frame 9): both directions track the frames
+    between them, and each keeps the nearer prompt's track; the prompted masks stay as given. The forward track
+    of frames 3-5 was overwritten by the backward track from frame 9 before."""
+    prompts = [FramePrompt.from_points(t, [subject_point(t)]) for t in (2, 9)]
+
+    def prompted_state():
+        state = backend.init_state(video)
+        given = {p.frame_idx: backend.add_prompt(state, 1, p) for p in prompts}
+        return state, given
+
+    alone, _ = prompted_state()
+    list(backend.propagate(alone))
+    forward_alone = {t: alone.mask(1, t) for t in range(3, 6)}
+    state, given = prompted_state()
+    track_both_directions(backend, state, [1])
+    assert sorted(state.track(1).masks) == list(range(len(FRAMES)))
+    for t, mask in given.items():
+        np.testing.assert_array_equal(state.mask(1, t), mask)
+    checked = [t for t, mask in forward_alone.items() if mask.any()]
+    assert checked or backend.name.startswith("sam2")  # random weights may lose the subject
+    for t in checked:
+        np.testing.assert_array_equal(state.mask(1, t), forward_alone[t], err_msg=f"frame {t}")
+
+
+def test_between_two_prompts_an_empty_mask_from_the_nearer_one_gives_way_to_the_other_track():
+    def rle(on: bool) -> dict:
+        return rle_encode(np.full((4, 4), on))
+
+    forward = {1: rle(False), 2: rle(True), 3: rle(True)}
+    backward = {1: rle(True), 2: rle(False), 3: rle(False)}
+    kept = nearer_prompt_masks([4, 0], forward, backward)
+    assert sorted(kept) == [1, 2, 3]
+    assert kept[1] == backward[1]  # forward is nearer but empty
+    assert kept[2] == forward[2]  # a tie goes to the earlier prompt
+    assert kept[3] == forward[3]  # backward is nearer but empty
+    assert nearer_prompt_masks([0, 1], forward, backward) == {}  # adjacent prompts: nothing between

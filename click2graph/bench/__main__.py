@@ -5,6 +5,7 @@ import sys
 
 BENCHMARKS = (
     "tracking",
+    "corrections",
     "shots",
     "discovery",
     "pipeline",

@@ -20,7 +20,7 @@ import numpy as np
 
 from click2graph.cv.flow import FlowCache
 from click2graph.errors import CheckpointError
-from click2graph.masks import rle_decode, rle_encode
+from click2graph.masks import rle_area, rle_decode, rle_encode
 from click2graph.prompts import FramePrompt
 from click2graph.video import Video
 
@@ -203,14 +203,41 @@ def track_both_directions(
     """Propagate objects forward then backward from their prompt frames, reporting every tracked frame as
     ``progress(direction, frames done, frames of that direction, frame_idx)``.
 
-    Masks end up in ``state.objects[obj_id].masks``.
+    Masks end up in ``state.objects[obj_id].masks``. A frame between two prompt frames of an object is tracked both
+    ways; it keeps the mask tracked from the nearer prompt (:func:`nearer_prompt_masks`).
     """
     ids = list(state.obj_ids if obj_ids is None else obj_ids)
     if not ids:
         return
     first = min(min(state.track(i).prompt_frames) for i in ids)
     last = max(max(state.track(i).prompt_frames) for i in ids)
+    forward: dict[int, dict[int, dict]] = {}
     for reverse, direction, total in ((False, "forward", len(state.video) - first), (True, "backward", last + 1)):
         for done, (frame_idx, _, _) in enumerate(segmenter.propagate(state, obj_ids=ids, reverse=reverse), 1):
             if progress:
                 progress(direction, min(done, total), total, frame_idx)
+        if not reverse:
+            forward = {i: dict(state.track(i).masks) for i in ids if len(state.track(i).prompt_frames) > 1}
+    for i, masks in forward.items():
+        track = state.track(i)
+        track.masks.update(nearer_prompt_masks(track.prompt_frames, masks, track.masks))
+
+
+def nearer_prompt_masks(prompt_frames: Sequence[int], forward: dict[int, dict], backward: dict[int, dict]) -> dict:
+    """The masks (RLE by frame) to keep between an object's prompt frames, tracked ``forward`` and ``backward``.
+
+    Each frame keeps the mask tracked from the nearer prompt frame (the earlier one on a tie): that track went the
+    shorter way. When that mask is empty, the other one is kept: the user showed the object on both sides, so an
+    empty frame between them is likelier a lost track than the object gone.
+    """
+    kept = {}
+    frames = sorted(prompt_frames)
+    for before, after in zip(frames, frames[1:]):
+        for t in range(before + 1, after):
+            near, far = (forward, backward) if t - before <= after - t else (backward, forward)
+            mask = near.get(t)
+            if mask is None or rle_area(mask) == 0:
+                mask = far.get(t, mask)
+            if mask is not None:
+                kept[t] = mask
+    return kept
