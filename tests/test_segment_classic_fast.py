@@ -150,3 +150,62 @@ def test_an_object_found_again_by_what_changed_restarts_at_its_pace_since_it_was
     found = _changed_object_near(feat, model, 6, 3, feat.camera(3, 6), held, drifted, config)
     assert mask_iou(found, feat.to_proc_mask(truth[6])) > 0.5
     assert np.allclose(model.relative_motion, [8.0, 0.0], atol=1.5)
+
+
+def test_a_refining_click_changes_the_mask_only_where_it_asks(monkeypatch):
+    """The click path segments each click set anew; here (a stand-in for it) the second click's segmentation also
+    drops the top of what the first click had. The mask shown keeps that top: a positive click only adds the part
+    at it, and a negative one only takes back the part at it. Before, each click redrew the whole mask from all the
+    clicks, and a simulated user's refining clicks on DAVIS frames made the mask worse about one step in three."""
+    from click2graph.segment import classic
+
+    def fake_click_path(feat, t, prompt, config):
+        mask = np.zeros((120, 160), bool)
+        mask[30:90, 30:80] = True  # the first click's object
+        if len(prompt.labels) >= 2:
+            mask[30:50] = False  # redrawn: the top is lost
+            mask[40:80, 80:120] = True  # the part the second click asks for
+        if len(prompt.labels) >= 3:
+            mask[40:80, 110:120] = False  # "not this end"
+        return mask
+
+    monkeypatch.setattr(classic, "segment_prompt", fake_click_path)
+    video = Video.from_frames(np.full((3, 120, 160, 3), 100, np.uint8), fps=10.0)
+    segmenter = ClassicSegmenter()
+    state = segmenter.init_state(video)
+
+    def mask_of(points, labels):
+        return segmenter.add_prompt(state, 1, FramePrompt.from_points(1, points, labels))
+
+    first = mask_of([(55, 60)], [1])
+    both = mask_of([(55, 60), (100, 60)], [1, 1])
+    assert not (first & ~both).any() and both[40:80, 80:120].all()
+    taken_back = mask_of([(55, 60), (100, 60), (114, 60)], [1, 1, 0])
+    assert not (first & ~taken_back).any() and taken_back[40:80, 80:110].all() and not taken_back[:, 110:].any()
+    state.prompt_masks.clear()  # the same clicks give the same mask without the cache
+    np.testing.assert_array_equal(mask_of([(55, 60), (100, 60)], [1, 1]), both)
+
+
+def test_progressive_merge_takes_only_the_changed_part_at_the_click():
+    from click2graph.segment.classic_click import progressive_merge
+
+    rgb = np.zeros((10, 20, 3), np.uint8)
+    rgb[:, :10] = (200, 30, 30)  # red on the left, blue on the right
+    rgb[:, 10:] = (30, 30, 200)
+    before = np.zeros((10, 20), bool)
+    before[2:8, 3:8] = True
+    after = np.zeros_like(before)
+    after[2:8, 4:14] = True  # drops a column the first click had, adds a part at the click, and a speck elsewhere
+    after[0, 19] = True
+    added = progressive_merge(before, after, FramePrompt.from_points(0, [(5, 4), (12, 4)], [1, 1]), rgb)
+    assert added[2:8, 3:14].all() and added.sum() == 6 * 11  # the first mask and the new part, not the speck
+
+    before = np.zeros((10, 20), bool)
+    before[2:8, 2:18] = True
+    after = before.copy()
+    after[:, 6:] = False  # the new cut also gave up red pixels the negative click did not ask about
+    removed = progressive_merge(before, after, FramePrompt.from_points(0, [(4, 4), (11, 4)], [1, 0]), rgb)
+    assert removed[2:8, 2:10].all() and removed.sum() == 6 * 8  # only the blue part: nearer the negative click
+    # along the colours (cols 8-9 are nearer to it in a straight line, but across the edge from it)
+    unchanged = FramePrompt.from_points(0, [(4, 4), (5, 5)], [1, 1])  # a click already inside the mask
+    np.testing.assert_array_equal(progressive_merge(before, after, unchanged, rgb), before)

@@ -20,13 +20,15 @@ import numpy as np
 
 from click2graph.cv.flow import FlowCache
 from click2graph.errors import CheckpointError
-from click2graph.masks import rle_area, rle_decode, rle_encode
+from click2graph.masks import mask_iou, rle_decode, rle_encode
 from click2graph.prompts import FramePrompt
 from click2graph.video import Video
 
 if TYPE_CHECKING:
     import torch
 
+# Two masks of one frame with at least this IoU show the same object (two tracks of it agree there).
+SAME_OBJECT_IOU = 0.5
 PropagationStep = tuple[int, list[int], np.ndarray]  # (frame_idx, obj_ids, masks bool (N, H, W))
 TrackingProgress = Callable[[str, int, int, int], None]  # (direction, frames done, frames in all, frame_idx)
 
@@ -204,7 +206,7 @@ def track_both_directions(
     ``progress(direction, frames done, frames of that direction, frame_idx)``.
 
     Masks end up in ``state.objects[obj_id].masks``. A frame between two prompt frames of an object is tracked both
-    ways; it keeps the mask tracked from the nearer prompt (:func:`nearer_prompt_masks`).
+    ways; the two tracks are joined where they agree best (:func:`joined_tracks`).
     """
     ids = list(state.obj_ids if obj_ids is None else obj_ids)
     if not ids:
@@ -220,24 +222,51 @@ def track_both_directions(
             forward = {i: dict(state.track(i).masks) for i in ids if len(state.track(i).prompt_frames) > 1}
     for i, masks in forward.items():
         track = state.track(i)
-        track.masks.update(nearer_prompt_masks(track.prompt_frames, masks, track.masks))
+        track.masks.update(joined_tracks(track.prompt_frames, masks, track.masks))
 
 
-def nearer_prompt_masks(prompt_frames: Sequence[int], forward: dict[int, dict], backward: dict[int, dict]) -> dict:
+def joined_tracks(prompt_frames: Sequence[int], forward: dict[int, dict], backward: dict[int, dict]) -> dict:
     """The masks (RLE by frame) to keep between an object's prompt frames, tracked ``forward`` and ``backward``.
 
-    Each frame keeps the mask tracked from the nearer prompt frame (the earlier one on a tie): that track went the
-    shorter way. When that mask is empty, the other one is kept: the user showed the object on both sides, so an
-    empty frame between them is likelier a lost track than the object gone.
+    Between two prompt frames, the forward track (from the earlier prompt) is kept up to the latest frame where the
+    two tracks agree (IoU >= :data:`SAME_OBJECT_IOU`: the later prompt's track confirms the earlier one up to there),
+    and the backward track (from the later prompt, the user's latest word) after it. A user who clicks a frame where
+    the track was lost gets the new track from about where the old one left the object, and keeps the old one
+    before it; a correction no better than the old track, on the same object, replaces little of it. Where the two
+    never agree (one of them is lost, or holds only a part), each is kept on the half nearer its prompt. Where the
+    kept mask is empty, the other one is kept: the user showed the object on both sides, so an empty frame between
+    them is likelier a lost track than the object gone.
     """
     kept = {}
     frames = sorted(prompt_frames)
     for before, after in zip(frames, frames[1:]):
-        for t in range(before + 1, after):
-            near, far = (forward, backward) if t - before <= after - t else (backward, forward)
-            mask = near.get(t)
-            if mask is None or rle_area(mask) == 0:
-                mask = far.get(t, mask)
-            if mask is not None:
-                kept[t] = mask
+        between = [t for t in range(before + 1, after) if t in forward or t in backward]
+        if not between:
+            continue
+        masks = {t: (_mask_of(forward.get(t)), _mask_of(backward.get(t))) for t in between}
+        agreed = [t for t in between if _agreement(*masks[t]) >= SAME_OBJECT_IOU]
+        handover = max(agreed) if agreed else (before + after) // 2
+        for t in between:
+            forward_mask, backward_mask = masks[t]
+            use_forward = t <= handover
+            if use_forward and not forward_mask.any() and backward_mask.any():
+                use_forward = False
+            elif not use_forward and not backward_mask.any() and forward_mask.any():
+                use_forward = True
+            source = forward if use_forward else backward
+            if t in source:
+                kept[t] = source[t]
     return kept
+
+
+def _mask_of(rle: dict | None) -> np.ndarray:
+    return np.zeros((0,), bool) if rle is None else rle_decode(rle)
+
+
+def _agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks; 1 when both are empty (both say the object is not there), 0 when only one is."""
+    if not a.any() and not b.any():
+        return 1.0
+    if not a.any() or not b.any():
+        return 0.0
+    return mask_iou(a, b)

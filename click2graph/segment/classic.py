@@ -14,15 +14,17 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from click2graph.masks import rle_decode, rle_encode
 from click2graph.prompts import FramePrompt
 from click2graph.segment.base import Candidates, ObjectTrack, PropagationStep, SegmenterState
 from click2graph.segment.classic_candidates import decode_point_candidates
-from click2graph.segment.classic_click import ClickConfig, segment_prompt
+from click2graph.segment.classic_click import ClickConfig, progressive_merge, segment_prompt
 from click2graph.segment.classic_features import FrameFeatures
 from click2graph.segment.classic_small import small_object
 from click2graph.segment.classic_track import ObjectModel, TrackConfig, track_step
 
 logger = logging.getLogger(__name__)
+PROMPT_CACHE_SIZE = 64  # prompt masks kept per video (RLE, a few kB each)
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,11 @@ class ClassicConfig:
 
 @dataclass
 class ClassicState(SegmenterState):
-    """:class:`SegmenterState` plus the backend's per-video cache of processing-resolution colours and flows."""
+    """:class:`SegmenterState` plus the backend's per-video caches: processing-resolution colours and flows, and
+    the masks of recent prompts (RLE, by :func:`_prompt_key`), which refining a prompt one click at a time reads."""
 
     features: FrameFeatures | None = None
+    prompt_masks: dict[tuple, dict] = field(default_factory=dict)
 
 
 class ClassicSegmenter:
@@ -63,10 +67,31 @@ class ClassicSegmenter:
         track = state.objects.setdefault(obj_id, ObjectTrack(obj_id))
         track.prompts[prompt.frame_idx] = prompt
         track.mask_prompts.pop(prompt.frame_idx, None)
+        mask = self._prompt_mask(state, feat, prompt)
+        track.set_mask(prompt.frame_idx, mask)
+        return mask
+
+    def _prompt_mask(self, state: SegmenterState, feat: FrameFeatures, prompt: FramePrompt) -> np.ndarray:
+        """The prompt's mask on its frame. A prompt of several clicks (or a box and clicks) is its mask without the
+        last click, changed where that click asks (:func:`progressive_merge`): a click refines the mask the user
+        saw, it does not redraw it elsewhere (when the clicks before it are a prompt: a box or a positive click).
+        Cached per state, so a click costs one segmentation."""
+        cache = state.prompt_masks if isinstance(state, ClassicState) else {}
+        key = _prompt_key(prompt)
+        if key in cache:
+            return rle_decode(cache[key])
         mask = small_object(state.video.frames[prompt.frame_idx], prompt, self.config.click)
         if mask is None:
             mask = feat.to_work_mask(segment_prompt(feat, prompt.frame_idx, prompt, self.config.click))
-        track.set_mask(prompt.frame_idx, mask)
+        if len(prompt.labels) and (prompt.box_xyxy is not None or (prompt.labels[:-1] == 1).any()):
+            earlier = FramePrompt.from_points(
+                prompt.frame_idx, prompt.points_xy[:-1], prompt.labels[:-1], prompt.box_xyxy
+            )
+            before = self._prompt_mask(state, feat, earlier)
+            mask = progressive_merge(before, mask, prompt, state.video.frames[prompt.frame_idx])
+        while len(cache) >= PROMPT_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = rle_encode(mask)
         return mask
 
     def add_mask(self, state: SegmenterState, obj_id: int, frame_idx: int, mask: np.ndarray) -> np.ndarray:
@@ -144,6 +169,11 @@ class ClassicSegmenter:
             if isinstance(state, ClassicState):
                 state.features = features
         return features
+
+
+def _prompt_key(prompt: FramePrompt) -> tuple:
+    box = None if prompt.box_xyxy is None else prompt.box_xyxy.tobytes()
+    return prompt.frame_idx, prompt.points_xy.tobytes(), prompt.labels.tobytes(), box
 
 
 def _resolve_overlaps(masks: list[np.ndarray]) -> list[np.ndarray]:

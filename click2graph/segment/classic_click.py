@@ -847,6 +847,44 @@ def _grabcut(
     return out
 
 
+def progressive_merge(before: np.ndarray, after: np.ndarray, prompt: FramePrompt, rgb: np.ndarray) -> np.ndarray:
+    """The mask after the prompt's last click: ``before`` (the mask without it) changed only by the connected part
+    of what the clicks' new segmentation ``after`` adds (a positive click) or takes away (a negative one) at the
+    click; the rest stays as the user saw it (the "progressive merge" of click-based interactive segmentation, e.g.
+    FocalClick). A negative click takes away only pixels nearer to it than to every positive click along the frame's
+    colours (:class:`~click2graph.cv.geodesic.GeodesicDistance`): the new cut, seeded with background at the click,
+    often gives up a large part of the object with it (a car's lower half with its shadow). A click the new
+    segmentation changed nothing at (already on the right side of ``before``) leaves it as it was."""
+    positive = bool(prompt.labels[-1])
+    x, y = (min(max(int(round(float(v))), 0), n - 1) for v, n in zip(prompt.points_xy[-1], before.shape[::-1]))
+    change = (after & ~before) if positive else (before & ~after)
+    if not change[y, x]:
+        return before
+    if not positive:
+        change &= _nearer_to_negative(before, rgb, (x, y), prompt.points_xy[:-1][prompt.labels[:-1] == 1])
+    _, labels = cv2.connectedComponents(change.astype(np.uint8), connectivity=8)
+    part = labels == labels[y, x]
+    return (before | part) if positive else (before & ~part)
+
+
+def _nearer_to_negative(mask: np.ndarray, rgb: np.ndarray, negative_xy, positives_xy: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` whose geodesic distance to the negative click is at most that to the nearest positive
+    click (computed on the box around the mask and the clicks)."""
+    points = np.vstack([np.round(positives_xy).reshape(-1, 2), [negative_xy]]).astype(int)
+    ys, xs = np.nonzero(mask)
+    x0, x1 = min(xs.min(), points[:, 0].min()), max(xs.max(), points[:, 0].max()) + 1
+    y0, y1 = min(ys.min(), points[:, 1].min()), max(ys.max(), points[:, 1].max()) + 1
+    distances = GeodesicDistance(rgb[y0:y1, x0:x1])
+    seeds = np.zeros((y1 - y0, x1 - x0), bool)
+    seeds[points[-1, 1] - y0, points[-1, 0] - x0] = True
+    to_negative = distances.from_seeds(seeds)
+    seeds[:] = False
+    seeds[points[:-1, 1] - y0, points[:-1, 0] - x0] = True
+    nearer = np.zeros_like(mask)
+    nearer[y0:y1, x0:x1] = to_negative <= distances.from_seeds(seeds)
+    return nearer
+
+
 def _keep_clicked(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """The connected components that contain a positive click (all of them when there is no click: box)."""
     if not len(pos) or not mask.any():
