@@ -92,3 +92,31 @@ def test_the_command_line_prints_j_and_empty_frames_per_round_and_their_means(tm
     assert lines[header + 2].startswith("| square |") and lines[header + 2].endswith("| 6 / 4 | 2 (2) |")
     assert lines[header + 3].startswith("| **mean** |") and "6 / 4 in all" in lines[header + 3]
     assert corrections.main(["--seq", "nothing-here"]) == 2
+
+
+def test_refinement_gives_the_iou_after_each_robot_click_and_counts_the_clicks_that_lowered_it(tmp_path):
+    root = _fake_davis(tmp_path)
+    result = corrections.run_refinement(root, "square", 3, 3, segmenter=Squares())
+    assert result.frames == [0, 3, 6] and result.ious.shape == (3, 3)
+    assert (np.diff(result.ious, axis=1) > 0).all()  # each positive click adds a square of the object
+    worse = corrections.RefineResult("worse", [0], np.array([[0.8, 0.5, 0.79]]))
+    lines = corrections.refine_table([result, worse], 3).splitlines()
+    assert lines[0] == "| sequence | frames | IoU@1 | IoU@2 | IoU@3 | clicks lowering IoU |"
+    assert lines[2].startswith("| square | 3 |") and lines[2].endswith("| 0 of 6 |")
+    assert lines[3] == "| worse | 1 | 0.800 | 0.500 | 0.790 | 1 of 2 |"
+    assert lines[4].startswith("| **all frames** | 4 |") and lines[4].endswith("| 1 of 8 |")
+
+
+def test_a_correction_no_better_than_the_track_on_its_frame_is_not_kept(tmp_path):
+    """A user who sees the corrected mask is worse than the track's there takes it back; the bench's robot too."""
+
+    class NothingElsewhere(Squares):
+        def add_prompt(self, state, obj_id, prompt):
+            mask = super().add_prompt(state, obj_id, prompt)
+            if prompt.frame_idx:
+                mask[:] = False  # a click on any later frame segments nothing
+                state.track(obj_id).set_mask(prompt.frame_idx, mask)
+            return mask
+
+    result = corrections.run_corrections(_fake_davis(tmp_path), "square", 2, segmenter=NothingElsewhere())
+    assert result.clicked == [] and len(result.j) == 1 and result.empty == [6]

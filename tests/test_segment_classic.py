@@ -79,9 +79,13 @@ def test_negative_click_removes_a_region():
     state = seg.init_state(video)
     first = seg.add_prompt(state, 1, FramePrompt.from_points(0, [_centre(gt[0])]))
     # A second click on the same frame replaces the first prompt: positive on the left half, negative on the right.
+    # The negative click takes back the part of the first click's mask nearer to it than to what the new cut keeps
+    # (a uniform square: a band on its side), and nothing on the positive click's side.
+    base = seg.add_prompt(state, 1, FramePrompt.from_points(0, [[24, 32]]))
     refined = seg.add_prompt(state, 1, FramePrompt.from_points(0, [[24, 32], [41, 32]], [1, 0]))
-    assert refined.sum() < 0.8 * first.sum()
+    assert refined.sum() < 0.9 * first.sum() and not (refined & ~base).any()
     assert not refined[32, 41] and refined[32, 24]
+    assert (base & ~refined)[:, :33].sum() == 0
     assert list(state.track(1).prompts) == [0]
 
 

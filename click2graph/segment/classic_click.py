@@ -851,37 +851,38 @@ def progressive_merge(before: np.ndarray, after: np.ndarray, prompt: FramePrompt
     """The mask after the prompt's last click: ``before`` (the mask without it) changed only by the connected part
     of what the clicks' new segmentation ``after`` adds (a positive click) or takes away (a negative one) at the
     click; the rest stays as the user saw it (the "progressive merge" of click-based interactive segmentation, e.g.
-    FocalClick). A negative click takes away only pixels nearer to it than to every positive click along the frame's
-    colours (:class:`~click2graph.cv.geodesic.GeodesicDistance`): the new cut, seeded with background at the click,
-    often gives up a large part of the object with it (a car's lower half with its shadow). A click the new
-    segmentation changed nothing at (already on the right side of ``before``) leaves it as it was."""
+    FocalClick). A negative click takes away only the pixels nearer to it, along the frame's colours
+    (:class:`~click2graph.cv.geodesic.GeodesicDistance`), than to what both segmentations hold and to the positive
+    clicks: the new cut, seeded with background at the click, often gives up a large part of the object with it (a
+    car's lower half with its shadow). A click the new segmentation changed nothing at (already on the right side
+    of ``before``) leaves it as it was."""
     positive = bool(prompt.labels[-1])
-    x, y = (min(max(int(round(float(v))), 0), n - 1) for v, n in zip(prompt.points_xy[-1], before.shape[::-1]))
+    h, w = before.shape
+    x, y = (min(max(int(round(float(v))), 0), n - 1) for v, n in zip(prompt.points_xy[-1], (w, h)))
     change = (after & ~before) if positive else (before & ~after)
     if not change[y, x]:
         return before
     if not positive:
-        change &= _nearer_to_negative(before, rgb, (x, y), prompt.points_xy[:-1][prompt.labels[:-1] == 1])
+        held = before & after
+        clicks = np.round(prompt.points_xy[:-1][prompt.labels[:-1] == 1]).astype(int).reshape(-1, 2)
+        held[np.clip(clicks[:, 1], 0, h - 1), np.clip(clicks[:, 0], 0, w - 1)] = True
+        change &= _nearer_to(before, rgb, (x, y), held)
     _, labels = cv2.connectedComponents(change.astype(np.uint8), connectivity=8)
     part = labels == labels[y, x]
     return (before | part) if positive else (before & ~part)
 
 
-def _nearer_to_negative(mask: np.ndarray, rgb: np.ndarray, negative_xy, positives_xy: np.ndarray) -> np.ndarray:
-    """The pixels of ``mask`` whose geodesic distance to the negative click is at most that to the nearest positive
-    click (computed on the box around the mask and the clicks)."""
-    points = np.vstack([np.round(positives_xy).reshape(-1, 2), [negative_xy]]).astype(int)
-    ys, xs = np.nonzero(mask)
-    x0, x1 = min(xs.min(), points[:, 0].min()), max(xs.max(), points[:, 0].max()) + 1
-    y0, y1 = min(ys.min(), points[:, 1].min()), max(ys.max(), points[:, 1].max()) + 1
+def _nearer_to(mask: np.ndarray, rgb: np.ndarray, click_xy: tuple[int, int], others: np.ndarray) -> np.ndarray:
+    """The pixels whose geodesic distance to the click is at most that to the nearest ``others`` pixel, computed on
+    the box around ``mask``, the click and ``others``."""
+    ys, xs = np.nonzero(mask | others)
+    x0, x1 = min(xs.min(), click_xy[0]), max(xs.max(), click_xy[0]) + 1
+    y0, y1 = min(ys.min(), click_xy[1]), max(ys.max(), click_xy[1]) + 1
     distances = GeodesicDistance(rgb[y0:y1, x0:x1])
-    seeds = np.zeros((y1 - y0, x1 - x0), bool)
-    seeds[points[-1, 1] - y0, points[-1, 0] - x0] = True
-    to_negative = distances.from_seeds(seeds)
-    seeds[:] = False
-    seeds[points[:-1, 1] - y0, points[:-1, 0] - x0] = True
+    seed = np.zeros((y1 - y0, x1 - x0), bool)
+    seed[click_xy[1] - y0, click_xy[0] - x0] = True
     nearer = np.zeros_like(mask)
-    nearer[y0:y1, x0:x1] = to_negative <= distances.from_seeds(seeds)
+    nearer[y0:y1, x0:x1] = distances.from_seeds(seed) <= distances.from_seeds(others[y0:y1, x0:x1])
     return nearer
 
 
