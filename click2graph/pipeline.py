@@ -257,7 +257,7 @@ class Pipeline:
         """Set (or refine) a subject's prompts and return its mask on the frame of the last prompt at once.
 
         Pass every prompt so far to refine. Prompts on several frames correct the track there: each prompted frame
-        starts the track afresh, and a frame between two prompted frames keeps the mask tracked from the nearer one
+        starts the track afresh, and between two prompted frames the two tracks are joined where they last agree
         (:func:`~click2graph.segment.track_both_directions`). A new ``subject_id`` adds another subject to the same
         scene graph.
 

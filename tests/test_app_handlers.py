@@ -190,6 +190,10 @@ def test_a_click_on_a_frame_where_the_subject_was_lost_corrects_its_track(clip, 
     update = build(key, frame=20)
     assert update.entity_table[0][-1] == "7-13, 27-47"  # frames 7-10 are nearer frame 0, whose track lost them
     assert "has no mask on working frames 7-13, 27-47" in update.build_status
+    with pytest.raises(gr.Error, match="segmented nothing there on working frame 30"):
+        click(key, (2, 2), frame=30)  # background on a third frame: refused, the two frames' prompts stay
+    assert [p.frame_idx for p in visit_of(key).prompts.of(1)] == [0, 20]
+    assert all(visit_of(key).preview.mask(1, t).any() for t in (0, 20))
     update = handlers.on_undo(20, key)
     assert [p.frame_idx for p in visit_of(key).prompts.of(1)] == [0] and "Outdated" in update.build_status
     assert "has no mask on working frames 7-47" in build(key).build_status

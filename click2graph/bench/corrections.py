@@ -83,11 +83,13 @@ def run_corrections(
         ious = np.array([mask_iou(mask, truth) for mask, truth in zip(masks, gt)])
         j.append(float(ious.mean()))
         empty.append(sum(1 for mask, truth in zip(masks, gt) if truth.any() and not mask.any()))
+        if done == rounds:
+            break
         clicked = {p.frame_idx for p in prompts}
         worst_first = sorted((t for t in range(len(gt)) if gt[t].any() and t not in clicked), key=lambda t: ious[t])
         tried = (robot_clicks(segment, t, gt[t], clicks, good) for t in worst_first[:TRIES])
         better = next((p for p in tried if mask_iou(segment(p), gt[p.frame_idx]) > ious[p.frame_idx]), None)
-        if done == rounds or better is None:
+        if better is None:
             break
         prompts.append(better)
     return CorrectionResult(seq, j, empty, [(p.frame_idx, len(p.labels)) for p in prompts[1:]])

@@ -206,7 +206,7 @@ def track_both_directions(
     ``progress(direction, frames done, frames of that direction, frame_idx)``.
 
     Masks end up in ``state.objects[obj_id].masks``. A frame between two prompt frames of an object is tracked both
-    ways; the two tracks are joined where they agree best (:func:`joined_tracks`).
+    ways; the two tracks are joined where they last agree (:func:`joined_tracks`).
     """
     ids = list(state.obj_ids if obj_ids is None else obj_ids)
     if not ids:
