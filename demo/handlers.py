@@ -392,14 +392,16 @@ def on_reset(frame_idx, key: str | None) -> Update:
 
 @user_errors
 def on_subject(subject, frame_idx, key: str | None) -> Update:
-    """The subject selector changed: later clicks go to that subject; show its prompt frame."""
+    """The subject selector changed: later clicks go to that subject; show its prompted frame nearest the one shown
+    (the one shown when it has prompts there)."""
     visit = visit_of(key)
     with visit.lock:
         chosen = int(number(subject if subject is not None else views.NEW_SUBJECT, "subject"))
         visit.subject = chosen if chosen in visit.prompts.numbers else views.NEW_SUBJECT
         visit.corner = None
-        prompts = visit.prompts.of(visit.subject)
-        frame_idx = visit.video.work_index(prompts[0].frame_idx) if prompts else frame_of(visit, frame_idx)
+        shown = frame_of(visit, frame_idx)
+        prompted = {visit.video.work_index(p.frame_idx) for p in visit.prompts.of(visit.subject)}
+        frame_idx = min(prompted, key=lambda t: (abs(t - shown), t)) if prompted else shown
         return views.prompt_update(visit, frame_idx).merged(
             Update(frame_slider=views.frame_slider(visit.video, frame_idx))
         )

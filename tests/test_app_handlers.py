@@ -178,7 +178,8 @@ class ForgetfulOracle(OracleSegmenter):
 
 def test_a_click_on_a_frame_where_the_subject_was_lost_corrects_its_track(clip, tmp_path, monkeypatch):
     """The result says where the subject has no mask; a click there adds a prompt on that frame (the first
-    frame's stay) and the rebuild tracks from both: each frame keeps the nearer prompt's track."""
+    frame's stay) and the rebuild tracks from both, joined where the two tracks last agree. Picking the subject
+    again shows its prompted frame nearest the one shown."""
     use_private_server(monkeypatch, tmp_path, Pipeline(ForgetfulOracle(clip.labels, reach=6)))
     _, key = open_example()
     update = build(key)
@@ -188,7 +189,9 @@ def test_a_click_on_a_frame_where_the_subject_was_lost_corrects_its_track(clip, 
     assert [p.frame_idx for p in visit_of(key).prompts.of(1)] == [0, 20]
     assert "on working frames 0, 20" in update.prompt_info and "Outdated" in update.build_status
     update = build(key, frame=20)
-    assert update.entity_table[0][-1] == "7-13, 27-47"  # frames 7-10 are nearer frame 0, whose track lost them
+    assert update.entity_table[0][-1] == "7-13, 27-47"  # both tracks are empty on 7-13: there they last agree
+    for shown, prompted in ((18, 20), (4, 0), (0, 0)):
+        assert handlers.on_subject(1, shown, key).frame_slider["value"] == prompted
     assert "has no mask on working frames 7-13, 27-47" in update.build_status
     with pytest.raises(gr.Error, match="segmented nothing there on working frame 30"):
         click(key, (2, 2), frame=30)  # background on a third frame: refused, the two frames' prompts stay
