@@ -350,6 +350,14 @@ def _subject_pixel_near_the_preset_click() -> tuple[int, int, np.ndarray]:
     return int(xs[k]), int(ys[k]), frame[ys[k], xs[k]].astype(float)
 
 
+def _subject_pixel_on(frame: int) -> tuple[int, int]:
+    """The example subject's deepest pixel on a working frame (the synthetic clip's labels are its truth)."""
+    from click2graph import synth
+    from click2graph.masks import deepest_pixel
+
+    return deepest_pixel(synth.render_clip(EXAMPLE).labels[frame] == 1)
+
+
 def _text(page, selector: str) -> str:
     return page.locator(selector).first.inner_text()
 
@@ -382,7 +390,7 @@ def _shot(page, name: str) -> None:
 
 def test_visitor_paths_in_chromium(page):
     """Continues the first test's page: scrub, relabel, click + undo + Build (reused, label kept), a refused action
-    (one notice, panels keep their content), Reset -> click -> Build."""
+    (one notice, panels keep their content), Reset -> click -> Build, a click on another frame -> Build."""
     errors: list[str] = []
     page.goto(page.url)  # a new tab: the example opens with its cached result
     _pick_example(page, EXAMPLE)
@@ -437,6 +445,14 @@ def test_visitor_paths_in_chromium(page):
         assert "ball" not in _table_text(page) and not _timeline_traces(page)
         _click_image_pixel(page, *CLICK)
         _wait_idle(page, EVENT_S, errors)
+        _build_until_a_new_graph(page, errors)
+        assert "subject" in _table_text(page) and "up to date" in _text(page, "#build-status")
+
+        # a click on another frame corrects the subject there: its first frame's prompt stays, Build tracks from both
+        _set_frame(page, 30, errors)
+        _click_image_pixel(page, *_subject_pixel_on(30))
+        _wait_idle(page, EVENT_S, errors)
+        assert "on working frames 0, 30" in _text(page, "#prompt-info") and "Outdated" in _text(page, "#build-status")
         _build_until_a_new_graph(page, errors)
         assert "subject" in _table_text(page) and "up to date" in _text(page, "#build-status")
     finally:
