@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_histogram, colour_rarity, lab_codes
-from click2graph.cv.flow import FlowCache, affine_motion, dense_flow, motion_residual_px
+from click2graph.cv.flow import FlowCache, affine_motion, dense_flow, motion_residual_px, warp_errors
 from click2graph.cv.geodesic import STEP_COST, GeodesicDistance
 from click2graph.cv.grabcut import grabcut
 from click2graph.cv.guided import guided_filter
@@ -141,3 +141,17 @@ def test_the_pixels_geodesically_nearer_a_seed_stop_at_the_colour_edge_not_halfw
     bg[10, 58] = True
     nearer = distance.from_seeds(fg) < distance.from_seeds(bg)
     assert nearer[:, :30].all() and not nearer[:, 30:].any()
+
+
+def test_warp_errors_tell_a_still_textured_patch_from_one_the_flow_moves_rightly():
+    """A flow of 3 px/frame over a still textured frame misplaces its texture (no motion explains it); over the
+    frame shifted by 3 px it explains it, and no motion does not."""
+    rng = np.random.default_rng(3)
+    first = cv2.GaussianBlur(rng.integers(0, 255, (40, 50, 3)).astype(np.uint8), (3, 3), 0)
+    flow = np.zeros((40, 50, 2), np.float32)
+    flow[..., 0] = 3.0
+    unmoved, moved = warp_errors(first, first, flow)
+    assert np.median(unmoved) == 0.0 and np.median(moved) > 5.0
+    unmoved, moved = warp_errors(first, np.ascontiguousarray(np.roll(first, 3, axis=1)), flow)
+    inner = (slice(None), slice(4, 44))  # away from the roll's wrapped columns
+    assert np.median(moved[inner]) == 0.0 and np.median(unmoved[inner]) > 5.0

@@ -89,6 +89,23 @@ class FlowCache:
         return self._greys[t]
 
 
+def warp_errors(frame_from: np.ndarray, frame_to: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How well no motion and ``flow`` (from ``frame_from`` to ``frame_to``, uint8 RGB) each explain ``frame_from``.
+
+    Returns:
+        float32 (H, W) each: the grey-level difference of every pixel from the same pixel of ``frame_to``, and
+        from ``frame_to`` sampled where the flow moves it. Where a region's pixels match unmoved at least as well
+        as moved, the flow's motion there is not in the pixels: flow estimators smooth a fast mover's motion onto
+        the still things beside it.
+    """
+    a = cv2.cvtColor(frame_from, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    b = cv2.cvtColor(frame_to, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    h, w = a.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    moved = cv2.remap(b, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.abs(a - b), np.abs(a - moved)
+
+
 _AFFINE_POINTS = 5000  # an affine fit needs few points: at most about this many pixels of the mask are used
 
 

@@ -19,7 +19,8 @@ like interacting objects:
    uncertainty at an edge, relative to the frame) and masks that overlap the subject (unless split off it) or an
    already tracked object.
 4. **Score** by contact with the subject (distance and length of shared boundary), co-motion (flow, read away
-   from the subject, closer to the subject's than to the background's) and objectness; non-max-suppress
+   from the subject, closer to the subject's than to the background's) and objectness (the decoder's score, or
+   motion unlike the surroundings where the candidate's pixels show it moving); non-max-suppress
    duplicates (mostly inside a better candidate); drop, best first, what the subject only moves past over a
    second around the frame without coming closer (:mod:`.passing`); keep N.
 
@@ -37,7 +38,7 @@ import cv2
 import numpy as np
 
 from click2graph.cv.colour import colour_rarity, lab_codes
-from click2graph.cv.flow import affine_motion, motion_residual_px
+from click2graph.cv.flow import affine_motion, motion_residual_px, warp_errors
 from click2graph.discovery import evidence, passing
 from click2graph.discovery.base import DiscoveryConfig, Proposal
 from click2graph.discovery.cuts import split_subject, subject_cut
@@ -45,6 +46,7 @@ from click2graph.masks import bbox_xyxy, border_fraction, dilate, mask_iou
 
 logger = logging.getLogger(__name__)
 
+UNMOVED_MARGIN = 1.0  # grey levels: the median pixel must tell unmoved from moved by more (Scene.shows_no_motion)
 _SALIENCY_BINS = 8  # Lab histogram bins per channel for the colour rarity of the seed saliency
 
 
@@ -84,11 +86,23 @@ class Scene:
     far_background: np.ndarray  # bool (H, W): outside the subject's search band
     codes: np.ndarray  # int (H, W) Lab colour codes of the frame (evidence's bins)
     window: passing.Window | None  # the flows around the frame (None when the passing test is off)
+    # (H, W) each: how well no motion and the flow explain the frame (flow.warp_errors), or None without flow
+    warp_errors: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def explained(self) -> np.ndarray:
         """Subject and known objects together."""
         return _union(self.subject, self.known)
+
+    def shows_no_motion(self, mask: np.ndarray) -> bool:
+        """Whether the pixels of the non-empty ``mask`` match the flow's other frame better unmoved than moved by
+        the flow (the median pixel by over ``UNMOVED_MARGIN``, :func:`~click2graph.cv.flow.warp_errors`): the
+        flow there is smoothed onto a still thing from a fast mover beside it, not motion of its own. A flat region
+        tells nothing either way (False)."""
+        if self.warp_errors is None:
+            return False
+        unmoved, moved = self.warp_errors
+        return bool(np.median(unmoved[mask] - moved[mask]) < -UNMOVED_MARGIN)
 
     @cached_property
     def subject_still_px(self) -> float | None:
@@ -110,6 +124,10 @@ class Scene:
         flow = flow_at(state, frame_idx)
         background = ~dilate(_union(subject, known), max(8, int(config.band_outer_frac * scale)))
         frame = state.video.frames[frame_idx]
+        partner = flow_partner(state, frame_idx)
+        errors = None
+        if partner is not None:
+            errors = warp_errors(frame, state.video.frames[partner], state.flows.get(frame_idx, partner))
         codes = lab_codes(cv2.cvtColor(frame, cv2.COLOR_RGB2LAB), evidence.COLOUR_BINS)
         steps = passing.window_steps(state.video.fps, config.pass_window_s) if config.pass_window_s > 0 else 0
         cuts = state.flows.shot_starts()
@@ -127,6 +145,7 @@ class Scene:
             background,
             codes,
             window,
+            errors,
         )
 
 
@@ -406,7 +425,13 @@ def _score(candidate: Candidate, scene: Scene, config: DiscoveryConfig) -> Propo
         return None
     explained = _union(subject, known)
     ring = _ring(mask, explained)
-    ring_motion = _ring_motion_px(flow, mask, ring)
+    if scene.shows_no_motion(mask):
+        # Its flow is smoothed onto it from a mover beside it (a deck between moving hands): its pixels say it moves
+        # unlike its surroundings only as the camera moves them. The rejection tests still read its flow as it is:
+        # judged still there, a table's edge line beside a swinging player is kept (docs/discovery.md).
+        ring_motion = None if scene.background_flow is None else float(np.linalg.norm(scene.background_flow))
+    else:
+        ring_motion = _ring_motion_px(flow, mask, ring)
     # motion distinctness, in [0, 1] (1 px/frame gives 0.5), also marks an object
     objectness = max(candidate.objectness, 0.0 if ring_motion is None else ring_motion / (ring_motion + 1.0))
     if objectness < config.min_objectness:
@@ -478,11 +503,20 @@ def _union(first: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
 def flow_at(state, frame_idx: int) -> np.ndarray | None:
     """Flow (H, W, 2) from ``frame_idx`` to its next frame (previous one, negated, on the last frame of the video
     or of its shot); None for a frame alone in its shot (or video)."""
+    partner = flow_partner(state, frame_idx)
+    if partner is None:
+        return None
+    flow = state.flows.get(frame_idx, partner)
+    return flow if partner > frame_idx else -flow
+
+
+def flow_partner(state, frame_idx: int) -> int | None:
+    """The frame :func:`flow_at` reads the flow to (see there); None for a frame alone in its shot."""
     n, cuts = len(state.video), state.flows.shot_starts()
     if frame_idx + 1 < n and frame_idx + 1 not in cuts:
-        return state.flows.get(frame_idx, frame_idx + 1)
+        return frame_idx + 1
     if frame_idx > 0 and frame_idx not in cuts:
-        return -state.flows.get(frame_idx, frame_idx - 1)
+        return frame_idx - 1
     return None
 
 
